@@ -1,0 +1,59 @@
+//! The HTML shell, the app frame and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+use crate::{
+    api::auth::get_current_user,
+    components::{app_menu::AppMenu, Me},
+    pages::{
+        account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFoundPage,
+        organization::OrganizationPage, signup::SignupPage,
+    },
+};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let me = Resource::new(|| (), |_| get_current_user());
+    provide_context(Me(me));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
+        <Title formatter=|page: String| if page.is_empty() { "Gatehouse".to_owned() } else { format!("{page} · Gatehouse") } />
+        <Router>
+            <AppMenu />
+            <main class="page">
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/user/signup") view=SignupPage ssr=SsrMode::Async />
+                    <Route path=path!("/user/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/user/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

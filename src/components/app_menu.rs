@@ -1,0 +1,82 @@
+//! The header: a menu in the upper left with the pages the user may open.
+
+use leptos::prelude::*;
+use leptos_router::{components::A, hooks::use_location};
+
+use super::{go_to, Me};
+use crate::{api::auth::LogOut, domain::CurrentUser};
+
+#[component]
+pub fn AppMenu() -> impl IntoView {
+    let me = expect_context::<Me>().0;
+    view! {
+        <header class="topbar">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(user)) => view! { <SignedInMenu user /> }.into_any(),
+                        _ => view! { <span class="brand">"Gatehouse"</span> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}
+
+#[component]
+fn SignedInMenu(user: CurrentUser) -> impl IntoView {
+    let (open, set_open) = signal(false);
+    let location = use_location();
+    // Close the menu whenever the page changes.
+    Effect::new(move |_| {
+        location.pathname.track();
+        set_open.set(false);
+    });
+    let log_out = ServerAction::<LogOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = log_out.value().get() {
+            go_to("/user/login");
+        }
+    });
+    let active = user.role.is_active();
+    let admin = user.role.manages_organization();
+    view! {
+        <div class="menu">
+            <button
+                type="button"
+                class="menu-button"
+                aria-haspopup="true"
+                aria-expanded=move || open.get().to_string()
+                aria-controls="main-menu"
+                on:click=move |_| set_open.update(|o| *o = !*o)
+            >
+                <span aria-hidden="true">"☰"</span>
+                " Menu"
+            </button>
+            <nav id="main-menu" aria-label="Main" class="menu-panel" class:open=open hidden=move || !open.get()>
+                <ul>
+                    <Show when=move || active>
+                        <li><A href="/">"Home"</A></li>
+                    </Show>
+                    <Show when=move || admin>
+                        <li><A href="/organization">"Organization"</A></li>
+                    </Show>
+                    <Show when=move || active>
+                        <li><A href="/user/account">"Account"</A></li>
+                    </Show>
+                    <li>
+                        <button type="button" class="link" on:click=move |_| { log_out.dispatch(LogOut {}); }>
+                            "Log out"
+                        </button>
+                    </li>
+                </ul>
+            </nav>
+        </div>
+        <span class="brand">{user.organization_title.clone()}</span>
+        <span class="whoami" data-testid="whoami">
+            {user.email.clone()}
+            " · "
+            {user.role.label()}
+        </span>
+    }
+}

@@ -1,0 +1,80 @@
+//! Shows a page only to whom it is for: signed-out visitors go to the login page, Pending and
+//! Deactivated members see where they stand, and the wrong role sees a clear refusal (403).
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use super::{set_status, Me};
+use crate::domain::{CurrentUser, Role};
+
+type Render = Arc<dyn Fn(CurrentUser) -> AnyView + Send + Sync>;
+
+#[component]
+pub fn Gate(
+    /// Only the Owner and Administrators may see the page.
+    #[prop(optional)]
+    admin_only: bool,
+    render: impl Fn(CurrentUser) -> AnyView + Send + Sync + 'static,
+) -> impl IntoView {
+    let me = expect_context::<Me>().0;
+    let render: Render = Arc::new(render);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Err(e) => view! { <Notice title="Something went wrong" text=e.to_string() /> }.into_any(),
+                        Ok(None) => view! { <Redirect path="/user/login" /> }.into_any(),
+                        Ok(Some(user)) if user.role == Role::Deactivated => {
+                            set_status(403);
+                            view! {
+                                <Notice
+                                    title="Your account has been deactivated"
+                                    text="An administrator of your organization deactivated your account. Ask them to restore it.".into()
+                                />
+                            }
+                            .into_any()
+                        }
+                        Ok(Some(user)) if user.role == Role::NotActivated => {
+                            set_status(403);
+                            view! {
+                                <Notice
+                                    title="Waiting for your role"
+                                    text=format!(
+                                        "You have joined {}. An administrator must assign your role before you can start working; reload this page once they have.",
+                                        user.organization_title,
+                                    )
+                                />
+                            }
+                            .into_any()
+                        }
+                        Ok(Some(user)) if admin_only && !user.role.manages_organization() => {
+                            set_status(403);
+                            view! {
+                                <Notice
+                                    title="You don't have access to this page"
+                                    text="Only the Owner and Administrators of the organization can open it.".into()
+                                />
+                            }
+                            .into_any()
+                        }
+                        Ok(Some(user)) => render(user),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn Notice(title: &'static str, text: String) -> impl IntoView {
+    view! {
+        <section class="card notice" role="status">
+            <h1>{title}</h1>
+            <p>{text}</p>
+        </section>
+    }
+}

@@ -1,0 +1,28 @@
+//! Presentational pieces shared by the pages.
+
+pub mod app_menu;
+pub mod field;
+pub mod gate;
+
+use leptos::prelude::*;
+
+use crate::domain::{AppError, CurrentUser};
+
+/// The signed-in user, loaded once per page load and shared through context.
+#[derive(Clone, Copy)]
+pub struct Me(pub Resource<Result<Option<CurrentUser>, AppError>>);
+
+/// Sets the status of the server-rendered response (no-op in the browser).
+pub fn set_status(_code: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(res), Ok(status)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(_code))
+    {
+        res.set_status(status);
+    }
+}
+
+/// Loads a page afresh (after signing in or out, so that every part of the app sees it).
+pub fn go_to(path: &str) {
+    let _ = window().location().set_href(path);
+}

@@ -1,0 +1,100 @@
+use serde::{Deserialize, Serialize};
+
+/// Every failure the product reports, to the browser (server functions) and to scripts (REST).
+/// Messages are written for the person who reads them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Bad input, tied to the form field or JSON key it came from.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("No free seats: {used} of {limit} in use. Deactivate a member or raise the license.")]
+    NoFreeSeat { used: i64, limit: i64 },
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
+    /// Something broke on the server; the reference finds the full cause in the logs.
+    #[error("Something went wrong on our side. Try again; if it keeps happening, give your administrator this reference: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), message: message.into() }
+    }
+
+    pub fn signed_out() -> Self {
+        Self::Unauthenticated("Sign in to continue.".into())
+    }
+
+    pub fn no_access() -> Self {
+        Self::Forbidden("You don't have access to this page.".into())
+    }
+
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Invalid { .. } | AppError::BadRequest(_) => 400,
+            AppError::Unauthenticated(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) | AppError::NoFreeSeat { .. } => 409,
+            AppError::PayloadTooLarge => 413,
+            AppError::Internal(_) => 500,
+        }
+    }
+
+    /// The message for a given form field, if this error belongs to it.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => {
+                AppError::BadRequest(format!("The request could not be read: {m}"))
+            }
+            E::Request(_) | E::Response(_) => AppError::Internal(
+                "the server could not be reached; check your connection".into(),
+            ),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_free_seat_message_names_the_counts() {
+        let e = AppError::NoFreeSeat { used: 10, limit: 10 };
+        assert_eq!(
+            e.to_string(),
+            "No free seats: 10 of 10 in use. Deactivate a member or raise the license."
+        );
+        assert_eq!(e.status_code(), 409);
+    }
+
+    #[test]
+    fn field_errors_belong_to_their_field_only() {
+        let e = AppError::invalid("email", "bad");
+        assert_eq!(e.for_field("email").as_deref(), Some("bad"));
+        assert_eq!(e.for_field("password"), None);
+    }
+}

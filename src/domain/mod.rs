@@ -1,0 +1,17 @@
+//! Types shared by the server and the browser. Everything here compiles to WASM.
+
+mod email;
+mod error;
+mod password;
+mod role;
+mod time;
+mod title;
+mod views;
+
+pub use email::EmailAddress;
+pub use error::AppError;
+pub use password::Password;
+pub use role::Role;
+pub use time::format_timestamp;
+pub use title::OrgTitle;
+pub use views::{CurrentUser, OrganizationView, OwnerView, SeatsView, SignupSettings};

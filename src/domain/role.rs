@@ -1,0 +1,144 @@
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+use super::AppError;
+
+/// A member's role in an organization, or the status that stands in for one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    Owner,
+    Administrator,
+    Manager,
+    Reviewer,
+    Annotator,
+    NotActivated,
+    Deactivated,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Owner,
+        Role::Administrator,
+        Role::Manager,
+        Role::Reviewer,
+        Role::Annotator,
+        Role::NotActivated,
+        Role::Deactivated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "OWNER",
+            Role::Administrator => "ADMINISTRATOR",
+            Role::Manager => "MANAGER",
+            Role::Reviewer => "REVIEWER",
+            Role::Annotator => "ANNOTATOR",
+            Role::NotActivated => "NOT_ACTIVATED",
+            Role::Deactivated => "DEACTIVATED",
+        }
+    }
+
+    /// How the role is shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Administrator => "Administrator",
+            Role::Manager => "Manager",
+            Role::Reviewer => "Reviewer",
+            Role::Annotator => "Annotator",
+            Role::NotActivated => "Pending",
+            Role::Deactivated => "Deactivated",
+        }
+    }
+
+    /// Whether a member with this role takes one of the organization's seats.
+    pub fn counts_seat(self) -> bool {
+        !matches!(self, Role::NotActivated | Role::Deactivated)
+    }
+
+    /// Owner and Administrator manage the organization: its page, invitations and roles.
+    pub fn manages_organization(self) -> bool {
+        matches!(self, Role::Owner | Role::Administrator)
+    }
+
+    /// Whether the member may use the organization at all (the API, the app's pages).
+    pub fn is_active(self) -> bool {
+        self.counts_seat()
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = AppError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "role",
+                    format!(
+                        "Unknown role \"{}\". Use one of: {}.",
+                        s.trim(),
+                        Role::ALL.map(Role::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_round_trips_through_its_name() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+            assert_eq!(role.to_string(), role.as_str());
+        }
+    }
+
+    #[test]
+    fn role_names_are_parsed_without_regard_to_case_or_spaces() {
+        assert_eq!(" reviewer ".parse::<Role>().unwrap(), Role::Reviewer);
+        assert_eq!("not_activated".parse::<Role>().unwrap(), Role::NotActivated);
+    }
+
+    #[test]
+    fn unknown_role_is_rejected_with_the_list_of_valid_ones() {
+        let err = "SUPERUSER".parse::<Role>().unwrap_err();
+        assert!(err.to_string().contains("ADMINISTRATOR"), "{err}");
+        assert!(matches!(err, AppError::Invalid { ref field, .. } if field == "role"));
+    }
+
+    #[test]
+    fn pending_and_deactivated_take_no_seat_and_cannot_use_the_app() {
+        for role in [Role::NotActivated, Role::Deactivated] {
+            assert!(!role.counts_seat());
+            assert!(!role.is_active());
+        }
+        for role in [Role::Owner, Role::Administrator, Role::Manager, Role::Reviewer, Role::Annotator] {
+            assert!(role.counts_seat());
+        }
+    }
+
+    #[test]
+    fn only_owner_and_administrator_manage_the_organization() {
+        let managers: Vec<_> = Role::ALL.into_iter().filter(|r| r.manages_organization()).collect();
+        assert_eq!(managers, vec![Role::Owner, Role::Administrator]);
+    }
+
+    #[test]
+    fn roles_serialize_as_their_api_names() {
+        assert_eq!(serde_json::to_string(&Role::NotActivated).unwrap(), "\"NOT_ACTIVATED\"");
+        assert_eq!(serde_json::from_str::<Role>("\"OWNER\"").unwrap(), Role::Owner);
+    }
+}

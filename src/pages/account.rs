@@ -1,0 +1,94 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::account::{get_api_token, ResetApiToken},
+    components::gate::Gate,
+};
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    view! {
+        <Title text="Account" />
+        <Gate render=|user| {
+            view! {
+                <section class="card">
+                    <h1>"Your account"</h1>
+                    <dl class="facts">
+                        <dt>"Email"</dt>
+                        <dd data-testid="account-email">{user.email.clone()}</dd>
+                        <dt>"Role"</dt>
+                        <dd data-testid="account-role">{user.role.label()}</dd>
+                        <dt>"Organization"</dt>
+                        <dd>{user.organization_title.clone()}</dd>
+                    </dl>
+                </section>
+                <ApiToken />
+            }
+            .into_any()
+        } />
+    }
+}
+
+#[component]
+fn ApiToken() -> impl IntoView {
+    let token = Resource::new(|| (), |_| get_api_token());
+    let reset = ServerAction::<ResetApiToken>::new();
+    let (copied, set_copied) = signal(false);
+    let shown = move || match reset.value().get() {
+        Some(Ok(new)) => Some(Ok(new)),
+        _ => token.get(),
+    };
+    let copy = move |_| {
+        if let Some(Ok(t)) = shown() {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&t);
+            set_copied.set(true);
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Personal API token"</h2>
+            <p class="muted">
+                "Scripts use it as " <code>"Authorization: Token <token>"</code>
+                ". Keep it secret; reset it if it leaks."
+            </p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || match shown() {
+                    Some(Ok(t)) => view! {
+                        <label for="api-token" class="sr-only">"API token"</label>
+                        <input id="api-token" class="token" readonly=true data-testid="api-token" prop:value=t />
+                    }.into_any(),
+                    Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    None => ().into_any(),
+                }}
+            </Suspense>
+            <div class="actions">
+                <button type="button" on:click=copy>"Copy"</button>
+                <button
+                    type="button"
+                    disabled=move || reset.pending().get()
+                    on:click=move |_| {
+                        set_copied.set(false);
+                        reset.dispatch(ResetApiToken {});
+                    }
+                >
+                    "Reset token"
+                </button>
+                <span role="status" class="saved">
+                    {move || {
+                        if copied.get() {
+                            Some("Copied!".to_owned())
+                        } else {
+                            match reset.value().get() {
+                                Some(Ok(_)) => Some("New token created. The old one no longer works.".to_owned()),
+                                Some(Err(e)) => Some(e.to_string()),
+                                None => None,
+                            }
+                        }
+                    }}
+                </span>
+            </div>
+        </section>
+    }
+}

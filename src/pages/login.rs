@@ -1,0 +1,47 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::{
+    api::auth::{get_signup_settings, LogIn},
+    components::{
+        field::{field_error, form_error, Field},
+        go_to,
+    },
+};
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<LogIn>::new();
+    let value = action.value();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = value.get() {
+            go_to("/");
+        }
+    });
+    let settings = Resource::new(|| (), |_| get_signup_settings());
+    view! {
+        <Title text="Log in" />
+        <section class="card auth">
+            <h1>"Log in"</h1>
+            <ActionForm action=action>
+                <Field label="Email" name="email" kind="email" autocomplete="username"
+                    error=Signal::derive(field_error(move || value.get(), "email")) />
+                <Field label="Password" name="password" kind="password" autocomplete="current-password"
+                    error=Signal::derive(field_error(move || value.get(), "password")) />
+                <p class="form-error" role="alert">{form_error(move || value.get(), &["email", "password"])}</p>
+                <button type="submit" class="primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </ActionForm>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let disabled = settings.await.map(|s| s.signup_without_link_disabled).unwrap_or(false);
+                    (!disabled).then(|| view! {
+                        <p class="center">"New here? " <A href="/user/signup">"Sign up"</A></p>
+                    })
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,150 @@
+//! Signing up, signing in and out, and the personal API token.
+
+use axum::http::HeaderMap;
+
+use super::{
+    auth::{self, keys::Keys, password, secrets},
+    db::{self, Tx},
+    error::{is_unique_violation, OrInternal},
+    now, AppState,
+};
+use crate::domain::{AppError, EmailAddress, Password, Role};
+
+pub const EMAIL_TAKEN: &str = "User with this email already exists";
+pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
+pub const INVALID_INVITE: &str =
+    "This invite link is invalid or has been reset. Ask your administrator for a new one.";
+pub const SIGNUP_DISABLED: &str =
+    "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
+
+/// A new session: the secret for the cookie, and who it belongs to.
+pub struct SignedIn {
+    pub user_id: i64,
+    pub session: String,
+}
+
+/// Signup without an invite link: a user, an organization titled with the email, and the
+/// user as its Owner, in one transaction.
+pub async fn sign_up(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    invite_token: Option<&str>,
+) -> Result<SignedIn, AppError> {
+    let email = EmailAddress::parse(email)?;
+    let password = Password::parse(password)?;
+    if invite_token.is_some_and(|t| !t.trim().is_empty()) {
+        // Invite links arrive with the invitations feature; until then no token is valid.
+        return Err(AppError::invalid("token", INVALID_INVITE));
+    }
+    if state.config.disable_signup_without_link {
+        return Err(AppError::Forbidden(SIGNUP_DISABLED.into()));
+    }
+    if db::users::find_by_email(state.db.pool(), &email).await.or_internal("checking an email")?.is_some() {
+        return Err(AppError::invalid("email", EMAIL_TAKEN));
+    }
+    let hash = password::hash(password).await?;
+    let mut tx = state.db.begin().await.or_internal("starting signup")?;
+    let user_id = create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats).await?;
+    let session = create_session(&mut tx, user_id).await?;
+    tx.commit().await.or_internal("committing signup")?;
+    tracing::info!(user_id, "signed up and created an organization");
+    Ok(SignedIn { user_id, session })
+}
+
+/// Creates a user, their organization and their Owner membership inside `tx`. Returns the user id.
+pub async fn create_owner_in(
+    tx: &mut Tx,
+    keys: &Keys,
+    email: &EmailAddress,
+    password_hash: &str,
+    seats: Option<i64>,
+) -> Result<i64, AppError> {
+    let now = now();
+    let user_id = match db::users::insert(&mut **tx, email, password_hash, now).await {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => return Err(AppError::invalid("email", EMAIL_TAKEN)),
+        Err(e) => return Err(super::error::internal("creating a user", e)),
+    };
+    let org_id = db::organizations::insert(&mut **tx, email.as_str(), seats, user_id, now)
+        .await
+        .or_internal("creating an organization")?;
+    db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
+        .await
+        .or_internal("creating the Owner membership")?;
+    new_api_token(&mut **tx, keys, user_id).await?;
+    Ok(user_id)
+}
+
+/// Checks the password and starts a new session. Every mismatch reads the same and costs the
+/// same time, whether or not the account exists.
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    old_session: Option<&str>,
+) -> Result<SignedIn, AppError> {
+    let mismatch = || AppError::Unauthenticated(LOGIN_MISMATCH.into());
+    let email = EmailAddress::parse(email).map_err(|_| mismatch())?;
+    let user = db::users::find_by_email(state.db.pool(), &email).await.or_internal("finding a user")?;
+    let (user_id, stored) = match user {
+        Some(u) => (Some(u.id), Some(u.password_hash)),
+        None => (None, None),
+    };
+    if !password::verify(stored, password.to_owned()).await? {
+        return Err(mismatch());
+    }
+    let user_id = user_id.ok_or_else(mismatch)?;
+    let principal = db::principals::by_user_id(state.db.pool(), user_id)
+        .await
+        .or_internal("reading a membership")?;
+    if principal.is_some_and(|p| p.role == Role::Deactivated.as_str()) {
+        return Err(AppError::Forbidden(auth::DEACTIVATED_MESSAGE.into()));
+    }
+    let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
+    if let Some(old) = old_session {
+        db::sessions::delete(&mut *tx, &secrets::hash(old)).await.or_internal("ending the old session")?;
+    }
+    let session = create_session(&mut tx, user_id).await?;
+    tx.commit().await.or_internal("committing sign-in")?;
+    Ok(SignedIn { user_id, session })
+}
+
+pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    if let Some(session) = auth::session_cookie(headers) {
+        db::sessions::delete(state.db.pool(), &secrets::hash(session)).await.or_internal("ending a session")?;
+    }
+    Ok(())
+}
+
+async fn create_session(tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
+    let session = secrets::generate(secrets::SESSION_PREFIX);
+    let now = now();
+    db::sessions::insert(&mut **tx, &secrets::hash(&session), user_id, now, now + auth::SESSION_TTL_SECONDS)
+        .await
+        .or_internal("creating a session")?;
+    Ok(session)
+}
+
+/// The user's current API token.
+pub async fn api_token(state: &AppState, user_id: i64) -> Result<String, AppError> {
+    match db::api_tokens::find_salt(state.db.pool(), user_id).await.or_internal("reading a token")? {
+        Some(salt) => Ok(state.keys.api_token(user_id, &salt)),
+        None => reset_api_token(state, user_id).await,
+    }
+}
+
+/// Replaces the user's API token; the old one stops working at once.
+pub async fn reset_api_token(state: &AppState, user_id: i64) -> Result<String, AppError> {
+    let mut conn = state.db.pool().acquire().await.or_internal("resetting a token")?;
+    new_api_token(&mut *conn, &state.keys, user_id).await
+}
+
+async fn new_api_token(conn: &mut sqlx::AnyConnection, keys: &Keys, user_id: i64) -> Result<String, AppError> {
+    let salt = secrets::random_bytes::<16>();
+    let token = keys.api_token(user_id, &salt);
+    db::api_tokens::upsert(&mut *conn, user_id, &secrets::hash(&token), &salt, now())
+        .await
+        .or_internal("storing a token")?;
+    Ok(token)
+}

@@ -1,0 +1,101 @@
+//! The `gatehouse` command line: serving, and the server administrator's commands.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+
+use super::{
+    accounts,
+    auth::{keys::Keys, password},
+    db::{self, Db},
+    error::OrInternal,
+    now, Config,
+};
+use crate::domain::{EmailAddress, Password};
+
+#[derive(Parser, Debug)]
+#[command(name = "gatehouse", version, about = "Organization signup, invitations and member roles")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the app (the default).
+    Serve,
+    /// Create a user, a new organization and its Owner (for example the first one, when signup
+    /// without a link is disabled).
+    CreateOwner {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (first line).
+        #[arg(long, conflicts_with = "password_file")]
+        password_stdin: bool,
+        /// Read the password from this file (first line).
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
+    },
+    /// Set an organization's seat limit: a number, or "unlimited".
+    SetSeats {
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        seats: String,
+    },
+}
+
+/// Runs an administrator command against the configured database; returns the line to print.
+pub async fn run(command: Command, config: &Config) -> Result<String, String> {
+    let db = Db::connect(&config.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let result = match command {
+        Command::Serve => unreachable!("serve is handled by main"),
+        Command::CreateOwner { email, password_stdin, password_file } => {
+            let secret = if let Some(path) = password_file {
+                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            } else if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
+                s
+            } else {
+                return Err("give the password with --password-stdin or --password-file FILE".into());
+            };
+            let secret = secret.lines().next().unwrap_or_default();
+            create_owner(&db, config, &email, secret).await
+        }
+        Command::SetSeats { org, seats } => {
+            let limit = match seats.trim() {
+                "unlimited" => None,
+                n => Some(n.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    format!("--seats must be a whole number of at least 0 or \"unlimited\", not {n:?}")
+                })?),
+            };
+            match db::organizations::set_seats(db.pool(), org, limit, now()).await {
+                Ok(true) => Ok(format!(
+                    "Organization {org} now has {} seats.",
+                    limit.map_or("unlimited".to_owned(), |n| n.to_string())
+                )),
+                Ok(false) => Err(format!("There is no organization with id {org}.")),
+                Err(e) => Err(format!("cannot set seats: {e}")),
+            }
+        }
+    };
+    db.close().await;
+    result
+}
+
+async fn create_owner(db: &Db, config: &Config, email: &str, secret: &str) -> Result<String, String> {
+    let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
+    let password = Password::parse(secret).map_err(|e| e.to_string())?;
+    let keys = match &config.secret_key {
+        Some(s) => Keys::from_secret(s),
+        None => Keys::load_or_create(&config.data_dir.join("secret.key")).map_err(|e| e.to_string())?,
+    };
+    let hash = password::hash(password).await.map_err(|e| e.to_string())?;
+    let mut tx = db.begin().await.or_internal("starting").map_err(|e| e.to_string())?;
+    let user_id = accounts::create_owner_in(&mut tx, &keys, &email, &hash, config.license_seats)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(format!("Created {email} (user {user_id}) as the Owner of a new organization."))
+}

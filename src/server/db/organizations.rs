@@ -1,0 +1,71 @@
+use sqlx::{AnyExecutor, Row};
+
+use crate::domain::{format_timestamp, OrgTitle, OrganizationView, OwnerView, SeatsView};
+
+pub async fn insert<'e>(
+    ex: impl AnyExecutor<'e>,
+    title: &str,
+    seats: Option<i64>,
+    created_by: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO organizations (title, seats, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+    )
+    .bind(title)
+    .bind(seats)
+    .bind(created_by)
+    .bind(now)
+    .fetch_one(ex)
+    .await?
+    .try_get(0)
+}
+
+/// The organization with its Owner and seat count, in one statement.
+pub async fn find_view<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<OrganizationView>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT o.id, o.title, o.created_at, o.seats, u.id, u.email, \
+                (SELECT COUNT(*) FROM memberships s WHERE s.organization_id = o.id \
+                   AND s.role IN ('OWNER', 'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR')) \
+         FROM organizations o \
+         JOIN memberships m ON m.organization_id = o.id AND m.role = 'OWNER' \
+         JOIN users u ON u.id = m.user_id \
+         WHERE o.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| {
+        Ok(OrganizationView {
+            id: r.try_get(0)?,
+            title: r.try_get(1)?,
+            created_at: format_timestamp(r.try_get(2)?),
+            seats: SeatsView { limit: r.try_get(3)?, used: r.try_get(6)? },
+            owner: OwnerView { id: r.try_get(4)?, email: r.try_get(5)? },
+        })
+    })
+    .transpose()
+}
+
+/// Renames; returns whether the organization exists.
+pub async fn rename<'e>(ex: impl AnyExecutor<'e>, id: i64, title: &OrgTitle, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE organizations SET title = $1, updated_at = $2 WHERE id = $3")
+        .bind(title.as_str())
+        .bind(now)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets the seat limit (`None` = unlimited); returns whether the organization exists.
+pub async fn set_seats<'e>(ex: impl AnyExecutor<'e>, id: i64, seats: Option<i64>, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE organizations SET seats = $1, updated_at = $2 WHERE id = $3")
+        .bind(seats)
+        .bind(now)
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

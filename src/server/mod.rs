@@ -1,0 +1,24 @@
+//! Everything that runs only on the server.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod organization;
+pub mod rest;
+pub mod security;
+pub mod startup;
+pub mod state;
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

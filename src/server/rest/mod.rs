@@ -1,0 +1,137 @@
+//! The REST API under `/api` (SPEC section 6): JSON in and out, JSON errors, token or session auth.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Path, Request, State},
+    http::request::Parts,
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::json;
+
+use super::{
+    accounts,
+    auth::{self, Principal},
+    error::ApiError,
+    organization, AppState,
+};
+use crate::domain::{AppError, OrganizationView};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/organization", get(get_own_organization).patch(patch_own_organization))
+        .route("/organization/", get(get_own_organization).patch(patch_own_organization))
+        .route("/organizations/{id}", get(get_organization).patch(patch_organization))
+        .route("/organizations/{id}/", get(get_organization).patch(patch_organization))
+        .route("/current-user/whoami", get(whoami))
+        .route("/current-user/token", get(get_token))
+        .route("/current-user/reset-token", post(reset_token))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { ApiError(AppError::NotFound("There is no API endpoint at this address.".into())) })
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+/// An active member of an organization, authenticated by token or session.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = auth::authenticate(state, &parts.headers).await?;
+        Ok(Caller(auth::require_active(principal)?))
+    }
+}
+
+/// A JSON body whose every rejection (bad syntax, wrong type, wrong content type, too large)
+/// becomes a JSON error with a 4xx status.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::JsonRejection;
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(ApiError(match rejection {
+                JsonRejection::MissingJsonContentType(_) => {
+                    AppError::BadRequest("Send a JSON body with the header Content-Type: application/json.".into())
+                }
+                r if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                r => AppError::BadRequest(r.body_text()),
+            })),
+        }
+    }
+}
+
+fn org_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError(AppError::NotFound("Organization not found.".into())))
+}
+
+#[derive(Deserialize)]
+struct OrganizationPatch {
+    title: Option<String>,
+}
+
+impl OrganizationPatch {
+    fn title(self) -> Result<String, ApiError> {
+        self.title.ok_or_else(|| ApiError(AppError::invalid("title", "Send the new title as {\"title\": \"...\"}.")))
+    }
+}
+
+async fn get_own_organization(State(state): State<AppState>, Caller(me): Caller) -> ApiResult<OrganizationView> {
+    Ok(Json(organization::view(&state, &me, me.organization_id).await?))
+}
+
+async fn patch_own_organization(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    JsonBody(patch): JsonBody<OrganizationPatch>,
+) -> ApiResult<OrganizationView> {
+    Ok(Json(organization::rename(&state, &me, me.organization_id, &patch.title()?).await?))
+}
+
+async fn get_organization(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<OrganizationView> {
+    Ok(Json(organization::view(&state, &me, org_id(&id)?).await?))
+}
+
+async fn patch_organization(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<OrganizationPatch>,
+) -> ApiResult<OrganizationView> {
+    let id = org_id(&id)?;
+    Ok(Json(organization::rename(&state, &me, id, &patch.title()?).await?))
+}
+
+async fn whoami(Caller(me): Caller) -> impl IntoResponse {
+    Json(json!({
+        "id": me.user_id,
+        "email": me.email,
+        "role": me.role,
+        "organization_id": me.organization_id,
+    }))
+}
+
+async fn get_token(State(state): State<AppState>, Caller(me): Caller) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(json!({ "token": accounts::api_token(&state, me.user_id).await? })))
+}
+
+async fn reset_token(State(state): State<AppState>, Caller(me): Caller) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(json!({ "token": accounts::reset_api_token(&state, me.user_id).await? })))
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+}

@@ -1,0 +1,166 @@
+//! Building the app: database, keys, the router with its layers, and the listener. `main` and the
+//! integration tests start exactly this.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::{DefaultBodyLimit, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+
+use super::{auth::keys::Keys, db::Db, rest, security, AppState, Config};
+use crate::app::{shell, App};
+
+/// Server functions live under this prefix, apart from the REST API's `/api`.
+pub const SERVER_FN_PREFIX: &str = "/_sfn";
+/// Largest accepted request body.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, String> {
+        let db = Db::connect(&config.database_url)
+            .await
+            .map_err(|e| format!("cannot open the database {}: {e}", redact(&config.database_url)))?;
+        let keys = match &config.secret_key {
+            Some(secret) => Keys::from_secret(secret),
+            None => {
+                let path = config.data_dir.join("secret.key");
+                Keys::load_or_create(&path).map_err(|e| format!("cannot read or create {}: {e}", path.display()))?
+            }
+        };
+        let listener = tokio::net::TcpListener::bind(config.site_addr)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", config.site_addr))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("gatehouse")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(local)
+            .build();
+        let state = AppState { db, config: Arc::new(config), keys: Arc::new(keys), leptos_options };
+        Ok(Self { router: router(state.clone()), listener, state })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+    }
+
+    /// Serves until the future completes (tests).
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    let context_state = state.clone();
+    Router::new()
+        .route("/health", get(health))
+        .nest("/api", rest::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(server_fn_errors_are_client_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), security::same_origin_only))
+        .layer(middleware::from_fn(cache_static_files))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unreachable" })))
+                .into_response()
+        }
+    }
+}
+
+/// Server functions report their own failures with the right status; a 500 without our error
+/// reference comes from the framework failing to read the arguments, which is the client's fault.
+async fn server_fn_errors_are_client_errors(request: Request, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with(SERVER_FN_PREFIX);
+    let mut response = next.run(request).await;
+    if is_server_fn
+        && response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(crate::api::ERROR_REFERENCE_HEADER)
+    {
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    response
+}
+
+async fn cache_static_files(request: Request, next: Next) -> Response {
+    let is_bundle = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if is_bundle && response.status().is_success() {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300, must-revalidate"));
+    }
+    response
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+/// The database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
