@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn an_address_longer_than_254_characters_is_rejected() {
-        let long = format!("{}@{}.com", "a".repeat(64), "b".repeat(60).repeat(3));
+        let long = format!("{}@{}.com", "a".repeat(64), vec!["b".repeat(60); 4].join("."));
         assert!(long.len() > 254);
         let err = EmailAddress::parse(&long).unwrap_err();
         assert!(err.to_string().contains("254"), "{err}");

@@ -11,7 +11,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::compression::CompressionLayer;
 
@@ -77,16 +77,11 @@ impl Application {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    let context_state = state.clone();
     Router::new()
         .route("/health", get(health))
         .nest("/api", rest::router())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            move || shell(options.clone()),
-        )
+        // Provides `AppState` as context to every page render and server function.
+        .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_errors_are_client_errors))
         .layer(middleware::from_fn_with_state(state.clone(), security::same_origin_only))

@@ -1,0 +1,65 @@
+import { defineConfig } from "@playwright/test";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as fs from "node:fs";
+
+// The release build, started twice on fresh SQLite databases: once as installed by default,
+// once with signup without a link disabled.
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/gatehouse-target");
+const binary = path.join(targetDir, "release", "gatehouse");
+const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(__dirname, "..", "target", "site");
+const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-"));
+
+export const OPEN_URL = "http://127.0.0.1:3110";
+export const CLOSED_URL = "http://127.0.0.1:3111";
+
+function server(url: string, name: string, env: Record<string, string> = {}) {
+  const data = path.join(dataRoot, name);
+  return {
+    command: binary,
+    url: `${url}/health`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    env: {
+      LEPTOS_SITE_ADDR: url.replace("http://", ""),
+      LEPTOS_SITE_ROOT: siteRoot,
+      DATABASE_URL: `sqlite://${data}/gatehouse.db?mode=rwc`,
+      LABEL_STUDIO_DATA_DIR: data,
+      RUST_LOG: "warn",
+      ...env,
+    },
+  };
+}
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: OPEN_URL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  webServer: [
+    server(OPEN_URL, "open"),
+    server(CLOSED_URL, "closed", { LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK: "true" }),
+  ],
+});

@@ -1,0 +1,84 @@
+import { expect, test } from "@playwright/test";
+import { CLOSED_URL } from "../playwright.config";
+import { open, openMenu, PASSWORD, signUp, uniqueEmail } from "./helpers";
+
+test("an owner signs up, renames the organization in the page and through the API, logs out and back in", async ({ page, request }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await expect(page.getByRole("heading", { name: `Welcome to ${email}` })).toBeVisible();
+  await expect(page.getByTestId("whoami")).toContainText("Owner");
+
+  // The menu in the upper left leads to the Organization page.
+  await openMenu(page);
+  await page.getByRole("link", { name: "Organization" }).click();
+  await expect(page).toHaveURL(/\/organization$/);
+  await expect(page.getByTestId("org-title")).toHaveText(email);
+  await expect(page.getByTestId("seats")).toHaveText("Seats: 1 / unlimited");
+
+  await page.getByLabel("Title").fill("Acme Labeling");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Saved.")).toBeVisible();
+  await expect(page.getByTestId("org-title")).toHaveText("Acme Labeling");
+  await page.reload();
+  await expect(page.getByTestId("org-title")).toHaveText("Acme Labeling");
+
+  // The token from the Account page works for the REST API.
+  await openMenu(page);
+  await page.getByRole("link", { name: "Account" }).click();
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("account-role")).toHaveText("Owner");
+  const token = await page.getByTestId("api-token").inputValue();
+  expect(token).toMatch(/^ght_/);
+  const response = await request.patch("/api/organization/", {
+    headers: { Authorization: `Token ${token}` },
+    data: { title: "Renamed by script" },
+  });
+  expect(response.status()).toBe(200);
+  expect((await response.json()).title).toBe("Renamed by script");
+  await open(page, "/organization");
+  await expect(page.getByTestId("org-title")).toHaveText("Renamed by script");
+
+  // Log out, then back in.
+  await openMenu(page);
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForURL((url) => url.pathname === "/user/login");
+  await open(page, "/organization");
+  await expect(page).toHaveURL(/\/user\/login$/);
+  await expect(page.locator("body[data-hydrated]")).toBeAttached();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("wrong password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByText("The email and password you entered don't match.")).toBeVisible();
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  await expect(page.getByTestId("whoami")).toContainText(email);
+});
+
+test("signup errors appear next to the field and keep what was typed", async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  await page.context().clearCookies();
+
+  await open(page, "/user/signup");
+  await page.getByLabel("Email").fill(email.toUpperCase());
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#field-email-error")).toHaveText("User with this email already exists");
+  await expect(page.getByLabel("Email")).toHaveValue(email.toUpperCase());
+
+  await page.getByLabel("Email").fill(uniqueEmail());
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.locator("#field-password-error")).toHaveText("Use at least 8 characters for your password.");
+});
+
+test("with signup disabled, the signup page explains that an invitation is needed", async ({ page }) => {
+  await open(page, `${CLOSED_URL}/user/signup`);
+  await expect(page.getByRole("heading", { name: "Signing up needs an invitation" })).toBeVisible();
+  await expect(page.getByText("Ask an administrator of your organization for an invite link")).toBeVisible();
+  await expect(page.getByLabel("Password")).toHaveCount(0);
+  await open(page, `${CLOSED_URL}/user/login`);
+  await expect(page.getByRole("button", { name: "Log in" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Sign up" })).toHaveCount(0);
+});

@@ -1,0 +1,10 @@
+//! Integration tests: the real router on a real port, against a fresh SQLite file and a fresh
+//! PostgreSQL database for every test.
+
+mod helpers;
+
+mod accounts;
+mod cli;
+mod organization;
+mod pages;
+mod security;

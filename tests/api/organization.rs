@@ -1,0 +1,227 @@
+use reqwest::{header, Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+crate::on_both_databases!(
+    an_owner_reads_and_renames_the_organization_with_a_token,
+    the_organization_is_addressed_by_id_and_other_ids_are_not_found,
+    renaming_rejects_bad_titles_with_a_clear_message,
+    missing_or_wrong_tokens_are_unauthorized,
+    only_owner_and_administrator_may_rename,
+    pending_and_deactivated_members_get_403_from_every_endpoint,
+    whoami_and_the_token_endpoints,
+    resetting_the_token_kills_the_old_one,
+);
+
+async fn an_owner_reads_and_renames_the_organization_with_a_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let client = reqwest::Client::new();
+    // Exactly the documented curl call.
+    let res = client
+        .patch(app.url("/api/organization/"))
+        .header("Content-Type", "application/json")
+        .header("Authorization", format!("Token {token}"))
+        .body(r#"{"title": "new title"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let org: Value = res.json().await.unwrap();
+    assert_eq!(org["title"], "new title");
+    assert_eq!(org["owner"]["email"], email);
+    assert!(org["created_at"].as_str().unwrap().ends_with('Z'));
+
+    let res = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["title"], "new title");
+    // Without the trailing slash too; titles are trimmed.
+    let res = app.api(Method::PATCH, "/api/organization", &token).await.json(&json!({"title": "  Labelers  "})).send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["title"], "Labelers");
+    let res = app.api(Method::PATCH, "/api/organization/", &token).await.json(&json!({"title": "t".repeat(1000)})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "1000 characters are allowed");
+}
+
+async fn the_organization_is_addressed_by_id_and_other_ids_are_not_found(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let other = new_client();
+    app.sign_up_with(&other, "other@example.com", PASSWORD).await;
+    let other_token = app.token(&other).await;
+
+    let mine: Value = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json().await.unwrap();
+    let theirs: Value = app.api(Method::GET, "/api/organization/", &other_token).await.send().await.unwrap().json().await.unwrap();
+    let id = mine["id"].as_i64().unwrap();
+    let res = app.api(Method::GET, &format!("/api/organizations/{id}"), &token).await.send().await.unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap(), mine);
+    let res = app
+        .api(Method::PATCH, &format!("/api/organizations/{id}"), &token)
+        .await
+        .json(&json!({"title": "by id"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["title"], "by id");
+
+    let their_id = theirs["id"].as_i64().unwrap();
+    for path in [format!("/api/organizations/{their_id}"), "/api/organizations/999999".into(), "/api/organizations/abc".into()] {
+        let res = app.api(Method::GET, &path, &token).await.send().await.unwrap();
+        assert_eq!(error_detail(res, StatusCode::NOT_FOUND).await, "Organization not found.");
+        let res = app.api(Method::PATCH, &path, &token).await.json(&json!({"title": "hijack"})).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+    let theirs_now: Value = app.api(Method::GET, "/api/organization/", &other_token).await.send().await.unwrap().json().await.unwrap();
+    assert_eq!(theirs_now["title"], "other@example.com", "the other organization is untouched");
+}
+
+async fn renaming_rejects_bad_titles_with_a_clear_message(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let patch = |body: String, content_type: &'static str| {
+        let req = app.client
+            .patch(app.url("/api/organization/"))
+            .header(header::AUTHORIZATION, format!("Token {token}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body);
+        async move { req.send().await.unwrap() }
+    };
+    let cases: Vec<(String, &str, StatusCode, &str)> = vec![
+        (r#"{"title": ""}"#.into(), "application/json", StatusCode::BAD_REQUEST, "cannot be empty"),
+        (r#"{"title": "   "}"#.into(), "application/json", StatusCode::BAD_REQUEST, "cannot be empty"),
+        (json!({"title": "t".repeat(1001)}).to_string(), "application/json", StatusCode::BAD_REQUEST, "at most 1000"),
+        (r#"{"title": 5}"#.into(), "application/json", StatusCode::BAD_REQUEST, "expected a string"),
+        (r#"{"title": ["a"]}"#.into(), "application/json", StatusCode::BAD_REQUEST, "expected a string"),
+        (r#"{"title": "x""#.into(), "application/json", StatusCode::BAD_REQUEST, "EOF"),
+        ("not json".into(), "application/json", StatusCode::BAD_REQUEST, "JSON"),
+        ("{}".into(), "application/json", StatusCode::BAD_REQUEST, "title"),
+        ("[]".into(), "application/json", StatusCode::BAD_REQUEST, "JSON"),
+        (r#"{"title": "x"}"#.into(), "text/plain", StatusCode::BAD_REQUEST, "Content-Type: application/json"),
+        (json!({"title": "x".repeat(300 * 1024)}).to_string(), "application/json", StatusCode::PAYLOAD_TOO_LARGE, "too large"),
+    ];
+    for (body, content_type, status, words) in cases {
+        let detail = error_detail(patch(body.clone(), content_type).await, status).await;
+        assert!(detail.contains(words), "{body:.60}: {detail}");
+    }
+    let res = patch(r#"{"title": ""}"#.into(), "application/json").await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["validation_errors"]["title"][0], "The title cannot be empty.");
+    let org: Value = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json().await.unwrap();
+    assert_eq!(org["title"], email, "nothing was renamed");
+}
+
+async fn missing_or_wrong_tokens_are_unauthorized(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let anonymous = new_client();
+    for (method, path) in [
+        (Method::GET, "/api/organization/"),
+        (Method::PATCH, "/api/organization/"),
+        (Method::GET, "/api/organizations/1"),
+        (Method::GET, "/api/current-user/whoami"),
+        (Method::GET, "/api/current-user/token"),
+        (Method::POST, "/api/current-user/reset-token"),
+    ] {
+        let res = anonymous.request(method.clone(), app.url(path)).json(&json!({"title": "x"})).send().await.unwrap();
+        assert_eq!(res.headers().get(header::WWW_AUTHENTICATE).unwrap(), "Token");
+        assert_eq!(error_detail(res, StatusCode::UNAUTHORIZED).await, "Sign in to continue.");
+        for bad in [format!("Token {token}x"), "Token ".into(), format!("Bearer {token}"), token.clone()] {
+            let res = anonymous
+                .request(method.clone(), app.url(path))
+                .header(header::AUTHORIZATION, bad.clone())
+                .json(&json!({"title": "x"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{method} {path} with {bad:?}");
+        }
+    }
+    // A wrong token is not rescued by a valid session cookie.
+    let res = app.client.get(app.url("/api/organization/")).header(header::AUTHORIZATION, "Token nope").send().await.unwrap();
+    assert!(error_detail(res, StatusCode::UNAUTHORIZED).await.contains("Invalid token"));
+}
+
+async fn only_owner_and_administrator_may_rename(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    for (role, allowed) in [("ADMINISTRATOR", true), ("MANAGER", false), ("REVIEWER", false), ("ANNOTATOR", false)] {
+        let (_, member) = app.add_member(role).await;
+        let token = app.token(&member).await;
+        let res = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{role} reads the organization");
+        let res = app.api(Method::PATCH, "/api/organization/", &token).await.json(&json!({"title": role})).send().await.unwrap();
+        if allowed {
+            assert_eq!(res.json::<Value>().await.unwrap()["title"], role);
+        } else {
+            assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("Only the Owner or an Administrator"), "{role}");
+            // The same through the app's own server function.
+            let res = app.server_fn(&member, "organization/rename", &[("title", "nope")]).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
+            let res = app.server_fn(&member, "organization/get", &[]).await;
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
+        }
+    }
+}
+
+async fn pending_and_deactivated_members_get_403_from_every_endpoint(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    for role in ["NOT_ACTIVATED", "DEACTIVATED"] {
+        let (_, member) = app.add_member("ANNOTATOR").await;
+        let token = app.token(&member).await;
+        let email: String = member.get(app.url("/api/current-user/whoami")).send().await.unwrap().json::<Value>().await.unwrap()["email"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.set_role(&email, role).await;
+        for (method, path) in [
+            (Method::GET, "/api/organization/"),
+            (Method::PATCH, "/api/organization/"),
+            (Method::GET, "/api/current-user/whoami"),
+            (Method::GET, "/api/current-user/token"),
+            (Method::POST, "/api/current-user/reset-token"),
+        ] {
+            for res in [
+                app.api(method.clone(), path, &token).await.json(&json!({"title": "x"})).send().await.unwrap(),
+                member.request(method.clone(), app.url(path)).json(&json!({"title": "x"})).send().await.unwrap(),
+            ] {
+                assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role} {method} {path}");
+            }
+        }
+    }
+}
+
+async fn whoami_and_the_token_endpoints(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let me: Value = app.api(Method::GET, "/api/current-user/whoami", &token).await.send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["email"], email);
+    assert_eq!(me["role"], "OWNER");
+    assert!(me["id"].as_i64().unwrap() > 0);
+    assert!(me["organization_id"].as_i64().unwrap() > 0);
+    // The token is stable until reset.
+    assert_eq!(app.token(&app.client).await, token);
+}
+
+async fn resetting_the_token_kills_the_old_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let old = app.token(&app.client).await;
+    let res = app.api(Method::POST, "/api/current-user/reset-token", &old).await.send().await.unwrap();
+    let new = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    let res = app.api(Method::GET, "/api/organization/", &old).await.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app.api(Method::GET, "/api/organization/", &new).await.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.token(&app.client).await, new, "the account page shows the new token");
+    // Through the account page's server function too.
+    let res = app.server_fn(&app.client, "account/reset_api_token", &[]).await;
+    let newest: String = res.json().await.unwrap();
+    assert_ne!(newest, new);
+    assert_eq!(app.api(Method::GET, "/api/organization/", &new).await.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}

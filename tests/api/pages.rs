@@ -1,0 +1,114 @@
+//! The server-rendered pages: who sees what, and with which status.
+
+use reqwest::{header, StatusCode};
+
+use crate::helpers::*;
+
+crate::on_both_databases!(
+    signed_out_visitors_are_sent_to_the_login_page,
+    the_owner_sees_the_organization_menu_entry_and_page,
+    members_without_the_role_get_403_on_the_organization_page,
+    the_account_page_shows_email_role_and_token,
+    pending_members_see_only_the_waiting_page,
+    unknown_pages_are_404,
+    health_checks_the_database,
+);
+
+/// A page load as a browser makes it.
+async fn get(client: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let res = client.get(url).header(header::ACCEPT, "text/html").send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn signed_out_visitors_are_sent_to_the_login_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for path in ["/", "/organization", "/user/account"] {
+        let res = app.client.get(app.url(path)).header(header::ACCEPT, "text/html").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND, "{path}");
+        assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/user/login");
+    }
+    let (status, page) = get(&app.client, app.url("/user/signup")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Create your account") && page.contains("name=\"email\""));
+}
+
+async fn the_owner_sees_the_organization_menu_entry_and_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let (status, home) = get(&app.client, app.url("/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(home.contains("href=\"/organization\""), "the menu has Organization");
+    assert!(home.contains(&email));
+    let (status, page) = get(&app.client, app.url("/organization")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Rename the organization"));
+    assert!(page.contains(&format!("data-testid=\"org-title\">{email}<")), "the title is shown");
+    assert!(page.contains("Seats: 1 / unlimited"));
+}
+
+async fn members_without_the_role_get_403_on_the_organization_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    for role in ["MANAGER", "REVIEWER", "ANNOTATOR"] {
+        let (_, member) = app.add_member(role).await;
+        let (status, home) = get(&member, app.url("/")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!home.contains("href=\"/organization\""), "{role} has no Organization entry");
+        assert!(home.contains("href=\"/user/account\""));
+        let (status, page) = get(&member, app.url("/organization")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
+        assert!(page.contains("You don&#x27;t have access to this page") || page.contains("You don't have access to this page"));
+        assert!(!page.contains("Rename the organization"));
+    }
+    let (_, admin) = app.add_member("ADMINISTRATOR").await;
+    let (status, page) = get(&admin, app.url("/organization")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Rename the organization"));
+}
+
+async fn the_account_page_shows_email_role_and_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let (status, page) = get(&app.client, app.url("/user/account")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&format!("data-testid=\"account-email\">{email}<")));
+    assert!(page.contains("data-testid=\"account-role\">Owner<"));
+    assert!(page.contains(&token), "the token is on the page");
+    assert!(page.contains(">Copy<") && page.contains(">Reset token<"));
+}
+
+async fn pending_members_see_only_the_waiting_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let (email, member) = app.add_member("NOT_ACTIVATED").await;
+    for path in ["/", "/organization", "/user/account"] {
+        let (status, page) = get(&member, app.url(path)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(page.contains("Waiting for your role"), "{path}");
+        assert!(!page.contains("Rename the organization"));
+    }
+    app.set_role(&email, "DEACTIVATED").await;
+    let (status, page) = get(&member, app.url("/")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(page.contains("Your account has been deactivated"));
+}
+
+async fn unknown_pages_are_404(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, page) = get(&app.client, app.url("/no/such/page")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("Page not found"));
+    let res = app.client.get(app.url("/api/no/such/endpoint")).send().await.unwrap();
+    assert_eq!(error_detail(res, StatusCode::NOT_FOUND).await, "There is no API endpoint at this address.");
+}
+
+async fn health_checks_the_database(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let res = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+    app.db().close().await;
+    let res = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -1,0 +1,90 @@
+//! Cross-site request forgery protection and hostile input.
+
+use reqwest::{header, Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+crate::on_both_databases!(
+    cookie_authenticated_changes_must_come_from_our_origin,
+    token_authenticated_calls_are_exempt_from_the_origin_check,
+    malformed_server_function_calls_are_client_errors,
+);
+
+async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let evil = [(header::ORIGIN.as_str(), "http://evil.example"), ("sec-fetch-site", "cross-site")];
+    for (name, value) in evil {
+        let res = app
+            .client
+            .post(app.url("/_sfn/organization/rename"))
+            .header(name, value)
+            .form(&[("title", "pwned")])
+            .send()
+            .await
+            .unwrap();
+        assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("Cross-site request refused"));
+        let res = app.client.patch(app.url("/api/organization/")).header(name, value).json(&json!({"title": "pwned"})).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let res = app.client.post(app.url("/api/current-user/reset-token")).header(name, value).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+    let org: Value = app.client.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(org["title"], email, "nothing changed");
+
+    // The same requests from our own origin go through.
+    let res = app.server_fn(&app.client, "organization/rename", &[("title", "ours")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .client
+        .patch(app.url("/api/organization/"))
+        .header(header::ORIGIN, &app.address)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"title": "still ours"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["title"], "still ours");
+}
+
+async fn token_authenticated_calls_are_exempt_from_the_origin_check(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let res = app
+        .api(Method::PATCH, "/api/organization/", &token)
+        .await
+        .header(header::ORIGIN, "http://script.example")
+        .json(&json!({"title": "from a script"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["title"], "from a script");
+}
+
+async fn malformed_server_function_calls_are_client_errors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let bodies: [(&str, &str); 4] = [
+        ("application/x-www-form-urlencoded", "title"),
+        ("application/x-www-form-urlencoded", "%%%"),
+        ("application/json", "{\"title\": 1}"),
+        ("application/octet-stream", "\u{0}\u{1}"),
+    ];
+    for (content_type, body) in bodies {
+        for endpoint in ["organization/rename", "auth/log_in", "auth/sign_up"] {
+            let res = app
+                .client
+                .post(app.url(&format!("/_sfn/{endpoint}")))
+                .header(header::CONTENT_TYPE, content_type)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_client_error(), "{endpoint} {body:?}: {}", res.status());
+        }
+    }
+    let res = app.client.post(app.url("/_sfn/no/such/function")).send().await.unwrap();
+    assert!(res.status().is_client_error());
+}
