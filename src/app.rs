@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::{
     api::auth::get_current_user,
-    components::{app_menu::AppMenu, Me},
+    components::{app_menu::AppMenu, Me, RenamedTitle},
     pages::{
         account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFoundPage,
         organization::OrganizationPage, signup::SignupPage,
@@ -40,6 +40,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let me = Resource::new(|| (), |_| get_current_user());
     provide_context(Me(me));
+    provide_context(RenamedTitle(RwSignal::new(None)));
     view! {
         <Stylesheet id="leptos" href="/pkg/gatehouse.css" />
         <Title formatter=|page: String| if page.is_empty() { "Gatehouse".to_owned() } else { format!("{page} · Gatehouse") } />

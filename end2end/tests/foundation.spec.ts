@@ -9,8 +9,7 @@ test("an owner signs up, renames the organization in the page and through the AP
   await expect(page.getByTestId("whoami")).toContainText("Owner");
 
   // The menu in the upper left leads to the Organization page.
-  await openMenu(page);
-  await page.getByRole("link", { name: "Organization" }).click();
+  await (await openMenu(page)).getByRole("link", { name: "Organization" }).click();
   await expect(page).toHaveURL(/\/organization$/);
   await expect(page.getByTestId("org-title")).toHaveText(email);
   await expect(page.getByTestId("seats")).toHaveText("Seats: 1 / unlimited");
@@ -23,8 +22,7 @@ test("an owner signs up, renames the organization in the page and through the AP
   await expect(page.getByTestId("org-title")).toHaveText("Acme Labeling");
 
   // The token from the Account page works for the REST API.
-  await openMenu(page);
-  await page.getByRole("link", { name: "Account" }).click();
+  await (await openMenu(page)).getByRole("link", { name: "Account" }).click();
   await expect(page.getByTestId("account-email")).toHaveText(email);
   await expect(page.getByTestId("account-role")).toHaveText("Owner");
   const token = await page.getByTestId("api-token").inputValue();
@@ -39,8 +37,7 @@ test("an owner signs up, renames the organization in the page and through the AP
   await expect(page.getByTestId("org-title")).toHaveText("Renamed by script");
 
   // Log out, then back in.
-  await openMenu(page);
-  await page.getByRole("button", { name: "Log out" }).click();
+  await (await openMenu(page)).getByRole("button", { name: "Log out" }).click();
   await page.waitForURL((url) => url.pathname === "/user/login");
   await open(page, "/organization");
   await expect(page).toHaveURL(/\/user\/login$/);

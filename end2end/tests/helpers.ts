@@ -1,4 +1,4 @@
-import { expect, Page } from "@playwright/test";
+import { expect, Locator, Page } from "@playwright/test";
 import { randomBytes } from "node:crypto";
 
 export const PASSWORD = "correct horse battery";
@@ -22,7 +22,10 @@ export async function signUp(page: Page, email: string, password = PASSWORD): Pr
   await expect(page.locator("body[data-hydrated]")).toBeAttached();
 }
 
-export async function openMenu(page: Page): Promise<void> {
+/** Opens the menu in the upper left; returns it. */
+export async function openMenu(page: Page): Promise<Locator> {
   await page.getByRole("button", { name: "Menu" }).click();
-  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  const menu = page.getByRole("navigation", { name: "Main" });
+  await expect(menu).toBeVisible();
+  return menu;
 }

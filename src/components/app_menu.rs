@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
-use super::{go_to, Me};
+use super::{go_to, Me, RenamedTitle};
 use crate::{api::auth::LogOut, domain::CurrentUser};
 
 #[component]
@@ -38,6 +38,8 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
             go_to("/user/login");
         }
     });
+    let renamed = expect_context::<RenamedTitle>().0;
+    let title = user.organization_title.clone();
     let active = user.role.is_active();
     let admin = user.role.manages_organization();
     view! {
@@ -72,7 +74,9 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
                 </ul>
             </nav>
         </div>
-        <span class="brand">{user.organization_title.clone()}</span>
+        <span class="brand">
+            {move || renamed.get().unwrap_or_else(|| title.clone())}
+        </span>
         <span class="whoami" data-testid="whoami">
             {user.email.clone()}
             " · "

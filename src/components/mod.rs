@@ -12,6 +12,11 @@ use crate::domain::{AppError, CurrentUser};
 #[derive(Clone, Copy)]
 pub struct Me(pub Resource<Result<Option<CurrentUser>, AppError>>);
 
+/// The organization's title as last renamed in this page, so that the header follows a rename
+/// without reloading the signed-in user (which would re-render the page).
+#[derive(Clone, Copy)]
+pub struct RenamedTitle(pub RwSignal<Option<String>>);
+
 /// Sets the status of the server-rendered response (no-op in the browser).
 pub fn set_status(_code: u16) {
     #[cfg(feature = "ssr")]

@@ -6,7 +6,7 @@ use crate::{
     components::{
         field::{field_error, form_error, Field},
         gate::Gate,
-        Me,
+        RenamedTitle,
     },
     domain::OrganizationView,
 };
@@ -36,14 +36,14 @@ fn OrganizationPanel() -> impl IntoView {
 
 #[component]
 fn OrganizationDetails(org: OrganizationView) -> impl IntoView {
-    let me = expect_context::<Me>().0;
+    let renamed = expect_context::<RenamedTitle>().0;
     let rename = ServerAction::<RenameOrganization>::new();
     let value = rename.value();
     let (current, set_current) = signal(org);
     Effect::new(move |_| {
         if let Some(Ok(updated)) = value.get() {
+            renamed.set(Some(updated.title.clone()));
             set_current.set(updated);
-            me.refetch();
         }
     });
     let seats = move || {
