@@ -13,7 +13,7 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::compression::CompressionLayer;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
 use super::{auth::keys::Keys, db::Db, rest, security, AppState, Config};
 use crate::app::{shell, App};
@@ -65,12 +65,15 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown_signal()).await
+        self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until the future completes (tests).
+    /// Serves until the future completes (tests), with the background jobs running.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await
+        let janitor = tokio::spawn(remove_expired_sessions(self.state.db.clone()));
+        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await;
+        janitor.abort();
+        served
     }
 }
 
@@ -88,7 +91,21 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(cache_static_files))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Deletes expired sessions hourly. Every instance may run it; the deletes are idempotent.
+async fn remove_expired_sessions(db: Db) {
+    let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
+    loop {
+        every_hour.tick().await;
+        match super::db::sessions::delete_expired(db.pool(), super::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -115,6 +115,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .try_init();
         let database = TestDatabase::create(backend).await;
         let mut config = Config {
             database_url: database.url.clone(),
@@ -124,14 +128,21 @@ impl TestApp {
             ..Config::default()
         };
         configure(&mut config);
-        let app = Application::build(config.clone()).await.expect("the app starts");
-        let address = format!("http://{}", app.address());
-        let state = app.state().clone();
+        // Every app of the test process runs on one shared runtime, as in production, where
+        // one runtime serves every request; the test's own runtime only drives its clients.
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async {
-            let _ = stopped.await;
-        }));
-        Self { address, client: new_client(), state, database, config, _stop: stop }
+        let (started, ready) = tokio::sync::oneshot::channel();
+        let app_config = config.clone();
+        server_runtime().spawn(async move {
+            let app = Application::build(app_config).await.expect("the app starts");
+            let _ = started.send((app.address(), app.state().clone()));
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let (address, state) = ready.await.expect("the app starts");
+        Self { address: format!("http://{address}"), client: new_client(), state, database, config, _stop: stop }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -219,6 +230,18 @@ impl TestApp {
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.db().pool()).await.unwrap()
     }
+}
+
+fn server_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .thread_name("gatehouse-app")
+            .enable_all()
+            .build()
+            .expect("a runtime for the apps under test")
+    })
 }
 
 pub fn new_client() -> Client {

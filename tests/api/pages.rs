@@ -12,6 +12,8 @@ crate::on_both_databases!(
     pending_members_see_only_the_waiting_page,
     unknown_pages_are_404,
     health_checks_the_database,
+    responses_are_compressed_with_brotli_or_gzip,
+    the_openapi_document_describes_the_api,
 );
 
 /// A page load as a browser makes it.
@@ -111,4 +113,30 @@ async fn health_checks_the_database(backend: Backend) {
     app.db().close().await;
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+async fn responses_are_compressed_with_brotli_or_gzip(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (accept, expected) in [("br", "br"), ("gzip", "gzip"), ("gzip, deflate, br", "br")] {
+        let res = app
+            .client
+            .get(app.url("/user/login"))
+            .header(header::ACCEPT_ENCODING, accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers().get(header::CONTENT_ENCODING).unwrap(), expected, "Accept-Encoding: {accept}");
+    }
+    let plain = app.client.get(app.url("/user/login")).send().await.unwrap();
+    assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+}
+
+async fn the_openapi_document_describes_the_api(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let doc: serde_json::Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/api/organization/", "/api/organizations/{id}", "/api/current-user/whoami", "/api/current-user/token", "/api/current-user/reset-token"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
 }

@@ -9,6 +9,7 @@ crate::on_both_databases!(
     cookie_authenticated_changes_must_come_from_our_origin,
     token_authenticated_calls_are_exempt_from_the_origin_check,
     malformed_server_function_calls_are_client_errors,
+    the_session_cookie_is_secure_behind_https,
 );
 
 async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend) {
@@ -87,4 +88,30 @@ async fn malformed_server_function_calls_are_client_errors(backend: Backend) {
     }
     let res = app.client.post(app.url("/_sfn/no/such/function")).send().await.unwrap();
     assert!(res.status().is_client_error());
+}
+
+async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let res = app
+        .client
+        .post(app.url("/_sfn/auth/sign_up"))
+        .header("x-forwarded-proto", "https")
+        .form(&[("email", "tls@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+
+    let behind_proxy = TestApp::spawn_with(backend, |c| c.public_url = Some("https://labels.example.com".into())).await;
+    let res = behind_proxy
+        .client
+        .post(behind_proxy.url("/_sfn/auth/sign_up"))
+        .header(header::ORIGIN, "https://labels.example.com")
+        .form(&[("email", "proxy@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "the public origin is accepted");
+    assert!(res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().contains("; Secure"));
 }
