@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod invites;
 pub mod organization;
 
 /// Set on every server function response that failed inside our code (with its status).

@@ -2,6 +2,7 @@
 
 mod email;
 mod error;
+mod invites;
 mod password;
 mod role;
 mod time;
@@ -10,6 +11,10 @@ mod views;
 
 pub use email::EmailAddress;
 pub use error::AppError;
+pub use invites::{
+    split_email_list, InviteInfo, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, PendingInvitation,
+    INVITABLE_ROLES,
+};
 pub use password::Password;
 pub use role::Role;
 pub use time::format_timestamp;

@@ -3,17 +3,24 @@
 use axum::http::HeaderMap;
 
 use super::{
-    auth::{self, keys::Keys, password, secrets},
+    auth::{
+        self,
+        keys::{Keys, INVITATION_PREFIX, INVITE_LINK_PREFIX},
+        password, secrets,
+    },
+    invites,
     db::{self, Tx},
     error::{is_unique_violation, OrInternal},
     now, AppState,
 };
-use crate::domain::{AppError, EmailAddress, Password, Role};
+use crate::domain::{AppError, EmailAddress, InviteInfo, Password, Role};
 
 pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
 pub const INVALID_INVITE: &str =
     "This invite link is invalid or has been reset. Ask your administrator for a new one.";
+pub const OTHER_ADDRESS: &str =
+    "This invitation was sent to another email address. Sign up with the address it was sent to.";
 pub const SIGNUP_DISABLED: &str =
     "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
 
@@ -23,8 +30,20 @@ pub struct SignedIn {
     pub session: String,
 }
 
-/// Signup without an invite link: a user, an organization titled with the email, and the
-/// user as its Owner, in one transaction.
+/// How a signup joins an organization.
+enum Joining {
+    /// No link: a new organization with the user as its Owner.
+    NewOrganization,
+    /// The organization's shared link: a Pending member.
+    Link { token_hash: [u8; 32] },
+    /// A personal invitation: a member with the invited role at once.
+    Invitation { token_hash: [u8; 32] },
+}
+
+/// Signs up. Without a token: a user, an organization titled with the email, and the user as
+/// its Owner. With the organization's invite link: a Pending member of it. With an email
+/// invitation: a member with the invited role, for the invited address only, once. Each in one
+/// transaction; a bad token creates nothing.
 pub async fn sign_up(
     state: &AppState,
     email: &str,
@@ -33,22 +52,56 @@ pub async fn sign_up(
 ) -> Result<SignedIn, AppError> {
     let email = EmailAddress::parse(email)?;
     let password = Password::parse(password)?;
-    if invite_token.is_some_and(|t| !t.trim().is_empty()) {
-        // Invite links arrive with the invitations feature; until then no token is valid.
-        return Err(AppError::invalid("token", INVALID_INVITE));
-    }
-    if state.config.disable_signup_without_link {
-        return Err(AppError::Forbidden(SIGNUP_DISABLED.into()));
-    }
+    let invalid = || AppError::invalid("token", INVALID_INVITE);
+    // The token is checked before the slow password hash, so a bad link answers at once; it is
+    // checked again, atomically, in the transaction.
+    let joining = match invite_token.map(str::trim).filter(|t| !t.is_empty()) {
+        None if state.config.disable_signup_without_link => return Err(AppError::Forbidden(SIGNUP_DISABLED.into())),
+        None => Joining::NewOrganization,
+        Some(token) if token.starts_with(INVITE_LINK_PREFIX) => {
+            invites::info(state, token).await?;
+            Joining::Link { token_hash: secrets::hash(token) }
+        }
+        Some(token) if token.starts_with(INVITATION_PREFIX) => {
+            if let InviteInfo::Email { email: invited, .. } = invites::info(state, token).await? {
+                if invited != email.as_str() {
+                    return Err(AppError::invalid("email", OTHER_ADDRESS));
+                }
+            }
+            Joining::Invitation { token_hash: secrets::hash(token) }
+        }
+        Some(_) => return Err(invalid()),
+    };
     if db::users::find_by_email(state.db.pool(), &email).await.or_internal("checking an email")?.is_some() {
         return Err(AppError::invalid("email", EMAIL_TAKEN));
     }
     let hash = password::hash(password).await?;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
-    let user_id = create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats).await?;
+    let user_id = match joining {
+        Joining::NewOrganization => create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats).await?,
+        Joining::Link { token_hash } => {
+            let (organization_id, _) = db::organizations::find_by_invite_hash(&mut *tx, &token_hash)
+                .await
+                .or_internal("finding an invite link")?
+                .ok_or_else(invalid)?;
+            create_member_in(&mut tx, &state.keys, &email, &hash, organization_id, Role::NotActivated).await?
+        }
+        Joining::Invitation { token_hash } => {
+            let invitation = db::invitations::accept(&mut *tx, &token_hash, now())
+                .await
+                .or_internal("accepting an invitation")?
+                .ok_or_else(invalid)?;
+            if invitation.email != email.as_str() {
+                return Err(AppError::invalid("email", OTHER_ADDRESS));
+            }
+            let role: Role = invitation.role.parse().or_internal("reading a stored role")?;
+            db::outbox::cancel_unsent(&mut *tx, invitation.id).await.or_internal("cancelling a message")?;
+            create_member_in(&mut tx, &state.keys, &email, &hash, invitation.organization_id, role).await?
+        }
+    };
     let session = create_session(&mut tx, user_id).await?;
     tx.commit().await.or_internal("committing signup")?;
-    tracing::info!(user_id, "signed up and created an organization");
+    tracing::info!(user_id, "signed up");
     Ok(SignedIn { user_id, session })
 }
 
@@ -61,19 +114,45 @@ pub async fn create_owner_in(
     seats: Option<i64>,
 ) -> Result<i64, AppError> {
     let now = now();
-    let user_id = match db::users::insert(&mut **tx, email, password_hash, now).await {
-        Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => return Err(AppError::invalid("email", EMAIL_TAKEN)),
-        Err(e) => return Err(super::error::internal("creating a user", e)),
-    };
+    let user_id = insert_user(tx, email, password_hash, now).await?;
     let org_id = db::organizations::insert(&mut **tx, email.as_str(), seats, user_id, now)
         .await
         .or_internal("creating an organization")?;
+    let link_salt = secrets::random_bytes::<16>();
+    db::organizations::set_invite_link(&mut **tx, org_id, &link_salt, &secrets::hash(&keys.invite_link(&link_salt)), true)
+        .await
+        .or_internal("creating the invite link")?;
     db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
         .await
         .or_internal("creating the Owner membership")?;
     new_api_token(&mut **tx, keys, user_id).await?;
     Ok(user_id)
+}
+
+/// Creates a user who joins an existing organization with `role`, inside `tx`.
+async fn create_member_in(
+    tx: &mut Tx,
+    keys: &Keys,
+    email: &EmailAddress,
+    password_hash: &str,
+    organization_id: i64,
+    role: Role,
+) -> Result<i64, AppError> {
+    let now = now();
+    let user_id = insert_user(tx, email, password_hash, now).await?;
+    db::memberships::insert(&mut **tx, organization_id, user_id, role, now)
+        .await
+        .or_internal("creating a membership")?;
+    new_api_token(&mut **tx, keys, user_id).await?;
+    Ok(user_id)
+}
+
+async fn insert_user(tx: &mut Tx, email: &EmailAddress, password_hash: &str, now: i64) -> Result<i64, AppError> {
+    match db::users::insert(&mut **tx, email, password_hash, now).await {
+        Ok(id) => Ok(id),
+        Err(e) if is_unique_violation(&e) => Err(AppError::invalid("email", EMAIL_TAKEN)),
+        Err(e) => Err(super::error::internal("creating a user", e)),
+    }
 }
 
 /// Checks the password and starts a new session. Every mismatch reads the same and costs the

@@ -22,6 +22,42 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// `LABEL_STUDIO_HOST`: the public URL (`https://labels.example.com`) when behind a proxy.
     pub public_url: Option<String>,
+    /// SMTP delivery; `None` writes messages to `<data_dir>/mail/` instead.
+    pub smtp: Option<SmtpConfig>,
+    /// `LABEL_STUDIO_EMAIL_FROM`: the sender of invitations.
+    pub email_from: String,
+    /// First retry delay of a failed delivery; it doubles with each attempt, up to an hour.
+    pub mail_retry_base_seconds: i64,
+    /// How often the outbox is checked when nothing wakes it.
+    pub mail_poll_interval: std::time::Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    /// `LABEL_STUDIO_SMTP_HOST`
+    pub host: String,
+    /// `LABEL_STUDIO_SMTP_PORT` (default 587, or 465 with TLS, 25 without)
+    pub port: u16,
+    /// `LABEL_STUDIO_SMTP_USER` and `LABEL_STUDIO_SMTP_PASSWORD`
+    pub credentials: Option<(String, String)>,
+    /// `LABEL_STUDIO_SMTP_TLS`: `starttls` (default), `tls` or `none`
+    pub tls: SmtpTls,
+}
+
+impl Config {
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
 }
 
 impl Default for Config {
@@ -36,6 +72,10 @@ impl Default for Config {
             invite_expiry_days: 7,
             secret_key: None,
             public_url: None,
+            smtp: None,
+            email_from: "Gatehouse <noreply@localhost>".into(),
+            mail_retry_base_seconds: 5,
+            mail_poll_interval: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -79,6 +119,34 @@ impl Config {
                 return Err(format!("LABEL_STUDIO_HOST must start with http:// or https://, not {url:?}"));
             }
             c.public_url = Some(url);
+        }
+        if let Some(host) = get("LABEL_STUDIO_SMTP_HOST") {
+            let tls = match get("LABEL_STUDIO_SMTP_TLS").unwrap_or_default().trim().to_ascii_lowercase().as_str() {
+                "" | "starttls" => SmtpTls::StartTls,
+                "tls" | "ssl" => SmtpTls::Tls,
+                "none" | "off" => SmtpTls::None,
+                other => return Err(format!("LABEL_STUDIO_SMTP_TLS must be starttls, tls or none, not {other:?}")),
+            };
+            let default_port = match tls {
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+                SmtpTls::None => 25,
+            };
+            let port = match get("LABEL_STUDIO_SMTP_PORT") {
+                Some(p) => p.trim().parse().map_err(|_| format!("LABEL_STUDIO_SMTP_PORT must be a port number, not {p:?}"))?,
+                None => default_port,
+            };
+            let credentials = match (get("LABEL_STUDIO_SMTP_USER"), get("LABEL_STUDIO_SMTP_PASSWORD")) {
+                (Some(user), Some(password)) => Some((user, password)),
+                (None, None) => None,
+                _ => return Err("set both LABEL_STUDIO_SMTP_USER and LABEL_STUDIO_SMTP_PASSWORD, or neither".into()),
+            };
+            c.smtp = Some(SmtpConfig { host: host.trim().to_owned(), port, credentials, tls });
+        }
+        if let Some(from) = get("LABEL_STUDIO_EMAIL_FROM") {
+            from.parse::<lettre::message::Mailbox>()
+                .map_err(|e| format!("LABEL_STUDIO_EMAIL_FROM must be an address like \"Labels <noreply@example.com>\": {e}"))?;
+            c.email_from = from;
         }
         Ok(c)
     }

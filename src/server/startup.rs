@@ -15,7 +15,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
-use super::{auth::keys::Keys, db::Db, rest, security, AppState, Config};
+use super::{auth::keys::Keys, db::Db, mail::Mailer, rest, security, AppState, Config};
 use crate::app::{shell, App};
 
 /// Server functions live under this prefix, apart from the REST API's `/api`.
@@ -51,7 +51,15 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local)
             .build();
-        let state = AppState { db, config: Arc::new(config), keys: Arc::new(keys), leptos_options };
+        let mailer = Mailer::from_config(&config)?;
+        let state = AppState {
+            db,
+            config: Arc::new(config),
+            keys: Arc::new(keys),
+            mailer: Arc::new(mailer),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            leptos_options,
+        };
         Ok(Self { router: router(state.clone()), listener, state })
     }
 
@@ -71,8 +79,10 @@ impl Application {
     /// Serves until the future completes (tests), with the background jobs running.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let janitor = tokio::spawn(remove_expired_sessions(self.state.db.clone()));
+        let outbox = tokio::spawn(super::mail::run_outbox(self.state.clone()));
         let served = axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await;
         janitor.abort();
+        outbox.abort();
         served
     }
 }

@@ -8,6 +8,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 pub const API_TOKEN_PREFIX: &str = "ght_";
+pub const INVITE_LINK_PREFIX: &str = "ghl_";
+pub const INVITATION_PREFIX: &str = "ghi_";
 
 pub struct Keys {
     secret: [u8; 32],
@@ -48,11 +50,27 @@ impl Keys {
 
     /// The API token of `user_id` for the given salt.
     pub fn api_token(&self, user_id: i64, salt: &[u8]) -> String {
+        self.derive(API_TOKEN_PREFIX, b"gatehouse api token", &[&user_id.to_be_bytes(), salt])
+    }
+
+    /// The secret of an organization's invite link for the given salt.
+    pub fn invite_link(&self, salt: &[u8]) -> String {
+        self.derive(INVITE_LINK_PREFIX, b"gatehouse invite link", &[salt])
+    }
+
+    /// The secret of one email invitation for the given salt.
+    pub fn invitation(&self, salt: &[u8]) -> String {
+        self.derive(INVITATION_PREFIX, b"gatehouse invitation", &[salt])
+    }
+
+    fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(b"gatehouse api token\0");
-        mac.update(&user_id.to_be_bytes());
-        mac.update(salt);
-        format!("{API_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        mac.update(purpose);
+        mac.update(b"\0");
+        for part in parts {
+            mac.update(part);
+        }
+        format!("{prefix}{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 }
 
@@ -69,6 +87,15 @@ mod tests {
         assert_ne!(t, keys.api_token(2, b"salt"));
         assert_ne!(t, keys.api_token(1, b"pepper"));
         assert_ne!(t, Keys::from_secret("k2").api_token(1, b"salt"));
+    }
+
+    #[test]
+    fn each_kind_of_secret_has_its_own_prefix_and_value() {
+        let keys = Keys::from_secret("k1");
+        let link = keys.invite_link(b"salt");
+        let invitation = keys.invitation(b"salt");
+        assert!(link.starts_with(INVITE_LINK_PREFIX) && invitation.starts_with(INVITATION_PREFIX));
+        assert_ne!(link[4..], invitation[4..]);
     }
 
     #[test]

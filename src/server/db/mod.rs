@@ -2,8 +2,11 @@
 //! timestamps), one module per table.
 
 pub mod api_tokens;
+pub mod invitations;
+pub mod members;
 pub mod memberships;
 pub mod organizations;
+pub mod outbox;
 pub mod principals;
 pub mod sessions;
 pub mod users;

@@ -69,3 +69,48 @@ pub async fn set_seats<'e>(ex: impl AnyExecutor<'e>, id: i64, seats: Option<i64>
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The salt of the organization's invite link, if one was made.
+pub async fn invite_salt<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let row = sqlx::query("SELECT invite_salt FROM organizations WHERE id = $1").bind(id).fetch_optional(ex).await?;
+    Ok(row.map(|r| r.try_get::<Option<Vec<u8>>, _>(0)).transpose()?.flatten())
+}
+
+/// Sets the invite link (salt and hash of the secret); `only_if_missing` keeps an existing one.
+pub async fn set_invite_link<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    salt: &[u8],
+    token_hash: &[u8],
+    only_if_missing: bool,
+) -> Result<bool, sqlx::Error> {
+    let sql = if only_if_missing {
+        "UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3 AND invite_salt IS NULL"
+    } else {
+        "UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3"
+    };
+    let done = sqlx::query(sql).bind(salt.to_vec()).bind(token_hash.to_vec()).bind(id).execute(ex).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The organization whose invite link has this hash: its id and title.
+pub async fn find_by_invite_hash<'e>(
+    ex: impl AnyExecutor<'e>,
+    token_hash: &[u8],
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query("SELECT id, title FROM organizations WHERE invite_token_hash = $1")
+        .bind(token_hash.to_vec())
+        .fetch_optional(ex)
+        .await?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()
+}
+
+pub async fn title<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT title FROM organizations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(ex)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()
+}

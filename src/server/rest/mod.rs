@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{FromRequest, FromRequestParts, Path, Request, State},
-    http::request::Parts,
+    http::{request::Parts, HeaderMap},
     response::IntoResponse,
     routing::{get, post},
     Json, Router,
@@ -14,9 +14,9 @@ use super::{
     accounts,
     auth::{self, Principal},
     error::ApiError,
-    organization, AppState,
+    invites, members, organization, AppState,
 };
-use crate::domain::{AppError, OrganizationView};
+use crate::domain::{split_email_list, AppError, InviteLink, MemberPage, OrganizationView, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,6 +24,13 @@ pub fn router() -> Router<AppState> {
         .route("/organization/", get(get_own_organization).patch(patch_own_organization))
         .route("/organizations/{id}", get(get_organization).patch(patch_organization))
         .route("/organizations/{id}/", get(get_organization).patch(patch_organization))
+        .route("/organizations/{id}/memberships", get(list_memberships))
+        .route("/organizations/{id}/memberships/", get(list_memberships))
+        .route("/invite", get(get_invite))
+        .route("/invite/", get(get_invite))
+        .route("/invite/reset-token", post(reset_invite))
+        .route("/invite/send-email", post(send_email_invites))
+        .route("/invite/revoke", post(revoke_invite))
         .route("/current-user/whoami", get(whoami))
         .route("/current-user/token", get(get_token))
         .route("/current-user/reset-token", post(reset_token))
@@ -42,6 +49,18 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let principal = auth::authenticate(state, &parts.headers).await?;
         Ok(Caller(auth::require_active(principal)?))
+    }
+}
+
+/// The Owner or an Administrator of their organization.
+pub struct Admin(pub Principal);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let principal = auth::authenticate(state, &parts.headers).await?;
+        Ok(Admin(auth::require_admin(principal)?))
     }
 }
 
@@ -110,6 +129,87 @@ async fn patch_organization(
 ) -> ApiResult<OrganizationView> {
     let id = org_id(&id)?;
     Ok(Json(organization::rename(&state, &me, id, &patch.title()?).await?))
+}
+
+#[derive(Deserialize)]
+struct MembershipQuery {
+    page: Option<String>,
+    page_size: Option<String>,
+    role: Option<String>,
+    search: Option<String>,
+}
+
+fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) => v.parse().map_err(|_| ApiError(AppError::invalid(field, format!("{field} must be a whole number, not {v:?}.")))),
+    }
+}
+
+async fn list_memberships(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    Path(id): Path<String>,
+    query: Result<axum::extract::Query<MembershipQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<MemberPage> {
+    let Caller(me) = caller?;
+    let id = org_id(&id)?;
+    if id != me.organization_id {
+        return Err(ApiError(AppError::NotFound("Organization not found.".into())));
+    }
+    let me = auth::require_admin(Some(me))?;
+    let axum::extract::Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
+    let role = match q.role.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(r.parse::<Role>()?),
+    };
+    let query = members::Query {
+        page: number("page", q.page, 1)?,
+        page_size: number("page_size", q.page_size, 50)?,
+        role,
+        search: q.search.unwrap_or_default(),
+    };
+    Ok(Json(members::list(&state, me.organization_id, query).await?))
+}
+
+async fn get_invite(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> ApiResult<InviteLink> {
+    Ok(Json(invites::link(&state, &me, &headers).await?))
+}
+
+async fn reset_invite(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> ApiResult<InviteLink> {
+    Ok(Json(invites::reset_link(&state, &me, &headers).await?))
+}
+
+#[derive(Deserialize)]
+struct SendEmails {
+    emails: Vec<String>,
+    role: Option<Role>,
+}
+
+async fn send_email_invites(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SendEmails>,
+) -> Result<impl IntoResponse, ApiError> {
+    let addresses: Vec<String> = body.emails.iter().flat_map(|e| split_email_list(e)).collect();
+    let role = body.role.unwrap_or(Role::Annotator);
+    let results = invites::send(&state, &me, &addresses, role, &headers).await?;
+    Ok(Json(json!({ "results": results })))
+}
+
+#[derive(Deserialize)]
+struct Revoke {
+    email: String,
+}
+
+async fn revoke_invite(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    JsonBody(body): JsonBody<Revoke>,
+) -> Result<impl IntoResponse, ApiError> {
+    invites::revoke(&state, &me, invites::Which::Email(&body.email)).await?;
+    Ok(Json(json!({ "detail": format!("The invitation for {} was revoked; its link no longer works.", body.email.trim().to_lowercase()) })))
 }
 
 async fn whoami(Caller(me): Caller) -> impl IntoResponse {

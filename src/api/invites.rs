@@ -1,0 +1,103 @@
+//! Invitations and the members table (Owner and Administrator only, but for `get_invite_info`,
+//! which the signup page calls for whoever holds a token).
+
+use leptos::prelude::*;
+
+use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, PendingInvitation, Role};
+
+/// The organization's invite link. Reading it never changes it.
+#[server(prefix = "/_sfn", endpoint = "invites/link")]
+pub async fn get_invite_link() -> Result<InviteLink, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, invites};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        invites::link(&state, &me, &headers()).await
+    }
+    .await)
+}
+
+/// Replaces the invite link; the old one stops working at once.
+#[server(prefix = "/_sfn", endpoint = "invites/reset_link")]
+pub async fn reset_invite_link() -> Result<InviteLink, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, invites};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        invites::reset_link(&state, &me, &headers()).await
+    }
+    .await)
+}
+
+/// Invites each address of `emails` (separated by commas, semicolons, spaces or new lines).
+#[server(prefix = "/_sfn", endpoint = "invites/send")]
+pub async fn send_invites(emails: String, role: Role) -> Result<Vec<InviteOutcome>, AppError> {
+    use super::ssr::*;
+    use crate::{domain::split_email_list, server::{auth, invites}};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        invites::send(&state, &me, &split_email_list(&emails), role, &headers()).await
+    }
+    .await)
+}
+
+#[server(prefix = "/_sfn", endpoint = "invites/pending")]
+pub async fn list_invitations() -> Result<Vec<PendingInvitation>, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, invites};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        invites::pending(&state, &me).await
+    }
+    .await)
+}
+
+/// Sends the invitation again with a new secret and a new expiry; the old link stops working.
+#[server(prefix = "/_sfn", endpoint = "invites/resend")]
+pub async fn resend_invitation(id: i64) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, invites};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        invites::resend(&state, &me, id, &headers()).await
+    }
+    .await)
+}
+
+#[server(prefix = "/_sfn", endpoint = "invites/revoke")]
+pub async fn revoke_invitation(id: i64) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, invites};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        invites::revoke(&state, &me, invites::Which::Id(id)).await
+    }
+    .await)
+}
+
+/// A page of the members table. `role` filters by role or status; `search` matches email or name.
+#[server(prefix = "/_sfn", endpoint = "members/list")]
+pub async fn list_members(page: i64, page_size: i64, role: Option<Role>, search: String) -> Result<MemberPage, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, members};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        members::list(&state, me.organization_id, members::Query { page, page_size, role, search }).await
+    }
+    .await)
+}
+
+/// What an invite token leads to, for the signup page; an unusable token is an error.
+#[server(prefix = "/_sfn", endpoint = "invites/info")]
+pub async fn get_invite_info(token: String) -> Result<InviteInfo, AppError> {
+    use super::ssr::*;
+    use crate::server::invites;
+    reply(async { invites::info(&state()?, &token).await }.await)
+}

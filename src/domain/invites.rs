@@ -1,0 +1,125 @@
+use serde::{Deserialize, Serialize};
+
+use super::Role;
+
+/// The organization's invite link.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteLink {
+    pub invite_url: String,
+    pub token: String,
+}
+
+/// What happened to one address of an email invitation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteStatus {
+    Invited,
+    Resent,
+    AlreadyMember,
+    InvalidAddress,
+    NoFreeSeat,
+}
+
+impl InviteStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            InviteStatus::Invited => "Invited",
+            InviteStatus::Resent => "Re-sent",
+            InviteStatus::AlreadyMember => "Already a member",
+            InviteStatus::InvalidAddress => "Invalid address",
+            InviteStatus::NoFreeSeat => "No free seat",
+        }
+    }
+
+    pub fn is_success(self) -> bool {
+        matches!(self, InviteStatus::Invited | InviteStatus::Resent)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteOutcome {
+    pub email: String,
+    pub status: InviteStatus,
+    pub detail: String,
+}
+
+/// An email invitation not yet accepted or revoked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInvitation {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub expired: bool,
+}
+
+/// One row of the members table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub joined_at: String,
+    pub last_activity_at: Option<String>,
+}
+
+/// A page of members, counted and sorted by the database.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPage {
+    pub count: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub results: Vec<MemberRow>,
+}
+
+/// What the signup page shows for an invite token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InviteInfo {
+    /// The organization's shared link: the new member waits for a role.
+    Link { organization_title: String },
+    /// A personal invitation: the address is fixed and the role given at once.
+    Email { organization_title: String, email: String, role: Role },
+}
+
+/// The roles an invitation may give.
+pub const INVITABLE_ROLES: [Role; 4] = [Role::Administrator, Role::Manager, Role::Reviewer, Role::Annotator];
+
+/// Splits a list of addresses separated by commas, semicolons, spaces or new lines; drops empty
+/// entries and repeats (compared without regard to case), keeping the first spelling and order.
+pub fn split_email_list(text: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    text.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .filter(|s| seen.insert(s.to_lowercase()))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_lists_split_on_commas_semicolons_spaces_and_new_lines() {
+        assert_eq!(
+            split_email_list("a@x.io, b@x.io;c@x.io\nd@x.io\te@x.io  ,, ;\n"),
+            vec!["a@x.io", "b@x.io", "c@x.io", "d@x.io", "e@x.io"]
+        );
+    }
+
+    #[test]
+    fn repeated_addresses_are_kept_once() {
+        assert_eq!(split_email_list("A@x.io a@x.io b@x.io A@X.IO"), vec!["A@x.io", "b@x.io"]);
+    }
+
+    #[test]
+    fn owner_pending_and_deactivated_are_not_invitable() {
+        for role in [Role::Owner, Role::NotActivated, Role::Deactivated] {
+            assert!(!INVITABLE_ROLES.contains(&role));
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! The email outbox: messages written with their invitation, delivered and retried by a worker.
+
+use sqlx::{AnyExecutor, Row};
+
+pub struct OutboxRecord {
+    pub id: i64,
+    pub invitation_id: i64,
+    pub recipient: String,
+    pub origin: String,
+    pub attempts: i64,
+}
+
+pub async fn enqueue<'e>(
+    ex: impl AnyExecutor<'e>,
+    invitation_id: i64,
+    recipient: &str,
+    origin: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO email_outbox (invitation_id, recipient, origin, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(invitation_id)
+    .bind(recipient)
+    .bind(origin)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Drops the undelivered messages of an invitation (revoked, or about to be sent anew).
+pub async fn cancel_unsent<'e>(ex: impl AnyExecutor<'e>, invitation_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM email_outbox WHERE invitation_id = $1 AND sent_at IS NULL")
+        .bind(invitation_id)
+        .execute(ex)
+        .await
+        .map(|_| ())
+}
+
+pub async fn due<'e>(ex: impl AnyExecutor<'e>, now: i64, limit: i64) -> Result<Vec<OutboxRecord>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, invitation_id, recipient, origin, attempts FROM email_outbox \
+         WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(OutboxRecord {
+            id: r.try_get(0)?,
+            invitation_id: r.try_get(1)?,
+            recipient: r.try_get(2)?,
+            origin: r.try_get(3)?,
+            attempts: r.try_get(4)?,
+        })
+    })
+    .collect()
+}
+
+/// Takes a message for delivery until `lease_until`, unless another worker (of this or another
+/// instance) took it first.
+pub async fn claim<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64, lease_until: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE email_outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL AND next_attempt_at <= $3",
+    )
+    .bind(lease_until)
+    .bind(id)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_sent<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE email_outbox SET sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(ex)
+        .await
+        .map(|_| ())
+}
+
+pub async fn mark_failed<'e>(ex: impl AnyExecutor<'e>, id: i64, error: &str, retry_at: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE email_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
+        .bind(error)
+        .bind(retry_at)
+        .bind(id)
+        .execute(ex)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM email_outbox WHERE id = $1").bind(id).execute(ex).await.map(|_| ())
+}
