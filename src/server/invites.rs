@@ -104,6 +104,7 @@ pub async fn send(
     let expires_at = now + state.config.invite_expiry_days * 24 * 60 * 60;
     let org = me.organization_id;
     let mut outcomes = Vec::with_capacity(addresses.len());
+    let mut seen = std::collections::HashSet::new();
     let mut tx = state.db.begin().await.or_internal("starting invitations")?;
     for raw in addresses {
         let outcome = |status, detail: &str| InviteOutcome { email: raw.trim().to_owned(), status, detail: detail.to_owned() };
@@ -111,6 +112,9 @@ pub async fn send(
             outcomes.push(outcome(InviteStatus::InvalidAddress, "This is not a valid email address."));
             continue;
         };
+        if !seen.insert(email.clone()) {
+            continue; // the same address twice in one request gets one answer
+        }
         match db::members::organization_of_email(&mut *tx, email.as_str()).await.or_internal("checking an address")? {
             Some(o) if o == org => {
                 outcomes.push(outcome(InviteStatus::AlreadyMember, "Already a member of this organization."));

@@ -2,9 +2,11 @@
 //! PostgreSQL database for every test.
 
 mod helpers;
+mod smtp;
 
 mod accounts;
 mod cli;
+mod invites;
 mod organization;
 mod pages;
 mod security;

@@ -192,7 +192,7 @@ async fn send_email_invites(
     headers: HeaderMap,
     JsonBody(body): JsonBody<SendEmails>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let addresses: Vec<String> = body.emails.iter().flat_map(|e| split_email_list(e)).collect();
+    let addresses = split_email_list(&body.emails.join("\n"));
     let role = body.role.unwrap_or(Role::Annotator);
     let results = invites::send(&state, &me, &addresses, role, &headers).await?;
     Ok(Json(json!({ "results": results })))
