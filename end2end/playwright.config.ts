@@ -8,10 +8,14 @@ import * as fs from "node:fs";
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), ".cache/gatehouse-target");
 const binary = path.join(targetDir, "release", "gatehouse");
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? path.join(__dirname, "..", "target", "site");
-const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-"));
+// The config is loaded by the runner and again by each worker: the first load makes the data
+// folder and passes it on through the environment, so that every process agrees on it.
+const dataRoot = (process.env.GATEHOUSE_E2E_DATA ??= fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-")));
 
 export const OPEN_URL = "http://127.0.0.1:3110";
 export const CLOSED_URL = "http://127.0.0.1:3111";
+/** Where the default server keeps its data; its mail folder is `${OPEN_DATA_DIR}/mail`. */
+export const OPEN_DATA_DIR = path.join(dataRoot, "open");
 
 function server(url: string, name: string, env: Record<string, string> = {}) {
   const data = path.join(dataRoot, name);

@@ -1,8 +1,11 @@
 //! Presentational pieces shared by the pages.
 
 pub mod app_menu;
+pub mod confirm;
 pub mod field;
 pub mod gate;
+pub mod invite_modal;
+pub mod member_table;
 
 use leptos::prelude::*;
 
@@ -30,4 +33,14 @@ pub fn set_status(_code: u16) {
 /// Loads a page afresh (after signing in or out, so that every part of the app sees it).
 pub fn go_to(path: &str) {
     let _ = window().location().set_href(path);
+}
+
+/// An RFC 3339 UTC timestamp as people read it: `2026-11-22 08:03:20 UTC`.
+pub fn readable_time(timestamp: &str) -> String {
+    timestamp.replace('T', " ").replace('Z', " UTC")
+}
+
+/// The date of an RFC 3339 timestamp: `2026-11-22`.
+pub fn readable_date(timestamp: &str) -> String {
+    timestamp.split('T').next().unwrap_or(timestamp).to_owned()
 }

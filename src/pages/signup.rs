@@ -3,12 +3,16 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    api::auth::{get_signup_settings, SignUp},
+    api::{
+        auth::{get_signup_settings, SignUp},
+        invites::get_invite_info,
+    },
     components::{
         field::{field_error, form_error, Field},
         gate::Notice,
-        go_to,
+        go_to, set_status,
     },
+    domain::InviteInfo,
 };
 
 #[component]
@@ -16,30 +20,49 @@ pub fn SignupPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").filter(|t| !t.trim().is_empty());
     let settings = Resource::new(|| (), |_| get_signup_settings());
+    // What the invite token leads to; `None` without a token.
+    let invite = Resource::new(token, |token| async move {
+        match token {
+            Some(token) => Some(get_invite_info(token).await),
+            None => None,
+        }
+    });
     view! {
         <Title text="Sign up" />
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let disabled = settings.await.map(|s| s.signup_without_link_disabled).unwrap_or(false);
-                if disabled && token().is_none() {
-                    view! {
+                match (token(), invite.await) {
+                    (_, Some(Err(e))) => {
+                        set_status(e.status_code());
+                        view! {
+                            <Notice title="This invite link can't be used" text=e.to_string() />
+                            <p class="center"><A href="/user/login">"Already have an account? Log in"</A></p>
+                        }
+                        .into_any()
+                    }
+                    (Some(token), Some(Ok(info))) => view! { <SignupForm invite=Some((token, info)) /> }.into_any(),
+                    _ if disabled => view! {
                         <Notice
                             title="Signing up needs an invitation"
                             text="Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link, then open it to create your account.".into()
                         />
                         <p class="center"><A href="/user/login">"Already have an account? Log in"</A></p>
                     }
-                    .into_any()
-                } else {
-                    view! { <SignupForm token=token() /> }.into_any()
+                    .into_any(),
+                    _ => view! { <SignupForm invite=None /> }.into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
+/// The signup form: a new organization without an invitation, or joining the one that invited.
 #[component]
-fn SignupForm(token: Option<String>) -> impl IntoView {
+fn SignupForm(
+    /// The invite token and what it leads to.
+    invite: Option<(String, InviteInfo)>,
+) -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let value = action.value();
     Effect::new(move |_| {
@@ -47,19 +70,28 @@ fn SignupForm(token: Option<String>) -> impl IntoView {
             go_to("/");
         }
     });
-    let invited = token.is_some();
+    let (token, info) = invite.unzip();
+    let (heading, intro, email) = match info {
+        None => ("Create your account".to_owned(), "You will be the Owner of a new organization.".to_owned(), None),
+        Some(InviteInfo::Link { organization_title }) => (
+            format!("Join {organization_title}"),
+            "After you sign up, an administrator of the organization will assign your role.".to_owned(),
+            None,
+        ),
+        Some(InviteInfo::Email { organization_title, email, role }) => {
+            (format!("Join {organization_title}"), format!("You are invited as {}.", role.label()), Some(email))
+        }
+    };
+    // An email invitation is for its address only.
+    let readonly = email.is_some();
     view! {
         <section class="card auth">
-            <h1>{if invited { "Join your organization" } else { "Create your account" }}</h1>
-            <p class="muted">
-                {if invited {
-                    "Create an account to join the organization that invited you."
-                } else {
-                    "You will be the Owner of a new organization."
-                }}
-            </p>
+            <h1>{heading}</h1>
+            <p class="muted" data-testid="signup-intro">{intro}</p>
             <ActionForm action=action>
                 <Field label="Email" name="email" kind="email" autocomplete="email"
+                    value=Signal::stored(email.unwrap_or_default())
+                    readonly
                     error=Signal::derive(field_error(move || value.get(), "email")) />
                 <Field label="Password" name="password" kind="password" autocomplete="new-password"
                     error=Signal::derive(field_error(move || value.get(), "password")) />

@@ -1,0 +1,322 @@
+//! The "Invite people" dialog of the Organization page: the organization's invite link, and
+//! invitations by email. Focus moves into the dialog when it opens and stays there until it closes
+//! (Close or Escape); the page then returns focus to the button that opened it.
+
+use leptos::{
+    html::{Button, Div},
+    prelude::*,
+};
+use wasm_bindgen::JsCast;
+
+use super::{
+    confirm::ConfirmButton,
+    field::{field_error, form_error},
+};
+use crate::{
+    api::invites::{get_invite_link, ResetInviteLink, SendInvites},
+    domain::{InviteStatus, Role, INVITABLE_ROLES},
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Link,
+    Email,
+}
+
+#[component]
+pub fn InviteModal(
+    /// Closes the dialog (the "Close" button, Escape).
+    on_close: Callback<()>,
+    /// Runs after invitations were sent, so the page can show them.
+    on_sent: Callback<()>,
+) -> impl IntoView {
+    let (tab, set_tab) = signal(Tab::Link);
+    let dialog_ref = NodeRef::<Div>::new();
+    let link_tab = NodeRef::<Button>::new();
+    let email_tab = NodeRef::<Button>::new();
+    // Focus moves into the dialog once it is in the document (not merely created).
+    link_tab.on_load(|tab| {
+        request_animation_frame(move || {
+            let _ = tab.focus();
+        });
+    });
+    let select = move |t: Tab| {
+        set_tab.set(t);
+        let tab = match t {
+            Tab::Link => link_tab,
+            Tab::Email => email_tab,
+        };
+        if let Some(tab) = tab.get_untracked() {
+            let _ = tab.focus();
+        }
+    };
+    // Arrow keys, Home and End move between the tabs (the WAI-ARIA tabs pattern).
+    let on_tab_keys = move |ev: leptos::ev::KeyboardEvent| {
+        let next = match ev.key().as_str() {
+            "ArrowLeft" | "ArrowRight" => match tab.get_untracked() {
+                Tab::Link => Tab::Email,
+                Tab::Email => Tab::Link,
+            },
+            "Home" => Tab::Link,
+            "End" => Tab::Email,
+            _ => return,
+        };
+        ev.prevent_default();
+        select(next);
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
+            ev.prevent_default();
+            on_close.run(());
+        }
+        "Tab" => {
+            if let Some(dialog) = dialog_ref.get_untracked() {
+                trap_focus(&dialog, &ev);
+            }
+        }
+        _ => {}
+    };
+    let tab_button =
+        move |t: Tab, id: &'static str, panel: &'static str, label: &'static str, node_ref: NodeRef<Button>| {
+            view! {
+                <button
+                    type="button"
+                    role="tab"
+                    id=id
+                    class="tab"
+                    aria-controls=panel
+                    aria-selected=move || (tab.get() == t).to_string()
+                    tabindex=move || if tab.get() == t { "0" } else { "-1" }
+                    node_ref=node_ref
+                    on:click=move |_| select(t)
+                >
+                    {label}
+                </button>
+            }
+        };
+    view! {
+        <div class="modal-backdrop">
+            <div
+                class="modal"
+                role="dialog"
+                aria-modal="true"
+                aria-labelledby="invite-title"
+                node_ref=dialog_ref
+                on:keydown=on_keydown
+            >
+                <div class="modal-header">
+                    <h2 id="invite-title">"Invite people"</h2>
+                    <button type="button" class="close" on:click=move |_| on_close.run(())>"Close"</button>
+                </div>
+                <div class="tabs" role="tablist" aria-label="How to invite" on:keydown=on_tab_keys>
+                    {tab_button(Tab::Link, "invite-tab-link", "invite-panel-link", "Invite link", link_tab)}
+                    {tab_button(Tab::Email, "invite-tab-email", "invite-panel-email", "Invite via email", email_tab)}
+                </div>
+                <div role="tabpanel" id="invite-panel-link" aria-labelledby="invite-tab-link" class="tabpanel"
+                    hidden=move || tab.get() != Tab::Link>
+                    <InviteLinkPanel />
+                </div>
+                <div role="tabpanel" id="invite-panel-email" aria-labelledby="invite-tab-email" class="tabpanel"
+                    hidden=move || tab.get() != Tab::Email>
+                    <InviteByEmailPanel on_sent />
+                </div>
+            </div>
+        </div>
+    }
+}
+
+/// Keeps Tab and Shift+Tab inside `dialog`: from the last control to the first and back.
+fn trap_focus(dialog: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
+    let controls = focusable_in(dialog);
+    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
+        ev.prevent_default();
+        return;
+    };
+    let active = document().active_element();
+    let at = active.as_ref().and_then(|a| controls.iter().position(|c| AsRef::<web_sys::Element>::as_ref(c) == a));
+    let target = match (ev.shift_key(), at) {
+        (true, Some(0)) | (true, None) => last,
+        (false, Some(i)) if i + 1 == controls.len() => first,
+        (false, None) => first,
+        _ => return,
+    };
+    ev.prevent_default();
+    let _ = target.focus();
+}
+
+/// The controls inside `root` that Tab reaches, in document order (hidden subtrees skipped).
+fn focusable_in(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
+    fn walk(parent: &web_sys::Element, found: &mut Vec<web_sys::HtmlElement>) {
+        let mut child = parent.first_element_child();
+        while let Some(element) = child {
+            if !element.has_attribute("hidden") {
+                if is_focusable(&element) {
+                    if let Ok(html) = element.clone().dyn_into::<web_sys::HtmlElement>() {
+                        found.push(html);
+                    }
+                }
+                walk(&element, found);
+            }
+            child = element.next_element_sibling();
+        }
+    }
+    let mut found = Vec::new();
+    walk(root, &mut found);
+    found
+}
+
+fn is_focusable(element: &web_sys::Element) -> bool {
+    let tabindex = element.get_attribute("tabindex").and_then(|t| t.trim().parse::<i32>().ok());
+    if element.has_attribute("disabled") || tabindex.is_some_and(|t| t < 0) {
+        return false;
+    }
+    let natively = match element.tag_name().to_ascii_uppercase().as_str() {
+        "BUTTON" | "SELECT" | "TEXTAREA" => true,
+        "INPUT" => !element.get_attribute("type").is_some_and(|t| t.eq_ignore_ascii_case("hidden")),
+        "A" => element.has_attribute("href"),
+        _ => false,
+    };
+    natively || tabindex.is_some()
+}
+
+/// The organization's invite link: copy it, or reset it (after a confirmation).
+#[component]
+fn InviteLinkPanel() -> impl IntoView {
+    // Only reads the link: opening the dialog never changes it.
+    let link = Resource::new(|| (), |_| get_invite_link());
+    let reset = ServerAction::<ResetInviteLink>::new();
+    let (copied, set_copied) = signal(false);
+    let shown = move || match reset.value().get() {
+        Some(Ok(new)) => Some(Ok(new)),
+        _ => link.get(),
+    };
+    let url = move || shown().and_then(Result::ok).map(|l| l.invite_url);
+    let error = move || match (reset.value().get(), link.get()) {
+        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
+        _ => None,
+    };
+    let copy = move |_| {
+        if let Some(url) = url() {
+            let _ = window().navigator().clipboard().write_text(&url);
+            set_copied.set(true);
+        }
+    };
+    let reset_link = Callback::new(move |()| {
+        set_copied.set(false);
+        reset.dispatch(ResetInviteLink {});
+    });
+    view! {
+        <p class="muted">
+            "Whoever opens this link can create an account in your organization. They wait as Pending until an administrator assigns their role."
+        </p>
+        <div class="field">
+            <label for="invite-link">"Invite link"</label>
+            <input
+                id="invite-link"
+                class="token"
+                readonly=true
+                data-testid="invite-link"
+                placeholder="Loading…"
+                prop:value=move || url().unwrap_or_default()
+            />
+        </div>
+        <p class="form-error" role="alert">{error}</p>
+        <div class="actions">
+            <button type="button" class="primary" disabled=move || url().is_none() on:click=copy>"Copy link"</button>
+            <ConfirmButton
+                label="Reset Link"
+                question="Reset the link? The current link stops working at once; people who already joined keep their accounts."
+                confirm_label="Reset link"
+                danger=true
+                on_confirm=reset_link
+                disabled=Signal::derive(move || reset.pending().get() || url().is_none())
+            />
+            <span class="saved" role="status">{move || copied.get().then_some("Copied!")}</span>
+        </div>
+        <p class="saved" role="status">
+            {move || matches!(reset.value().get(), Some(Ok(_))).then_some("The old link no longer works.")}
+        </p>
+    }
+}
+
+/// Invitations by email: one per address, each with its own link, reported per address.
+#[component]
+fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
+    let send = ServerAction::<SendInvites>::new();
+    let value = send.value();
+    let (emails, set_emails) = signal(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(outcomes)) = value.get() {
+            // Keep the addresses that can be fixed and sent again; the rest are done.
+            let retry: Vec<String> = outcomes
+                .iter()
+                .filter(|o| matches!(o.status, InviteStatus::InvalidAddress | InviteStatus::NoFreeSeat))
+                .map(|o| o.email.clone())
+                .collect();
+            set_emails.set(retry.join("\n"));
+            on_sent.run(());
+        }
+    });
+    let emails_invalid = move || value.get().and_then(Result::err).is_some_and(|e| e.for_field("emails").is_some());
+    view! {
+        <ActionForm action=send>
+            <div class="field" class:has-error=emails_invalid>
+                <label for="invite-emails">"Email addresses"</label>
+                <textarea
+                    id="invite-emails"
+                    name="emails"
+                    rows="4"
+                    required=true
+                    autocomplete="off"
+                    aria-describedby="invite-emails-hint invite-emails-error"
+                    aria-invalid=move || emails_invalid().to_string()
+                    prop:value=move || emails.get()
+                    on:input=move |ev| set_emails.set(event_target_value(&ev))
+                ></textarea>
+                <p class="hint" id="invite-emails-hint">"Separate addresses with commas, spaces, semicolons or new lines."</p>
+                <p class="field-error" id="invite-emails-error" role="alert">
+                    {field_error(move || value.get(), "emails")}
+                </p>
+            </div>
+            <div class="field">
+                <label for="invite-role">"Role"</label>
+                <select id="invite-role" name="role" aria-describedby="invite-role-error">
+                    {INVITABLE_ROLES
+                        .into_iter()
+                        .map(|role| view! {
+                            <option value=role.as_str() selected=role == Role::Annotator>{role.label()}</option>
+                        })
+                        .collect_view()}
+                </select>
+                <p class="field-error" id="invite-role-error" role="alert">{field_error(move || value.get(), "role")}</p>
+            </div>
+            <p class="form-error" role="alert">{form_error(move || value.get(), &["emails", "role"])}</p>
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || send.pending().get()>
+                    {move || if send.pending().get() { "Sending…" } else { "Send invitations" }}
+                </button>
+            </div>
+        </ActionForm>
+        {move || match value.get() {
+            Some(Ok(outcomes)) => view! {
+                <ul class="results" data-testid="invite-results" aria-label="Invitation results">
+                    {outcomes
+                        .into_iter()
+                        .map(|o| {
+                            let ok = o.status.is_success();
+                            view! {
+                                <li class="result" class:ok=ok class:failed=!ok>
+                                    <span class="result-email">{o.email}</span>
+                                    <span class="result-status">{o.status.label()}</span>
+                                    <span class="result-detail">{o.detail}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            }
+            .into_any(),
+            _ => ().into_any(),
+        }}
+    }
+}

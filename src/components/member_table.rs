@@ -1,0 +1,86 @@
+//! The members table of the Organization page and its pagination.
+
+use leptos::prelude::*;
+
+use super::{readable_date, readable_time};
+use crate::domain::{MemberPage, Role};
+
+/// A role or status as a coloured pill.
+#[component]
+pub fn RolePill(role: Role) -> impl IntoView {
+    view! {
+        <span class=format!("pill role-{}", role.as_str().to_lowercase().replace('_', "-"))>{role.label()}</span>
+    }
+}
+
+#[component]
+pub fn MemberTable(members: MemberPage) -> impl IntoView {
+    if members.results.is_empty() {
+        return view! { <p class="empty">"No members match."</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="members-table">
+                <caption class="sr-only">"Members"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Joined"</th>
+                        <th scope="col">"Last activity"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {members
+                        .results
+                        .into_iter()
+                        .map(|m| {
+                            let joined = readable_time(&m.joined_at);
+                            view! {
+                                <tr>
+                                    <td class="email">{m.email}</td>
+                                    <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
+                                    <td><RolePill role=m.role /></td>
+                                    <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
+                                    <td>
+                                        {match m.last_activity_at {
+                                            Some(at) => {
+                                                let title = readable_time(&at);
+                                                view! { <time datetime=at.clone() title=title>{readable_date(&at)}</time> }.into_any()
+                                            }
+                                            None => view! { <span class="muted">"Never"</span> }.into_any(),
+                                        }}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// "Showing X–Y of N" with Previous and Next buttons.
+#[component]
+pub fn Pagination(count: i64, page: i64, page_size: i64, shown: usize, set_page: WriteSignal<i64>) -> impl IntoView {
+    let first = (page - 1) * page_size + 1;
+    let last = first + shown as i64 - 1;
+    let has_previous = page > 1;
+    let has_next = page * page_size < count;
+    view! {
+        <nav class="pagination" aria-label="Members pages">
+            <button type="button" disabled=!has_previous on:click=move |_| set_page.update(|p| *p = (*p - 1).max(1))>
+                "Previous"
+            </button>
+            <span class="muted" data-testid="members-range">
+                {if shown == 0 { format!("Showing 0 of {count}") } else { format!("Showing {first}–{last} of {count}") }}
+            </span>
+            <button type="button" disabled=!has_next on:click=move |_| set_page.update(|p| *p += 1)>
+                "Next"
+            </button>
+        </nav>
+    }
+}
