@@ -34,12 +34,9 @@ pub fn InviteModal(
     let dialog_ref = NodeRef::<Div>::new();
     let link_tab = NodeRef::<Button>::new();
     let email_tab = NodeRef::<Button>::new();
-    // Focus moves into the dialog once it is in the document (not merely created).
-    link_tab.on_load(|tab| {
-        request_animation_frame(move || {
-            let _ = tab.focus();
-        });
-    });
+    // Focus moves into the dialog once it is in the document.
+    #[cfg(feature = "hydrate")]
+    focus_when_mounted("invite-tab-link", 20);
     let select = move |t: Tab| {
         set_tab.set(t);
         let tab = match t {
@@ -319,4 +316,20 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
             _ => ().into_any(),
         }}
     }
+}
+
+/// Focuses the element with this id as soon as it is in the document, checking once a frame.
+#[cfg(feature = "hydrate")]
+fn focus_when_mounted(id: &'static str, frames_left: u32) {
+    use wasm_bindgen::JsCast;
+    request_animation_frame(move || {
+        let element = document().get_element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+        match element {
+            Some(element) if element.is_connected() => {
+                let _ = element.focus();
+            }
+            _ if frames_left > 0 => focus_when_mounted(id, frames_left - 1),
+            _ => {}
+        }
+    });
 }
