@@ -55,10 +55,9 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
         let Some(me) = principal(&state).await? else {
             return Ok(None);
         };
-        let title = db::organizations::find_view(state.db.pool(), me.organization_id)
+        let title = db::organizations::title(state.db.pool(), me.organization_id)
             .await
             .or_internal("reading the organization")?
-            .map(|o| o.title)
             .unwrap_or_default();
         Ok(Some(CurrentUser {
             id: me.user_id,

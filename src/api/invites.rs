@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, PendingInvitation, Role};
+use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, MemberRow, PendingInvitation, Role};
 
 /// The organization's invite link. Reading it never changes it.
 #[server(prefix = "/_sfn", endpoint = "invites/link")]
@@ -100,4 +100,30 @@ pub async fn get_invite_info(token: String) -> Result<InviteInfo, AppError> {
     use super::ssr::*;
     use crate::server::invites;
     reply(async { invites::info(&state()?, &token).await }.await)
+}
+
+/// Changes a member's role; seat rules apply, and the Owner's role and one's own never change.
+#[server(prefix = "/_sfn", endpoint = "members/change_role")]
+pub async fn change_member_role(user_id: i64, role: Role) -> Result<MemberRow, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, roles};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_admin(principal(&state).await?)?;
+        roles::change_role(&state, &me, user_id, role).await
+    }
+    .await)
+}
+
+/// The Owner hands the organization to an active member (by email), confirming with their password.
+#[server(prefix = "/_sfn", endpoint = "members/transfer_ownership")]
+pub async fn transfer_ownership(email: String, password: String) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, roles};
+    reply(async {
+        let state = state()?;
+        let me = auth::require_active(principal(&state).await?)?;
+        roles::transfer_ownership(&state, &me, &email, &password).await
+    }
+    .await)
 }

@@ -27,10 +27,16 @@ pub fn AppMenu() -> impl IntoView {
 fn SignedInMenu(user: CurrentUser) -> impl IntoView {
     let (open, set_open) = signal(false);
     let location = use_location();
-    // Close the menu whenever the page changes.
-    Effect::new(move |_| {
-        location.pathname.track();
+    // On every change of page: close the menu, and read the user's role afresh, so that a
+    // member deactivated meanwhile sees so on their next navigation.
+    let me = expect_context::<Me>().0;
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
         set_open.set(false);
+        if previous.is_some_and(|p| p != path) {
+            me.refetch();
+        }
+        path
     });
     let log_out = ServerAction::<LogOut>::new();
     Effect::new(move |_| {

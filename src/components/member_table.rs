@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 
 use super::{readable_date, readable_time};
-use crate::domain::{MemberPage, Role};
+use crate::{
+    api::invites::ChangeMemberRole,
+    domain::{MemberPage, Role},
+};
 
 /// A role or status as a coloured pill.
 #[component]
@@ -14,7 +17,11 @@ pub fn RolePill(role: Role) -> impl IntoView {
 }
 
 #[component]
-pub fn MemberTable(members: MemberPage) -> impl IntoView {
+pub fn MemberTable(
+    members: MemberPage,
+    /// The signed-in user: nobody changes their own role.
+    me: i64,
+) -> impl IntoView {
     if members.results.is_empty() {
         return view! { <p class="empty">"No members match."</p> }.into_any();
     }
@@ -39,9 +46,15 @@ pub fn MemberTable(members: MemberPage) -> impl IntoView {
                             let joined = readable_time(&m.joined_at);
                             view! {
                                 <tr>
-                                    <td class="email">{m.email}</td>
+                                    <td class="email">{m.email.clone()}</td>
                                     <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
-                                    <td><RolePill role=m.role /></td>
+                                    <td>
+                                        {if m.role == Role::Owner || m.user_id == me {
+                                            view! { <RolePill role=m.role /> }.into_any()
+                                        } else {
+                                            view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role /> }.into_any()
+                                        }}
+                                    </td>
                                     <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
                                     <td>
                                         {match m.last_activity_at {
@@ -61,6 +74,49 @@ pub fn MemberTable(members: MemberPage) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// A member's role, saved as soon as it is changed; a refusal (no free seat, say) is shown beside
+/// it and the select goes back to the saved role.
+#[component]
+pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
+    let change = ServerAction::<ChangeMemberRole>::new();
+    let (saved, set_saved) = signal(role);
+    Effect::new(move |_| match change.value().get() {
+        Some(Ok(row)) => set_saved.set(row.role),
+        // Setting the same role again puts the select back on it.
+        Some(Err(_)) => set_saved.set(saved.get_untracked()),
+        None => {}
+    });
+    let options = Role::ALL
+        .into_iter()
+        .filter(|r| *r != Role::Owner)
+        .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
+        .collect_view();
+    view! {
+        <div class="role-cell">
+            <select
+                class="role-select"
+                aria-label=format!("Role of {email}")
+                prop:value=move || saved.get().as_str()
+                disabled=move || change.pending().get()
+                on:change=move |ev| {
+                    if let Ok(role) = event_target_value(&ev).parse::<Role>() {
+                        change.dispatch(ChangeMemberRole { user_id, role });
+                    }
+                }
+            >
+                {options}
+            </select>
+            <span role="status" class=move || if matches!(change.value().get(), Some(Err(_))) { "role-error" } else { "saved" }>
+                {move || match change.value().get() {
+                    Some(Ok(_)) => "Saved".to_owned(),
+                    Some(Err(e)) => e.to_string(),
+                    None => String::new(),
+                }}
+            </span>
+        </div>
+    }
 }
 
 /// "Showing X–Y of N" with Previous and Next buttons.

@@ -5,13 +5,14 @@ use leptos_meta::Title;
 
 use crate::{
     api::{
-        invites::{list_invitations, list_members, ResendInvitation, RevokeInvitation},
+        invites::{list_invitations, list_members, ResendInvitation, RevokeInvitation, TransferOwnership},
         organization::{get_organization, RenameOrganization},
     },
     components::{
         confirm::ConfirmButton,
         field::{field_error, form_error, Field},
         gate::Gate,
+        go_to,
         invite_modal::InviteModal,
         member_table::{MemberTable, Pagination, RolePill},
         readable_date, readable_time, RenamedTitle,
@@ -28,12 +29,15 @@ const SEARCH_DELAY: Duration = Duration::from_millis(300);
 pub fn OrganizationPage() -> impl IntoView {
     view! {
         <Title text="Organization" />
-        <Gate admin_only=true render=|_| view! { <OrganizationPanel /> }.into_any() />
+        <Gate
+            admin_only=true
+            render=|user| view! { <OrganizationPanel me=user.id is_owner=user.role == Role::Owner /> }.into_any()
+        />
     }
 }
 
 #[component]
-fn OrganizationPanel() -> impl IntoView {
+fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
     let organization = Resource::new(|| (), |_| get_organization());
     let invitations = Resource::new(|| (), |_| list_invitations());
     let (inviting, set_inviting) = signal(false);
@@ -67,18 +71,21 @@ fn OrganizationPanel() -> impl IntoView {
                     "Invite People"
                 </button>
             </div>
-            <Members />
+            <Members me />
         </section>
         <PendingInvitations invitations />
         <Show when=move || inviting.get()>
             <InviteModal on_close=close_invite on_sent=invited />
+        </Show>
+        <Show when=move || is_owner>
+            <OwnershipTransfer />
         </Show>
     }
 }
 
 /// Search, role filter and pages over the members table.
 #[component]
-fn Members() -> impl IntoView {
+fn Members(me: i64) -> impl IntoView {
     let (page, set_page) = signal(1_i64);
     let (role, set_role) = signal(None::<Role>);
     let (search, set_search) = signal(String::new());
@@ -146,7 +153,7 @@ fn Members() -> impl IntoView {
                         let (count, page, page_size, shown) =
                             (members.count, members.page, members.page_size, members.results.len());
                         view! {
-                            <MemberTable members />
+                            <MemberTable members me />
                             {(count > 0).then(|| view! { <Pagination count page page_size shown set_page /> })}
                         }
                         .into_any()
@@ -313,6 +320,37 @@ fn OrganizationDetails(org: OrganizationView) -> impl IntoView {
                     </button>
                     <span class="saved" role="status">{move || saved().then_some("Saved.")}</span>
                 </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The Owner hands the organization to an active member, confirming with their password.
+#[component]
+fn OwnershipTransfer() -> impl IntoView {
+    let transfer = ServerAction::<TransferOwnership>::new();
+    let value = transfer.value();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = value.get() {
+            // Everything the page shows depends on the role: load it afresh.
+            go_to("/organization");
+        }
+    });
+    view! {
+        <section class="card">
+            <h2>"Transfer ownership"</h2>
+            <p class="muted">
+                "Make an active member the Owner of this organization. You will become an Administrator."
+            </p>
+            <ActionForm action=transfer>
+                <Field label="New Owner's email" name="email" kind="email"
+                    error=Signal::derive(field_error(move || value.get(), "email")) />
+                <Field label="Your password" name="password" kind="password" autocomplete="current-password"
+                    error=Signal::derive(field_error(move || value.get(), "password")) />
+                <p class="form-error" role="alert">{form_error(move || value.get(), &["email", "password"])}</p>
+                <button type="submit" class="danger" disabled=move || transfer.pending().get()>
+                    "Transfer ownership"
+                </button>
             </ActionForm>
         </section>
     }

@@ -6,10 +6,10 @@ use clap::{Parser, Subcommand};
 
 use super::{
     accounts,
-    auth::{keys::Keys, password},
+    auth::password,
     db::{self, Db},
     error::OrInternal,
-    now, Config,
+    now, AppState, Config,
 };
 use crate::domain::{EmailAddress, Password};
 
@@ -36,6 +36,14 @@ pub enum Command {
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,
     },
+    /// Make the member with this email the Owner of the organization; the Owner becomes an
+    /// Administrator.
+    TransferOwnership {
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        to: String,
+    },
     /// Set an organization's seat limit: a number, or "unlimited".
     SetSeats {
         #[arg(long)]
@@ -48,6 +56,7 @@ pub enum Command {
 /// Runs an administrator command against the configured database; returns the line to print.
 pub async fn run(command: Command, config: &Config) -> Result<String, String> {
     let db = Db::connect(&config.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let state = AppState::new(db.clone(), config.clone(), config.site_addr)?;
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::CreateOwner { email, password_stdin, password_file } => {
@@ -61,7 +70,13 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
                 return Err("give the password with --password-stdin or --password-file FILE".into());
             };
             let secret = secret.lines().next().unwrap_or_default();
-            create_owner(&db, config, &email, secret).await
+            create_owner(&state, &email, secret).await
+        }
+        Command::TransferOwnership { org, to } => {
+            super::roles::transfer(&state, org, None, &to)
+                .await
+                .map(|()| format!("{} is now the Owner of organization {org}; the former Owner is an Administrator.", to.trim().to_lowercase()))
+                .map_err(|e| e.to_string())
         }
         Command::SetSeats { org, seats } => {
             let limit = match seats.trim() {
@@ -84,16 +99,12 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
     result
 }
 
-async fn create_owner(db: &Db, config: &Config, email: &str, secret: &str) -> Result<String, String> {
+async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<String, String> {
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
-    let keys = match &config.secret_key {
-        Some(s) => Keys::from_secret(s),
-        None => Keys::load_or_create(&config.data_dir.join("secret.key")).map_err(|e| e.to_string())?,
-    };
     let hash = password::hash(password).await.map_err(|e| e.to_string())?;
-    let mut tx = db.begin().await.or_internal("starting").map_err(|e| e.to_string())?;
-    let user_id = accounts::create_owner_in(&mut tx, &keys, &email, &hash, config.license_seats)
+    let mut tx = state.db.begin().await.or_internal("starting").map_err(|e| e.to_string())?;
+    let user_id = accounts::create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats)
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;

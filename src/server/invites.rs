@@ -106,6 +106,7 @@ pub async fn send(
     let mut outcomes = Vec::with_capacity(addresses.len());
     let mut seen = std::collections::HashSet::new();
     let mut tx = state.db.begin().await.or_internal("starting invitations")?;
+    state.db.lock_organization(&mut tx, org).await.or_internal("locking the organization")?;
     for raw in addresses {
         let outcome = |status, detail: &str| InviteOutcome { email: raw.trim().to_owned(), status, detail: detail.to_owned() };
         let Ok(email) = EmailAddress::parse(raw) else {
@@ -139,6 +140,21 @@ pub async fn send(
             expires_at,
         };
         let open = db::invitations::find_open(&mut *tx, org, email.as_str()).await.or_internal("finding an invitation")?;
+        // A new invitation reserves a seat; so does re-sending one whose reservation lapsed.
+        let holds_seat = match open {
+            Some(id) => db::invitations::find(&mut *tx, id).await.or_internal("reading an invitation")?.is_some_and(|i| i.expires_at > now),
+            None => false,
+        };
+        if !holds_seat {
+            match super::roles::ensure_free_seat(&mut tx, org, now).await {
+                Ok(()) => {}
+                Err(e @ AppError::NoFreeSeat { .. }) => {
+                    outcomes.push(outcome(InviteStatus::NoFreeSeat, &e.to_string()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let (id, status, detail) = match open {
             Some(id) => {
                 db::invitations::renew(&mut *tx, id, new).await.or_internal("renewing an invitation")?;

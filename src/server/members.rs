@@ -37,18 +37,23 @@ pub async fn list(state: &AppState, organization_id: i64, q: Query) -> Result<Me
     let count = db::members::count(state.db.pool(), &filter).await.or_internal("counting members")?;
     let offset = (q.page - 1).saturating_mul(q.page_size);
     let rows = db::members::page(state.db.pool(), &filter, q.page_size, offset).await.or_internal("listing members")?;
-    let results = rows
-        .into_iter()
-        .map(|m| {
-            Ok(MemberRow {
-                user_id: m.user_id,
-                name: format!("{} {}", m.first_name, m.last_name).trim().to_owned(),
-                email: m.email,
-                role: m.role.parse().or_internal("reading a stored role")?,
-                joined_at: format_timestamp(m.joined_at),
-                last_activity_at: m.last_activity_at.map(format_timestamp),
-            })
-        })
-        .collect::<Result<_, AppError>>()?;
+    let results = rows.into_iter().map(row).collect::<Result<_, AppError>>()?;
     Ok(MemberPage { count, page: q.page, page_size: q.page_size, results })
+}
+
+/// One member's row, if `user_id` belongs to the organization.
+pub async fn one(state: &AppState, organization_id: i64, user_id: i64) -> Result<Option<MemberRow>, AppError> {
+    let m = db::members::one(state.db.pool(), organization_id, user_id).await.or_internal("reading a member")?;
+    m.map(row).transpose()
+}
+
+fn row(m: db::members::MemberRecord) -> Result<MemberRow, AppError> {
+    Ok(MemberRow {
+        user_id: m.user_id,
+        name: format!("{} {}", m.first_name, m.last_name).trim().to_owned(),
+        email: m.email,
+        role: m.role.parse().or_internal("reading a stored role")?,
+        joined_at: format_timestamp(m.joined_at),
+        last_activity_at: m.last_activity_at.map(format_timestamp),
+    })
 }

@@ -11,6 +11,7 @@ pub mod mail;
 pub mod members;
 pub mod organization;
 pub mod rest;
+pub mod roles;
 pub mod security;
 pub mod startup;
 pub mod state;

@@ -12,7 +12,7 @@ pub async fn view(state: &AppState, caller: &Principal, id: i64) -> Result<Organ
     if id != caller.organization_id {
         return Err(not_found());
     }
-    db::organizations::find_view(state.db.pool(), id)
+    db::organizations::find_view(state.db.pool(), id, now())
         .await
         .or_internal("reading an organization")?
         .ok_or_else(not_found)

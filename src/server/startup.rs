@@ -1,7 +1,7 @@
 //! Building the app: database, keys, the router with its layers, and the listener. `main` and the
 //! integration tests start exactly this.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
@@ -11,11 +11,10 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
-use super::{auth::keys::Keys, db::Db, mail::Mailer, rest, security, AppState, Config};
+use super::{db::Db, rest, security, AppState, Config};
 use crate::app::{shell, App};
 
 /// Server functions live under this prefix, apart from the REST API's `/api`.
@@ -34,32 +33,11 @@ impl Application {
         let db = Db::connect(&config.database_url)
             .await
             .map_err(|e| format!("cannot open the database {}: {e}", redact(&config.database_url)))?;
-        let keys = match &config.secret_key {
-            Some(secret) => Keys::from_secret(secret),
-            None => {
-                let path = config.data_dir.join("secret.key");
-                Keys::load_or_create(&path).map_err(|e| format!("cannot read or create {}: {e}", path.display()))?
-            }
-        };
         let listener = tokio::net::TcpListener::bind(config.site_addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.site_addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let leptos_options = LeptosOptions::builder()
-            .output_name("gatehouse")
-            .site_root(config.site_root.as_str())
-            .site_pkg_dir("pkg")
-            .site_addr(local)
-            .build();
-        let mailer = Mailer::from_config(&config)?;
-        let state = AppState {
-            db,
-            config: Arc::new(config),
-            keys: Arc::new(keys),
-            mailer: Arc::new(mailer),
-            outbox_wake: Arc::new(tokio::sync::Notify::new()),
-            leptos_options,
-        };
+        let state = AppState::new(db, config, local)?;
         Ok(Self { router: router(state.clone()), listener, state })
     }
 

@@ -23,3 +23,32 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos_options.clone()
     }
 }
+
+impl AppState {
+    /// Everything but the database, from the settings: the server key (from
+    /// `LABEL_STUDIO_SECRET_KEY` or the key file), the mailer, and Leptos's options.
+    pub fn new(db: Db, config: Config, site_addr: std::net::SocketAddr) -> Result<Self, String> {
+        let keys = match &config.secret_key {
+            Some(secret) => Keys::from_secret(secret),
+            None => {
+                let path = config.data_dir.join("secret.key");
+                Keys::load_or_create(&path).map_err(|e| format!("cannot read or create {}: {e}", path.display()))?
+            }
+        };
+        let leptos_options = LeptosOptions::builder()
+            .output_name("gatehouse")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(site_addr)
+            .build();
+        let mailer = Mailer::from_config(&config)?;
+        Ok(Self {
+            db,
+            config: Arc::new(config),
+            keys: Arc::new(keys),
+            mailer: Arc::new(mailer),
+            outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            leptos_options,
+        })
+    }
+}

@@ -9,4 +9,5 @@ mod cli;
 mod invites;
 mod organization;
 mod pages;
+mod roles;
 mod security;

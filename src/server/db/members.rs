@@ -1,6 +1,6 @@
 //! The members table: filtered, counted, sorted and paged by the database.
 
-use sqlx::{AnyExecutor, Row};
+use sqlx::{any::AnyRow, AnyExecutor, Row};
 
 pub struct MemberRecord {
     pub user_id: i64,
@@ -55,18 +55,20 @@ pub async fn page<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>, limit: i64, offs
     .fetch_all(ex)
     .await?
     .into_iter()
-    .map(|r| {
-        Ok(MemberRecord {
-            user_id: r.try_get(0)?,
-            email: r.try_get(1)?,
-            first_name: r.try_get(2)?,
-            last_name: r.try_get(3)?,
-            role: r.try_get(4)?,
-            joined_at: r.try_get(5)?,
-            last_activity_at: r.try_get(6)?,
-        })
-    })
+    .map(record)
     .collect()
+}
+
+fn record(r: AnyRow) -> Result<MemberRecord, sqlx::Error> {
+    Ok(MemberRecord {
+        user_id: r.try_get(0)?,
+        email: r.try_get(1)?,
+        first_name: r.try_get(2)?,
+        last_name: r.try_get(3)?,
+        role: r.try_get(4)?,
+        joined_at: r.try_get(5)?,
+        last_activity_at: r.try_get(6)?,
+    })
 }
 
 /// The organization of the user with this email, if the address has an account.
@@ -77,4 +79,17 @@ pub async fn organization_of_email<'e>(ex: impl AnyExecutor<'e>, email: &str) ->
         .await?
         .map(|r| r.try_get(0))
         .transpose()
+}
+
+pub async fn one<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64) -> Result<Option<MemberRecord>, sqlx::Error> {
+    sqlx::query(
+        "SELECT u.id, u.email, u.first_name, u.last_name, m.role, m.created_at, u.last_activity_at \
+         FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1 AND u.id = $2",
+    )
+    .bind(organization_id)
+    .bind(user_id)
+    .fetch_optional(ex)
+    .await?
+    .map(record)
+    .transpose()
 }

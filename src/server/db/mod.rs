@@ -1,6 +1,17 @@
 //! The database: one pool over SQLite or PostgreSQL, portable SQL (`$1` placeholders, integer
 //! timestamps), one module per table.
 
+/// SQL for the seats an organization `o` uses at time `$2`: members whose role takes a seat, plus
+/// email invitations that are open and unexpired (they reserve theirs).
+macro_rules! seats_used_sql {
+    () => {
+        "((SELECT COUNT(*) FROM memberships s WHERE s.organization_id = o.id \
+           AND s.role IN ('OWNER', 'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR')) \
+          + (SELECT COUNT(*) FROM invitations i WHERE i.organization_id = o.id \
+           AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2))"
+    };
+}
+
 pub mod api_tokens;
 pub mod invitations;
 pub mod members;
@@ -105,6 +116,17 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// Serializes the changes to one organization's seats and Owner: on PostgreSQL a row lock
+    /// on the organization, held to the end of `tx`; on SQLite, `BEGIN IMMEDIATE` already holds
+    /// the database's write lock.
+    pub async fn lock_organization(&self, tx: &mut Tx, organization_id: i64) -> Result<bool, sqlx::Error> {
+        let sql = match self.backend {
+            Backend::Postgres => "SELECT id FROM organizations WHERE id = $1 FOR UPDATE",
+            Backend::Sqlite => "SELECT id FROM organizations WHERE id = $1",
+        };
+        Ok(sqlx::query(sql).bind(organization_id).fetch_optional(&mut **tx).await?.is_some())
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {

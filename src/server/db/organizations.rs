@@ -23,17 +23,17 @@ pub async fn insert<'e>(
 }
 
 /// The organization with its Owner and seat count, in one statement.
-pub async fn find_view<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<OrganizationView>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT o.id, o.title, o.created_at, o.seats, u.id, u.email, \
-                (SELECT COUNT(*) FROM memberships s WHERE s.organization_id = o.id \
-                   AND s.role IN ('OWNER', 'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR')) \
-         FROM organizations o \
+pub async fn find_view<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<Option<OrganizationView>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "SELECT o.id, o.title, o.created_at, o.seats, u.id, u.email, ",
+        seats_used_sql!(),
+        " FROM organizations o \
          JOIN memberships m ON m.organization_id = o.id AND m.role = 'OWNER' \
          JOIN users u ON u.id = m.user_id \
-         WHERE o.id = $1",
-    )
+         WHERE o.id = $1"
+    ))
     .bind(id)
+    .bind(now)
     .fetch_optional(ex)
     .await?;
     row.map(|r| {
@@ -112,5 +112,16 @@ pub async fn title<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<Strin
         .fetch_optional(ex)
         .await?
         .map(|r| r.try_get(0))
+        .transpose()
+}
+
+/// Seats in use and the limit (`None` = unlimited) of the organization, at `now`.
+pub async fn seat_usage<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
+    sqlx::query(concat!("SELECT ", seats_used_sql!(), ", o.seats FROM organizations o WHERE o.id = $1"))
+        .bind(id)
+        .bind(now)
+        .fetch_optional(ex)
+        .await?
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .transpose()
 }

@@ -14,9 +14,9 @@ use super::{
     accounts,
     auth::{self, Principal},
     error::ApiError,
-    invites, members, organization, AppState,
+    invites, members, organization, roles, AppState,
 };
-use crate::domain::{split_email_list, AppError, InviteLink, MemberPage, OrganizationView, Role};
+use crate::domain::{split_email_list, AppError, InviteLink, MemberPage, MemberRow, OrganizationView, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,8 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/organization/", get(get_own_organization).patch(patch_own_organization))
         .route("/organizations/{id}", get(get_organization).patch(patch_organization))
         .route("/organizations/{id}/", get(get_organization).patch(patch_organization))
-        .route("/organizations/{id}/memberships", get(list_memberships))
-        .route("/organizations/{id}/memberships/", get(list_memberships))
+        .route("/organizations/{id}/memberships", get(list_memberships).patch(change_membership))
+        .route("/organizations/{id}/memberships/", get(list_memberships).patch(change_membership))
         .route("/invite", get(get_invite))
         .route("/invite/", get(get_invite))
         .route("/invite/reset-token", post(reset_invite))
@@ -170,6 +170,25 @@ async fn list_memberships(
         search: q.search.unwrap_or_default(),
     };
     Ok(Json(members::list(&state, me.organization_id, query).await?))
+}
+
+#[derive(Deserialize)]
+struct MembershipChange {
+    user_id: i64,
+    role: Role,
+}
+
+async fn change_membership(
+    State(state): State<AppState>,
+    Caller(me): Caller,
+    Path(id): Path<String>,
+    JsonBody(change): JsonBody<MembershipChange>,
+) -> ApiResult<MemberRow> {
+    if org_id(&id)? != me.organization_id {
+        return Err(ApiError(AppError::NotFound("Organization not found.".into())));
+    }
+    let me = auth::require_admin(Some(me))?;
+    Ok(Json(roles::change_role(&state, &me, change.user_id, change.role).await?))
 }
 
 async fn get_invite(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> ApiResult<InviteLink> {

@@ -1,0 +1,121 @@
+//! Role changes, seats and the single Owner (SPEC sections 1 and 2). Every rule is decided in one
+//! transaction that holds the organization's lock, so concurrent requests cannot both take the
+//! last seat or both become the Owner.
+
+use super::{
+    auth::{password, Principal},
+    db::{self, Tx},
+    error::OrInternal,
+    now, AppState,
+};
+use crate::domain::{AppError, EmailAddress, MemberRow, Role};
+
+fn not_a_member() -> AppError {
+    AppError::NotFound("There is no such member in this organization.".into())
+}
+
+/// Refuses when one more seat would exceed the organization's limit.
+pub async fn ensure_free_seat(tx: &mut Tx, organization_id: i64, now: i64) -> Result<(), AppError> {
+    let (used, limit) = db::organizations::seat_usage(&mut **tx, organization_id, now)
+        .await
+        .or_internal("counting seats")?
+        .ok_or_else(|| AppError::NotFound("Organization not found.".into()))?;
+    match limit {
+        Some(limit) if used + 1 > limit => Err(AppError::NoFreeSeat { used, limit }),
+        _ => Ok(()),
+    }
+}
+
+/// Changes a member's role. `OWNER` is never assignable, nobody changes the Owner's role or
+/// their own, and a change that takes a seat needs a free one.
+pub async fn change_role(state: &AppState, me: &Principal, user_id: i64, role: Role) -> Result<MemberRow, AppError> {
+    if !me.role.manages_organization() {
+        return Err(AppError::Forbidden("Only the Owner or an Administrator can change roles.".into()));
+    }
+    if role == Role::Owner {
+        return Err(AppError::invalid("role", "The Owner role cannot be assigned; the Owner can transfer ownership instead."));
+    }
+    if user_id == me.user_id {
+        return Err(AppError::Forbidden("You cannot change your own role.".into()));
+    }
+    let org = me.organization_id;
+    let now = now();
+    let mut tx = state.db.begin().await.or_internal("starting a role change")?;
+    state.db.lock_organization(&mut tx, org).await.or_internal("locking the organization")?;
+    let current: Role = db::memberships::role_of(&mut *tx, org, user_id)
+        .await
+        .or_internal("reading a role")?
+        .ok_or_else(not_a_member)?
+        .parse()
+        .or_internal("reading a stored role")?;
+    if current == Role::Owner {
+        return Err(AppError::Forbidden("Nobody can change the Owner's role.".into()));
+    }
+    if current != role {
+        if role.counts_seat() && !current.counts_seat() {
+            ensure_free_seat(&mut tx, org, now).await?;
+        }
+        if !db::memberships::set_role(&mut *tx, org, user_id, current.as_str(), role.as_str(), now)
+            .await
+            .or_internal("changing a role")?
+        {
+            return Err(AppError::Conflict("The member's role changed meanwhile. Reload and try again.".into()));
+        }
+    }
+    tx.commit().await.or_internal("committing a role change")?;
+    tracing::info!(organization_id = org, by = me.user_id, user_id, from = %current, to = %role, "changed a role");
+    member(state, org, user_id).await
+}
+
+async fn member(state: &AppState, organization_id: i64, user_id: i64) -> Result<MemberRow, AppError> {
+    super::members::one(state, organization_id, user_id).await?.ok_or_else(not_a_member)
+}
+
+/// The Owner hands the organization to an active member, confirming with their password. The old
+/// Owner becomes an Administrator, in the same transaction.
+pub async fn transfer_ownership(state: &AppState, me: &Principal, to: &str, password_text: &str) -> Result<(), AppError> {
+    if me.role != Role::Owner {
+        return Err(AppError::Forbidden("Only the Owner can transfer ownership.".into()));
+    }
+    let stored = db::users::find_password_hash(state.db.pool(), me.user_id).await.or_internal("reading a password")?;
+    if !password::verify(stored, password_text.to_owned()).await? {
+        return Err(AppError::invalid("password", "That is not your password."));
+    }
+    transfer(state, me.organization_id, Some(me.user_id), to).await
+}
+
+/// Moves ownership of `organization_id` to the member with email `to`. With `from`, only if that
+/// user is still the Owner (the UI); without, from whoever is (the server administrator's command).
+pub async fn transfer(state: &AppState, organization_id: i64, from: Option<i64>, to: &str) -> Result<(), AppError> {
+    let to = EmailAddress::parse(to)?;
+    let now = now();
+    let mut tx = state.db.begin().await.or_internal("starting a transfer")?;
+    if !state.db.lock_organization(&mut tx, organization_id).await.or_internal("locking the organization")? {
+        return Err(AppError::NotFound(format!("There is no organization with id {organization_id}.")));
+    }
+    let (owner_id, _) = db::memberships::owner(&mut *tx, organization_id)
+        .await
+        .or_internal("finding the Owner")?
+        .ok_or_else(|| AppError::Conflict("The organization has no Owner.".into()))?;
+    if from.is_some_and(|f| f != owner_id) {
+        return Err(AppError::Conflict("You are no longer the Owner of this organization.".into()));
+    }
+    let target = db::users::find_by_email(&mut *tx, &to).await.or_internal("finding a user")?;
+    let target_id = target.map(|u| u.id).ok_or_else(|| AppError::invalid("email", format!("{to} is not a member of this organization.")))?;
+    if target_id == owner_id {
+        return Err(AppError::invalid("email", format!("{to} is already the Owner.")));
+    }
+    if !db::memberships::demote_owner(&mut *tx, organization_id, owner_id, now).await.or_internal("demoting the Owner")? {
+        return Err(AppError::Conflict("Ownership changed meanwhile. Reload and try again.".into()));
+    }
+    if !db::memberships::promote_to_owner(&mut *tx, organization_id, target_id, now).await.or_internal("promoting the new Owner")? {
+        // Dropping `tx` rolls back the demotion too.
+        return Err(AppError::invalid(
+            "email",
+            format!("{to} must be an active member of this organization (not Pending or Deactivated)."),
+        ));
+    }
+    tx.commit().await.or_internal("committing a transfer")?;
+    tracing::info!(organization_id, from = owner_id, to = target_id, "transferred ownership");
+    Ok(())
+}
