@@ -14,6 +14,8 @@ const dataRoot = (process.env.GATEHOUSE_E2E_DATA ??= fs.mkdtempSync(path.join(os
 
 export const OPEN_URL = "http://127.0.0.1:3110";
 export const CLOSED_URL = "http://127.0.0.1:3111";
+/** New organizations on this server get a license of 2 seats. */
+export const SEATS_URL = "http://127.0.0.1:3112";
 /** Where the default server keeps its data; its mail folder is `${OPEN_DATA_DIR}/mail`. */
 export const OPEN_DATA_DIR = path.join(dataRoot, "open");
 
@@ -65,5 +67,6 @@ export default defineConfig({
   webServer: [
     server(OPEN_URL, "open"),
     server(CLOSED_URL, "closed", { LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK: "true" }),
+    server(SEATS_URL, "seats", { LABEL_STUDIO_LICENSE_SEATS: "2" }),
   ],
 });

@@ -20,6 +20,10 @@ pub struct Me(pub Resource<Result<Option<CurrentUser>, AppError>>);
 #[derive(Clone, Copy)]
 pub struct RenamedTitle(pub RwSignal<Option<String>>);
 
+/// Reloads the organization card of the Organization page (its seats), for the pieces inside it.
+#[derive(Clone, Copy)]
+pub struct RefreshOrganization(pub Callback<()>);
+
 /// Sets the status of the server-rendered response (no-op in the browser).
 pub fn set_status(_code: u16) {
     #[cfg(feature = "ssr")]

@@ -15,7 +15,7 @@ use crate::{
         go_to,
         invite_modal::InviteModal,
         member_table::{MemberTable, Pagination, RolePill},
-        readable_date, readable_time, RenamedTitle,
+        readable_date, readable_time, RefreshOrganization, RenamedTitle,
     },
     domain::{AppError, OrganizationView, PendingInvitation, Role},
 };
@@ -40,6 +40,8 @@ pub fn OrganizationPage() -> impl IntoView {
 fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
     let organization = Resource::new(|| (), |_| get_organization());
     let invitations = Resource::new(|| (), |_| list_invitations());
+    // Role changes and invitations change the seats in use: the card shows them afresh.
+    provide_context(RefreshOrganization(Callback::new(move |()| organization.refetch())));
     let (inviting, set_inviting) = signal(false);
     let invite_button = NodeRef::<Button>::new();
     let close_invite = Callback::new(move |()| {
@@ -48,7 +50,10 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             let _ = button.focus();
         }
     });
-    let invited = Callback::new(move |()| invitations.refetch());
+    let invited = Callback::new(move |()| {
+        invitations.refetch();
+        organization.refetch();
+    });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -173,6 +178,7 @@ fn PendingInvitations(invitations: Resource<Result<Vec<PendingInvitation>, AppEr
     // The address of the last invitation acted on, for the message.
     let target = StoredValue::new(String::new());
     let (outcome, set_outcome) = signal(None::<Result<String, String>>);
+    let refresh_seats = use_context::<RefreshOrganization>();
     Effect::new(move |_| {
         if let Some(result) = resend.value().get() {
             let email = target.get_value();
@@ -187,6 +193,9 @@ fn PendingInvitations(invitations: Resource<Result<Vec<PendingInvitation>, AppEr
             set_outcome
                 .set(Some(result.map(|()| format!("Invitation for {email} revoked.")).map_err(|e| e.to_string())));
             invitations.refetch();
+            if let Some(RefreshOrganization(refresh)) = refresh_seats {
+                refresh.run(()); // a revoked invitation frees its seat
+            }
         }
     });
     let busy = Signal::derive(move || resend.pending().get() || revoke.pending().get());

@@ -1,0 +1,103 @@
+import { Browser, expect, Page, test } from "@playwright/test";
+import { SEATS_URL } from "../playwright.config";
+import { open, openMenu, PASSWORD, uniqueEmail } from "./helpers";
+
+/** Signs up a new Owner on the server at `base`. */
+async function signUpOwner(page: Page, base: string): Promise<string> {
+  const email = uniqueEmail();
+  await open(page, `${base}/user/signup`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  return email;
+}
+
+/** Someone registers through the Owner's invite link in a browser of their own. */
+async function joinThroughLink(owner: Page, browser: Browser, base: string): Promise<{ page: Page; email: string }> {
+  const response = await owner.request.get(`${base}/api/invite`);
+  expect(response.status()).toBe(200);
+  const { invite_url } = await response.json();
+  const page = await (await browser.newContext()).newPage();
+  const email = uniqueEmail("member");
+  await open(page, invite_url);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  await expect(page.getByRole("heading", { name: "Waiting for your role" })).toBeVisible();
+  return { page, email };
+}
+
+async function setRole(owner: Page, base: string, email: string, role: string): Promise<void> {
+  await open(owner, `${base}/organization`);
+  const select = owner.getByRole("combobox", { name: `Role of ${email}` });
+  await select.selectOption(role);
+  await expect(select.locator("xpath=..").getByRole("status")).toHaveText("Saved");
+  await expect(select).toHaveValue(role);
+}
+
+test("the Owner gives a Pending member a role, deactivates them and restores them; their pages follow", async ({ page, browser, baseURL }) => {
+  const base = baseURL!;
+  await signUpOwner(page, base);
+  const member = await joinThroughLink(page, browser, base);
+
+  await setRole(page, base, member.email, "ANNOTATOR");
+  await member.page.reload();
+  await expect(member.page.getByRole("heading", { name: /^Welcome to / })).toBeVisible();
+  await expect(member.page.getByTestId("whoami")).toContainText("Annotator");
+
+  await setRole(page, base, member.email, "DEACTIVATED");
+  // The member's next navigation, inside the already open app, shows where they stand.
+  await (await openMenu(member.page)).getByRole("link", { name: "Account" }).click();
+  await expect(member.page.getByRole("heading", { name: "Your account has been deactivated" })).toBeVisible();
+  await expect(member.page.getByTestId("account-email")).toHaveCount(0);
+
+  await setRole(page, base, member.email, "REVIEWER");
+  await member.page.reload();
+  await expect(member.page.getByTestId("account-role")).toHaveText("Reviewer");
+});
+
+test("at the seat limit the role drop-down says there is no free seat and the role stays", async ({ page, browser }) => {
+  await signUpOwner(page, SEATS_URL);
+  const first = await joinThroughLink(page, browser, SEATS_URL);
+  const second = await joinThroughLink(page, browser, SEATS_URL);
+  await setRole(page, SEATS_URL, first.email, "ANNOTATOR");
+  await expect(page.getByTestId("seats")).toHaveText("Seats: 2 / 2");
+
+  const select = page.getByRole("combobox", { name: `Role of ${second.email}` });
+  await select.selectOption("ANNOTATOR");
+  await expect(select.locator("xpath=..").getByRole("status")).toHaveText(
+    "No free seats: 2 of 2 in use. Deactivate a member or raise the license.",
+  );
+  await expect(select).toHaveValue("NOT_ACTIVATED");
+  await page.reload();
+  await expect(page.getByRole("combobox", { name: `Role of ${second.email}` })).toHaveValue("NOT_ACTIVATED");
+  await second.page.reload();
+  await expect(second.page.getByRole("heading", { name: "Waiting for your role" })).toBeVisible();
+});
+
+test("the Owner transfers ownership and both menus change", async ({ page, browser, baseURL }) => {
+  const base = baseURL!;
+  const owner = await signUpOwner(page, base);
+  const member = await joinThroughLink(page, browser, base);
+  await setRole(page, base, member.email, "MANAGER");
+  await member.page.reload();
+  await expect((await openMenu(member.page)).getByRole("link", { name: "Organization" })).toHaveCount(0);
+
+  await open(page, `${base}/organization`);
+  await page.getByLabel("New Owner's email").fill(member.email);
+  await page.getByLabel("Your password").fill("not my password");
+  await page.getByRole("button", { name: "Transfer ownership" }).click();
+  await expect(page.locator("#field-password-error")).toHaveText("That is not your password.");
+  await page.getByLabel("Your password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Transfer ownership" }).click();
+  await expect(page.getByTestId("whoami")).toContainText("Administrator");
+  await expect(page.getByRole("button", { name: "Transfer ownership" })).toHaveCount(0);
+  await expect(page.getByRole("combobox", { name: `Role of ${member.email}` })).toHaveCount(0);
+
+  await member.page.reload();
+  await expect(member.page.getByTestId("whoami")).toContainText("Owner");
+  await (await openMenu(member.page)).getByRole("link", { name: "Organization" }).click();
+  await expect(member.page.getByRole("combobox", { name: `Role of ${owner}` })).toHaveValue("ADMINISTRATOR");
+});
