@@ -20,3 +20,9 @@ pub fn hydrate() {
         let _ = body.set_attribute("data-hydrated", "true");
     }
 }
+
+/// The paths of every server function the app registers (for the authorization matrix test).
+#[cfg(feature = "ssr")]
+pub fn server_fn_paths() -> impl Iterator<Item = String> {
+    leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned())
+}

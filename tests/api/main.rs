@@ -7,6 +7,7 @@ mod smtp;
 mod accounts;
 mod cli;
 mod invites;
+mod matrix;
 mod organization;
 mod pages;
 mod roles;
