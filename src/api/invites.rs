@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, MemberRow, PendingInvitation, Role};
+use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, MemberRow, PendingInvitations, Role};
 
 /// The organization's invite link. Reading it never changes it.
 #[server(prefix = "/_sfn", endpoint = "invites/link")]
@@ -45,7 +45,7 @@ pub async fn send_invites(emails: String, role: Role) -> Result<Vec<InviteOutcom
 }
 
 #[server(prefix = "/_sfn", endpoint = "invites/pending")]
-pub async fn list_invitations() -> Result<Vec<PendingInvitation>, AppError> {
+pub async fn list_invitations() -> Result<PendingInvitations, AppError> {
     use super::ssr::*;
     use crate::server::{auth, invites};
     reply(async {

@@ -55,6 +55,13 @@ pub struct PendingInvitation {
     pub expired: bool,
 }
 
+/// The most recent open invitations and how many there are in all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInvitations {
+    pub count: i64,
+    pub results: Vec<PendingInvitation>,
+}
+
 /// One row of the members table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberRow {

@@ -13,6 +13,7 @@ pub use email::EmailAddress;
 pub use error::AppError;
 pub use invites::{
     split_email_list, InviteInfo, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, PendingInvitation,
+    PendingInvitations,
     INVITABLE_ROLES,
 };
 pub use password::Password;

@@ -17,7 +17,7 @@ use crate::{
         member_table::{MemberTable, Pagination, RolePill},
         readable_date, readable_time, RefreshOrganization, RenamedTitle,
     },
-    domain::{AppError, OrganizationView, PendingInvitation, Role},
+    domain::{AppError, OrganizationView, PendingInvitation, PendingInvitations, Role},
 };
 
 /// Rows per page of the members table.
@@ -78,7 +78,7 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             </div>
             <Members me />
         </section>
-        <PendingInvitations invitations />
+        <PendingInvitationList invitations />
         <Show when=move || inviting.get()>
             <InviteModal on_close=close_invite on_sent=invited />
         </Show>
@@ -172,7 +172,7 @@ fn Members(me: i64) -> impl IntoView {
 
 /// Email invitations not yet accepted, with Resend and Revoke.
 #[component]
-fn PendingInvitations(invitations: Resource<Result<Vec<PendingInvitation>, AppError>>) -> impl IntoView {
+fn PendingInvitationList(invitations: Resource<Result<PendingInvitations, AppError>>) -> impl IntoView {
     let resend = ServerAction::<ResendInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     // The address of the last invitation acted on, for the message.
@@ -218,8 +218,13 @@ fn PendingInvitations(invitations: Resource<Result<Vec<PendingInvitation>, AppEr
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match invitations.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"No pending invitations."</p> }.into_any(),
-                        Ok(list) => view! {
+                        Ok(list) if list.results.is_empty() => view! { <p class="empty">"No pending invitations."</p> }.into_any(),
+                        Ok(list) => {
+                        let shown = list.results.len();
+                        let more = (list.count > shown as i64).then(|| view! {
+                            <p class="muted">"Showing the " {shown} " most recent of " {list.count} " pending invitations."</p>
+                        });
+                        view! {
                             <div class="table-wrap">
                                 <table class="table">
                                     <caption class="sr-only">"Pending invitations"</caption>
@@ -234,14 +239,17 @@ fn PendingInvitations(invitations: Resource<Result<Vec<PendingInvitation>, AppEr
                                     </thead>
                                     <tbody>
                                         {list
+                                            .results
                                             .into_iter()
                                             .map(|i| view! { <InvitationRow invitation=i busy on_resend on_revoke /> })
                                             .collect_view()}
                                     </tbody>
                                 </table>
                             </div>
+                            {more}
                         }
-                        .into_any(),
+                        .into_any()
+                        }
                         Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     }
                 })}

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::domain::{
     format_timestamp, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome, InviteStatus, PendingInvitation,
-    Role, INVITABLE_ROLES,
+    PendingInvitations, Role, INVITABLE_ROLES,
 };
 
 /// Most addresses one request may invite.
@@ -176,10 +176,14 @@ pub async fn send(
     Ok(outcomes)
 }
 
-/// Open invitations, newest first, with whether each has expired.
-pub async fn pending(state: &AppState, me: &Principal) -> Result<Vec<PendingInvitation>, AppError> {
+/// How many open invitations the Organization page lists.
+pub const PENDING_SHOWN: i64 = 100;
+
+/// The newest open invitations, with whether each has expired, and their total.
+pub async fn pending(state: &AppState, me: &Principal) -> Result<PendingInvitations, AppError> {
     let now = now();
-    db::invitations::list_open(state.db.pool(), me.organization_id)
+    let count = db::invitations::count_open(state.db.pool(), me.organization_id).await.or_internal("counting invitations")?;
+    let results = db::invitations::list_open(state.db.pool(), me.organization_id, PENDING_SHOWN)
         .await
         .or_internal("listing invitations")?
         .into_iter()
@@ -194,7 +198,8 @@ pub async fn pending(state: &AppState, me: &Principal) -> Result<Vec<PendingInvi
                 email: i.email,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(PendingInvitations { count, results })
 }
 
 fn no_such_invitation() -> AppError {

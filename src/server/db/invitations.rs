@@ -73,17 +73,27 @@ pub async fn find_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, email
     .transpose()
 }
 
-/// Open invitations of the organization, newest first.
-pub async fn list_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64) -> Result<Vec<InvitationRecord>, sqlx::Error> {
+/// The newest open invitations of the organization, at most `limit`.
+pub async fn list_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, limit: i64) -> Result<Vec<InvitationRecord>, sqlx::Error> {
     sqlx::query(select_invitation!(
-        "WHERE i.organization_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL ORDER BY i.created_at DESC, i.id DESC"
+        "WHERE i.organization_id = $1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL \
+         ORDER BY i.created_at DESC, i.id DESC LIMIT $2"
     ))
     .bind(organization_id)
+    .bind(limit)
     .fetch_all(ex)
     .await?
     .into_iter()
     .map(record)
     .collect()
+}
+
+pub async fn count_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) FROM invitations WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL")
+        .bind(organization_id)
+        .fetch_one(ex)
+        .await?
+        .try_get(0)
 }
 
 pub struct NewInvitation<'a> {
