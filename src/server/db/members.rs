@@ -33,6 +33,15 @@ macro_rules! filtered {
 }
 
 pub async fn count<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>) -> Result<i64, sqlx::Error> {
+    if f.pattern.is_empty() {
+        // Without a search the count needs no user: the membership index answers it alone.
+        return sqlx::query("SELECT COUNT(*) FROM memberships m WHERE m.organization_id = $1 AND ($2 = '' OR m.role = $2)")
+            .bind(f.organization_id)
+            .bind(f.role)
+            .fetch_one(ex)
+            .await?
+            .try_get(0);
+    }
     sqlx::query(filtered!("SELECT COUNT(*)", ""))
         .bind(f.organization_id)
         .bind(f.role)
