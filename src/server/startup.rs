@@ -65,8 +65,15 @@ impl Application {
     }
 }
 
+/// The app's routes, worked out once per process: generating them runs the app in a special
+/// mode, which must not overlap with pages being served (several apps in one test process).
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let options = state.leptos_options.clone();
     Router::new()
         .route("/health", get(health))

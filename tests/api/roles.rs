@@ -125,7 +125,10 @@ async fn deactivation_ends_access_at_once_and_frees_the_seat(backend: Backend) {
         "No free seats: 2 of 2 in use. Deactivate a member or raise the license."
     );
     let res = app.api(Method::POST, "/api/invite/send-email", &owner_token).await.json(&json!({"emails": ["more@example.com"]})).send().await.unwrap();
-    let result = &res.json::<Value>().await.unwrap()["results"][0];
+    assert_eq!(res.status(), StatusCode::CONFLICT, "nothing could be invited");
+    let body = res.json::<Value>().await.unwrap();
+    assert_eq!(body["detail"], "No free seats: 2 of 2 in use. Deactivate a member or raise the license.");
+    let result = &body["results"][0];
     assert_eq!(result["status"], "no_free_seat");
     assert!(result["detail"].as_str().unwrap().starts_with("No free seats: 2 of 2 in use."));
     // Revoking frees the seat, and the member comes back with their sessions working again.

@@ -16,7 +16,7 @@ use super::{
     error::ApiError,
     invites, members, organization, roles, AppState,
 };
-use crate::domain::{split_email_list, AppError, InviteLink, MemberPage, MemberRow, OrganizationView, Role};
+use crate::domain::{split_email_list, AppError, InviteLink, InviteStatus, MemberPage, MemberRow, OrganizationView, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -214,7 +214,12 @@ async fn send_email_invites(
     let addresses = split_email_list(&body.emails.join("\n"));
     let role = body.role.unwrap_or(Role::Annotator);
     let results = invites::send(&state, &me, &addresses, role, &headers).await?;
-    Ok(Json(json!({ "results": results })))
+    // When no address could be invited for lack of seats, the request as a whole is refused.
+    if let Some(refusal) = results.iter().all(|r| r.status == InviteStatus::NoFreeSeat).then(|| results.first()).flatten() {
+        let body = json!({ "status_code": 409, "detail": refusal.detail, "validation_errors": {}, "results": results });
+        return Ok((axum::http::StatusCode::CONFLICT, Json(body)));
+    }
+    Ok((axum::http::StatusCode::OK, Json(json!({ "results": results }))))
 }
 
 #[derive(Deserialize)]
