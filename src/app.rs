@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 use crate::{
@@ -48,13 +48,41 @@ pub fn App() -> impl IntoView {
             <AppMenu />
             <main class="page">
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/user/signup") view=SignupPage ssr=SsrMode::Async />
-                    <Route path=path!("/user/login") view=LoginPage ssr=SsrMode::Async />
-                    <Route path=path!("/user/account") view=AccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/organization") view=OrganizationPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view={Lazy::<Home>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/user/signup") view={Lazy::<Signup>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/user/login") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/user/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
     }
+}
+
+/// Declares a route whose page is built into its own wasm chunk (with `cargo leptos --split`),
+/// which the browser fetches when it first shows that page, so that no page carries the code of
+/// the others. The server renders it like any other route.
+macro_rules! lazy_page {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    Home => HomePage,
+    Signup => SignupPage,
+    Login => LoginPage,
+    Account => AccountPage,
+    Organization => OrganizationPage,
 }

@@ -9,16 +9,20 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The browser entry point: hydrates the server-rendered page, then marks the body so that
-/// tests (and people) know the page is interactive.
+/// The browser entry point: fetches the wasm chunk of the page being shown, hydrates the
+/// server-rendered page, then marks the body so that tests (and people) know the page is
+/// interactive.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    use leptos::prelude::document;
+
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    if let Some(body) = leptos::prelude::document().body() {
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(body) = document().body() else { return };
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }
 
 /// The paths of every server function the app registers (for the authorization matrix test).

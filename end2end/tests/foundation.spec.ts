@@ -79,3 +79,25 @@ test("with signup disabled, the signup page explains that an invitation is neede
   await expect(page.getByRole("button", { name: "Log in" })).toBeVisible();
   await expect(page.getByRole("link", { name: "Sign up" })).toHaveCount(0);
 });
+
+test("each page fetches only its own code: the Organization page's chunk loads when it is first opened", async ({ page }) => {
+  const wasm: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith(".wasm")) wasm.push(path);
+  });
+
+  await open(page, "/user/login");
+  expect(wasm).toContain("/pkg/gatehouse.wasm");
+  expect(wasm.some((path) => path.includes("login_view"))).toBe(true);
+  expect(wasm.some((path) => path.includes("organization_view"))).toBe(false);
+
+  await signUp(page, uniqueEmail());
+  expect(wasm.some((path) => path.includes("organization_view"))).toBe(false);
+  // Navigating in the page (no reload) fetches the Organization page's code, and the page works.
+  await (await openMenu(page)).getByRole("link", { name: "Organization" }).click();
+  await expect(page.getByTestId("seats")).toHaveText("Seats: 1 / unlimited");
+  expect(wasm.some((path) => path.includes("organization_view"))).toBe(true);
+  await page.getByRole("button", { name: "Invite People" }).click();
+  await expect(page.getByRole("dialog", { name: "Invite people" })).toBeVisible();
+});

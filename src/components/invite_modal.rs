@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 
 use super::{
     confirm::ConfirmButton,
+    copy_button::CopyButton,
     field::{field_error, form_error},
 };
 use crate::{
@@ -182,7 +183,6 @@ fn InviteLinkPanel() -> impl IntoView {
     // Only reads the link: opening the dialog never changes it.
     let link = Resource::new(|| (), |_| get_invite_link());
     let reset = ServerAction::<ResetInviteLink>::new();
-    let (copied, set_copied) = signal(false);
     let shown = move || match reset.value().get() {
         Some(Ok(new)) => Some(Ok(new)),
         _ => link.get(),
@@ -192,14 +192,7 @@ fn InviteLinkPanel() -> impl IntoView {
         (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
         _ => None,
     };
-    let copy = move |_| {
-        if let Some(url) = url() {
-            let _ = window().navigator().clipboard().write_text(&url);
-            set_copied.set(true);
-        }
-    };
     let reset_link = Callback::new(move |()| {
-        set_copied.set(false);
         reset.dispatch(ResetInviteLink {});
     });
     view! {
@@ -219,7 +212,7 @@ fn InviteLinkPanel() -> impl IntoView {
         </div>
         <p class="form-error" role="alert">{error}</p>
         <div class="actions">
-            <button type="button" class="primary" disabled=move || url().is_none() on:click=copy>"Copy link"</button>
+            <CopyButton label="Copy link" text=Signal::derive(url) primary=true />
             <ConfirmButton
                 label="Reset Link"
                 question="Reset the link? The current link stops working at once; people who already joined keep their accounts."
@@ -228,7 +221,6 @@ fn InviteLinkPanel() -> impl IntoView {
                 on_confirm=reset_link
                 disabled=Signal::derive(move || reset.pending().get() || url().is_none())
             />
-            <span class="saved" role="status">{move || copied.get().then_some("Copied!")}</span>
         </div>
         <p class="saved" role="status">
             {move || matches!(reset.value().get(), Some(Ok(_))).then_some("The old link no longer works.")}

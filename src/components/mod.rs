@@ -2,6 +2,7 @@
 
 pub mod app_menu;
 pub mod confirm;
+pub mod copy_button;
 pub mod field;
 pub mod gate;
 pub mod invite_modal;

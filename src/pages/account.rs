@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::account::{get_api_token, ResetApiToken},
-    components::gate::Gate,
+    components::{copy_button::CopyButton, gate::Gate},
 };
 
 #[component]
@@ -34,17 +34,9 @@ pub fn AccountPage() -> impl IntoView {
 fn ApiToken() -> impl IntoView {
     let token = Resource::new(|| (), |_| get_api_token());
     let reset = ServerAction::<ResetApiToken>::new();
-    let (copied, set_copied) = signal(false);
     let shown = move || match reset.value().get() {
         Some(Ok(new)) => Some(Ok(new)),
         _ => token.get(),
-    };
-    let copy = move |_| {
-        if let Some(Ok(t)) = shown() {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&t);
-            set_copied.set(true);
-        }
     };
     view! {
         <section class="card">
@@ -64,28 +56,17 @@ fn ApiToken() -> impl IntoView {
                 }}
             </Suspense>
             <div class="actions">
-                <button type="button" on:click=copy>"Copy"</button>
-                <button
-                    type="button"
-                    disabled=move || reset.pending().get()
-                    on:click=move |_| {
-                        set_copied.set(false);
-                        reset.dispatch(ResetApiToken {});
-                    }
-                >
+                <CopyButton label="Copy" text=Signal::derive(move || shown().and_then(Result::ok)) />
+                <button type="button" disabled=move || reset.pending().get() on:click=move |_| {
+                    reset.dispatch(ResetApiToken {});
+                }>
                     "Reset token"
                 </button>
                 <span role="status" class="saved">
-                    {move || {
-                        if copied.get() {
-                            Some("Copied!".to_owned())
-                        } else {
-                            match reset.value().get() {
-                                Some(Ok(_)) => Some("New token created. The old one no longer works.".to_owned()),
-                                Some(Err(e)) => Some(e.to_string()),
-                                None => None,
-                            }
-                        }
+                    {move || match reset.value().get() {
+                        Some(Ok(_)) => Some("New token created. The old one no longer works.".to_owned()),
+                        Some(Err(e)) => Some(e.to_string()),
+                        None => None,
                     }}
                 </span>
             </div>

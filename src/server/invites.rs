@@ -141,10 +141,7 @@ pub async fn send(
         };
         let open = db::invitations::find_open(&mut *tx, org, email.as_str()).await.or_internal("finding an invitation")?;
         // A new invitation reserves a seat; so does re-sending one whose reservation lapsed.
-        let holds_seat = match open {
-            Some(id) => db::invitations::find(&mut *tx, id).await.or_internal("reading an invitation")?.is_some_and(|i| i.expires_at > now),
-            None => false,
-        };
+        let holds_seat = open.is_some_and(|(_, expires_at)| expires_at > now);
         if !holds_seat {
             match super::roles::ensure_free_seat(&mut tx, org, now).await {
                 Ok(()) => {}
@@ -156,7 +153,7 @@ pub async fn send(
             }
         }
         let (id, status, detail) = match open {
-            Some(id) => {
+            Some((id, _)) => {
                 db::invitations::renew(&mut *tx, id, new).await.or_internal("renewing an invitation")?;
                 db::outbox::cancel_unsent(&mut *tx, id).await.or_internal("replacing a message")?;
                 (id, InviteStatus::Resent, "Invited again with a new link; the earlier link no longer works.")

@@ -59,17 +59,21 @@ pub async fn find<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<Invita
     sqlx::query(select_invitation!("WHERE i.id = $1")).bind(id).fetch_optional(ex).await?.map(record).transpose()
 }
 
-/// The open invitation of `email` in the organization, if any.
-pub async fn find_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, email: &str) -> Result<Option<i64>, sqlx::Error> {
+/// The open invitation of `email` in the organization, if any: its id and when it expires.
+pub async fn find_open<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    email: &str,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
     sqlx::query(
-        "SELECT id FROM invitations WHERE organization_id = $1 AND email = $2 \
+        "SELECT id, expires_at FROM invitations WHERE organization_id = $1 AND email = $2 \
          AND accepted_at IS NULL AND revoked_at IS NULL",
     )
     .bind(organization_id)
     .bind(email)
     .fetch_optional(ex)
     .await?
-    .map(|r| r.try_get(0))
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
     .transpose()
 }
 
