@@ -30,6 +30,9 @@ pub struct Config {
     pub mail_retry_base_seconds: i64,
     /// How often the outbox is checked when nothing wakes it.
     pub mail_poll_interval: std::time::Duration,
+    /// `LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS`: after Ctrl-C or SIGTERM, how long requests in flight
+    /// may take to finish before the server stops anyway.
+    pub shutdown_grace: std::time::Duration,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +79,7 @@ impl Default for Config {
             email_from: "Gatehouse <noreply@localhost>".into(),
             mail_retry_base_seconds: 5,
             mail_poll_interval: std::time::Duration::from_secs(5),
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -111,6 +115,10 @@ impl Config {
         }
         if let Some(v) = get("LABEL_STUDIO_INVITE_EXPIRY_DAYS") {
             c.invite_expiry_days = parse_count("LABEL_STUDIO_INVITE_EXPIRY_DAYS", &v, 1)?;
+        }
+        if let Some(v) = get("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS") {
+            let seconds = parse_count("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", &v, 0)?;
+            c.shutdown_grace = std::time::Duration::from_secs(seconds.unsigned_abs());
         }
         c.secret_key = get("LABEL_STUDIO_SECRET_KEY");
         if let Some(url) = get("LABEL_STUDIO_HOST") {
@@ -202,6 +210,8 @@ mod tests {
     fn malformed_numbers_name_the_setting() {
         assert!(config(&[("LABEL_STUDIO_LICENSE_SEATS", "ten")]).unwrap_err().contains("LABEL_STUDIO_LICENSE_SEATS"));
         assert!(config(&[("LABEL_STUDIO_INVITE_EXPIRY_DAYS", "0")]).is_err());
+        assert_eq!(config(&[("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", "3")]).unwrap().shutdown_grace.as_secs(), 3);
+        assert!(config(&[("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", "-1")]).is_err());
         assert_eq!(config(&[("LABEL_STUDIO_LICENSE_SEATS", "10")]).unwrap().license_seats, Some(10));
     }
 }

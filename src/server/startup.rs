@@ -1,7 +1,7 @@
 //! Building the app: database, keys, the router with its layers, and the listener. `main` and the
 //! integration tests start exactly this.
 
-use std::net::SocketAddr;
+use std::{future::IntoFuture, net::SocketAddr};
 
 use axum::{
     extract::{DefaultBodyLimit, Request, State},
@@ -54,11 +54,34 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until the future completes (tests), with the background jobs running.
+    /// Serves until the future completes (tests), with the background jobs running. Requests in
+    /// flight then get the configured grace period to finish, so that a client that never
+    /// finishes its request cannot keep the server from stopping.
     pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let janitor = tokio::spawn(remove_expired_sessions(self.state.db.clone()));
         let outbox = tokio::spawn(super::mail::run_outbox(self.state.clone()));
-        let served = axum::serve(self.listener, self.router).with_graceful_shutdown(stop).await;
+        let grace = self.state.config.shutdown_grace;
+        let (stopping, stop_requested) = tokio::sync::oneshot::channel::<()>();
+        let stop = async move {
+            stop.await;
+            let _ = stopping.send(());
+        };
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(stop).into_future();
+        let deadline = async move {
+            // The sender lives in the server's future: an error means it has finished already.
+            if stop_requested.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = tokio::select! {
+            served = serve => served,
+            () = deadline => {
+                tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+                Ok(())
+            }
+        };
         janitor.abort();
         outbox.abort();
         served

@@ -106,7 +106,8 @@ pub struct TestApp {
     pub state: AppState,
     pub database: TestDatabase,
     pub config: Config,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl TestApp {
@@ -133,7 +134,7 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (started, ready) = tokio::sync::oneshot::channel();
         let app_config = config.clone();
-        server_runtime().spawn(async move {
+        let served = server_runtime().spawn(async move {
             let app = Application::build(app_config).await.expect("the app starts");
             let _ = started.send((app.address(), app.state().clone()));
             app.run_until(async {
@@ -142,7 +143,13 @@ impl TestApp {
             .await
         });
         let (address, state) = ready.await.expect("the app starts");
-        Self { address: format!("http://{address}"), client: new_client(), state, database, config, _stop: stop }
+        Self { address: format!("http://{address}"), client: new_client(), state, database, config, stop, served }
+    }
+
+    /// Stops the app as Ctrl-C or SIGTERM does, and waits until it has stopped.
+    pub async fn shut_down(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.served.await.expect("the server task ends")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -10,6 +10,7 @@ crate::on_both_databases!(
     token_authenticated_calls_are_exempt_from_the_origin_check,
     malformed_server_function_calls_are_client_errors,
     the_session_cookie_is_secure_behind_https,
+    a_request_that_never_finishes_delays_stopping_only_for_the_grace_period,
 );
 
 async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend) {
@@ -114,4 +115,30 @@ async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK, "the public origin is accepted");
     assert!(res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().contains("; Secure"));
+}
+
+/// Stopping lets requests in flight finish, but a client that never sends the rest of its
+/// request holds the server only for the grace period.
+async fn a_request_that_never_finishes_delays_stopping_only_for_the_grace_period(backend: Backend) {
+    use std::time::{Duration, Instant};
+    use tokio::io::AsyncWriteExt;
+
+    let grace = Duration::from_secs(1);
+    let app = TestApp::spawn_with(backend, |c| c.shutdown_grace = grace).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&host).await.unwrap();
+    // The body is announced as 100 bytes; only 11 come, so the server waits for the rest.
+    let head = format!(
+        "POST /_sfn/auth/log_in HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=a%40b"
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let stopped = tokio::time::timeout(grace * 10, app.shut_down()).await;
+    assert!(stopped.is_ok(), "the server was still running {:?} after it was told to stop", grace * 10);
+    let waited = started.elapsed();
+    assert!(waited >= grace, "the server stopped after {waited:?}, without waiting for the request in flight");
+    drop(stalled);
 }
