@@ -27,6 +27,8 @@ test("an owner signs up, renames the organization in the page and through the AP
   await expect(page.getByTestId("account-role")).toHaveText("Owner");
   const token = await page.getByTestId("api-token").inputValue();
   expect(token).toMatch(/^ght_/);
+  await page.getByRole("button", { name: "Copy", exact: true }).click();
+  await expect(page.getByText("Copied!")).toBeVisible();
   const response = await request.patch("/api/organization/", {
     headers: { Authorization: `Token ${token}` },
     data: { title: "Renamed by script" },

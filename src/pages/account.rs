@@ -54,22 +54,23 @@ fn ApiToken() -> impl IntoView {
                     Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                     None => ().into_any(),
                 }}
+                // Inside the Suspense, so that the server renders Copy enabled once the token is in.
+                <div class="actions">
+                    <CopyButton label="Copy" text=Signal::derive(move || shown().and_then(Result::ok)) />
+                    <button type="button" disabled=move || reset.pending().get() on:click=move |_| {
+                        reset.dispatch(ResetApiToken {});
+                    }>
+                        "Reset token"
+                    </button>
+                    <span role="status" class="saved">
+                        {move || match reset.value().get() {
+                            Some(Ok(_)) => Some("New token created. The old one no longer works.".to_owned()),
+                            Some(Err(e)) => Some(e.to_string()),
+                            None => None,
+                        }}
+                    </span>
+                </div>
             </Suspense>
-            <div class="actions">
-                <CopyButton label="Copy" text=Signal::derive(move || shown().and_then(Result::ok)) />
-                <button type="button" disabled=move || reset.pending().get() on:click=move |_| {
-                    reset.dispatch(ResetApiToken {});
-                }>
-                    "Reset token"
-                </button>
-                <span role="status" class="saved">
-                    {move || match reset.value().get() {
-                        Some(Ok(_)) => Some("New token created. The old one no longer works.".to_owned()),
-                        Some(Err(e)) => Some(e.to_string()),
-                        None => None,
-                    }}
-                </span>
-            </div>
         </section>
     }
 }
