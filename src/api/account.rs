@@ -1,3 +1,5 @@
+//! The caller's personal API token.
+
 use leptos::prelude::*;
 
 use crate::domain::AppError;
@@ -6,24 +8,14 @@ use crate::domain::AppError;
 #[server(prefix = "/_sfn", endpoint = "account/api_token")]
 pub async fn get_api_token() -> Result<String, AppError> {
     use super::ssr::*;
-    use crate::server::{accounts, auth};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_active(principal(&state).await?)?;
-        accounts::api_token(&state, me.user_id).await
-    }
-    .await)
+    use crate::server::{accounts, auth::Active};
+    authorized(|state, me: Active| async move { accounts::api_token(&state, &me).await }).await
 }
 
 /// Replaces the caller's API token; the old one stops working at once.
 #[server(prefix = "/_sfn", endpoint = "account/reset_api_token")]
 pub async fn reset_api_token() -> Result<String, AppError> {
     use super::ssr::*;
-    use crate::server::{accounts, auth};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_active(principal(&state).await?)?;
-        accounts::reset_api_token(&state, me.user_id).await
-    }
-    .await)
+    use crate::server::{accounts, auth::Active};
+    authorized(|state, me: Active| async move { accounts::reset_api_token(&state, &me).await }).await
 }

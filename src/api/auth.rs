@@ -1,3 +1,5 @@
+//! Signing up, in and out, and who the caller is.
+
 use leptos::prelude::*;
 
 use crate::domain::{AppError, CurrentUser, SignupSettings};
@@ -7,41 +9,38 @@ use crate::domain::{AppError, CurrentUser, SignupSettings};
 pub async fn sign_up(email: String, password: String, token: Option<String>) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
-    reply(async {
-        let state = state()?;
+    authorized(|state, _: auth::Anyone| async move {
         let signed_in = accounts::sign_up(&state, &email, &password, token.as_deref()).await?;
         set_cookie(&auth::session_set_cookie(&signed_in.session, auth::is_https(&state, &headers())));
         Ok(())
-    }
-    .await)
+    })
+    .await
 }
 
 #[server(prefix = "/_sfn", endpoint = "auth/log_in")]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
-    reply(async {
-        let state = state()?;
+    authorized(|state, _: auth::Anyone| async move {
         let headers = headers();
         let signed_in = accounts::sign_in(&state, &email, &password, auth::session_cookie(&headers)).await?;
         set_cookie(&auth::session_set_cookie(&signed_in.session, auth::is_https(&state, &headers)));
         Ok(())
-    }
-    .await)
+    })
+    .await
 }
 
 #[server(prefix = "/_sfn", endpoint = "auth/log_out")]
 pub async fn log_out() -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
-    reply(async {
-        let state = state()?;
+    authorized(|state, _: auth::Anyone| async move {
         let headers = headers();
         accounts::sign_out(&state, &headers).await?;
         set_cookie(&auth::session_clear_cookie(auth::is_https(&state, &headers)));
         Ok(())
-    }
-    .await)
+    })
+    .await
 }
 
 /// The signed-in user, or `None`. Pending and deactivated users are returned too, so the app can
@@ -49,29 +48,16 @@ pub async fn log_out() -> Result<(), AppError> {
 #[server(prefix = "/_sfn", endpoint = "auth/current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     use super::ssr::*;
-    use crate::server::{db, error::OrInternal};
-    reply(async {
-        let state = state()?;
-        let Some(me) = principal(&state).await? else {
-            return Ok(None);
-        };
-        let title = db::organizations::title(state.db.pool(), me.organization_id)
-            .await
-            .or_internal("reading the organization")?
-            .unwrap_or_default();
-        Ok(Some(CurrentUser {
-            id: me.user_id,
-            email: me.email,
-            role: me.role,
-            organization_id: me.organization_id,
-            organization_title: title,
-        }))
-    }
-    .await)
+    use crate::server::{accounts, auth::Visitor};
+    authorized(|state, me: Visitor| async move { accounts::current_user(&state, &me).await }).await
 }
 
 #[server(prefix = "/_sfn", endpoint = "auth/signup_settings")]
 pub async fn get_signup_settings() -> Result<SignupSettings, AppError> {
     use super::ssr::*;
-    reply(state().map(|s| SignupSettings { signup_without_link_disabled: s.config.disable_signup_without_link }))
+    use crate::server::auth::Anyone;
+    authorized(|state, _: Anyone| async move {
+        Ok(SignupSettings { signup_without_link_disabled: state.config.disable_signup_without_link })
+    })
+    .await
 }

@@ -9,121 +9,86 @@ use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage,
 #[server(prefix = "/_sfn", endpoint = "invites/link")]
 pub async fn get_invite_link() -> Result<InviteLink, AppError> {
     use super::ssr::*;
-    use crate::server::{auth, invites};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        invites::link(&state, &me, &headers()).await
-    }
-    .await)
+    use crate::server::{auth::Admin, invites};
+    authorized(|state, me: Admin| async move { invites::link(&state, &me, &headers()).await }).await
 }
 
 /// Replaces the invite link; the old one stops working at once.
 #[server(prefix = "/_sfn", endpoint = "invites/reset_link")]
 pub async fn reset_invite_link() -> Result<InviteLink, AppError> {
     use super::ssr::*;
-    use crate::server::{auth, invites};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        invites::reset_link(&state, &me, &headers()).await
-    }
-    .await)
+    use crate::server::{auth::Admin, invites};
+    authorized(|state, me: Admin| async move { invites::reset_link(&state, &me, &headers()).await }).await
 }
 
 /// Invites each address of `emails` (separated by commas, semicolons, spaces or new lines).
+/// When no address could take a seat, the whole request is refused (409), as over REST.
 #[server(prefix = "/_sfn", endpoint = "invites/send")]
 pub async fn send_invites(emails: String, role: Role) -> Result<Vec<InviteOutcome>, AppError> {
     use super::ssr::*;
-    use crate::{domain::split_email_list, server::{auth, invites}};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        invites::send(&state, &me, &split_email_list(&emails), role, &headers()).await
-    }
-    .await)
+    use crate::{
+        domain::split_email_list,
+        server::{auth::Admin, invites},
+    };
+    authorized(|state, me: Admin| async move {
+        invites::send(&state, &me, &split_email_list(&emails), role, &headers()).await?.into_result()
+    })
+    .await
 }
 
 #[server(prefix = "/_sfn", endpoint = "invites/pending")]
 pub async fn list_invitations() -> Result<PendingInvitations, AppError> {
     use super::ssr::*;
-    use crate::server::{auth, invites};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        invites::pending(&state, &me).await
-    }
-    .await)
+    use crate::server::{auth::Admin, invites};
+    authorized(|state, me: Admin| async move { invites::pending(&state, &me).await }).await
 }
 
 /// Sends the invitation again with a new secret and a new expiry; the old link stops working.
 #[server(prefix = "/_sfn", endpoint = "invites/resend")]
 pub async fn resend_invitation(id: i64) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth, invites};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        invites::resend(&state, &me, id, &headers()).await
-    }
-    .await)
+    use crate::server::{auth::Admin, invites};
+    authorized(|state, me: Admin| async move { invites::resend(&state, &me, id, &headers()).await }).await
 }
 
 #[server(prefix = "/_sfn", endpoint = "invites/revoke")]
 pub async fn revoke_invitation(id: i64) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth, invites};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        invites::revoke(&state, &me, invites::Which::Id(id)).await
-    }
-    .await)
+    use crate::server::{auth::Admin, invites};
+    authorized(|state, me: Admin| async move { invites::revoke(&state, &me, id).await }).await
 }
 
 /// A page of the members table. `role` filters by role or status; `search` matches email or name.
 #[server(prefix = "/_sfn", endpoint = "members/list")]
 pub async fn list_members(page: i64, page_size: i64, role: Option<Role>, search: String) -> Result<MemberPage, AppError> {
     use super::ssr::*;
-    use crate::server::{auth, members};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        members::list(&state, me.organization_id, members::Query { page, page_size, role, search }).await
-    }
-    .await)
+    use crate::server::{auth::Admin, members};
+    authorized(|state, me: Admin| async move {
+        members::list(&state, &me, members::Query { page, page_size, role, search }).await
+    })
+    .await
 }
 
 /// What an invite token leads to, for the signup page; an unusable token is an error.
 #[server(prefix = "/_sfn", endpoint = "invites/info")]
 pub async fn get_invite_info(token: String) -> Result<InviteInfo, AppError> {
     use super::ssr::*;
-    use crate::server::invites;
-    reply(async { invites::info(&state()?, &token).await }.await)
+    use crate::server::{auth::Anyone, invites};
+    authorized(|state, _: Anyone| async move { invites::info(&state, &token).await }).await
 }
 
 /// Changes a member's role; seat rules apply, and the Owner's role and one's own never change.
 #[server(prefix = "/_sfn", endpoint = "members/change_role")]
 pub async fn change_member_role(user_id: i64, role: Role) -> Result<MemberRow, AppError> {
     use super::ssr::*;
-    use crate::server::{auth, roles};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        roles::change_role(&state, &me, user_id, role).await
-    }
-    .await)
+    use crate::server::{auth::Admin, roles};
+    authorized(|state, me: Admin| async move { roles::change_role(&state, &me, user_id, role).await }).await
 }
 
 /// The Owner hands the organization to an active member (by email), confirming with their password.
 #[server(prefix = "/_sfn", endpoint = "members/transfer_ownership")]
 pub async fn transfer_ownership(email: String, password: String) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth, roles};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_active(principal(&state).await?)?;
-        roles::transfer_ownership(&state, &me, &email, &password).await
-    }
-    .await)
+    use crate::server::{auth::Owner, roles};
+    authorized(|state, me: Owner| async move { roles::transfer_ownership(&state, &me, &email, &password).await }).await
 }

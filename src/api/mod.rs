@@ -1,4 +1,5 @@
-//! Server functions: thin adapters that parse, authorize, call `server::*` and set the status.
+//! Server functions: thin adapters, each one expression that names the witness it needs and
+//! calls `server::*` with it.
 
 pub mod account;
 pub mod auth;
@@ -10,29 +11,33 @@ pub const ERROR_REFERENCE_HEADER: &str = "x-gatehouse-error";
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
+    use std::future::Future;
+
     use leptos::prelude::*;
     use leptos_axum::ResponseOptions;
 
     use crate::{
         domain::AppError,
-        server::{auth, AppState},
+        server::{
+            auth::{self, Scope, Witness},
+            AppState,
+        },
     };
 
-    pub fn state() -> Result<AppState, AppError> {
-        use_context::<AppState>().ok_or_else(|| crate::server::error::internal("server function", "no AppState in context"))
-    }
-
-    pub fn headers() -> http::HeaderMap {
-        use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default()
-    }
-
-    /// The caller, if signed in (session cookie or API token).
-    pub async fn principal(state: &AppState) -> Result<Option<auth::Principal>, AppError> {
-        auth::authenticate(state, &headers()).await
-    }
-
-    /// Gives a failed server function its HTTP status.
-    pub fn reply<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    /// Runs a server function's body for a caller who meets `W`: the one way in. A refusal, like
+    /// any failure of the body, becomes the response's status and error.
+    pub async fn authorized<W, T, Fut>(body: impl FnOnce(AppState, W) -> Fut) -> Result<T, AppError>
+    where
+        W: Witness,
+        Fut: Future<Output = Result<T, AppError>>,
+    {
+        let result = async {
+            let state = use_context::<AppState>()
+                .ok_or_else(|| crate::server::error::internal("server function", "no AppState in context"))?;
+            let me = auth::authorize::<W>(&state, &headers(), Scope::Own).await?;
+            body(state, me).await
+        }
+        .await;
         if let Err(e) = &result {
             if let Some(res) = use_context::<ResponseOptions>() {
                 res.set_status(http::StatusCode::from_u16(e.status_code()).unwrap_or(http::StatusCode::BAD_REQUEST));
@@ -43,6 +48,11 @@ pub(crate) mod ssr {
             }
         }
         result
+    }
+
+    /// The request's headers.
+    pub fn headers() -> http::HeaderMap {
+        use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default()
     }
 
     pub fn set_cookie(value: &str) {

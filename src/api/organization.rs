@@ -1,3 +1,5 @@
+//! The Organization page's card: reading and renaming the organization.
+
 use leptos::prelude::*;
 
 use crate::domain::{AppError, OrganizationView};
@@ -5,23 +7,13 @@ use crate::domain::{AppError, OrganizationView};
 #[server(prefix = "/_sfn", endpoint = "organization/get")]
 pub async fn get_organization() -> Result<OrganizationView, AppError> {
     use super::ssr::*;
-    use crate::server::{auth, organization};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        organization::view(&state, &me, me.organization_id).await
-    }
-    .await)
+    use crate::server::{auth::Admin, organization};
+    authorized(|state, me: Admin| async move { organization::view(&state, &me.active()).await }).await
 }
 
 #[server(prefix = "/_sfn", endpoint = "organization/rename")]
 pub async fn rename_organization(title: String) -> Result<OrganizationView, AppError> {
     use super::ssr::*;
-    use crate::server::{auth, organization};
-    reply(async {
-        let state = state()?;
-        let me = auth::require_admin(principal(&state).await?)?;
-        organization::rename(&state, &me, me.organization_id, &title).await
-    }
-    .await)
+    use crate::server::{auth::Admin, organization};
+    authorized(|state, me: Admin| async move { organization::rename(&state, &me, &title).await }).await
 }

@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
 use super::{go_to, Me, RenamedTitle};
-use crate::{api::auth::LogOut, domain::CurrentUser};
+use crate::{
+    api::auth::LogOut,
+    domain::{CurrentUser, Need},
+};
 
 #[component]
 pub fn AppMenu() -> impl IntoView {
@@ -46,8 +49,8 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
     });
     let renamed = expect_context::<RenamedTitle>().0;
     let title = user.organization_title.clone();
-    let active = user.role.is_active();
-    let admin = user.role.manages_organization();
+    let active = user.role.allows(Need::Active).is_ok();
+    let admin = user.role.allows(Need::Admin).is_ok();
     view! {
         <div class="menu">
             <button

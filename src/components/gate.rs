@@ -1,5 +1,6 @@
 //! Shows a page only to whom it is for: signed-out visitors go to the login page, Pending and
-//! Deactivated members see where they stand, and the wrong role sees a clear refusal (403).
+//! Deactivated members see where they stand, and the wrong role sees a clear refusal (403), as
+//! the policy table in `domain` decides.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 use super::{set_status, Me};
-use crate::domain::{CurrentUser, Role};
+use crate::domain::{CurrentUser, Need};
 
 type Render = Arc<dyn Fn(CurrentUser) -> AnyView + Send + Sync>;
 
@@ -28,40 +29,22 @@ pub fn Gate(
                     match me.await {
                         Err(e) => view! { <Notice title="Something went wrong" text=e.to_string() /> }.into_any(),
                         Ok(None) => view! { <Redirect path="/user/login" /> }.into_any(),
-                        Ok(Some(user)) if user.role == Role::Deactivated => {
-                            set_status(403);
-                            view! {
-                                <Notice
-                                    title="Your account has been deactivated"
-                                    text="An administrator of your organization deactivated your account. Ask them to restore it.".into()
-                                />
+                        Ok(Some(user)) => {
+                            let need = if admin_only { Need::Admin } else { Need::Active };
+                            match user.role.allows(need) {
+                                Ok(()) => render(user),
+                                Err(refusal) => {
+                                    set_status(403);
+                                    view! {
+                                        <Notice
+                                            title=refusal.page_title()
+                                            text=refusal.page_text(&user.organization_title)
+                                        />
+                                    }
+                                    .into_any()
+                                }
                             }
-                            .into_any()
                         }
-                        Ok(Some(user)) if user.role == Role::NotActivated => {
-                            set_status(403);
-                            view! {
-                                <Notice
-                                    title="Waiting for your role"
-                                    text=format!(
-                                        "You have joined {}. An administrator must assign your role before you can start working; reload this page once they have.",
-                                        user.organization_title,
-                                    )
-                                />
-                            }
-                            .into_any()
-                        }
-                        Ok(Some(user)) if admin_only && !user.role.manages_organization() => {
-                            set_status(403);
-                            view! {
-                                <Notice
-                                    title="You don't have access to this page"
-                                    text="Only the Owner and Administrators of the organization can open it.".into()
-                                />
-                            }
-                            .into_any()
-                        }
-                        Ok(Some(user)) => render(user),
                     }
                 })
             }}

@@ -35,10 +35,6 @@ impl AppError {
         Self::Unauthenticated("Sign in to continue.".into())
     }
 
-    pub fn no_access() -> Self {
-        Self::Forbidden("You don't have access to this page.".into())
-    }
-
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::Invalid { .. } | AppError::BadRequest(_) => 400,

@@ -4,6 +4,7 @@ mod email;
 mod error;
 mod invites;
 mod password;
+mod policy;
 mod role;
 mod time;
 mod title;
@@ -17,6 +18,7 @@ pub use invites::{
     INVITABLE_ROLES,
 };
 pub use password::Password;
+pub use policy::{Need, Refusal};
 pub use role::Role;
 pub use time::format_timestamp;
 pub use title::OrgTitle;

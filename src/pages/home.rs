@@ -2,14 +2,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::components::gate::Gate;
+use crate::{components::gate::Gate, domain::Need};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Home" />
         <Gate render=|user| {
-            let admin = user.role.manages_organization();
+            let admin = user.role.allows(Need::Admin).is_ok();
             view! {
                 <section class="card">
                     <h1>"Welcome to " {user.organization_title.clone()}</h1>

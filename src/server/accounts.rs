@@ -3,22 +3,16 @@
 use axum::http::HeaderMap;
 
 use super::{
-    auth::{
-        self,
-        keys::{Keys, INVITATION_PREFIX, INVITE_LINK_PREFIX},
-        password, secrets,
-    },
-    invites,
+    auth::{self, keys::Keys, password, secrets, Active, Visitor},
     db::{self, Tx},
     error::{is_unique_violation, OrInternal},
+    invite_token::{self, Destination, InviteToken},
     now, AppState,
 };
-use crate::domain::{AppError, EmailAddress, InviteInfo, Password, Role};
+use crate::domain::{AppError, CurrentUser, EmailAddress, Password, Refusal, Role};
 
 pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
-pub const INVALID_INVITE: &str =
-    "This invite link is invalid or has been reset. Ask your administrator for a new one.";
 pub const OTHER_ADDRESS: &str =
     "This invitation was sent to another email address. Sign up with the address it was sent to.";
 pub const SIGNUP_DISABLED: &str =
@@ -30,73 +24,51 @@ pub struct SignedIn {
     pub session: String,
 }
 
-/// How a signup joins an organization.
-enum Joining {
-    /// No link: a new organization with the user as its Owner.
-    NewOrganization,
-    /// The organization's shared link: a Pending member.
-    Link { token_hash: [u8; 32] },
-    /// A personal invitation: a member with the invited role at once.
-    Invitation { token_hash: [u8; 32] },
-}
-
 /// Signs up. Without a token: a user, an organization titled with the email, and the user as
 /// its Owner. With the organization's invite link: a Pending member of it. With an email
 /// invitation: a member with the invited role, for the invited address only, once. Each in one
 /// transaction; a bad token creates nothing.
-pub async fn sign_up(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    invite_token: Option<&str>,
-) -> Result<SignedIn, AppError> {
+pub async fn sign_up(state: &AppState, email: &str, password: &str, invite_token: Option<&str>) -> Result<SignedIn, AppError> {
     let email = EmailAddress::parse(email)?;
     let password = Password::parse(password)?;
-    let invalid = || AppError::invalid("token", INVALID_INVITE);
+    let token = match invite_token.map(str::trim).filter(|t| !t.is_empty()) {
+        None if state.config.disable_signup_without_link => return Err(AppError::Forbidden(SIGNUP_DISABLED.into())),
+        None => None,
+        Some(raw) => Some(InviteToken::parse(raw)?),
+    };
     // The token is checked before the slow password hash, so a bad link answers at once; it is
     // checked again, atomically, in the transaction.
-    let joining = match invite_token.map(str::trim).filter(|t| !t.is_empty()) {
-        None if state.config.disable_signup_without_link => return Err(AppError::Forbidden(SIGNUP_DISABLED.into())),
-        None => Joining::NewOrganization,
-        Some(token) if token.starts_with(INVITE_LINK_PREFIX) => {
-            invites::info(state, token).await?;
-            Joining::Link { token_hash: secrets::hash(token) }
-        }
-        Some(token) if token.starts_with(INVITATION_PREFIX) => {
-            if let InviteInfo::Email { email: invited, .. } = invites::info(state, token).await? {
-                if invited != email.as_str() {
-                    return Err(AppError::invalid("email", OTHER_ADDRESS));
-                }
+    if let Some(token) = &token {
+        if let Destination::Invitation(invited) = token.resolve(state.db.pool()).await? {
+            if invited.email != email.as_str() {
+                return Err(AppError::invalid("email", OTHER_ADDRESS));
             }
-            Joining::Invitation { token_hash: secrets::hash(token) }
         }
-        Some(_) => return Err(invalid()),
-    };
+    }
     if db::users::find_by_email(state.db.pool(), &email).await.or_internal("checking an email")?.is_some() {
         return Err(AppError::invalid("email", EMAIL_TAKEN));
     }
     let hash = password::hash(password).await?;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
-    let user_id = match joining {
-        Joining::NewOrganization => create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats).await?,
-        Joining::Link { token_hash } => {
-            let (organization_id, _) = db::organizations::find_by_invite_hash(&mut *tx, &token_hash)
+    let user_id = match token {
+        None => create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats).await?,
+        Some(InviteToken::Link(token_hash)) => {
+            let org = db::organizations::find_by_invite_hash(&mut *tx, &token_hash)
                 .await
                 .or_internal("finding an invite link")?
-                .ok_or_else(invalid)?;
-            create_member_in(&mut tx, &state.keys, &email, &hash, organization_id, Role::NotActivated).await?
+                .ok_or_else(invite_token::invalid)?;
+            create_member_in(&mut tx, &state.keys, &email, &hash, org.id, Role::NotActivated).await?
         }
-        Joining::Invitation { token_hash } => {
+        Some(InviteToken::Invitation(token_hash)) => {
             let invitation = db::invitations::accept(&mut *tx, &token_hash, now())
                 .await
                 .or_internal("accepting an invitation")?
-                .ok_or_else(invalid)?;
+                .ok_or_else(invite_token::invalid)?;
             if invitation.email != email.as_str() {
                 return Err(AppError::invalid("email", OTHER_ADDRESS));
             }
-            let role: Role = invitation.role.parse().or_internal("reading a stored role")?;
             db::outbox::cancel_unsent(&mut *tx, invitation.id).await.or_internal("cancelling a message")?;
-            create_member_in(&mut tx, &state.keys, &email, &hash, invitation.organization_id, role).await?
+            create_member_in(&mut tx, &state.keys, &email, &hash, invitation.organization_id, invitation.role).await?
         }
     };
     let session = create_session(&mut tx, user_id).await?;
@@ -119,7 +91,7 @@ pub async fn create_owner_in(
         .await
         .or_internal("creating an organization")?;
     let link_salt = secrets::random_bytes::<16>();
-    db::organizations::set_invite_link(&mut **tx, org_id, &link_salt, &secrets::hash(&keys.invite_link(&link_salt)), true)
+    db::organizations::create_invite_link(&mut **tx, org_id, &link_salt, &secrets::hash(&keys.invite_link(&link_salt)))
         .await
         .or_internal("creating the invite link")?;
     db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
@@ -177,8 +149,8 @@ pub async fn sign_in(
     let principal = db::principals::by_user_id(state.db.pool(), user_id)
         .await
         .or_internal("reading a membership")?;
-    if principal.is_some_and(|p| p.role == Role::Deactivated.as_str()) {
-        return Err(AppError::Forbidden(auth::DEACTIVATED_MESSAGE.into()));
+    if principal.is_some_and(|p| p.role == Role::Deactivated) {
+        return Err(Refusal::Deactivated.into());
     }
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
     if let Some(old) = old_session {
@@ -205,18 +177,34 @@ async fn create_session(tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
     Ok(session)
 }
 
-/// The user's current API token.
-pub async fn api_token(state: &AppState, user_id: i64) -> Result<String, AppError> {
-    match db::api_tokens::find_salt(state.db.pool(), user_id).await.or_internal("reading a token")? {
-        Some(salt) => Ok(state.keys.api_token(user_id, &salt)),
-        None => reset_api_token(state, user_id).await,
+/// The signed-in user as the app shell needs them, or `None`.
+pub async fn current_user(state: &AppState, visitor: &Visitor) -> Result<Option<CurrentUser>, AppError> {
+    let Some(me) = &visitor.0 else { return Ok(None) };
+    let title = db::organizations::title(state.db.pool(), me.organization_id())
+        .await
+        .or_internal("reading the organization")?
+        .unwrap_or_default();
+    Ok(Some(CurrentUser {
+        id: me.user_id(),
+        email: me.email().to_owned(),
+        role: me.role(),
+        organization_id: me.organization_id(),
+        organization_title: title,
+    }))
+}
+
+/// The caller's current API token.
+pub async fn api_token(state: &AppState, me: &Active) -> Result<String, AppError> {
+    match db::api_tokens::find_salt(state.db.pool(), me.user_id()).await.or_internal("reading a token")? {
+        Some(salt) => Ok(state.keys.api_token(me.user_id(), &salt)),
+        None => reset_api_token(state, me).await,
     }
 }
 
-/// Replaces the user's API token; the old one stops working at once.
-pub async fn reset_api_token(state: &AppState, user_id: i64) -> Result<String, AppError> {
+/// Replaces the caller's API token; the old one stops working at once.
+pub async fn reset_api_token(state: &AppState, me: &Active) -> Result<String, AppError> {
     let mut conn = state.db.pool().acquire().await.or_internal("resetting a token")?;
-    new_api_token(&mut *conn, &state.keys, user_id).await
+    new_api_token(&mut conn, &state.keys, me.user_id()).await
 }
 
 async fn new_api_token(conn: &mut sqlx::AnyConnection, keys: &Keys, user_id: i64) -> Result<String, AppError> {

@@ -158,7 +158,7 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
         };
         let organization = db::organizations::title(state.db.pool(), invitation.organization_id).await?.unwrap_or_default();
         let link = format!("{}/user/signup?token={}", item.origin, state.keys.invitation(&invitation.salt));
-        let role = invitation.role.parse().unwrap_or(Role::Annotator);
+        let role = invitation.role;
         let inviter = invitation.invited_by.as_deref().unwrap_or("An administrator");
         let message = invitation_message(
             state.mailer.from(),

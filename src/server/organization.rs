@@ -1,37 +1,28 @@
 //! The caller's organization: reading and renaming it.
 
-use super::{auth::Principal, db, error::OrInternal, now, AppState};
+use super::{
+    auth::{organization_not_found, Active, Admin},
+    db,
+    error::OrInternal,
+    now, AppState,
+};
 use crate::domain::{AppError, OrgTitle, OrganizationView};
 
-fn not_found() -> AppError {
-    AppError::NotFound("Organization not found.".into())
-}
-
-/// The organization `id` as seen by `caller`: another organization is reported as not found.
-pub async fn view(state: &AppState, caller: &Principal, id: i64) -> Result<OrganizationView, AppError> {
-    if id != caller.organization_id {
-        return Err(not_found());
-    }
-    db::organizations::find_view(state.db.pool(), id, now())
+/// The caller's organization, with its Owner and seats.
+pub async fn view(state: &AppState, me: &Active) -> Result<OrganizationView, AppError> {
+    db::organizations::find_view(state.db.pool(), me.organization_id(), now())
         .await
         .or_internal("reading an organization")?
-        .ok_or_else(not_found)
+        .ok_or_else(organization_not_found)
 }
 
-/// Renames the organization `id`; only its Owner or an Administrator may.
-pub async fn rename(state: &AppState, caller: &Principal, id: i64, title: &str) -> Result<OrganizationView, AppError> {
-    if id != caller.organization_id {
-        return Err(not_found());
-    }
-    if !caller.role.manages_organization() {
-        return Err(AppError::Forbidden(
-            "Only the Owner or an Administrator can rename the organization.".into(),
-        ));
-    }
+/// Renames the caller's organization.
+pub async fn rename(state: &AppState, me: &Admin, title: &str) -> Result<OrganizationView, AppError> {
     let title = OrgTitle::parse(title)?;
+    let id = me.organization_id();
     if !db::organizations::rename(state.db.pool(), id, &title, now()).await.or_internal("renaming an organization")? {
-        return Err(not_found());
+        return Err(organization_not_found());
     }
-    tracing::info!(organization_id = id, user_id = caller.user_id, "renamed the organization");
-    view(state, caller, id).await
+    tracing::info!(organization_id = id, user_id = me.user_id(), "renamed the organization");
+    view(state, &me.active()).await
 }

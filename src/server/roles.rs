@@ -3,10 +3,10 @@
 //! last seat or both become the Owner.
 
 use super::{
-    auth::{password, Principal},
-    db::{self, Tx},
+    auth::{password, Admin, Owner},
+    db,
     error::OrInternal,
-    now, AppState,
+    now, seats, AppState,
 };
 use crate::domain::{AppError, EmailAddress, MemberRow, Role};
 
@@ -14,48 +14,31 @@ fn not_a_member() -> AppError {
     AppError::NotFound("There is no such member in this organization.".into())
 }
 
-/// Refuses when one more seat would exceed the organization's limit.
-pub async fn ensure_free_seat(tx: &mut Tx, organization_id: i64, now: i64) -> Result<(), AppError> {
-    let (used, limit) = db::organizations::seat_usage(&mut **tx, organization_id, now)
-        .await
-        .or_internal("counting seats")?
-        .ok_or_else(|| AppError::NotFound("Organization not found.".into()))?;
-    match limit {
-        Some(limit) if used + 1 > limit => Err(AppError::NoFreeSeat { used, limit }),
-        _ => Ok(()),
-    }
-}
-
 /// Changes a member's role. `OWNER` is never assignable, nobody changes the Owner's role or
 /// their own, and a change that takes a seat needs a free one.
-pub async fn change_role(state: &AppState, me: &Principal, user_id: i64, role: Role) -> Result<MemberRow, AppError> {
-    if !me.role.manages_organization() {
-        return Err(AppError::Forbidden("Only the Owner or an Administrator can change roles.".into()));
-    }
+pub async fn change_role(state: &AppState, me: &Admin, user_id: i64, role: Role) -> Result<MemberRow, AppError> {
     if role == Role::Owner {
         return Err(AppError::invalid("role", "The Owner role cannot be assigned; the Owner can transfer ownership instead."));
     }
-    if user_id == me.user_id {
+    if user_id == me.user_id() {
         return Err(AppError::Forbidden("You cannot change your own role.".into()));
     }
-    let org = me.organization_id;
+    let org = me.organization_id();
     let now = now();
     let mut tx = state.db.begin().await.or_internal("starting a role change")?;
     state.db.lock_organization(&mut tx, org).await.or_internal("locking the organization")?;
-    let current: Role = db::memberships::role_of(&mut *tx, org, user_id)
+    let current = db::memberships::role_of(&mut *tx, org, user_id)
         .await
         .or_internal("reading a role")?
-        .ok_or_else(not_a_member)?
-        .parse()
-        .or_internal("reading a stored role")?;
+        .ok_or_else(not_a_member)?;
     if current == Role::Owner {
         return Err(AppError::Forbidden("Nobody can change the Owner's role.".into()));
     }
     if current != role {
         if role.counts_seat() && !current.counts_seat() {
-            ensure_free_seat(&mut tx, org, now).await?;
+            seats::ensure_free(&mut tx, org, now).await?;
         }
-        if !db::memberships::set_role(&mut *tx, org, user_id, current.as_str(), role.as_str(), now)
+        if !db::memberships::set_role(&mut *tx, org, user_id, current, role, now)
             .await
             .or_internal("changing a role")?
         {
@@ -63,25 +46,18 @@ pub async fn change_role(state: &AppState, me: &Principal, user_id: i64, role: R
         }
     }
     tx.commit().await.or_internal("committing a role change")?;
-    tracing::info!(organization_id = org, by = me.user_id, user_id, from = %current, to = %role, "changed a role");
-    member(state, org, user_id).await
-}
-
-async fn member(state: &AppState, organization_id: i64, user_id: i64) -> Result<MemberRow, AppError> {
-    super::members::one(state, organization_id, user_id).await?.ok_or_else(not_a_member)
+    tracing::info!(organization_id = org, by = me.user_id(), user_id, from = %current, to = %role, "changed a role");
+    super::members::one(state, me, user_id).await?.ok_or_else(not_a_member)
 }
 
 /// The Owner hands the organization to an active member, confirming with their password. The old
 /// Owner becomes an Administrator, in the same transaction.
-pub async fn transfer_ownership(state: &AppState, me: &Principal, to: &str, password_text: &str) -> Result<(), AppError> {
-    if me.role != Role::Owner {
-        return Err(AppError::Forbidden("Only the Owner can transfer ownership.".into()));
-    }
-    let stored = db::users::find_password_hash(state.db.pool(), me.user_id).await.or_internal("reading a password")?;
+pub async fn transfer_ownership(state: &AppState, me: &Owner, to: &str, password_text: &str) -> Result<(), AppError> {
+    let stored = db::users::find_password_hash(state.db.pool(), me.user_id()).await.or_internal("reading a password")?;
     if !password::verify(stored, password_text.to_owned()).await? {
         return Err(AppError::invalid("password", "That is not your password."));
     }
-    transfer(state, me.organization_id, Some(me.user_id), to).await
+    transfer(state, me.organization_id(), Some(me.user_id()), to).await
 }
 
 /// Moves ownership of `organization_id` to the member with email `to`. With `from`, only if that
@@ -93,7 +69,7 @@ pub async fn transfer(state: &AppState, organization_id: i64, from: Option<i64>,
     if !state.db.lock_organization(&mut tx, organization_id).await.or_internal("locking the organization")? {
         return Err(AppError::NotFound(format!("There is no organization with id {organization_id}.")));
     }
-    let (owner_id, _) = db::memberships::owner(&mut *tx, organization_id)
+    let owner_id = db::memberships::owner(&mut *tx, organization_id)
         .await
         .or_internal("finding the Owner")?
         .ok_or_else(|| AppError::Conflict("The organization has no Owner.".into()))?;

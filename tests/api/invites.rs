@@ -102,15 +102,15 @@ async fn the_invite_link_is_stable_until_reset_and_then_dies_on_every_instance(b
 async fn a_link_signup_is_pending_and_refused_everywhere(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.disable_signup_without_link = true).await;
     // Open signup is off: the Owner is made as the `create-owner` command makes one.
-    let owner_id = {
+    {
         let mut tx = app.db().begin().await.unwrap();
         let hash = gatehouse::server::auth::password::hash(gatehouse::domain::Password::parse(PASSWORD).unwrap()).await.unwrap();
         let email = gatehouse::domain::EmailAddress::parse("boss@example.com").unwrap();
-        let id = gatehouse::server::accounts::create_owner_in(&mut tx, &app.state.keys, &email, &hash, None).await.unwrap();
+        gatehouse::server::accounts::create_owner_in(&mut tx, &app.state.keys, &email, &hash, None).await.unwrap();
         tx.commit().await.unwrap();
-        id
-    };
-    let token = gatehouse::server::accounts::api_token(&app.state, owner_id).await.unwrap();
+    }
+    assert_eq!(app.log_in_with(&app.client, "boss@example.com", PASSWORD).await.status(), StatusCode::OK);
+    let token = app.token(&app.client).await;
     let link: Value = app.api(Method::GET, "/api/invite", &token).await.send().await.unwrap().json().await.unwrap();
     let org_id = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json::<Value>().await.unwrap()["id"]
         .as_i64()

@@ -1,4 +1,5 @@
-//! Authentication (sessions and API tokens) and the authorization checks every entry point uses.
+//! Authentication (sessions and API tokens) and authorization: the witnesses (`Active`, `Admin`,
+//! `Owner`…) that every entry point holds, made in one place.
 
 pub mod keys;
 pub mod password;
@@ -7,52 +8,194 @@ pub mod secrets;
 use axum::http::{header, HeaderMap};
 
 use super::{db, error::OrInternal, now, AppState};
-use crate::domain::{AppError, Role};
+use crate::domain::{AppError, Need, Role};
 
 pub const SESSION_COOKIE: &str = "gatehouse_session";
 /// Sessions last two weeks from sign-in.
 pub const SESSION_TTL_SECONDS: i64 = 14 * 24 * 60 * 60;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthMethod {
-    Session,
-    Token,
+/// The user behind a request, with their membership as it is in the database right now. Only
+/// [`authorize`] makes one, so holding one (inside a witness) proves who the caller is.
+#[derive(Clone, Debug)]
+pub struct Member {
+    user_id: i64,
+    email: String,
+    organization_id: i64,
+    role: Role,
 }
 
-/// The user behind a request, with their membership as it is in the database right now.
+impl Member {
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// The caller's organization: the scope of every query made on their behalf.
+    pub fn organization_id(&self) -> i64 {
+        self.organization_id
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A proof that the caller meets a [`Need`]; nothing outside this module can make one.
+pub trait Witness: sealed::Sealed + Sized + Send + 'static {
+    /// What the caller must meet; `None` admits everyone.
+    const NEED: Option<Need>;
+    /// Whether the caller must be looked up at all.
+    const IDENTIFIES: bool = true;
+    #[doc(hidden)]
+    fn admit(member: Option<Member>) -> Result<Self, AppError>;
+}
+
+macro_rules! witness {
+    ($(#[$doc:meta])* $name:ident = $need:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name(Member);
+
+        impl std::ops::Deref for $name {
+            type Target = Member;
+            fn deref(&self) -> &Member {
+                &self.0
+            }
+        }
+
+        impl sealed::Sealed for $name {}
+
+        impl Witness for $name {
+            const NEED: Option<Need> = Some($need);
+            fn admit(member: Option<Member>) -> Result<Self, AppError> {
+                let member = member.ok_or_else(AppError::signed_out)?;
+                member.role.allows($need)?;
+                Ok(Self(member))
+            }
+        }
+    };
+}
+
+witness!(
+    /// A signed-in user whose account is not deactivated (Pending members pass).
+    SignedIn = Need::SignedIn
+);
+witness!(
+    /// A member who may use the organization.
+    Active = Need::Active
+);
+witness!(
+    /// The Owner or an Administrator of the organization.
+    Admin = Need::Admin
+);
+witness!(
+    /// The Owner of the organization.
+    Owner = Need::Owner
+);
+
+/// What a stronger witness proves of a weaker one.
+macro_rules! implies {
+    ($from:ident => $($to:ident as $method:ident),+) => {
+        impl $from {
+            $(
+                pub fn $method(&self) -> $to {
+                    $to(self.0.clone())
+                }
+            )+
+        }
+    };
+}
+
+implies!(Owner => Admin as admin, Active as active);
+implies!(Admin => Active as active);
+
+/// Whoever is calling, signed in or not, Pending and Deactivated included (so that the app can
+/// tell them where they stand).
 #[derive(Clone, Debug)]
-pub struct Principal {
-    pub user_id: i64,
-    pub email: String,
-    pub organization_id: i64,
-    pub role: Role,
-    pub method: AuthMethod,
+pub struct Visitor(pub Option<Member>);
+
+impl sealed::Sealed for Visitor {}
+
+impl Witness for Visitor {
+    const NEED: Option<Need> = None;
+    fn admit(member: Option<Member>) -> Result<Self, AppError> {
+        Ok(Self(member))
+    }
+}
+
+/// Anyone at all; the caller is not looked up (signing up and in).
+#[derive(Clone, Copy, Debug)]
+pub struct Anyone;
+
+impl sealed::Sealed for Anyone {}
+
+impl Witness for Anyone {
+    const NEED: Option<Need> = None;
+    const IDENTIFIES: bool = false;
+    fn admit(_: Option<Member>) -> Result<Self, AppError> {
+        Ok(Self)
+    }
+}
+
+/// Which organization a request addresses.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// The caller's own (`/api/organization/`, server functions).
+    Own,
+    /// The organization named by the path (`/api/organizations/{id}`): another organization's
+    /// id is "not found" to every member who may use the app, before their role is considered.
+    Named(&'a str),
+}
+
+pub fn organization_not_found() -> AppError {
+    AppError::NotFound("Organization not found.".into())
+}
+
+/// The one way a request becomes a witness: resolves its credentials (an `Authorization: Token`
+/// header, else the session cookie), checks the scope, and admits the caller if they meet `W`'s
+/// need.
+pub async fn authorize<W: Witness>(state: &AppState, headers: &HeaderMap, scope: Scope<'_>) -> Result<W, AppError> {
+    if !W::IDENTIFIES {
+        return W::admit(None);
+    }
+    let member = identify(state, headers).await?;
+    if let (Scope::Named(id), Some(m)) = (scope, &member) {
+        if m.role.allows(Need::Active).is_ok() && id.trim().parse::<i64>().ok() != Some(m.organization_id) {
+            return Err(organization_not_found());
+        }
+    }
+    W::admit(member)
 }
 
 /// Resolves the request's credentials. An `Authorization` header must hold a valid token (a
 /// wrong one is an error, never a silent fallback to the cookie); a stale or unknown session
 /// cookie is simply no session.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, AppError> {
+async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Member>, AppError> {
     let now = now();
-    let (record, method) = if let Some(value) = headers.get(header::AUTHORIZATION) {
+    let record = if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = parse_token_header(value.to_str().unwrap_or_default())?;
-        let record = db::principals::by_api_token(state.db.pool(), &secrets::hash(token))
+        db::principals::by_api_token(state.db.pool(), &secrets::hash(token))
             .await
             .or_internal("looking up an API token")?
-            .ok_or_else(|| AppError::Unauthenticated("Invalid token. Copy your current token from the Account page.".into()))?;
-        (record, AuthMethod::Token)
+            .ok_or_else(|| AppError::Unauthenticated("Invalid token. Copy your current token from the Account page.".into()))?
     } else if let Some(session) = session_cookie(headers) {
         match db::principals::by_session(state.db.pool(), &secrets::hash(session), now)
             .await
             .or_internal("looking up a session")?
         {
-            Some(record) => (record, AuthMethod::Session),
+            Some(record) => record,
             None => return Ok(None),
         }
     } else {
         return Ok(None);
     };
-    let role: Role = record.role.parse().or_internal("reading a stored role")?;
     if record.last_activity_at.is_none_or(|t| t < now - 60) {
         let pool = state.db.pool().clone();
         let user_id = record.user_id;
@@ -62,12 +205,11 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Optio
             }
         });
     }
-    Ok(Some(Principal {
+    Ok(Some(Member {
         user_id: record.user_id,
         email: record.email,
         organization_id: record.organization_id,
-        role,
-        method,
+        role: record.role,
     }))
 }
 
@@ -117,40 +259,6 @@ pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
-
-pub const DEACTIVATED_MESSAGE: &str =
-    "Your account has been deactivated. Ask an administrator of your organization to restore it.";
-pub const PENDING_MESSAGE: &str =
-    "An administrator must assign your role before you can use this organization.";
-
-/// A signed-in user whose account is not deactivated (Pending users pass).
-pub fn require_user(principal: Option<Principal>) -> Result<Principal, AppError> {
-    let p = principal.ok_or_else(AppError::signed_out)?;
-    if p.role == Role::Deactivated {
-        return Err(AppError::Forbidden(DEACTIVATED_MESSAGE.into()));
-    }
-    Ok(p)
-}
-
-/// A member who may use the organization: any role that takes a seat.
-pub fn require_active(principal: Option<Principal>) -> Result<Principal, AppError> {
-    let p = require_user(principal)?;
-    if p.role == Role::NotActivated {
-        return Err(AppError::Forbidden(PENDING_MESSAGE.into()));
-    }
-    Ok(p)
-}
-
-/// The Owner or an Administrator.
-pub fn require_admin(principal: Option<Principal>) -> Result<Principal, AppError> {
-    let p = require_active(principal)?;
-    if !p.role.manages_organization() {
-        return Err(AppError::Forbidden(
-            "Only the Owner or an Administrator of the organization can do this.".into(),
-        ));
-    }
-    Ok(p)
 }
 
 #[cfg(test)]

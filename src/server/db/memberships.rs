@@ -1,21 +1,20 @@
-use sqlx::{AnyExecutor, Row};
+//! Memberships: a user's role in their organization, and the single Owner.
 
+use std::sync::LazyLock;
+
+use sqlx::AnyExecutor;
+
+use super::sql::ACTIVE_MEMBER_ROLES;
 use crate::domain::Role;
 
-pub async fn insert<'e>(
-    ex: impl AnyExecutor<'e>,
-    organization_id: i64,
-    user_id: i64,
-    role: Role,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn insert<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64, role: Role, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4)",
     )
     .bind(organization_id)
     .bind(user_id)
-    .bind(role.as_str())
+    .bind(role)
     .bind(now)
     .execute(ex)
     .await
@@ -23,14 +22,12 @@ pub async fn insert<'e>(
 }
 
 /// The role of `user_id` in the organization, if a member.
-pub async fn role_of<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
+pub async fn role_of<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64) -> Result<Option<Role>, sqlx::Error> {
+    sqlx::query_scalar("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
         .bind(organization_id)
         .bind(user_id)
         .fetch_optional(ex)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()
+        .await
 }
 
 /// Sets a member's role, unless they are the Owner or `from` no longer holds.
@@ -38,8 +35,8 @@ pub async fn set_role<'e>(
     ex: impl AnyExecutor<'e>,
     organization_id: i64,
     user_id: i64,
-    from: &str,
-    to: &str,
+    from: Role,
+    to: Role,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
@@ -56,14 +53,12 @@ pub async fn set_role<'e>(
     Ok(done.rows_affected() == 1)
 }
 
-/// The Owner's user id and email.
-pub async fn owner<'e>(ex: impl AnyExecutor<'e>, organization_id: i64) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query("SELECT u.id, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.organization_id = $1 AND m.role = 'OWNER'")
+/// The Owner's user id.
+pub async fn owner<'e>(ex: impl AnyExecutor<'e>, organization_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM memberships WHERE organization_id = $1 AND role = 'OWNER'")
         .bind(organization_id)
         .fetch_optional(ex)
-        .await?
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .transpose()
+        .await
 }
 
 /// Step one of a transfer: the Owner `user_id` becomes an Administrator.
@@ -80,16 +75,21 @@ pub async fn demote_owner<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, us
     Ok(done.rows_affected() == 1)
 }
 
+static PROMOTE_TO_OWNER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE memberships SET role = 'OWNER', updated_at = $1 \
+         WHERE organization_id = $2 AND user_id = $3 AND role IN ({})",
+        *ACTIVE_MEMBER_ROLES
+    )
+});
+
 /// Step two of a transfer: an active member becomes the Owner.
 pub async fn promote_to_owner<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE memberships SET role = 'OWNER', updated_at = $1 \
-         WHERE organization_id = $2 AND user_id = $3 AND role IN ('ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR')",
-    )
-    .bind(now)
-    .bind(organization_id)
-    .bind(user_id)
-    .execute(ex)
-    .await?;
+    let done = sqlx::query(PROMOTE_TO_OWNER.as_str())
+        .bind(now)
+        .bind(organization_id)
+        .bind(user_id)
+        .execute(ex)
+        .await?;
     Ok(done.rows_affected() == 1)
 }

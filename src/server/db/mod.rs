@@ -1,17 +1,6 @@
 //! The database: one pool over SQLite or PostgreSQL, portable SQL (`$1` placeholders, integer
 //! timestamps), one module per table.
 
-/// SQL for the seats an organization `o` uses at time `$2`: members whose role takes a seat, plus
-/// email invitations that are open and unexpired (they reserve theirs).
-macro_rules! seats_used_sql {
-    () => {
-        "((SELECT COUNT(*) FROM memberships s WHERE s.organization_id = o.id \
-           AND s.role IN ('OWNER', 'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR')) \
-          + (SELECT COUNT(*) FROM invitations i WHERE i.organization_id = o.id \
-           AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2))"
-    };
-}
-
 pub mod api_tokens;
 pub mod invitations;
 pub mod members;
@@ -20,6 +9,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod principals;
 pub mod sessions;
+pub mod sql;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};
@@ -32,7 +22,7 @@ use sqlx::{
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+enum Backend {
     Sqlite,
     Postgres,
 }
@@ -102,10 +92,6 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock up front

@@ -1,15 +1,14 @@
-use sqlx::{AnyExecutor, Row};
+//! Organizations: title, seat limit, the invite link (salt and hash), and their seat count.
 
+use std::sync::LazyLock;
+
+use sqlx::AnyExecutor;
+
+use super::sql::seats_used;
 use crate::domain::{format_timestamp, OrgTitle, OrganizationView, OwnerView, SeatsView};
 
-pub async fn insert<'e>(
-    ex: impl AnyExecutor<'e>,
-    title: &str,
-    seats: Option<i64>,
-    created_by: i64,
-    now: i64,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query(
+pub async fn insert<'e>(ex: impl AnyExecutor<'e>, title: &str, seats: Option<i64>, created_by: i64, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO organizations (title, seats, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4) RETURNING id",
     )
@@ -18,34 +17,41 @@ pub async fn insert<'e>(
     .bind(created_by)
     .bind(now)
     .fetch_one(ex)
-    .await?
-    .try_get(0)
+    .await
 }
+
+#[derive(sqlx::FromRow)]
+struct ViewRecord {
+    id: i64,
+    title: String,
+    created_at: i64,
+    seats: Option<i64>,
+    owner_id: i64,
+    owner_email: String,
+    seats_used: i64,
+}
+
+static FIND_VIEW: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT o.id, o.title, o.created_at, o.seats, u.id AS owner_id, u.email AS owner_email, {} AS seats_used \
+         FROM organizations o \
+         JOIN memberships m ON m.organization_id = o.id AND m.role = 'OWNER' \
+         JOIN users u ON u.id = m.user_id \
+         WHERE o.id = $1",
+        seats_used("$2")
+    )
+});
 
 /// The organization with its Owner and seat count, in one statement.
 pub async fn find_view<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<Option<OrganizationView>, sqlx::Error> {
-    let row = sqlx::query(concat!(
-        "SELECT o.id, o.title, o.created_at, o.seats, u.id, u.email, ",
-        seats_used_sql!(),
-        " FROM organizations o \
-         JOIN memberships m ON m.organization_id = o.id AND m.role = 'OWNER' \
-         JOIN users u ON u.id = m.user_id \
-         WHERE o.id = $1"
-    ))
-    .bind(id)
-    .bind(now)
-    .fetch_optional(ex)
-    .await?;
-    row.map(|r| {
-        Ok(OrganizationView {
-            id: r.try_get(0)?,
-            title: r.try_get(1)?,
-            created_at: format_timestamp(r.try_get(2)?),
-            seats: SeatsView { limit: r.try_get(3)?, used: r.try_get(6)? },
-            owner: OwnerView { id: r.try_get(4)?, email: r.try_get(5)? },
-        })
-    })
-    .transpose()
+    let record: Option<ViewRecord> = sqlx::query_as(FIND_VIEW.as_str()).bind(id).bind(now).fetch_optional(ex).await?;
+    Ok(record.map(|r| OrganizationView {
+        id: r.id,
+        title: r.title,
+        created_at: format_timestamp(r.created_at),
+        seats: SeatsView { limit: r.seats, used: r.seats_used },
+        owner: OwnerView { id: r.owner_id, email: r.owner_email },
+    }))
 }
 
 /// Renames; returns whether the organization exists.
@@ -72,56 +78,65 @@ pub async fn set_seats<'e>(ex: impl AnyExecutor<'e>, id: i64, seats: Option<i64>
 
 /// The salt of the organization's invite link, if one was made.
 pub async fn invite_salt<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    let row = sqlx::query("SELECT invite_salt FROM organizations WHERE id = $1").bind(id).fetch_optional(ex).await?;
-    Ok(row.map(|r| r.try_get::<Option<Vec<u8>>, _>(0)).transpose()?.flatten())
+    let salt: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT invite_salt FROM organizations WHERE id = $1").bind(id).fetch_optional(ex).await?;
+    Ok(salt.flatten())
 }
 
-/// Sets the invite link (salt and hash of the secret); `only_if_missing` keeps an existing one.
-pub async fn set_invite_link<'e>(
-    ex: impl AnyExecutor<'e>,
-    id: i64,
-    salt: &[u8],
-    token_hash: &[u8],
-    only_if_missing: bool,
-) -> Result<bool, sqlx::Error> {
-    let sql = if only_if_missing {
-        "UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3 AND invite_salt IS NULL"
-    } else {
-        "UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3"
-    };
-    let done = sqlx::query(sql).bind(salt.to_vec()).bind(token_hash.to_vec()).bind(id).execute(ex).await?;
+/// Makes the organization's first invite link (salt and hash of the secret), unless it has one.
+pub async fn create_invite_link<'e>(ex: impl AnyExecutor<'e>, id: i64, salt: &[u8], token_hash: &[u8]) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3 AND invite_salt IS NULL",
+    )
+    .bind(salt.to_vec())
+    .bind(token_hash.to_vec())
+    .bind(id)
+    .execute(ex)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
-/// The organization whose invite link has this hash: its id and title.
-pub async fn find_by_invite_hash<'e>(
-    ex: impl AnyExecutor<'e>,
-    token_hash: &[u8],
-) -> Result<Option<(i64, String)>, sqlx::Error> {
-    sqlx::query("SELECT id, title FROM organizations WHERE invite_token_hash = $1")
+/// Replaces the organization's invite link; the old one stops matching at once.
+pub async fn replace_invite_link<'e>(ex: impl AnyExecutor<'e>, id: i64, salt: &[u8], token_hash: &[u8]) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3")
+        .bind(salt.to_vec())
+        .bind(token_hash.to_vec())
+        .bind(id)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The organization an invite link leads to.
+#[derive(sqlx::FromRow)]
+pub struct LinkTarget {
+    pub id: i64,
+    pub title: String,
+}
+
+/// The organization whose invite link has this hash.
+pub async fn find_by_invite_hash<'e>(ex: impl AnyExecutor<'e>, token_hash: &[u8]) -> Result<Option<LinkTarget>, sqlx::Error> {
+    sqlx::query_as("SELECT id, title FROM organizations WHERE invite_token_hash = $1")
         .bind(token_hash.to_vec())
         .fetch_optional(ex)
-        .await?
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .transpose()
+        .await
 }
 
 pub async fn title<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query("SELECT title FROM organizations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(ex)
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()
+    sqlx::query_scalar("SELECT title FROM organizations WHERE id = $1").bind(id).fetch_optional(ex).await
 }
 
-/// Seats in use and the limit (`None` = unlimited) of the organization, at `now`.
-pub async fn seat_usage<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<Option<(i64, Option<i64>)>, sqlx::Error> {
-    sqlx::query(concat!("SELECT ", seats_used_sql!(), ", o.seats FROM organizations o WHERE o.id = $1"))
-        .bind(id)
-        .bind(now)
-        .fetch_optional(ex)
-        .await?
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .transpose()
+/// Seats in use and the limit (`None` = unlimited) of an organization.
+#[derive(sqlx::FromRow)]
+pub struct SeatUsage {
+    pub used: i64,
+    pub limit: Option<i64>,
+}
+
+static SEAT_USAGE: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} AS used, o.seats AS \"limit\" FROM organizations o WHERE o.id = $1", seats_used("$2")));
+
+/// The organization's seat usage at `now`.
+pub async fn seat_usage<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<Option<SeatUsage>, sqlx::Error> {
+    sqlx::query_as(SEAT_USAGE.as_str()).bind(id).bind(now).fetch_optional(ex).await
 }

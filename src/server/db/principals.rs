@@ -1,34 +1,27 @@
 //! Who is making a request: a session or an API token resolved to a user and membership, in one
 //! statement per request.
 
-use sqlx::{any::AnyRow, AnyExecutor, Row};
+use sqlx::AnyExecutor;
 
+use crate::domain::Role;
+
+#[derive(sqlx::FromRow)]
 pub struct PrincipalRecord {
     pub user_id: i64,
     pub email: String,
     pub organization_id: i64,
-    pub role: String,
+    pub role: Role,
     pub last_activity_at: Option<i64>,
 }
 
 macro_rules! select_principal {
     ($tail:literal) => {
         concat!(
-            "SELECT u.id, u.email, m.organization_id, m.role, u.last_activity_at FROM users u \
+            "SELECT u.id AS user_id, u.email, m.organization_id, m.role, u.last_activity_at FROM users u \
              JOIN memberships m ON m.user_id = u.id ",
             $tail
         )
     };
-}
-
-fn record(r: AnyRow) -> Result<PrincipalRecord, sqlx::Error> {
-    Ok(PrincipalRecord {
-        user_id: r.try_get(0)?,
-        email: r.try_get(1)?,
-        organization_id: r.try_get(2)?,
-        role: r.try_get(3)?,
-        last_activity_at: r.try_get(4)?,
-    })
 }
 
 pub async fn by_session<'e>(
@@ -36,34 +29,20 @@ pub async fn by_session<'e>(
     id_hash: &[u8],
     now: i64,
 ) -> Result<Option<PrincipalRecord>, sqlx::Error> {
-    sqlx::query(select_principal!(
-        "JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1 AND s.expires_at > $2"
-    ))
-    .bind(id_hash.to_vec())
-    .bind(now)
-    .fetch_optional(ex)
-    .await?
-    .map(record)
-    .transpose()
+    sqlx::query_as(select_principal!("JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1 AND s.expires_at > $2"))
+        .bind(id_hash.to_vec())
+        .bind(now)
+        .fetch_optional(ex)
+        .await
 }
 
-pub async fn by_api_token<'e>(
-    ex: impl AnyExecutor<'e>,
-    token_hash: &[u8],
-) -> Result<Option<PrincipalRecord>, sqlx::Error> {
-    sqlx::query(select_principal!("JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1"))
+pub async fn by_api_token<'e>(ex: impl AnyExecutor<'e>, token_hash: &[u8]) -> Result<Option<PrincipalRecord>, sqlx::Error> {
+    sqlx::query_as(select_principal!("JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1"))
         .bind(token_hash.to_vec())
         .fetch_optional(ex)
-        .await?
-        .map(record)
-        .transpose()
+        .await
 }
 
 pub async fn by_user_id<'e>(ex: impl AnyExecutor<'e>, user_id: i64) -> Result<Option<PrincipalRecord>, sqlx::Error> {
-    sqlx::query(select_principal!("WHERE u.id = $1"))
-        .bind(user_id)
-        .fetch_optional(ex)
-        .await?
-        .map(record)
-        .transpose()
+    sqlx::query_as(select_principal!("WHERE u.id = $1")).bind(user_id).fetch_optional(ex).await
 }

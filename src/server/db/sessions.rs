@@ -1,3 +1,5 @@
+//! Sessions: stored by the hash of their id, with an expiry.
+
 use sqlx::AnyExecutor;
 
 pub async fn insert<'e>(

@@ -1,7 +1,7 @@
 //! The REST API under `/api` (SPEC section 6): JSON in and out, JSON errors, token or session auth.
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Path, Request, State},
+    extract::{FromRequest, FromRequestParts, RawPathParams, Request, State},
     http::{request::Parts, HeaderMap},
     response::IntoResponse,
     routing::{get, post},
@@ -12,16 +12,16 @@ use serde_json::json;
 
 use super::{
     accounts,
-    auth::{self, Principal},
+    auth::{self, Active, Admin, Scope, Witness},
     error::ApiError,
     invites, members, organization, roles, AppState,
 };
-use crate::domain::{split_email_list, AppError, InviteLink, InviteStatus, MemberPage, MemberRow, OrganizationView, Role};
+use crate::domain::{split_email_list, AppError, InviteLink, MemberPage, MemberRow, OrganizationView, Role};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/organization", get(get_own_organization).patch(patch_own_organization))
-        .route("/organization/", get(get_own_organization).patch(patch_own_organization))
+        .route("/organization", get(get_organization).patch(patch_organization))
+        .route("/organization/", get(get_organization).patch(patch_organization))
         .route("/organizations/{id}", get(get_organization).patch(patch_organization))
         .route("/organizations/{id}/", get(get_organization).patch(patch_organization))
         .route("/organizations/{id}/memberships", get(list_memberships).patch(change_membership))
@@ -40,27 +40,18 @@ pub fn router() -> Router<AppState> {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// An active member of an organization, authenticated by token or session.
-pub struct Caller(pub Principal);
+/// The caller, proven to meet `W` (see `auth::authorize`, the one way in). On a path with an
+/// `{id}`, that id must name the caller's organization; another is "not found".
+pub struct Authorized<W>(pub W);
 
-impl FromRequestParts<AppState> for Caller {
+impl<W: Witness> FromRequestParts<AppState> for Authorized<W> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = auth::authenticate(state, &parts.headers).await?;
-        Ok(Caller(auth::require_active(principal)?))
-    }
-}
-
-/// The Owner or an Administrator of their organization.
-pub struct Admin(pub Principal);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let principal = auth::authenticate(state, &parts.headers).await?;
-        Ok(Admin(auth::require_admin(principal)?))
+        let params = RawPathParams::from_request_parts(parts, state).await.ok();
+        let named = params.as_ref().and_then(|p| p.iter().find(|(name, _)| *name == "id").map(|(_, value)| value));
+        let scope = named.map_or(Scope::Own, Scope::Named);
+        Ok(Authorized(auth::authorize::<W>(state, &parts.headers, scope).await?))
     }
 }
 
@@ -86,10 +77,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-fn org_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ApiError(AppError::NotFound("Organization not found.".into())))
-}
-
 #[derive(Deserialize)]
 struct OrganizationPatch {
     title: Option<String>,
@@ -101,34 +88,16 @@ impl OrganizationPatch {
     }
 }
 
-async fn get_own_organization(State(state): State<AppState>, Caller(me): Caller) -> ApiResult<OrganizationView> {
-    Ok(Json(organization::view(&state, &me, me.organization_id).await?))
-}
-
-async fn patch_own_organization(
-    State(state): State<AppState>,
-    Caller(me): Caller,
-    JsonBody(patch): JsonBody<OrganizationPatch>,
-) -> ApiResult<OrganizationView> {
-    Ok(Json(organization::rename(&state, &me, me.organization_id, &patch.title()?).await?))
-}
-
-async fn get_organization(
-    State(state): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
-) -> ApiResult<OrganizationView> {
-    Ok(Json(organization::view(&state, &me, org_id(&id)?).await?))
+async fn get_organization(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<OrganizationView> {
+    Ok(Json(organization::view(&state, &me).await?))
 }
 
 async fn patch_organization(
     State(state): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
+    Authorized(me): Authorized<Admin>,
     JsonBody(patch): JsonBody<OrganizationPatch>,
 ) -> ApiResult<OrganizationView> {
-    let id = org_id(&id)?;
-    Ok(Json(organization::rename(&state, &me, id, &patch.title()?).await?))
+    Ok(Json(organization::rename(&state, &me, &patch.title()?).await?))
 }
 
 #[derive(Deserialize)]
@@ -148,16 +117,9 @@ fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiEr
 
 async fn list_memberships(
     State(state): State<AppState>,
-    caller: Result<Caller, ApiError>,
-    Path(id): Path<String>,
+    Authorized(me): Authorized<Admin>,
     query: Result<axum::extract::Query<MembershipQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<MemberPage> {
-    let Caller(me) = caller?;
-    let id = org_id(&id)?;
-    if id != me.organization_id {
-        return Err(ApiError(AppError::NotFound("Organization not found.".into())));
-    }
-    let me = auth::require_admin(Some(me))?;
     let axum::extract::Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
     let role = match q.role.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -169,7 +131,7 @@ async fn list_memberships(
         role,
         search: q.search.unwrap_or_default(),
     };
-    Ok(Json(members::list(&state, me.organization_id, query).await?))
+    Ok(Json(members::list(&state, &me, query).await?))
 }
 
 #[derive(Deserialize)]
@@ -180,22 +142,17 @@ struct MembershipChange {
 
 async fn change_membership(
     State(state): State<AppState>,
-    Caller(me): Caller,
-    Path(id): Path<String>,
+    Authorized(me): Authorized<Admin>,
     JsonBody(change): JsonBody<MembershipChange>,
 ) -> ApiResult<MemberRow> {
-    if org_id(&id)? != me.organization_id {
-        return Err(ApiError(AppError::NotFound("Organization not found.".into())));
-    }
-    let me = auth::require_admin(Some(me))?;
     Ok(Json(roles::change_role(&state, &me, change.user_id, change.role).await?))
 }
 
-async fn get_invite(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> ApiResult<InviteLink> {
+async fn get_invite(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
     Ok(Json(invites::link(&state, &me, &headers).await?))
 }
 
-async fn reset_invite(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> ApiResult<InviteLink> {
+async fn reset_invite(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
     Ok(Json(invites::reset_link(&state, &me, &headers).await?))
 }
 
@@ -207,19 +164,20 @@ struct SendEmails {
 
 async fn send_email_invites(
     State(state): State<AppState>,
-    Admin(me): Admin,
+    Authorized(me): Authorized<Admin>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<SendEmails>,
 ) -> Result<impl IntoResponse, ApiError> {
     let addresses = split_email_list(&body.emails.join("\n"));
     let role = body.role.unwrap_or(Role::Annotator);
-    let results = invites::send(&state, &me, &addresses, role, &headers).await?;
-    // When no address could be invited for lack of seats, the request as a whole is refused.
-    if let Some(refusal) = results.iter().all(|r| r.status == InviteStatus::NoFreeSeat).then(|| results.first()).flatten() {
-        let body = json!({ "status_code": 409, "detail": refusal.detail, "validation_errors": {}, "results": results });
-        return Ok((axum::http::StatusCode::CONFLICT, Json(body)));
-    }
-    Ok((axum::http::StatusCode::OK, Json(json!({ "results": results }))))
+    let invited = invites::send(&state, &me, &addresses, role, &headers).await?;
+    Ok(match invited.refusal {
+        Some(refusal) => {
+            let body = json!({ "status_code": 409, "detail": refusal.to_string(), "validation_errors": {}, "results": invited.results });
+            (axum::http::StatusCode::CONFLICT, Json(body))
+        }
+        None => (axum::http::StatusCode::OK, Json(json!({ "results": invited.results }))),
+    })
 }
 
 #[derive(Deserialize)]
@@ -229,28 +187,28 @@ struct Revoke {
 
 async fn revoke_invite(
     State(state): State<AppState>,
-    Admin(me): Admin,
+    Authorized(me): Authorized<Admin>,
     JsonBody(body): JsonBody<Revoke>,
 ) -> Result<impl IntoResponse, ApiError> {
-    invites::revoke(&state, &me, invites::Which::Email(&body.email)).await?;
+    invites::revoke_address(&state, &me, &body.email).await?;
     Ok(Json(json!({ "detail": format!("The invitation for {} was revoked; its link no longer works.", body.email.trim().to_lowercase()) })))
 }
 
-async fn whoami(Caller(me): Caller) -> impl IntoResponse {
+async fn whoami(Authorized(me): Authorized<Active>) -> impl IntoResponse {
     Json(json!({
-        "id": me.user_id,
-        "email": me.email,
-        "role": me.role,
-        "organization_id": me.organization_id,
+        "id": me.user_id(),
+        "email": me.email(),
+        "role": me.role(),
+        "organization_id": me.organization_id(),
     }))
 }
 
-async fn get_token(State(state): State<AppState>, Caller(me): Caller) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(json!({ "token": accounts::api_token(&state, me.user_id).await? })))
+async fn get_token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(json!({ "token": accounts::api_token(&state, &me).await? })))
 }
 
-async fn reset_token(State(state): State<AppState>, Caller(me): Caller) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(json!({ "token": accounts::reset_api_token(&state, me.user_id).await? })))
+async fn reset_token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(json!({ "token": accounts::reset_api_token(&state, &me).await? })))
 }
 
 async fn openapi() -> impl IntoResponse {
