@@ -1,3 +1,5 @@
+//! The one error type of the product, with messages written for people.
+
 use serde::{Deserialize, Serialize};
 
 /// Every failure the product reports, to the browser (server functions) and to scripts (REST).
@@ -15,6 +17,8 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
     #[error("No free seats: {used} of {limit} in use. Deactivate a member or raise the license.")]
@@ -41,6 +45,7 @@ impl AppError {
             AppError::Unauthenticated(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
+            AppError::MethodNotAllowed(_) => 405,
             AppError::Conflict(_) | AppError::NoFreeSeat { .. } => 409,
             AppError::PayloadTooLarge => 413,
             AppError::Internal(_) => 500,

@@ -1,16 +1,22 @@
+//! Invitations and members as the pages and the REST API show them.
+
 use serde::{Deserialize, Serialize};
 
 use super::Role;
 
 /// The organization's invite link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InviteLink {
+    /// `<origin>/user/signup?token=<token>`
     pub invite_url: String,
+    /// The link's secret (prefix `ghl_`).
     pub token: String,
 }
 
 /// What happened to one address of an email invitation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InviteStatus {
     Invited,
@@ -36,7 +42,9 @@ impl InviteStatus {
     }
 }
 
+/// What happened to one address of an invitation request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InviteOutcome {
     pub email: String,
     pub status: InviteStatus,
@@ -64,18 +72,27 @@ pub struct PendingInvitations {
 
 /// One row of the members table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MemberRow {
     pub user_id: i64,
+    #[cfg_attr(feature = "ssr", schema(format = Email))]
     pub email: String,
+    /// First and last name; empty when not given.
     pub name: String,
     pub role: Role,
+    /// When the member joined, RFC 3339 in UTC.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub joined_at: String,
+    /// When the member last used the app or the API (to the minute), RFC 3339 in UTC.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub last_activity_at: Option<String>,
 }
 
 /// A page of members, counted and sorted by the database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MemberPage {
+    /// How many members match, on every page.
     pub count: i64,
     pub page: i64,
     pub page_size: i64,

@@ -5,8 +5,11 @@ use std::{fmt, str::FromStr};
 
 use super::AppError;
 
-/// A member's role in an organization, or the status that stands in for one.
+/// A member's role, or the status that stands in for one: `NOT_ACTIVATED` is a Pending member
+/// (no role assigned yet), `DEACTIVATED` a deactivated one. Only OWNER, ADMINISTRATOR, MANAGER,
+/// REVIEWER and ANNOTATOR take a seat and may use the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
     Owner,

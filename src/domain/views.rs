@@ -1,3 +1,5 @@
+//! What the app shell and the organization endpoints show.
+
 use serde::{Deserialize, Serialize};
 
 use super::Role;
@@ -12,24 +14,34 @@ pub struct CurrentUser {
     pub organization_title: String,
 }
 
+/// The organization's Owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = Owner))]
 pub struct OwnerView {
+    /// The Owner's user id.
     pub id: i64,
     pub email: String,
 }
 
+/// The organization's seats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = Seats))]
 pub struct SeatsView {
+    /// Seats in use: members whose role takes a seat (Owner, Administrator, Manager, Reviewer and
+    /// Annotator; not Pending or Deactivated), plus open, unexpired email invitations.
     pub used: i64,
-    /// `None` when the license puts no limit on seats.
+    /// The number of seats the license allows; `null` means unlimited.
     pub limit: Option<i64>,
 }
 
 /// An organization as `GET /api/organization/` returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = Organization))]
 pub struct OrganizationView {
     pub id: i64,
     pub title: String,
+    /// When the organization was created, RFC 3339 in UTC to the second, e.g. `2024-05-01T12:00:00Z`.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub created_at: String,
     pub owner: OwnerView,
     pub seats: SeatsView,

@@ -6,7 +6,6 @@ use axum::{
     Json,
 };
 use rand::Rng;
-use serde_json::json;
 
 use crate::domain::AppError;
 
@@ -33,7 +32,30 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }
 
-/// The JSON error body of the REST API: `{"status_code", "detail", "validation_errors"}`.
+/// Every error the REST API returns, as JSON.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// The HTTP status, repeated.
+    pub status_code: u16,
+    /// A message written for the person who reads it.
+    pub detail: String,
+    /// For invalid input tied to a JSON key or parameter: that key mapped to its messages. Empty
+    /// for every other error.
+    pub validation_errors: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl ErrorBody {
+    pub fn new(error: &AppError) -> Self {
+        let validation_errors = match error {
+            AppError::Invalid { field, message } => [(field.clone(), vec![message.clone()])].into(),
+            _ => Default::default(),
+        };
+        Self { status_code: error.status_code(), detail: error.to_string(), validation_errors }
+    }
+}
+
+/// An [`AppError`] as a REST response: its status and [`ErrorBody`].
 pub struct ApiError(pub AppError);
 
 impl From<AppError> for ApiError {
@@ -44,18 +66,8 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status_code())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let validation_errors = match &self.0 {
-            AppError::Invalid { field, message } => json!({ field: [message] }),
-            _ => json!({}),
-        };
-        let body = json!({
-            "status_code": status.as_u16(),
-            "detail": self.0.to_string(),
-            "validation_errors": validation_errors,
-        });
-        let mut response = (status, Json(body)).into_response();
+        let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(ErrorBody::new(&self.0))).into_response();
         if matches!(self.0, AppError::Unauthenticated(_)) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -4,12 +4,11 @@
 use std::{future::IntoFuture, net::SocketAddr};
 
 use axum::{
-    extract::{DefaultBodyLimit, Request, State},
+    extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
-    response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
+    response::Response,
+    Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
@@ -99,8 +98,7 @@ pub fn router(state: AppState) -> Router {
     let routes = routes();
     let options = state.leptos_options.clone();
     Router::new()
-        .route("/health", get(health))
-        .nest("/api", rest::router())
+        .merge(rest::router())
         // Provides `AppState` as context to every page render and server function.
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -122,17 +120,6 @@ async fn remove_expired_sessions(db: Db) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
-        }
-    }
-}
-
-async fn health(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "database unreachable" })))
-                .into_response()
         }
     }
 }

@@ -14,6 +14,7 @@ crate::on_both_databases!(
     health_checks_the_database,
     responses_are_compressed_with_brotli_or_gzip,
     the_openapi_document_describes_the_api,
+    undeclared_methods_are_405_with_the_allowed_ones,
 );
 
 /// A page load as a browser makes it.
@@ -138,5 +139,25 @@ async fn the_openapi_document_describes_the_api(backend: Backend) {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in ["/api/organization/", "/api/organizations/{id}", "/api/current-user/whoami", "/api/current-user/token", "/api/current-user/reset-token"] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+}
+
+async fn undeclared_methods_are_405_with_the_allowed_ones(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    for (method, path, allowed) in [
+        (reqwest::Method::DELETE, "/api/organization/", "GET,HEAD,PATCH"),
+        (reqwest::Method::PUT, "/api/invite/revoke", "POST"),
+        (reqwest::Method::POST, "/api/current-user/whoami", "GET,HEAD"),
+        (reqwest::Method::DELETE, "/health", "GET,HEAD"),
+    ] {
+        let res = app.api(method.clone(), path, &token).await.send().await.unwrap();
+        let allow = res.headers().get(header::ALLOW).map(|v| v.to_str().unwrap().replace(' ', "")).unwrap_or_default();
+        let mut allow: Vec<&str> = allow.split(',').collect();
+        allow.sort_unstable();
+        assert_eq!(allow.join(","), allowed, "{method} {path}");
+        let detail = error_detail(res, StatusCode::METHOD_NOT_ALLOWED).await;
+        assert!(detail.contains("Allow header"), "{method} {path}: {detail}");
     }
 }

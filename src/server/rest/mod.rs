@@ -1,41 +1,148 @@
-//! The REST API under `/api` (SPEC section 6): JSON in and out, JSON errors, token or session auth.
+//! The REST API under `/api` (SPEC section 6): JSON in and out, JSON errors, token or session
+//! auth. The routes and the OpenAPI document at `/api/openapi.json` are built from the same
+//! handlers, so the two cannot drift.
+
+mod current_user;
+mod invites;
+mod meta;
+mod organization;
+mod responses;
+
+use std::sync::LazyLock;
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, RawPathParams, Request, State},
-    http::{request::Parts, HeaderMap},
-    response::IntoResponse,
-    routing::{get, post},
+    extract::{FromRequest, FromRequestParts, RawPathParams, Request},
+    http::{header, request::Parts, StatusCode},
+    response::{IntoResponse, Response},
     Json, Router,
 };
-use serde::{de::DeserializeOwned, Deserialize};
-use serde_json::json;
+use serde::de::DeserializeOwned;
+use utoipa::{
+    openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    accounts,
-    auth::{self, Active, Admin, Scope, Witness},
+    auth::{self, Scope, Witness},
     error::ApiError,
-    invites, members, organization, roles, AppState,
+    AppState,
 };
-use crate::domain::{split_email_list, AppError, InviteLink, MemberPage, MemberRow, OrganizationView, Role};
+use crate::domain::AppError;
 
+const DESCRIPTION: &str = "The REST API of gatehouse: JSON in and out, JSON errors.
+
+Authenticate with your personal API token, shown on the Account page or returned by `GET /api/current-user/token`, in the header `Authorization: Token <api token>`:
+
+```sh
+curl -X PATCH -H \"Content-Type: application/json\" -H \"Authorization: Token $TOKEN\" -d '{\"title\": \"new title\"}' http://127.0.0.1:3000/api/organization/
+```
+
+In the browser the session cookie works too; a state-changing request (anything but GET, HEAD or OPTIONS) sent with the cookie and without an `Authorization` header must come from the app's own origin, or it is refused with 403.
+
+Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\"}` (see the `Error` schema). Request bodies are limited to 256 KiB. A path under `/api` that matches no endpoint is answered with a 404 error, and a method an endpoint does not take with 405 and an `Allow` header.";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gatehouse REST API", description = DESCRIPTION),
+    modifiers(&Security),
+    security(("TokenAuth" = []), ("SessionCookie" = [])),
+    components(responses(
+        responses::Unauthenticated,
+        responses::ForbiddenInactive,
+        responses::ForbiddenManage,
+        responses::OrganizationNotFound,
+        responses::PayloadTooLarge,
+        responses::InternalError,
+    )),
+    tags(
+        (name = "organization", description = "The caller's organization and its members."),
+        (name = "invitations", description = "The invite link and email invitations."),
+        (name = "current-user", description = "The caller's own account and API token."),
+        (name = "meta", description = "This document and the health check."),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "TokenAuth",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Token <api token>`: the personal API token from the Account page or from `GET /api/current-user/token`. \
+                 The scheme word `Token` is case-insensitive. When this header is present it is used and the session \
+                 cookie is ignored; a malformed header or an unknown token is answered with 401.",
+            ))),
+        );
+        components.add_security_scheme(
+            "SessionCookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                auth::SESSION_COOKIE,
+                "The browser session set at sign-in. State-changing requests authenticated this way must come from \
+                 the app's own origin; cross-site ones get 403. An expired or unknown session counts as no credentials (401).",
+            ))),
+        );
+    }
+}
+
+/// The routes and their document, from the handlers' annotations.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let api = OpenApiRouter::new()
+        .routes(routes!(organization::get_own, organization::rename_own))
+        .routes(routes!(organization::get_by_id, organization::rename_by_id))
+        .routes(routes!(organization::list_memberships, organization::change_membership))
+        .routes(routes!(invites::get_link))
+        .routes(routes!(invites::reset_link))
+        .routes(routes!(invites::send_email))
+        .routes(routes!(invites::revoke))
+        .routes(routes!(current_user::whoami))
+        .routes(routes!(current_user::token))
+        .routes(routes!(current_user::reset_token))
+        .routes(routes!(meta::openapi));
+    let (api, api_doc) = api.split_for_parts();
+    // The same endpoints with and without a trailing slash (the document lists one spelling).
+    let api = api
+        .route("/organization", organization::own_routes())
+        .route("/organizations/{id}/", organization::by_id_routes())
+        .route("/organizations/{id}/memberships/", organization::membership_routes())
+        .route("/invite/", axum::routing::get(invites::get_link))
+        .fallback(|| async { ApiError(AppError::NotFound("There is no API endpoint at this address.".into())) });
+    let (root, root_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(meta::health)).split_for_parts();
+    let router = root.nest("/api", api).layer(axum::middleware::map_response(method_not_allowed_as_json));
+    (router, root_doc.nest("/api", api_doc))
+}
+
+/// The router answers a method an endpoint does not take with 405 and an `Allow` header; this
+/// gives that answer the API's JSON error body too.
+async fn method_not_allowed_as_json(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut json = ApiError(AppError::MethodNotAllowed(
+        "This endpoint does not take this method; the Allow header lists those it takes.".into(),
+    ))
+    .into_response();
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
+    }
+    json
+}
+
+/// `/health` and the REST API under `/api`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/organization", get(get_organization).patch(patch_organization))
-        .route("/organization/", get(get_organization).patch(patch_organization))
-        .route("/organizations/{id}", get(get_organization).patch(patch_organization))
-        .route("/organizations/{id}/", get(get_organization).patch(patch_organization))
-        .route("/organizations/{id}/memberships", get(list_memberships).patch(change_membership))
-        .route("/organizations/{id}/memberships/", get(list_memberships).patch(change_membership))
-        .route("/invite", get(get_invite))
-        .route("/invite/", get(get_invite))
-        .route("/invite/reset-token", post(reset_invite))
-        .route("/invite/send-email", post(send_email_invites))
-        .route("/invite/revoke", post(revoke_invite))
-        .route("/current-user/whoami", get(whoami))
-        .route("/current-user/token", get(get_token))
-        .route("/current-user/reset-token", post(reset_token))
-        .route("/openapi.json", get(openapi))
-        .fallback(|| async { ApiError(AppError::NotFound("There is no API endpoint at this address.".into())) })
+    parts().0
+}
+
+/// The OpenAPI document, as served at `/api/openapi.json`.
+pub fn document() -> &'static str {
+    static DOCUMENT: LazyLock<String> =
+        LazyLock::new(|| parts().1.to_pretty_json().expect("the OpenAPI document serializes"));
+    &DOCUMENT
 }
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
@@ -75,145 +182,4 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             })),
         }
     }
-}
-
-#[derive(Deserialize)]
-struct OrganizationPatch {
-    title: Option<String>,
-}
-
-impl OrganizationPatch {
-    fn title(self) -> Result<String, ApiError> {
-        self.title.ok_or_else(|| ApiError(AppError::invalid("title", "Send the new title as {\"title\": \"...\"}.")))
-    }
-}
-
-async fn get_organization(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<OrganizationView> {
-    Ok(Json(organization::view(&state, &me).await?))
-}
-
-async fn patch_organization(
-    State(state): State<AppState>,
-    Authorized(me): Authorized<Admin>,
-    JsonBody(patch): JsonBody<OrganizationPatch>,
-) -> ApiResult<OrganizationView> {
-    Ok(Json(organization::rename(&state, &me, &patch.title()?).await?))
-}
-
-#[derive(Deserialize)]
-struct MembershipQuery {
-    page: Option<String>,
-    page_size: Option<String>,
-    role: Option<String>,
-    search: Option<String>,
-}
-
-fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
-        Some(v) => v.parse().map_err(|_| ApiError(AppError::invalid(field, format!("{field} must be a whole number, not {v:?}.")))),
-    }
-}
-
-async fn list_memberships(
-    State(state): State<AppState>,
-    Authorized(me): Authorized<Admin>,
-    query: Result<axum::extract::Query<MembershipQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<MemberPage> {
-    let axum::extract::Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
-    let role = match q.role.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(r) => Some(r.parse::<Role>()?),
-    };
-    let query = members::Query {
-        page: number("page", q.page, 1)?,
-        page_size: number("page_size", q.page_size, 50)?,
-        role,
-        search: q.search.unwrap_or_default(),
-    };
-    Ok(Json(members::list(&state, &me, query).await?))
-}
-
-#[derive(Deserialize)]
-struct MembershipChange {
-    user_id: i64,
-    role: Role,
-}
-
-async fn change_membership(
-    State(state): State<AppState>,
-    Authorized(me): Authorized<Admin>,
-    JsonBody(change): JsonBody<MembershipChange>,
-) -> ApiResult<MemberRow> {
-    Ok(Json(roles::change_role(&state, &me, change.user_id, change.role).await?))
-}
-
-async fn get_invite(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
-    Ok(Json(invites::link(&state, &me, &headers).await?))
-}
-
-async fn reset_invite(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
-    Ok(Json(invites::reset_link(&state, &me, &headers).await?))
-}
-
-#[derive(Deserialize)]
-struct SendEmails {
-    emails: Vec<String>,
-    role: Option<Role>,
-}
-
-async fn send_email_invites(
-    State(state): State<AppState>,
-    Authorized(me): Authorized<Admin>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<SendEmails>,
-) -> Result<impl IntoResponse, ApiError> {
-    let addresses = split_email_list(&body.emails.join("\n"));
-    let role = body.role.unwrap_or(Role::Annotator);
-    let invited = invites::send(&state, &me, &addresses, role, &headers).await?;
-    Ok(match invited.refusal {
-        Some(refusal) => {
-            let body = json!({ "status_code": 409, "detail": refusal.to_string(), "validation_errors": {}, "results": invited.results });
-            (axum::http::StatusCode::CONFLICT, Json(body))
-        }
-        None => (axum::http::StatusCode::OK, Json(json!({ "results": invited.results }))),
-    })
-}
-
-#[derive(Deserialize)]
-struct Revoke {
-    email: String,
-}
-
-async fn revoke_invite(
-    State(state): State<AppState>,
-    Authorized(me): Authorized<Admin>,
-    JsonBody(body): JsonBody<Revoke>,
-) -> Result<impl IntoResponse, ApiError> {
-    invites::revoke_address(&state, &me, &body.email).await?;
-    Ok(Json(json!({ "detail": format!("The invitation for {} was revoked; its link no longer works.", body.email.trim().to_lowercase()) })))
-}
-
-async fn whoami(Authorized(me): Authorized<Active>) -> impl IntoResponse {
-    Json(json!({
-        "id": me.user_id(),
-        "email": me.email(),
-        "role": me.role(),
-        "organization_id": me.organization_id(),
-    }))
-}
-
-async fn get_token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(json!({ "token": accounts::api_token(&state, &me).await? })))
-}
-
-async fn reset_token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(json!({ "token": accounts::reset_api_token(&state, &me).await? })))
-}
-
-async fn openapi() -> impl IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
 }

@@ -1,0 +1,158 @@
+//! `/api/invite…`: the invite link and email invitations.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{
+    openapi::{schema::Type, ObjectBuilder},
+    ToSchema,
+};
+
+use super::{responses::*, ApiResult, Authorized, JsonBody};
+use crate::{
+    domain::{split_email_list, InviteLink, InviteOutcome, Role, INVITABLE_ROLES},
+    server::{
+        auth::Admin,
+        error::{ApiError, ErrorBody},
+        invites, AppState,
+    },
+};
+
+/// The organization's invite link
+///
+/// Owner or Administrator only. Reading it never changes it. Whoever signs up through it joins as
+/// Pending (NOT_ACTIVATED).
+#[utoipa::path(get, path = "/invite", tag = "invitations", operation_id = "getInviteLink",
+    responses(
+        (status = 200, description = "The invite link.", body = InviteLink),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenManage),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn get_link(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
+    Ok(Json(invites::link(&state, &me, &headers).await?))
+}
+
+/// Replace the invite link
+///
+/// Owner or Administrator only. The old link stops working at once, on every instance; accounts
+/// made through it are unaffected.
+#[utoipa::path(post, path = "/invite/reset-token", tag = "invitations", operation_id = "resetInviteLink",
+    responses(
+        (status = 200, description = "The new invite link.", body = InviteLink),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenManage),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn reset_link(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
+    Ok(Json(invites::reset_link(&state, &me, &headers).await?))
+}
+
+fn invitable_role() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(INVITABLE_ROLES.map(Role::as_str)))
+        .description(Some("The role the invitation gives: ADMINISTRATOR, MANAGER, REVIEWER or ANNOTATOR (default)."))
+}
+
+/// Addresses to invite, and the role they get.
+#[derive(Deserialize, ToSchema)]
+pub struct SendEmails {
+    /// Addresses; an entry may hold several separated by commas, semicolons, spaces or new lines.
+    /// At most 1000 in all.
+    emails: Vec<String>,
+    #[schema(schema_with = invitable_role)]
+    role: Option<Role>,
+}
+
+/// One answer per address.
+#[derive(Serialize, ToSchema)]
+pub struct InviteResults {
+    results: Vec<InviteOutcome>,
+}
+
+/// The request is refused as a whole: no address could take a seat. Each address's answer is
+/// still given.
+#[derive(Serialize, ToSchema)]
+pub struct InviteRefusal {
+    #[serde(flatten)]
+    error: ErrorBody,
+    results: Vec<InviteOutcome>,
+}
+
+/// Invite addresses by email
+///
+/// Owner or Administrator only. Each address gets its own invitation (role given at once on
+/// signup, usable once, only by that address, until it expires after
+/// LABEL_STUDIO_INVITE_EXPIRY_DAYS days) and its own answer. An address already invited is
+/// re-sent with a new link. Each new invitation reserves a seat. Messages are delivered
+/// afterwards, from a durable outbox.
+#[utoipa::path(post, path = "/invite/send-email", tag = "invitations", operation_id = "sendEmailInvitations",
+    request_body = SendEmails,
+    responses(
+        (status = 200, description = "One result per address.", body = InviteResults),
+        (status = 400, description = "A body that cannot be read, no addresses, more than 1000, or a role that cannot be invited.", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenManage),
+        (status = 409, description = "No address could be invited for lack of seats (\"No free seats: N of N in use. …\"); the body also carries `results`.", body = InviteRefusal),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn send_email(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<SendEmails>,
+) -> Result<Response, ApiError> {
+    let addresses = split_email_list(&body.emails.join("\n"));
+    let role = body.role.unwrap_or(Role::Annotator);
+    let invited = invites::send(&state, &me, &addresses, role, &headers).await?;
+    Ok(match invited.refusal {
+        Some(refusal) => {
+            let body = InviteRefusal { error: ErrorBody::new(&refusal), results: invited.results };
+            (StatusCode::CONFLICT, Json(body)).into_response()
+        }
+        None => Json(InviteResults { results: invited.results }).into_response(),
+    })
+}
+
+/// The invitation to revoke.
+#[derive(Deserialize, ToSchema)]
+pub struct Revoke {
+    /// The invited address.
+    email: String,
+}
+
+/// What was done.
+#[derive(Serialize, ToSchema)]
+pub struct Done {
+    detail: String,
+}
+
+/// Revoke an email invitation
+///
+/// Owner or Administrator only. The invitation's link stops working and its seat is freed.
+#[utoipa::path(post, path = "/invite/revoke", tag = "invitations", operation_id = "revokeInvitation",
+    request_body = Revoke,
+    responses(
+        (status = 200, description = "Revoked.", body = Done),
+        (status = 400, description = "A body that cannot be read, or an invalid address.", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenManage),
+        (status = 404, description = "There is no pending invitation for this address.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    JsonBody(body): JsonBody<Revoke>,
+) -> ApiResult<Done> {
+    invites::revoke_address(&state, &me, &body.email).await?;
+    let email = body.email.trim().to_lowercase();
+    Ok(Json(Done { detail: format!("The invitation for {email} was revoked; its link no longer works.") }))
+}

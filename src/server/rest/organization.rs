@@ -1,0 +1,219 @@
+//! `/api/organization/`, `/api/organizations/{id}` and its memberships.
+
+use axum::{
+    extract::{rejection::QueryRejection, Query, State},
+    routing::{get, MethodRouter},
+    Json,
+};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{responses::*, ApiResult, Authorized, JsonBody};
+use crate::{
+    domain::{AppError, MemberPage, MemberRow, OrganizationView, Role},
+    server::{
+        auth::{Active, Admin},
+        error::{ApiError, ErrorBody},
+        members, organization, roles, AppState,
+    },
+};
+
+pub fn own_routes() -> MethodRouter<AppState> {
+    get(get_own).patch(rename_own)
+}
+
+pub fn by_id_routes() -> MethodRouter<AppState> {
+    get(get_by_id).patch(rename_by_id)
+}
+
+pub fn membership_routes() -> MethodRouter<AppState> {
+    get(list_memberships).patch(change_membership)
+}
+
+/// The new title of the organization.
+#[derive(Deserialize, ToSchema)]
+pub struct OrganizationPatch {
+    /// The new title. Leading and trailing whitespace is trimmed; what remains must be 1 to 1000
+    /// characters long and contain no control characters (such as line breaks).
+    #[schema(value_type = String, min_length = 1)]
+    title: Option<String>,
+}
+
+impl OrganizationPatch {
+    fn title(self) -> Result<String, ApiError> {
+        self.title.ok_or_else(|| ApiError(AppError::invalid("title", "Send the new title as {\"title\": \"...\"}.")))
+    }
+}
+
+/// Get the caller's organization
+///
+/// Any active member may call it (Owner, Administrator, Manager, Reviewer, Annotator); Pending
+/// and Deactivated members get 403. The same endpoint also answers without the trailing slash.
+#[utoipa::path(get, path = "/organization/", tag = "organization", operation_id = "getOwnOrganization",
+    responses(
+        (status = 200, description = "The organization.", body = OrganizationView),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenInactive),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn get_own(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<OrganizationView> {
+    Ok(Json(organization::view(&state, &me).await?))
+}
+
+/// Rename the caller's organization
+///
+/// Only the Owner or an Administrator may; other roles get 403. Returns the renamed
+/// organization. The same endpoint also answers without the trailing slash.
+#[utoipa::path(patch, path = "/organization/", tag = "organization", operation_id = "renameOwnOrganization",
+    request_body = OrganizationPatch,
+    responses(
+        (status = 200, description = "The renamed organization.", body = OrganizationView),
+        (status = 400, description = "A body that cannot be read, or a missing or invalid `title` (`validation_errors` names it).", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenManage),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn rename_own(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    JsonBody(patch): JsonBody<OrganizationPatch>,
+) -> ApiResult<OrganizationView> {
+    Ok(Json(organization::rename(&state, &me, &patch.title()?).await?))
+}
+
+/// Get an organization by id
+///
+/// The id must be the caller's own organization: any other id, and a non-numeric one, is
+/// answered with 404. Any active member may call it. The same endpoint also answers with a
+/// trailing slash.
+#[utoipa::path(get, path = "/organizations/{id}", tag = "organization", operation_id = "getOrganization",
+    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    responses(
+        (status = 200, description = "The organization.", body = OrganizationView),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenInactive),
+        (status = 404, response = OrganizationNotFound),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn get_by_id(state: State<AppState>, me: Authorized<Active>) -> ApiResult<OrganizationView> {
+    get_own(state, me).await
+}
+
+/// Rename an organization by id
+///
+/// As `PATCH /api/organization/`, for the caller's organization named by its id (any other id is
+/// 404). The same endpoint also answers with a trailing slash.
+#[utoipa::path(patch, path = "/organizations/{id}", tag = "organization", operation_id = "renameOrganization",
+    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    request_body = OrganizationPatch,
+    responses(
+        (status = 200, description = "The renamed organization.", body = OrganizationView),
+        (status = 400, description = "A body that cannot be read, or a missing or invalid `title` (`validation_errors` names it).", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenManage),
+        (status = 404, response = OrganizationNotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn rename_by_id(
+    state: State<AppState>,
+    me: Authorized<Admin>,
+    patch: JsonBody<OrganizationPatch>,
+) -> ApiResult<OrganizationView> {
+    rename_own(state, me, patch).await
+}
+
+/// Which members to list. Numbers are read leniently, so that a bad one gets a clear message.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MembershipQuery {
+    /// From 1.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    page: Option<String>,
+    /// 1 to 100 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    page_size: Option<String>,
+    /// Any role or status, NOT_ACTIVATED and DEACTIVATED too.
+    #[param(value_type = Option<Role>)]
+    role: Option<String>,
+    /// Matches email or name, without regard to case; `%` and `_` are literal. At most 254 characters.
+    #[param(max_length = 254)]
+    search: Option<String>,
+}
+
+fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError(AppError::invalid(field, format!("{field} must be a whole number, not {v:?}.")))),
+    }
+}
+
+/// Members of the organization, paged
+///
+/// Owner or Administrator only. Counted, filtered, sorted (by joining) and paged by the database.
+#[utoipa::path(get, path = "/organizations/{id}/memberships", tag = "organization", operation_id = "listMemberships",
+    params(("id" = i64, Path, description = "The caller's organization's id."), MembershipQuery),
+    responses(
+        (status = 200, description = "A page of members.", body = MemberPage),
+        (status = 400, description = "A bad page, page_size, role or search (`validation_errors` names it).", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = ForbiddenManage),
+        (status = 404, response = OrganizationNotFound),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn list_memberships(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    query: Result<Query<MembershipQuery>, QueryRejection>,
+) -> ApiResult<MemberPage> {
+    let Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
+    let role = match q.role.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(r) => Some(r.parse::<Role>()?),
+    };
+    let query = members::Query {
+        page: number("page", q.page, 1)?,
+        page_size: number("page_size", q.page_size, 50)?,
+        role,
+        search: q.search.unwrap_or_default(),
+    };
+    Ok(Json(members::list(&state, &me, query).await?))
+}
+
+/// A role change.
+#[derive(Deserialize, ToSchema)]
+pub struct MembershipChange {
+    /// The member's user id.
+    user_id: i64,
+    /// The new role or status; never OWNER.
+    role: Role,
+}
+
+/// Change a member's role
+///
+/// Owner or Administrator only. OWNER is never assignable; nobody changes the Owner's role or
+/// their own. A change that takes a seat (from Pending or Deactivated to a role) needs a free
+/// one. Deactivating ends the member's access at once and frees the seat.
+#[utoipa::path(patch, path = "/organizations/{id}/memberships", tag = "organization", operation_id = "changeMembershipRole",
+    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    request_body = MembershipChange,
+    responses(
+        (status = 200, description = "The member with the new role.", body = MemberRow),
+        (status = 400, description = "A body that cannot be read, an unknown role, or OWNER.", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "Not an Owner or Administrator, the Owner's role, or one's own.", body = ErrorBody),
+        (status = 404, description = "No such organization, or no such member in it.", body = ErrorBody),
+        (status = 409, description = "No free seats: N of N in use. Deactivate a member or raise the license.", body = ErrorBody),
+        (status = 413, response = PayloadTooLarge),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn change_membership(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    JsonBody(change): JsonBody<MembershipChange>,
+) -> ApiResult<MemberRow> {
+    Ok(Json(roles::change_role(&state, &me, change.user_id, change.role).await?))
+}
