@@ -163,7 +163,7 @@ pub async fn send(
                 (id, InviteStatus::Invited, "Invitation sent.")
             }
         };
-        db::outbox::enqueue(&mut *tx, id, email.as_str(), &origin, now).await.or_internal("queueing a message")?;
+        db::outbox::enqueue(&mut *tx, super::mail::MessageKind::Invitation, id, email.as_str(), &origin, now).await.or_internal("queueing a message")?;
         outcomes.push(InviteOutcome { email: email.to_string(), status, detail: detail.to_owned() });
     }
     tx.commit().await.or_internal("committing invitations")?;

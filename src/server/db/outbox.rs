@@ -2,24 +2,31 @@
 
 use sqlx::{AnyExecutor, Row};
 
+use crate::server::mail::MessageKind;
+
 pub struct OutboxRecord {
     pub id: i64,
+    pub kind: MessageKind,
     pub invitation_id: i64,
     pub recipient: String,
     pub origin: String,
     pub attempts: i64,
 }
 
+/// Queues a message of `kind` about `invitation_id`; it is rendered when it is delivered.
 pub async fn enqueue<'e>(
     ex: impl AnyExecutor<'e>,
+    kind: MessageKind,
     invitation_id: i64,
     recipient: &str,
     origin: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO email_outbox (invitation_id, recipient, origin, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
+        "INSERT INTO email_outbox (kind, invitation_id, recipient, origin, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
     )
+    .bind(kind.as_str())
     .bind(invitation_id)
     .bind(recipient)
     .bind(origin)
@@ -40,7 +47,7 @@ pub async fn cancel_unsent<'e>(ex: impl AnyExecutor<'e>, invitation_id: i64) -> 
 
 pub async fn due<'e>(ex: impl AnyExecutor<'e>, now: i64, limit: i64) -> Result<Vec<OutboxRecord>, sqlx::Error> {
     sqlx::query(
-        "SELECT id, invitation_id, recipient, origin, attempts FROM email_outbox \
+        "SELECT id, kind, invitation_id, recipient, origin, attempts FROM email_outbox \
          WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(now)
@@ -49,12 +56,14 @@ pub async fn due<'e>(ex: impl AnyExecutor<'e>, now: i64, limit: i64) -> Result<V
     .await?
     .into_iter()
     .map(|r| {
+        let kind: String = r.try_get(1)?;
         Ok(OutboxRecord {
             id: r.try_get(0)?,
-            invitation_id: r.try_get(1)?,
-            recipient: r.try_get(2)?,
-            origin: r.try_get(3)?,
-            attempts: r.try_get(4)?,
+            kind: kind.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+            invitation_id: r.try_get(2)?,
+            recipient: r.try_get(3)?,
+            origin: r.try_get(4)?,
+            attempts: r.try_get(5)?,
         })
     })
     .collect()
