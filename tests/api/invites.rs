@@ -434,4 +434,11 @@ async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: B
         assert!(invitation_link(file).expect("the message has a link").contains("token=ghi_"));
     }
     assert_eq!(sent_count().await, 30);
+    let invitations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE kind = 'invitation'")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(invitations, 30, "each message says what it is");
+    let unknown = sqlx::query("UPDATE email_outbox SET kind = 'postcard'").execute(app.db().pool()).await;
+    assert!(unknown.is_err(), "the schema knows the kinds of message");
 }

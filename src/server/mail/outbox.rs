@@ -1,5 +1,4 @@
-//! The outbox worker: claims due messages with a lease, renders each by its kind, delivers it,
-//! and marks it sent or schedules a retry. Several instances may run it against one database.
+//! The outbox worker: claim with a lease, render by kind at delivery, send, mark sent or retry later.
 
 use super::{templates, MessageKind};
 use crate::{
@@ -11,7 +10,8 @@ use crate::{
 const LEASE_SECONDS: i64 = 120;
 const MAX_RETRY_DELAY_SECONDS: i64 = 60 * 60;
 
-/// Runs until the app stops: delivers due messages, then sleeps until woken or the poll interval.
+/// Runs until the app stops (in every instance: the lease keeps two from sending one message):
+/// delivers due messages, then sleeps until woken or the poll interval.
 pub async fn run_outbox(state: AppState) {
     loop {
         match deliver_due(&state).await {
@@ -100,7 +100,7 @@ async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draf
 
 /// Doubles with each failed attempt, from `base` up to an hour.
 pub fn retry_delay(base: i64, attempts: i64) -> i64 {
-    base.saturating_mul(1i64 << attempts.clamp(0, 20)).min(MAX_RETRY_DELAY_SECONDS).max(1)
+    base.saturating_mul(1i64 << attempts.clamp(0, 20)).clamp(1, MAX_RETRY_DELAY_SECONDS)
 }
 
 #[cfg(test)]
