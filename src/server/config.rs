@@ -24,6 +24,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// SMTP delivery; `None` writes messages to `<data_dir>/mail/` instead.
     pub smtp: Option<SmtpConfig>,
+    /// Where the outbox delivers: as the settings say, or into memory (tests; no variable sets it).
+    pub mail_transport: MailTransport,
     /// `LABEL_STUDIO_EMAIL_FROM`: the sender of invitations.
     pub email_from: String,
     /// First retry delay of a failed delivery; it doubles with each attempt, up to an hour.
@@ -33,6 +35,16 @@ pub struct Config {
     /// `LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS`: after Ctrl-C or SIGTERM, how long requests in flight
     /// may take to finish before the server stops anyway.
     pub shutdown_grace: std::time::Duration,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum MailTransport {
+    /// SMTP when `smtp` is set, else `.eml` files in the mail folder.
+    #[default]
+    Settings,
+    /// Kept in memory for the integration tests to read; never chosen by an environment variable,
+    /// so a production instance cannot lose its mail there.
+    Memory,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +88,7 @@ impl Default for Config {
             secret_key: None,
             public_url: None,
             smtp: None,
+            mail_transport: MailTransport::Settings,
             email_from: "Gatehouse <noreply@localhost>".into(),
             mail_retry_base_seconds: 5,
             mail_poll_interval: std::time::Duration::from_secs(5),

@@ -7,6 +7,7 @@ use super::{
     db::{self, invitations::NewInvitation},
     error::OrInternal,
     invite_token::{Destination, InviteToken},
+    mail::MessageKind,
     now, seats, AppState,
 };
 use crate::domain::{
@@ -208,7 +209,7 @@ impl<'a> Batch<'a> {
                 (id, InviteStatus::Invited, "Invitation sent.")
             }
         };
-        db::outbox::enqueue(&mut **tx, id, email.as_str(), &self.origin, self.now).await.or_internal("queueing a message")?;
+        db::outbox::enqueue(&mut **tx, MessageKind::Invitation, id, email.as_str(), &self.origin, self.now).await.or_internal("queueing a message")?;
         Ok(answer(status, detail))
     }
 }

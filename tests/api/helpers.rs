@@ -1,11 +1,15 @@
 use std::{path::PathBuf, time::Duration};
 
-use gatehouse::server::{auth::secrets, db::Db, startup::Application, AppState, Config};
+use gatehouse::server::{
+    auth::secrets, config::MailTransport, db::Db, mail::Email, startup::Application, AppState, Config,
+};
 use reqwest::{header, Client, Response, StatusCode};
 use serde_json::Value;
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET_KEY: &str = "integration tests";
+/// How long a test waits for the outbox to deliver a message before it fails.
+pub const MAIL_DEADLINE: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -126,6 +130,8 @@ impl TestApp {
             site_addr: "127.0.0.1:0".parse().unwrap(),
             data_dir: database.dir.join("data"),
             secret_key: Some(SECRET_KEY.into()),
+            // Tests read the mail from memory; the ones about SMTP or `.eml` files set it back.
+            mail_transport: MailTransport::Memory,
             ..Config::default()
         };
         configure(&mut config);
@@ -232,6 +238,23 @@ impl TestApp {
             .await
             .unwrap();
         (email, client)
+    }
+
+    /// Waits until the messages sent so far satisfy `done` and returns them; fails the test after
+    /// `MAIL_DEADLINE`, naming what it waited for.
+    pub async fn wait_for_mail_where(&self, what: &str, done: impl Fn(&[Email]) -> bool) -> Vec<Email> {
+        let memory = self.state.mailer.memory().expect("the app delivers to memory (the default of TestApp::spawn)");
+        match tokio::time::timeout(MAIL_DEADLINE, memory.wait_until(done)).await {
+            Ok(sent) => sent,
+            Err(_) => panic!("no {what} within {MAIL_DEADLINE:?}; sent: {:#?}", memory.messages()),
+        }
+    }
+
+    /// Waits for the `nth` message (counting from 1) to `address` and returns it.
+    pub async fn wait_for_mail_to(&self, address: &str, nth: usize) -> Email {
+        let to = |sent: &[Email]| sent.iter().filter(|m| m.to == address).cloned().collect::<Vec<_>>();
+        let sent = self.wait_for_mail_where(&format!("message {nth} to {address}"), |sent| to(sent).len() >= nth).await;
+        to(&sent).swap_remove(nth - 1)
     }
 
     pub async fn count(&self, table: &str) -> i64 {

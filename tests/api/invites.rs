@@ -3,6 +3,8 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use gatehouse::server::config::MailTransport;
+
 use crate::{helpers::*, smtp::*};
 
 crate::on_both_databases!(
@@ -42,24 +44,10 @@ async fn whoami(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
     client.get(app.url("/api/current-user/whoami")).send().await.unwrap()
 }
 
-/// Waits for the outbox to hand `address` its message and returns the link in it.
+/// Waits for the outbox to hand `address` its first message and returns the link in it.
 async fn link_for(app: &TestApp, address: &str) -> String {
-    let dir = app.config.mail_dir();
-    for _ in 0..100 {
-        if let Ok(entries) = std::fs::read_dir(&dir) {
-            let mut found: Vec<(std::time::SystemTime, String)> = entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, std::fs::read_to_string(e.path()).ok()?)))
-                .filter(|(_, text)| text.contains(&format!("To: {address}")))
-                .collect();
-            found.sort();
-            if let Some((_, text)) = found.last() {
-                return invitation_link(text).expect("the message has a link");
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no message for {address} in {}", dir.display());
+    let message = app.wait_for_mail_to(address, 1).await;
+    invitation_link(&message.text).expect("the message has a link")
 }
 
 async fn owner(app: &TestApp) -> String {
@@ -223,17 +211,10 @@ async fn revoked_resent_and_expired_invitations_cannot_be_used(backend: Backend)
     let old = token_of(&link_for(&app, "frank@example.com").await);
     let pending: Value = app.server_fn(&app.client, "invites/pending", &[]).await.json().await.unwrap();
     let frank = pending["results"].as_array().unwrap().iter().find(|p| p["email"] == "frank@example.com").unwrap()["id"].to_string();
-    tokio::time::sleep(Duration::from_millis(1100)).await; // a new file name second
     let res = app.server_fn(&app.client, "invites/resend", &[("id", &frank)]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let mut new = old.clone();
-    for _ in 0..100 {
-        new = token_of(&link_for(&app, "frank@example.com").await);
-        if new != old {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let resent = app.wait_for_mail_to("frank@example.com", 2).await;
+    let new = token_of(&invitation_link(&resent.text).expect("the message has a link"));
     assert_ne!(new, old);
     let (res, _) = join(&app, &old, "frank@example.com").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the old secret died with the resend");
@@ -367,6 +348,7 @@ async fn invitations_are_delivered_over_smtp_and_survive_an_outage(backend: Back
     let smtp = FakeSmtp::start(0).await;
     let port = smtp.port;
     let app = TestApp::spawn_with(backend, |c| {
+        c.mail_transport = MailTransport::Settings;
         c.smtp = Some(gatehouse::server::config::SmtpConfig {
             host: "127.0.0.1".into(),
             port,
@@ -424,17 +406,39 @@ async fn wait_for(smtp: &FakeSmtp, address: &str) -> Received {
 }
 
 async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |c| c.mail_transport = MailTransport::Settings).await;
     let token = owner(&app).await;
     let addresses: Vec<String> = (0..30).map(|i| format!("bulk{i}@example.com")).collect();
     let refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
     let results = invite(&app, &token, &refs, "ANNOTATOR").await;
     assert!(results.iter().all(|r| r["status"] == "invited"));
-    for address in &addresses {
-        assert!(link_for(&app, address).await.contains("token=ghi_"));
+    let sent_count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NOT NULL")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap()
+    };
+    // The files are written before their messages are marked sent.
+    let deadline = tokio::time::Instant::now() + MAIL_DEADLINE;
+    while sent_count().await < 30 {
+        assert!(tokio::time::Instant::now() < deadline, "the outbox did not deliver 30 messages in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let files = std::fs::read_dir(app.config.mail_dir()).unwrap().count();
-    assert_eq!(files, 30, "one file per message");
-    let sent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NOT NULL").fetch_one(app.db().pool()).await.unwrap();
-    assert_eq!(sent, 30);
+    let files: Vec<String> = std::fs::read_dir(app.config.mail_dir())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(files.len(), 30, "one file per message");
+    for address in &addresses {
+        let file = files.iter().find(|text| text.contains(&format!("To: {address}\r\n"))).expect("a file for each address");
+        assert!(invitation_link(file).expect("the message has a link").contains("token=ghi_"));
+    }
+    assert_eq!(sent_count().await, 30);
+    let invitations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE kind = 'invitation'")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
+    assert_eq!(invitations, 30, "each message says what it is");
+    let unknown = sqlx::query("UPDATE email_outbox SET kind = 'postcard'").execute(app.db().pool()).await;
+    assert!(unknown.is_err(), "the schema knows the kinds of message");
 }

@@ -1,25 +1,33 @@
 //! The email outbox: messages written with their invitation, delivered and retried by a worker.
 
-use sqlx::{AnyExecutor, Row};
+use sqlx::AnyExecutor;
 
+use crate::server::mail::MessageKind;
+
+#[derive(sqlx::FromRow)]
 pub struct OutboxRecord {
     pub id: i64,
+    pub kind: MessageKind,
     pub invitation_id: i64,
     pub recipient: String,
     pub origin: String,
     pub attempts: i64,
 }
 
+/// Queues a message of `kind` about `invitation_id`; it is rendered when it is delivered.
 pub async fn enqueue<'e>(
     ex: impl AnyExecutor<'e>,
+    kind: MessageKind,
     invitation_id: i64,
     recipient: &str,
     origin: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO email_outbox (invitation_id, recipient, origin, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)",
+        "INSERT INTO email_outbox (kind, invitation_id, recipient, origin, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $5)",
     )
+    .bind(kind)
     .bind(invitation_id)
     .bind(recipient)
     .bind(origin)
@@ -39,25 +47,14 @@ pub async fn cancel_unsent<'e>(ex: impl AnyExecutor<'e>, invitation_id: i64) -> 
 }
 
 pub async fn due<'e>(ex: impl AnyExecutor<'e>, now: i64, limit: i64) -> Result<Vec<OutboxRecord>, sqlx::Error> {
-    sqlx::query(
-        "SELECT id, invitation_id, recipient, origin, attempts FROM email_outbox \
+    sqlx::query_as(
+        "SELECT id, kind, invitation_id, recipient, origin, attempts FROM email_outbox \
          WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(now)
     .bind(limit)
     .fetch_all(ex)
-    .await?
-    .into_iter()
-    .map(|r| {
-        Ok(OutboxRecord {
-            id: r.try_get(0)?,
-            invitation_id: r.try_get(1)?,
-            recipient: r.try_get(2)?,
-            origin: r.try_get(3)?,
-            attempts: r.try_get(4)?,
-        })
-    })
-    .collect()
+    .await
 }
 
 /// Takes a message for delivery until `lease_until`, unless another worker (of this or another

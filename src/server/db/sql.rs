@@ -1,5 +1,5 @@
 //! SQL fragments that state one rule each, so that every statement applying the rule is built
-//! from the same definition, and how a `Role` is stored (TEXT, by its API name).
+//! from the same definition, and how enums are stored (TEXT, by name).
 
 use std::sync::LazyLock;
 
@@ -10,7 +10,7 @@ use sqlx::{
     Any, Database, Decode, Encode, Type,
 };
 
-use crate::domain::Role;
+use crate::{domain::Role, server::mail::MessageKind};
 
 /// The roles that take a seat, as a SQL list: `'OWNER', 'ADMINISTRATOR', …`.
 pub static SEATED_ROLES: LazyLock<String> = LazyLock::new(|| role_list(Role::seated()));
@@ -45,28 +45,36 @@ pub fn seats_used(now_param: &str) -> String {
     )
 }
 
-impl Type<Any> for Role {
-    fn type_info() -> AnyTypeInfo {
-        <str as Type<Any>>::type_info()
-    }
+/// Stores an enum as TEXT by its name (`as_str`) and reads it back through `FromStr`, so rows
+/// decode straight into the type and an unknown value is a decoding error, not a silent default.
+macro_rules! stored_as_text {
+    ($($ty:ty),+) => {$(
+        impl Type<Any> for $ty {
+            fn type_info() -> AnyTypeInfo {
+                <str as Type<Any>>::type_info()
+            }
 
-    fn compatible(ty: &AnyTypeInfo) -> bool {
-        <str as Type<Any>>::compatible(ty)
-    }
+            fn compatible(ty: &AnyTypeInfo) -> bool {
+                <str as Type<Any>>::compatible(ty)
+            }
+        }
+
+        impl<'r> Decode<'r, Any> for $ty {
+            fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+                let name = <&str as Decode<Any>>::decode(value)?;
+                name.parse::<$ty>().map_err(|e| format!("unknown {} {name:?}: {e}", stringify!($ty)).into())
+            }
+        }
+
+        impl<'q> Encode<'q, Any> for $ty {
+            fn encode_by_ref(&self, buf: &mut <Any as Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
+                <&str as Encode<Any>>::encode_by_ref(&self.as_str(), buf)
+            }
+        }
+    )+};
 }
 
-impl<'r> Decode<'r, Any> for Role {
-    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
-        let name = <&str as Decode<Any>>::decode(value)?;
-        name.parse::<Role>().map_err(|e| format!("a stored role is unknown: {e}").into())
-    }
-}
-
-impl<'q> Encode<'q, Any> for Role {
-    fn encode_by_ref(&self, buf: &mut <Any as Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
-        <&str as Encode<Any>>::encode_by_ref(&self.as_str(), buf)
-    }
-}
+stored_as_text!(Role, MessageKind);
 
 #[cfg(test)]
 mod tests {

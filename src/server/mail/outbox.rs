@@ -1,0 +1,114 @@
+//! The outbox worker: claim with a lease, render by kind at delivery, send, mark sent or retry later.
+
+use super::{templates, MessageKind};
+use crate::server::{db, db::outbox::OutboxRecord, now, AppState};
+
+/// How long a worker holds a message it is delivering before another may retry it.
+const LEASE_SECONDS: i64 = 120;
+const MAX_RETRY_DELAY_SECONDS: i64 = 60 * 60;
+
+/// Runs until the app stops (in every instance: the lease keeps two from sending one message):
+/// delivers due messages, then sleeps until woken or the poll interval.
+pub async fn run_outbox(state: AppState) {
+    loop {
+        match deliver_due(&state).await {
+            Ok(delivered) if delivered > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the outbox could not be read; retrying"),
+        }
+        tokio::select! {
+            _ = state.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(state.config.mail_poll_interval) => {}
+        }
+    }
+}
+
+/// Delivers every message that is due; returns how many were handled.
+pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
+    let now = now();
+    let due = db::outbox::due(state.db.pool(), now, 50).await?;
+    let mut handled = 0;
+    for item in due {
+        if !db::outbox::claim(state.db.pool(), item.id, now, now + LEASE_SECONDS).await? {
+            continue;
+        }
+        handled += 1;
+        let Some(draft) = draft(state, &item).await? else {
+            // Accepted or revoked since it was queued: nothing to send.
+            db::outbox::delete(state.db.pool(), item.id).await?;
+            continue;
+        };
+        let result = match draft.content.and_then(|content| state.mailer.compose(item.id, &item.recipient, content)) {
+            Ok(email) => state.mailer.send(&email).await,
+            Err(e) => Err(e),
+        };
+        let kind = item.kind.as_str();
+        match result {
+            Ok(()) => {
+                db::outbox::mark_sent(state.db.pool(), item.id, crate::server::now()).await?;
+                if state.mailer.transport().is_local() {
+                    tracing::info!(to = %item.recipient, link = %draft.link, "{kind} written to the mail folder (no SMTP configured)");
+                } else {
+                    tracing::info!(to = %item.recipient, "{kind} sent");
+                }
+            }
+            Err(error) => {
+                let delay = retry_delay(state.config.mail_retry_base_seconds, item.attempts);
+                tracing::warn!(to = %item.recipient, attempts = item.attempts + 1, retry_in_seconds = delay, %error, "{kind} not delivered");
+                db::outbox::mark_failed(state.db.pool(), item.id, &error, crate::server::now() + delay).await?;
+            }
+        }
+    }
+    Ok(handled)
+}
+
+/// A message worked out at delivery from what its row points at (the row holds no secret).
+struct Draft {
+    /// The link the message carries, logged when the transport keeps messages locally.
+    link: String,
+    content: Result<templates::Content, String>,
+}
+
+/// `None` when there is nothing to send any more.
+async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
+    match item.kind {
+        MessageKind::Invitation => invitation(state, item).await,
+    }
+}
+
+async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
+    let invitation = db::invitations::find(state.db.pool(), item.invitation_id).await?;
+    let Some(invitation) = invitation.filter(|i| i.is_open()) else {
+        return Ok(None);
+    };
+    let organization = db::organizations::title(state.db.pool(), invitation.organization_id).await?.unwrap_or_default();
+    let link = format!("{}/user/signup?token={}", item.origin, state.keys.invitation(&invitation.salt));
+    let content = templates::Invitation {
+        to: &item.recipient,
+        organization: &organization,
+        inviter: invitation.invited_by.as_deref().unwrap_or("An administrator"),
+        role: invitation.role,
+        link: &link,
+        expires_at: invitation.expires_at,
+    }
+    .render();
+    Ok(Some(Draft { link, content }))
+}
+
+/// Doubles with each failed attempt, from `base` up to an hour.
+pub fn retry_delay(base: i64, attempts: i64) -> i64 {
+    base.saturating_mul(1i64 << attempts.clamp(0, 20)).clamp(1, MAX_RETRY_DELAY_SECONDS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_up_to_an_hour() {
+        assert_eq!(retry_delay(5, 0), 5);
+        assert_eq!(retry_delay(5, 1), 10);
+        assert_eq!(retry_delay(5, 3), 40);
+        assert_eq!(retry_delay(5, 30), 3600);
+    }
+}

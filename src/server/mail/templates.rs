@@ -1,0 +1,140 @@
+//! What messages say: minijinja templates in `templates/`, a text and an HTML part each.
+
+use std::sync::OnceLock;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::domain::{format_timestamp, Role};
+
+/// The templates, compiled into the binary. A name ending in `.html` escapes every value it
+/// shows; `.txt` shows them as they are.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("invitation.txt", include_str!("templates/invitation.txt")),
+    ("invitation.html", include_str!("templates/invitation.html")),
+];
+
+/// A rendered message, before it is addressed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Content {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// An email invitation: who invites whom to what, and the link that accepts it.
+pub struct Invitation<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    pub inviter: &'a str,
+    pub role: Role,
+    pub link: &'a str,
+    pub expires_at: i64,
+}
+
+impl Invitation<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Context<'a> {
+            to: &'a str,
+            organization: &'a str,
+            inviter: &'a str,
+            role: &'a str,
+            link: &'a str,
+            expires: String,
+        }
+        let context = Value::from_serialize(Context {
+            to: self.to,
+            organization: self.organization,
+            inviter: self.inviter,
+            role: self.role.label(),
+            link: self.link,
+            expires: format_timestamp(self.expires_at).replace('T', " ").replace('Z', " UTC"),
+        });
+        Ok(Content {
+            subject: format!("{} invited you to {}", self.inviter, self.organization),
+            text: render("invitation.txt", &context)?,
+            html: render("invitation.html", &context)?,
+        })
+    }
+}
+
+fn render(name: &str, context: &Value) -> Result<String, String> {
+    let environment = environment().as_ref().map_err(Clone::clone)?;
+    environment
+        .get_template(name)
+        .and_then(|template| template.render(context))
+        .map_err(|e| format!("cannot render the mail template {name}: {e:#}"))
+}
+
+fn environment() -> &'static Result<Environment<'static>, String> {
+    static ENVIRONMENT: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
+    ENVIRONMENT.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_keep_trailing_newline(true);
+        // A misspelt variable is an error, not an empty string in someone's inbox.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_formatter(|out, state, value| match (state.auto_escape(), value.as_str()) {
+            (AutoEscape::Html, Some(s)) if !value.is_safe() => Ok(out.write_str(&escape_html(s))?),
+            _ => minijinja::escape_formatter(out, state, value),
+        });
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).map_err(|e| format!("the mail template {name} does not parse: {e:#}"))?;
+        }
+        Ok(env)
+    })
+}
+
+/// HTML escaping that leaves `/` alone (minijinja's own writes `&#x2f;`), so links in the HTML
+/// part read as they do in the text part.
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invitation() -> Invitation<'static> {
+        Invitation {
+            to: "ada@example.com",
+            organization: "Acme <Labs>",
+            inviter: "owner@example.com",
+            role: Role::Reviewer,
+            link: "http://127.0.0.1:3000/user/signup?token=ghi_abc",
+            expires_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_invitation_renders_as_its_snapshots() {
+        let content = invitation().render().unwrap();
+        insta::assert_snapshot!("invitation_subject", content.subject);
+        insta::assert_snapshot!("invitation_text", content.text);
+        insta::assert_snapshot!("invitation_html", content.html);
+        // Snapshots forgive a missing final newline; a message's parts keep theirs.
+        assert!(content.text.ends_with("ignore this message.\n") && content.html.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn the_html_part_escapes_what_people_typed_and_the_text_part_does_not() {
+        let content = Invitation { inviter: "O'Neil & Co", ..invitation() }.render().unwrap();
+        assert!(content.html.contains("<strong>Acme &lt;Labs&gt;</strong>"), "{}", content.html);
+        assert!(content.html.contains("O&#x27;Neil &amp; Co invited you"), "{}", content.html);
+        assert!(content.text.contains("O'Neil & Co invited you to join Acme <Labs> as Reviewer."), "{}", content.text);
+        assert_eq!(content.subject, "O'Neil & Co invited you to Acme <Labs>");
+    }
+
+    #[test]
+    fn links_keep_their_slashes_in_both_parts() {
+        let content = invitation().render().unwrap();
+        let link = "http://127.0.0.1:3000/user/signup?token=ghi_abc";
+        assert!(content.text.contains(&format!("\n{link}\n")));
+        assert!(content.html.contains(&format!("<a href=\"{link}\">{link}</a>")));
+    }
+
+    #[test]
+    fn every_template_parses() {
+        assert!(environment().is_ok(), "{:?}", environment().as_ref().err());
+    }
+}
