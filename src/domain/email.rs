@@ -1,3 +1,5 @@
+//! An email address, trimmed, lower-cased and checked when it is parsed.
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

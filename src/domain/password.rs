@@ -1,3 +1,5 @@
+//! A password, checked for length when it is parsed; never logged or serialized.
+
 use super::AppError;
 
 /// A password of 8 to 128 characters. Never logged, never serialized.

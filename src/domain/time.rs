@@ -1,3 +1,5 @@
+//! Timestamps as the API and the pages show them.
+
 /// Formats Unix seconds as an RFC 3339 UTC timestamp (`2026-11-22T08:03:20Z`).
 pub fn format_timestamp(unix_seconds: i64) -> String {
     let days = unix_seconds.div_euclid(86_400);

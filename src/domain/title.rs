@@ -1,3 +1,5 @@
+//! An organization's title, checked when it is parsed.
+
 use serde::{Deserialize, Serialize};
 
 use super::AppError;

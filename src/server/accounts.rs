@@ -97,7 +97,7 @@ pub async fn create_owner_in(
     db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
         .await
         .or_internal("creating the Owner membership")?;
-    new_api_token(&mut **tx, keys, user_id).await?;
+    new_api_token(tx, keys, user_id).await?;
     Ok(user_id)
 }
 
@@ -115,7 +115,7 @@ async fn create_member_in(
     db::memberships::insert(&mut **tx, organization_id, user_id, role, now)
         .await
         .or_internal("creating a membership")?;
-    new_api_token(&mut **tx, keys, user_id).await?;
+    new_api_token(tx, keys, user_id).await?;
     Ok(user_id)
 }
 

@@ -10,7 +10,7 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// `LEPTOS_SITE_ROOT`: the folder with the built browser bundle and static files.
     pub site_root: String,
-    /// `LABEL_STUDIO_DATA_DIR`: the server key and, later, the mail folder.
+    /// `LABEL_STUDIO_DATA_DIR`: the server key and, without SMTP, the mail folder.
     pub data_dir: PathBuf,
     /// `LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK`.
     pub disable_signup_without_link: bool,

@@ -183,7 +183,7 @@ impl<'a> Batch<'a> {
         }
         let open = db::invitations::find_open(&mut **tx, org, email.as_str()).await.or_internal("finding an invitation")?;
         // A new invitation reserves a seat; so does re-sending one whose reservation lapsed.
-        if !open.as_ref().is_some_and(|o| o.expires_at > self.now) {
+        if open.as_ref().is_none_or(|o| o.expires_at <= self.now) {
             seats::ensure_free(tx, org, self.now).await?;
         }
         let salt = secrets::random_bytes::<16>();

@@ -1,3 +1,5 @@
+//! The application state every handler and server function receives.
+
 use std::sync::Arc;
 
 use axum::extract::FromRef;
