@@ -111,6 +111,11 @@ pub enum InviteInfo {
 /// The roles an invitation may give.
 pub const INVITABLE_ROLES: [Role; 4] = [Role::Administrator, Role::Manager, Role::Reviewer, Role::Annotator];
 
+/// A JSON Schema (ECMA-262) pattern that an entry of an address list matches when it holds at
+/// least one address: a character that is not a separator of [`split_email_list`].
+pub const EMAIL_LIST_ENTRY_PATTERN: &str =
+    "[^,;\\t\\n\\x0b\\x0c\\r\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+
 /// Splits a list of addresses separated by commas, semicolons, spaces or new lines; drops empty
 /// entries and repeats (compared without regard to case), keeping the first spelling and order.
 pub fn split_email_list(text: &str) -> Vec<String> {

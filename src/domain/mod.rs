@@ -13,7 +13,7 @@ mod views;
 pub use email::EmailAddress;
 pub use error::AppError;
 pub use invites::{
-    split_email_list, InviteInfo, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, PendingInvitation,
+    split_email_list, InviteInfo, EMAIL_LIST_ENTRY_PATTERN, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, PendingInvitation,
     PendingInvitations,
     INVITABLE_ROLES,
 };

@@ -8,13 +8,16 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{
-    openapi::{schema::Type, ObjectBuilder},
+    openapi::{
+        schema::{ArrayBuilder, SchemaType, Type},
+        ObjectBuilder,
+    },
     ToSchema,
 };
 
 use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
-    domain::{split_email_list, InviteLink, InviteOutcome, Role, INVITABLE_ROLES},
+    domain::{split_email_list, AppError, InviteLink, InviteOutcome, Role, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES},
     server::{
         auth::Admin,
         error::{ApiError, ErrorBody},
@@ -54,16 +57,26 @@ pub async fn reset_link(State(state): State<AppState>, Authorized(me): Authorize
 
 fn invitable_role() -> ObjectBuilder {
     ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(INVITABLE_ROLES.map(Role::as_str)))
-        .description(Some("The role the invitation gives: ADMINISTRATOR, MANAGER, REVIEWER or ANNOTATOR (default)."))
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(INVITABLE_ROLES.map(|r| Some(r.as_str())).into_iter().chain([None])))
+        .description(Some("The role the invitation gives: ADMINISTRATOR, MANAGER, REVIEWER or ANNOTATOR (when missing or null)."))
+}
+
+fn address_list() -> ArrayBuilder {
+    ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String).pattern(Some(EMAIL_LIST_ENTRY_PATTERN)))
+        .min_items(Some(1))
+        .max_items(Some(invites::MAX_ADDRESSES))
+        .description(Some(
+            "Addresses; an entry may hold several separated by commas, semicolons, spaces or new lines. At most 1000 \
+             addresses in all (more are refused with 400).",
+        ))
 }
 
 /// Addresses to invite, and the role they get.
 #[derive(Deserialize, ToSchema)]
 pub struct SendEmails {
-    /// Addresses; an entry may hold several separated by commas, semicolons, spaces or new lines.
-    /// At most 1000 in all.
+    #[schema(schema_with = address_list)]
     emails: Vec<String>,
     #[schema(schema_with = invitable_role)]
     role: Option<Role>,
@@ -108,6 +121,10 @@ pub async fn send_email(
     headers: HeaderMap,
     JsonBody(body): JsonBody<SendEmails>,
 ) -> Result<Response, ApiError> {
+    if body.emails.len() > invites::MAX_ADDRESSES {
+        let message = format!("Invite at most {} addresses at a time ({} given).", invites::MAX_ADDRESSES, body.emails.len());
+        return Err(ApiError(AppError::invalid("emails", message)));
+    }
     let addresses = split_email_list(&body.emails.join("\n"));
     let role = body.role.unwrap_or(Role::Annotator);
     let invited = invites::send(&state, &me, &addresses, role, &headers).await?;
@@ -124,6 +141,7 @@ pub async fn send_email(
 #[derive(Deserialize, ToSchema)]
 pub struct Revoke {
     /// The invited address.
+    #[schema(format = Email)]
     email: String,
 }
 

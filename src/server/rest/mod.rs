@@ -16,7 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json, Router,
 };
-use serde::de::DeserializeOwned;
+use serde::{de::DeserializeOwned, Deserialize};
 use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
     Modify, OpenApi,
@@ -182,4 +182,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             })),
         }
     }
+}
+
+/// Reads an integer as JSON Schema defines one: `7` and `7.0` alike (a number with a fractional
+/// part, or out of range, is refused).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_i64()
+        .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64).map(|f| f as i64))
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, not {number}")))
 }

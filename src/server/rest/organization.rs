@@ -6,11 +6,14 @@ use axum::{
     Json,
 };
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{
+    openapi::{schema::Type, ObjectBuilder},
+    IntoParams, ToSchema,
+};
 
 use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
-    domain::{AppError, MemberPage, MemberRow, OrganizationView, Role},
+    domain::{AppError, MemberPage, MemberRow, OrgTitle, OrganizationView, Role},
     server::{
         auth::{Active, Admin},
         error::{ApiError, ErrorBody},
@@ -30,12 +33,21 @@ pub fn membership_routes() -> MethodRouter<AppState> {
     get(list_memberships).patch(change_membership)
 }
 
+fn title() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(OrgTitle::MAX_LEN))
+        .pattern(Some(OrgTitle::PATTERN))
+        .description(Some(
+            "The new title: at most 1000 characters, not blank, and no control characters (such as line breaks). \
+             Leading and trailing whitespace is trimmed.",
+        ))
+}
+
 /// The new title of the organization.
 #[derive(Deserialize, ToSchema)]
 pub struct OrganizationPatch {
-    /// The new title. Leading and trailing whitespace is trimmed; what remains must be 1 to 1000
-    /// characters long and contain no control characters (such as line breaks).
-    #[schema(value_type = String, min_length = 1)]
+    #[schema(schema_with = title, required = true)]
     title: Option<String>,
 }
 
@@ -124,7 +136,8 @@ pub async fn rename_by_id(
     rename_own(state, me, patch).await
 }
 
-/// Which members to list. Numbers are read leniently, so that a bad one gets a clear message.
+/// Which members to list. Values are read as text first, so that a bad one (an empty one too)
+/// gets a clear message.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MembershipQuery {
@@ -144,7 +157,7 @@ pub struct MembershipQuery {
 
 fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
     match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(default),
+        None => Ok(default),
         Some(v) => v
             .parse()
             .map_err(|_| ApiError(AppError::invalid(field, format!("{field} must be a whole number, not {v:?}.")))),
@@ -170,10 +183,7 @@ pub async fn list_memberships(
     query: Result<Query<MembershipQuery>, QueryRejection>,
 ) -> ApiResult<MemberPage> {
     let Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
-    let role = match q.role.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(r) => Some(r.parse::<Role>()?),
-    };
+    let role = q.role.as_deref().map(str::parse::<Role>).transpose()?;
     let query = members::Query {
         page: number("page", q.page, 1)?,
         page_size: number("page_size", q.page_size, 50)?,
@@ -183,12 +193,20 @@ pub async fn list_memberships(
     Ok(Json(members::list(&state, &me, query).await?))
 }
 
+fn assignable_role() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Role::ALL.into_iter().filter(|r| *r != Role::Owner).map(Role::as_str)))
+        .description(Some("The new role or status; OWNER is never assignable (ownership moves by a transfer)."))
+}
+
 /// A role change.
 #[derive(Deserialize, ToSchema)]
 pub struct MembershipChange {
     /// The member's user id.
+    #[serde(deserialize_with = "super::whole_number")]
     user_id: i64,
-    /// The new role or status; never OWNER.
+    #[schema(schema_with = assignable_role)]
     role: Role,
 }
 
