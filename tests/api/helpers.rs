@@ -1,5 +1,4 @@
-//! What every test starts from: the app on a random port with a fresh database, and the calls a
-//! test makes to it.
+//! The app on a random port with a fresh database, and the calls a test makes to it.
 
 use std::{
     io::Write,
