@@ -1,3 +1,6 @@
+//! Signing up, logging in and out, sessions and deactivation.
+
+use gatehouse::domain::{OrganizationView, Role, SeatsView};
 use reqwest::{header, StatusCode};
 use serde_json::Value;
 
@@ -27,16 +30,15 @@ async fn signup_creates_an_organization_with_the_user_as_owner_and_signs_in(back
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
     assert!(!cookie.contains("Secure"), "plain HTTP gets no Secure flag");
 
-    let me: Value = app.client.get(app.url("/api/current-user/whoami")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(me["email"], email.to_lowercase());
-    assert_eq!(me["role"], "OWNER");
+    let me = app.whoami(&app.client).await;
+    assert_eq!(me.email, email.to_lowercase());
+    assert_eq!(me.role, Role::Owner);
 
-    let org: Value = app.client.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(org["title"], email.to_lowercase());
-    assert_eq!(org["owner"]["email"], email.to_lowercase());
-    assert_eq!(org["id"], me["organization_id"]);
-    assert_eq!(org["seats"]["used"], 1);
-    assert_eq!(org["seats"]["limit"], Value::Null);
+    let org: OrganizationView = app.client.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(org.title, email.to_lowercase());
+    assert_eq!(org.owner.email, email.to_lowercase());
+    assert_eq!(org.id, me.organization_id);
+    assert_eq!(org.seats, SeatsView { used: 1, limit: None });
     assert_eq!((app.count("users").await, app.count("organizations").await, app.count("memberships").await), (1, 1, 1));
 }
 
@@ -199,11 +201,11 @@ async fn twenty_concurrent_signups_with_one_email_create_one_account(backend: Ba
 async fn deactivated_users_cannot_log_in_or_use_their_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
-    let (email, member) = app.add_member("ANNOTATOR").await;
-    assert_eq!(member.get(app.url("/api/current-user/whoami")).send().await.unwrap().status(), StatusCode::OK);
-    app.set_role(&email, "DEACTIVATED").await;
-    let res = member.get(app.url("/api/current-user/whoami")).send().await.unwrap();
+    let member = app.add_member(Role::Annotator).await;
+    assert_eq!(member.client.get(app.url("/api/current-user/whoami")).send().await.unwrap().status(), StatusCode::OK);
+    app.set_role(member.id, Role::Deactivated).await;
+    let res = member.client.get(app.url("/api/current-user/whoami")).send().await.unwrap();
     assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("deactivated"));
-    let res = app.log_in_with(&new_client(), &email, PASSWORD).await;
+    let res = app.log_in_with(&new_client(), &member.email, PASSWORD).await;
     assert!(server_fn_error(res, StatusCode::FORBIDDEN).await.contains("deactivated"));
 }

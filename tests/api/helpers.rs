@@ -1,10 +1,21 @@
-use std::{path::PathBuf, time::Duration};
+//! The app on a random port with a fresh database, and the calls a test makes to it.
 
-use gatehouse::server::{
-    auth::secrets, config::MailTransport, db::Db, mail::Email, startup::Application, AppState, Config,
+use std::{
+    io::Write,
+    path::PathBuf,
+    process::{Command, Stdio},
+    time::Duration,
 };
-use reqwest::{header, Client, Response, StatusCode};
-use serde_json::Value;
+
+use gatehouse::{
+    domain::{InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, OrganizationView, Role},
+    server::{auth::secrets, config::MailTransport, db::Db, mail::Email, startup::Application, AppState, Config},
+};
+use reqwest::{header, header::HeaderName, Client, Method, RequestBuilder, Response, StatusCode};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::smtp::{invitation_link, token_of};
 
 pub const PASSWORD: &str = "correct horse battery";
 pub const SECRET_KEY: &str = "integration tests";
@@ -195,49 +206,116 @@ impl TestApp {
 
     /// The API token of whoever `client` is signed in as.
     pub async fn token(&self, client: &Client) -> String {
-        let res = client.get(self.url("/api/current-user/token")).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned()
+        ApiRequest(client.get(self.url("/api/current-user/token"))).json_ok::<ApiToken>().await.token
     }
 
-    pub async fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).header(header::AUTHORIZATION, format!("Token {token}"))
+    /// A REST call authenticated with `token`, as a script sends it.
+    pub fn api(&self, method: Method, path: &str, token: &str) -> ApiRequest {
+        ApiRequest(self.client.request(method, self.url(path)).header(header::AUTHORIZATION, format!("Token {token}")))
     }
 
-    /// Changes a member's role directly in the database (test setup for roles that later issues
-    /// let administrators assign).
-    pub async fn set_role(&self, email: &str, role: &str) {
-        let done = sqlx::query(
-            "UPDATE memberships SET role = $1 WHERE user_id = (SELECT id FROM users WHERE email = $2)",
-        )
-        .bind(role)
-        .bind(email)
-        .execute(self.db().pool())
-        .await
-        .unwrap();
-        assert_eq!(done.rows_affected(), 1);
+    /// Who `client` is signed in as (the session cookie); asserts that they may use the API.
+    pub async fn whoami(&self, client: &Client) -> WhoAmI {
+        ApiRequest(client.get(self.url("/api/current-user/whoami"))).json_ok().await
     }
 
-    /// Adds `email` to the organization of `owner_email` with `role`, through the app's own
-    /// account functions; returns a client signed in as the new member.
-    pub async fn add_member(&self, role: &str) -> (String, Client) {
+    /// The organization whose member `token` belongs to.
+    pub async fn organization(&self, token: &str) -> OrganizationView {
+        self.api(Method::GET, "/api/organization/", token).json_ok().await
+    }
+
+    /// The id of the organization of the app's own client (the Owner the test signed up).
+    pub async fn org_id(&self) -> i64 {
+        ApiRequest(self.client.get(self.url("/api/organization/"))).json_ok::<OrganizationView>().await.id
+    }
+
+    /// Invites `emails` by email with `role`; asserts the request as a whole succeeded and returns
+    /// the answer for each address.
+    pub async fn invite(&self, token: &str, emails: &[&str], role: Role) -> Vec<InviteOutcome> {
+        let body = json!({ "emails": emails, "role": role });
+        self.api(Method::POST, "/api/invite/send-email", token).json(&body).json_ok::<InviteResults>().await.results
+    }
+
+    /// Waits for the `nth` message (counting from 1) to `address` and returns the invitation link in it.
+    pub async fn invitation_link_to(&self, address: &str, nth: usize) -> String {
+        let message = self.wait_for_mail_to(address, nth).await;
+        invitation_link(&message.text).expect("the message has an invitation link")
+    }
+
+    /// Signs up `email` through an invite token (of an invite link or an email invitation);
+    /// returns the response and the new user's client.
+    pub async fn join(&self, invite_token: &str, email: &str) -> (Response, Client) {
         let client = new_client();
+        let res = self
+            .server_fn(&client, "auth/sign_up", &[("email", email), ("password", PASSWORD), ("token", invite_token)])
+            .await;
+        (res, client)
+    }
+
+    /// Adds a new member with `role` to the organization of the app's own client, the way people
+    /// join: the Owner sends an email invitation with the role and the member signs up through
+    /// the link in the message. A Pending member (`NOT_ACTIVATED`) signs up through the invite
+    /// link instead; a `DEACTIVATED` one is invited as an Annotator and then deactivated.
+    pub async fn add_member(&self, role: Role) -> Member {
+        let owner = self.token(&self.client).await;
         let email = format!("{}@example.com", unique("member-"));
-        let res = self.sign_up_with(&client, &email, PASSWORD).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        // Move the new user into the first organization with the given role.
-        let org_id: i64 = sqlx::query_scalar("SELECT MIN(id) FROM organizations")
-            .fetch_one(self.db().pool())
+        let invite_token = match role {
+            Role::Owner => panic!("no invitation makes an Owner: sign up a new organization, or transfer ownership"),
+            Role::NotActivated => self.api(Method::GET, "/api/invite", &owner).json_ok::<InviteLink>().await.token,
+            _ => {
+                let invited_as = if role == Role::Deactivated { Role::Annotator } else { role };
+                let results = self.invite(&owner, &[&email], invited_as).await;
+                assert_eq!(results[0].status, InviteStatus::Invited, "{results:?}");
+                token_of(&self.invitation_link_to(&email, 1).await)
+            }
+        };
+        let (res, client) = self.join(&invite_token, &email).await;
+        assert_eq!(res.status(), StatusCode::OK, "signup through the invitation failed: {}", res.text().await.unwrap());
+        let org = self.org_id().await;
+        let found: MemberPage =
+            self.api(Method::GET, &format!("/api/organizations/{org}/memberships?search={email}"), &owner).json_ok().await;
+        assert_eq!(found.count, 1, "{found:?}");
+        let id = found.results[0].user_id;
+        if role == Role::Deactivated {
+            self.set_role(id, role).await;
+        }
+        Member { id, email, client }
+    }
+
+    /// The Owner (the app's own client) changes a member's role through the REST API.
+    pub async fn set_role(&self, user_id: i64, role: Role) -> MemberRow {
+        let owner = self.token(&self.client).await;
+        let org = self.org_id().await;
+        self.api(Method::PATCH, &format!("/api/organizations/{org}/memberships"), &owner)
+            .json(&json!({ "user_id": user_id, "role": role }))
+            .json_ok()
             .await
-            .unwrap();
-        sqlx::query("UPDATE memberships SET organization_id = $1, role = $2 WHERE user_id = (SELECT id FROM users WHERE email = $3)")
-            .bind(org_id)
-            .bind(role)
-            .bind(&email)
-            .execute(self.db().pool())
-            .await
-            .unwrap();
-        (email, client)
+    }
+
+    /// Runs the administrator's command line (the real binary) against this app's database and
+    /// settings, with `stdin` as its input; returns whether it succeeded and what it printed.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> (bool, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+            .args(args)
+            .env("DATABASE_URL", &self.database.url)
+            .env("LABEL_STUDIO_SECRET_KEY", SECRET_KEY)
+            .env("LABEL_STUDIO_DATA_DIR", &self.config.data_dir)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the gatehouse binary runs");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text)
+    }
+
+    /// Sets the organization's seat limit with `gatehouse set-seats`.
+    pub fn set_seats(&self, org_id: i64, seats: i64) {
+        let (ok, out) = self.cli(&["set-seats", "--org", &org_id.to_string(), "--seats", &seats.to_string()], "");
+        assert!(ok, "{out}");
     }
 
     /// Waits until the messages sent so far satisfy `done` and returns them; fails the test after
@@ -259,6 +337,127 @@ impl TestApp {
 
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.db().pool()).await.unwrap()
+    }
+}
+
+/// Test setup straight in the database, for states the app offers no way to reach (or not
+/// fast enough for the test's size). Everything else goes through the app.
+impl TestApp {
+    /// Inserts `n` members with `role` without signing them up (for tests that need many at
+    /// once: fifty Argon2 signups would take longer than the race they set up); returns their
+    /// user ids.
+    pub async fn insert_members_directly(&self, organization_id: i64, n: usize, role: Role) -> Vec<i64> {
+        let mut ids = Vec::with_capacity(n);
+        for _ in 0..n {
+            let email = format!("{}@example.com", unique("bulk-"));
+            let id: i64 = sqlx::query_scalar("INSERT INTO users (email, password_hash, created_at) VALUES ($1, 'x', 0) RETURNING id")
+                .bind(&email)
+                .fetch_one(self.db().pool())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) VALUES ($1, $2, $3, 0, 0)")
+                .bind(organization_id)
+                .bind(id)
+                .bind(role.as_str())
+                .execute(self.db().pool())
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// Gives a user a name: nothing in the app sets one yet.
+    pub async fn set_name_directly(&self, email: &str, first_name: &str, last_name: &str) {
+        let done = sqlx::query("UPDATE users SET first_name = $1, last_name = $2 WHERE email = $3")
+            .bind(first_name)
+            .bind(last_name)
+            .bind(email)
+            .execute(self.db().pool())
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
+
+    /// Makes the invitation to `email` expired: the shortest expiry the app allows is a day.
+    pub async fn expire_invitation_directly(&self, email: &str) {
+        let done = sqlx::query("UPDATE invitations SET expires_at = 1 WHERE email = $1")
+            .bind(email)
+            .execute(self.db().pool())
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+    }
+}
+
+/// A member added by [`TestApp::add_member`], with a client signed in as them.
+pub struct Member {
+    pub id: i64,
+    pub email: String,
+    pub client: Client,
+}
+
+/// `GET /api/current-user/whoami` (the app's own type only serializes).
+#[derive(Debug, Deserialize)]
+pub struct WhoAmI {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub organization_id: i64,
+}
+
+/// `GET /api/current-user/token` and `POST /api/current-user/reset-token`.
+#[derive(Debug, Deserialize)]
+pub struct ApiToken {
+    pub token: String,
+}
+
+/// `POST /api/invite/send-email`: one answer per address.
+#[derive(Debug, Deserialize)]
+pub struct InviteResults {
+    pub results: Vec<InviteOutcome>,
+}
+
+/// A REST request being built: [`TestApp::api`]'s answer.
+pub struct ApiRequest(RequestBuilder);
+
+impl ApiRequest {
+    pub fn json(self, body: &impl Serialize) -> Self {
+        Self(self.0.json(body))
+    }
+
+    pub fn header(self, name: HeaderName, value: &str) -> Self {
+        Self(self.0.header(name, value))
+    }
+
+    pub async fn send(self) -> Response {
+        self.0.send().await.expect("the app answers")
+    }
+
+    /// Sends the request, asserts a 200 and reads the body as `T`.
+    pub async fn json_ok<T: DeserializeOwned>(self) -> T {
+        let res = self.send().await;
+        let (status, url) = (res.status(), res.url().clone());
+        let text = res.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{url}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: not a {}: {e}: {text}", std::any::type_name::<T>()))
+    }
+
+    /// Sends the request and returns the `detail` of the JSON error it must get with `status`.
+    pub async fn error(self, status: StatusCode) -> String {
+        error_detail(self.send().await, status).await
+    }
+}
+
+/// Polls `check` until it gives a value, failing the test after `MAIL_DEADLINE` with `what`.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    let deadline = tokio::time::Instant::now() + MAIL_DEADLINE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {what} within {MAIL_DEADLINE:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -1,9 +1,13 @@
+//! The invite link, email invitations and their delivery, and the members list.
+
 use std::time::Duration;
 
+use gatehouse::{
+    domain::{InviteInfo, InviteLink, InviteStatus, MemberPage, PendingInvitations, Role},
+    server::config::MailTransport,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-
-use gatehouse::server::config::MailTransport;
 
 use crate::{helpers::*, smtp::*};
 
@@ -19,35 +23,9 @@ crate::on_both_databases!(
     the_mail_folder_gets_each_message_when_no_smtp_is_configured,
 );
 
-async fn invite(app: &TestApp, token: &str, emails: &[&str], role: &str) -> Vec<Value> {
-    let res = app
-        .api(Method::POST, "/api/invite/send-email", token)
-        .await
-        .json(&json!({ "emails": emails, "role": role }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json::<Value>().await.unwrap()["results"].as_array().unwrap().clone()
-}
-
-/// Signs up through an invite token; returns the response and the new user's client.
-async fn join(app: &TestApp, token: &str, email: &str) -> (reqwest::Response, reqwest::Client) {
-    let client = new_client();
-    let res = app
-        .server_fn(&client, "auth/sign_up", &[("email", email), ("password", PASSWORD), ("token", token)])
-        .await;
-    (res, client)
-}
-
-async fn whoami(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
-    client.get(app.url("/api/current-user/whoami")).send().await.unwrap()
-}
-
-/// Waits for the outbox to hand `address` its first message and returns the link in it.
-async fn link_for(app: &TestApp, address: &str) -> String {
-    let message = app.wait_for_mail_to(address, 1).await;
-    invitation_link(&message.text).expect("the message has a link")
+/// The first invitation sent to `address`: its token.
+async fn invitation_for(app: &TestApp, address: &str) -> String {
+    token_of(&app.invitation_link_to(address, 1).await)
 }
 
 async fn owner(app: &TestApp) -> String {
@@ -55,33 +33,37 @@ async fn owner(app: &TestApp) -> String {
     app.token(&app.client).await
 }
 
+async fn pending_invitations(app: &TestApp) -> PendingInvitations {
+    app.server_fn(&app.client, "invites/pending", &[]).await.json().await.unwrap()
+}
+
 async fn the_invite_link_is_stable_until_reset_and_then_dies_on_every_instance(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
-    let first: Value = app.api(Method::GET, "/api/invite", &token).await.send().await.unwrap().json().await.unwrap();
-    let again: Value = app.api(Method::GET, "/api/invite", &token).await.send().await.unwrap().json().await.unwrap();
+    let first: InviteLink = app.api(Method::GET, "/api/invite", &token).json_ok().await;
+    let again: InviteLink = app.api(Method::GET, "/api/invite", &token).json_ok().await;
     assert_eq!(first, again, "reading the link never changes it");
-    let link_token = first["token"].as_str().unwrap().to_owned();
+    let link_token = first.token.clone();
     assert!(link_token.starts_with("ghl_") && link_token.len() >= 40);
-    assert_eq!(first["invite_url"], format!("{}/user/signup?token={link_token}", app.address));
+    assert_eq!(first.invite_url, format!("{}/user/signup?token={link_token}", app.address));
 
     // A second instance on the same database.
     let other = TestApp::spawn_with(backend, |c| c.database_url = app.database.url.clone()).await;
-    let (res, _) = join(&other, &link_token, "early@example.com").await;
+    let (res, _) = other.join(&link_token, "early@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
 
-    let reset: Value = app.api(Method::POST, "/api/invite/reset-token", &token).await.send().await.unwrap().json().await.unwrap();
-    assert_ne!(reset["token"], first["token"]);
+    let reset: InviteLink = app.api(Method::POST, "/api/invite/reset-token", &token).json_ok().await;
+    assert_ne!(reset.token, first.token);
     let users = app.count("users").await;
     for instance in [&app, &other] {
-        let (res, _) = join(instance, &link_token, &format!("{}@example.com", unique("late-"))).await;
+        let (res, _) = instance.join(&link_token, &format!("{}@example.com", unique("late-"))).await;
         assert_eq!(
             server_fn_error(res, StatusCode::BAD_REQUEST).await,
             "This invite link is invalid or has been reset. Ask your administrator for a new one."
         );
     }
     assert_eq!(app.count("users").await, users, "a dead link creates nothing");
-    let (res, _) = join(&other, reset["token"].as_str().unwrap(), "new@example.com").await;
+    let (res, _) = other.join(&reset.token, "new@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
     // Accounts made through the old link are unaffected.
     assert_eq!(app.log_in_with(&new_client(), "early@example.com", PASSWORD).await.status(), StatusCode::OK);
@@ -89,22 +71,15 @@ async fn the_invite_link_is_stable_until_reset_and_then_dies_on_every_instance(b
 
 async fn a_link_signup_is_pending_and_refused_everywhere(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.disable_signup_without_link = true).await;
-    // Open signup is off: the Owner is made as the `create-owner` command makes one.
-    {
-        let mut tx = app.db().begin().await.unwrap();
-        let hash = gatehouse::server::auth::password::hash(gatehouse::domain::Password::parse(PASSWORD).unwrap()).await.unwrap();
-        let email = gatehouse::domain::EmailAddress::parse("boss@example.com").unwrap();
-        gatehouse::server::accounts::create_owner_in(&mut tx, &app.state.keys, &email, &hash, None).await.unwrap();
-        tx.commit().await.unwrap();
-    }
+    // Open signup is off: the Owner is made with the `create-owner` command.
+    let (ok, out) = app.cli(&["create-owner", "--email", "boss@example.com", "--password-stdin"], PASSWORD);
+    assert!(ok, "{out}");
     assert_eq!(app.log_in_with(&app.client, "boss@example.com", PASSWORD).await.status(), StatusCode::OK);
     let token = app.token(&app.client).await;
-    let link: Value = app.api(Method::GET, "/api/invite", &token).await.send().await.unwrap().json().await.unwrap();
-    let org_id = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let link: InviteLink = app.api(Method::GET, "/api/invite", &token).json_ok().await;
+    let org_id = app.org_id().await;
 
-    let (res, pending) = join(&app, link["token"].as_str().unwrap(), "waiting@example.com").await;
+    let (res, pending) = app.join(&link.token, "waiting@example.com").await;
     assert_eq!(res.status(), StatusCode::OK, "invitees register although open signup is off");
     let (role, org): (String, i64) = sqlx::query_as(
         "SELECT m.role, m.organization_id FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'waiting@example.com'",
@@ -113,10 +88,9 @@ async fn a_link_signup_is_pending_and_refused_everywhere(backend: Backend) {
     .await
     .unwrap();
     assert_eq!((role.as_str(), org), ("NOT_ACTIVATED", org_id));
-    let seats: Value = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json().await.unwrap();
-    assert_eq!(seats["seats"]["used"], 1, "a Pending member takes no seat");
+    assert_eq!(app.organization(&token).await.seats.used, 1, "a Pending member takes no seat");
 
-    let res = whoami(&app, &pending).await;
+    let res = pending.get(app.url("/api/current-user/whoami")).send().await.unwrap();
     assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("assign your role"));
     let memberships = format!("/api/organizations/{org_id}/memberships");
     for (method, path) in [
@@ -139,58 +113,57 @@ async fn a_link_signup_is_pending_and_refused_everywhere(backend: Backend) {
 async fn email_invitations_report_each_address_and_register_with_the_role(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
-    let owner_email: String = whoami(&app, &app.client).await.json::<Value>().await.unwrap()["email"].as_str().unwrap().into();
-    let results = invite(&app, &token, &["Ann@Example.com, bob@example.com", "not-an-address", &owner_email, "ann@example.com"], "REVIEWER").await;
-    let statuses: Vec<(&str, &str)> = results.iter().map(|r| (r["email"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
+    let owner_email = app.whoami(&app.client).await.email;
+    let results = app.invite(&token, &["Ann@Example.com, bob@example.com", "not-an-address", &owner_email, "ann@example.com"], Role::Reviewer).await;
+    let statuses: Vec<(&str, InviteStatus)> = results.iter().map(|r| (r.email.as_str(), r.status)).collect();
     assert_eq!(
         statuses,
         vec![
-            ("ann@example.com", "invited"),
-            ("bob@example.com", "invited"),
-            ("not-an-address", "invalid_address"),
-            (owner_email.as_str(), "already_member"),
+            ("ann@example.com", InviteStatus::Invited),
+            ("bob@example.com", InviteStatus::Invited),
+            ("not-an-address", InviteStatus::InvalidAddress),
+            (owner_email.as_str(), InviteStatus::AlreadyMember),
         ],
         "one answer per address, repeats dropped"
     );
     // Inviting again re-sends.
-    let again = invite(&app, &token, &["bob@example.com"], "REVIEWER").await;
-    assert_eq!(again[0]["status"], "resent");
+    let again = app.invite(&token, &["bob@example.com"], Role::Reviewer).await;
+    assert_eq!(again[0].status, InviteStatus::Resent);
 
-    let link = link_for(&app, "ann@example.com").await;
+    let link = app.invitation_link_to("ann@example.com", 1).await;
     assert!(link.starts_with(&format!("{}/user/signup?token=ghi_", app.address)), "{link}");
-    let info = app.server_fn(&new_client(), "invites/info", &[("token", &token_of(&link))]).await;
-    let info: Value = info.json().await.unwrap();
-    assert_eq!(info["Email"]["email"], "ann@example.com");
-    assert_eq!(info["Email"]["role"], "REVIEWER");
+    let info: InviteInfo = app.server_fn(&new_client(), "invites/info", &[("token", &token_of(&link))]).await.json().await.unwrap();
+    let InviteInfo::Email { email, role, .. } = info else { panic!("an email invitation: {info:?}") };
+    assert_eq!(email, "ann@example.com");
+    assert_eq!(role, Role::Reviewer);
 
-    let (res, ann) = join(&app, &token_of(&link), "ann@example.com").await;
+    let (res, ann) = app.join(&token_of(&link), "ann@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let me: Value = whoami(&app, &ann).await.json().await.unwrap();
-    assert_eq!(me["role"], "REVIEWER", "the invited role, at once");
-    let pending: Value = app.server_fn(&app.client, "invites/pending", &[]).await.json().await.unwrap();
-    assert_eq!(pending["count"], 1);
-    let emails: Vec<&str> = pending["results"].as_array().unwrap().iter().map(|p| p["email"].as_str().unwrap()).collect();
+    assert_eq!(app.whoami(&ann).await.role, Role::Reviewer, "the invited role, at once");
+    let pending = pending_invitations(&app).await;
+    assert_eq!(pending.count, 1);
+    let emails: Vec<&str> = pending.results.iter().map(|p| p.email.as_str()).collect();
     assert_eq!(emails, vec!["bob@example.com"], "accepted invitations leave the pending list");
 }
 
 async fn an_email_invitation_works_once_only_for_its_address(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
-    invite(&app, &token, &["carol@example.com"], "ANNOTATOR").await;
-    let secret = token_of(&link_for(&app, "carol@example.com").await);
+    app.invite(&token, &["carol@example.com"], Role::Annotator).await;
+    let secret = invitation_for(&app, "carol@example.com").await;
 
-    let (res, _) = join(&app, &secret, "mallory@example.com").await;
+    let (res, _) = app.join(&secret, "mallory@example.com").await;
     assert!(server_fn_error(res, StatusCode::BAD_REQUEST).await.contains("sent to another email address"));
-    let (res, _) = join(&app, &secret, "Carol@Example.com").await;
+    let (res, _) = app.join(&secret, "Carol@Example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
-    let (res, _) = join(&app, &secret, "carol2@example.com").await;
+    let (res, _) = app.join(&secret, "carol2@example.com").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "used once only");
     assert_eq!(app.count("users").await, 2);
 
     // Concurrent use of one invitation: exactly one account.
-    invite(&app, &token, &["dave@example.com"], "ANNOTATOR").await;
-    let secret = token_of(&link_for(&app, "dave@example.com").await);
-    let tries = (0..8).map(|_| join(&app, &secret, "dave@example.com"));
+    app.invite(&token, &["dave@example.com"], Role::Annotator).await;
+    let secret = invitation_for(&app, "dave@example.com").await;
+    let tries = (0..8).map(|_| app.join(&secret, "dave@example.com"));
     let ok = futures::future::join_all(tries).await.into_iter().filter(|(r, _)| r.status() == StatusCode::OK).count();
     assert_eq!(ok, 1);
 }
@@ -198,58 +171,56 @@ async fn an_email_invitation_works_once_only_for_its_address(backend: Backend) {
 async fn revoked_resent_and_expired_invitations_cannot_be_used(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
-    invite(&app, &token, &["erin@example.com", "frank@example.com", "gina@example.com"], "MANAGER").await;
+    app.invite(&token, &["erin@example.com", "frank@example.com", "gina@example.com"], Role::Manager).await;
 
-    let erin = token_of(&link_for(&app, "erin@example.com").await);
-    let res = app.api(Method::POST, "/api/invite/revoke", &token).await.json(&json!({"email": "Erin@example.com"})).send().await.unwrap();
+    let erin = invitation_for(&app, "erin@example.com").await;
+    let res = app.api(Method::POST, "/api/invite/revoke", &token).json(&json!({"email": "Erin@example.com"})).send().await;
     assert_eq!(res.status(), StatusCode::OK);
-    let (res, _) = join(&app, &erin, "erin@example.com").await;
+    let (res, _) = app.join(&erin, "erin@example.com").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "revoked");
-    let res = app.api(Method::POST, "/api/invite/revoke", &token).await.json(&json!({"email": "erin@example.com"})).send().await.unwrap();
-    assert_eq!(error_detail(res, StatusCode::NOT_FOUND).await, "There is no pending invitation for this address.");
+    let detail = app.api(Method::POST, "/api/invite/revoke", &token).json(&json!({"email": "erin@example.com"})).error(StatusCode::NOT_FOUND).await;
+    assert_eq!(detail, "There is no pending invitation for this address.");
 
-    let old = token_of(&link_for(&app, "frank@example.com").await);
-    let pending: Value = app.server_fn(&app.client, "invites/pending", &[]).await.json().await.unwrap();
-    let frank = pending["results"].as_array().unwrap().iter().find(|p| p["email"] == "frank@example.com").unwrap()["id"].to_string();
+    let old = invitation_for(&app, "frank@example.com").await;
+    let pending = pending_invitations(&app).await;
+    let frank = pending.results.iter().find(|p| p.email == "frank@example.com").unwrap().id.to_string();
     let res = app.server_fn(&app.client, "invites/resend", &[("id", &frank)]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let resent = app.wait_for_mail_to("frank@example.com", 2).await;
-    let new = token_of(&invitation_link(&resent.text).expect("the message has a link"));
+    let new = token_of(&app.invitation_link_to("frank@example.com", 2).await);
     assert_ne!(new, old);
-    let (res, _) = join(&app, &old, "frank@example.com").await;
+    let (res, _) = app.join(&old, "frank@example.com").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the old secret died with the resend");
-    let (res, _) = join(&app, &new, "frank@example.com").await;
+    let (res, _) = app.join(&new, "frank@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
 
-    let gina = token_of(&link_for(&app, "gina@example.com").await);
-    sqlx::query("UPDATE invitations SET expires_at = 1 WHERE email = 'gina@example.com'").execute(app.db().pool()).await.unwrap();
-    let (res, _) = join(&app, &gina, "gina@example.com").await;
+    let gina = invitation_for(&app, "gina@example.com").await;
+    app.expire_invitation_directly("gina@example.com").await;
+    let (res, _) = app.join(&gina, "gina@example.com").await;
     assert_eq!(
         server_fn_error(res, StatusCode::BAD_REQUEST).await,
         "This invitation has expired. Ask your administrator to send it again."
     );
-    let pending: Value = app.server_fn(&app.client, "invites/pending", &[]).await.json().await.unwrap();
-    let gina_row = pending["results"].as_array().unwrap().iter().find(|p| p["email"] == "gina@example.com").unwrap().clone();
-    assert_eq!(gina_row["expired"], true);
+    let pending = pending_invitations(&app).await;
+    let gina_row = pending.results.iter().find(|p| p.email == "gina@example.com").unwrap().clone();
+    assert!(gina_row.expired);
 }
 
 async fn only_owner_and_administrator_may_use_the_invite_endpoints(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let owner_token = owner(&app).await;
-    let link: Value = app.api(Method::GET, "/api/invite", &owner_token).await.send().await.unwrap().json().await.unwrap();
-    let org_id: i64 = app.api(Method::GET, "/api/organization/", &owner_token).await.send().await.unwrap().json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let link: InviteLink = app.api(Method::GET, "/api/invite", &owner_token).json_ok().await;
+    let org_id = app.org_id().await;
     for (role, allowed) in [
-        ("ADMINISTRATOR", true),
-        ("MANAGER", false),
-        ("REVIEWER", false),
-        ("ANNOTATOR", false),
-        ("NOT_ACTIVATED", false),
+        (Role::Administrator, true),
+        (Role::Manager, false),
+        (Role::Reviewer, false),
+        (Role::Annotator, false),
+        (Role::NotActivated, false),
     ] {
-        let (email, member) = app.add_member("ANNOTATOR").await;
+        // Active first: a Pending member cannot read their token.
+        let Member { id, client: member, .. } = app.add_member(Role::Annotator).await;
         let token = app.token(&member).await;
-        app.set_role(&email, role).await;
+        app.set_role(id, role).await;
         let expected = if allowed { StatusCode::OK } else { StatusCode::FORBIDDEN };
         let memberships = format!("/api/organizations/{org_id}/memberships");
         let calls: Vec<(Method, &str, Value)> = vec![
@@ -258,13 +229,13 @@ async fn only_owner_and_administrator_may_use_the_invite_endpoints(backend: Back
             (Method::GET, &memberships, json!(null)),
         ];
         for (method, path, body) in calls {
-            let res = app.api(method.clone(), path, &token).await.json(&body).send().await.unwrap();
+            let res = app.api(method.clone(), path, &token).json(&body).send().await;
             let status = res.status();
             let text = res.text().await.unwrap();
             assert_eq!(status, expected, "{role} {method} {path}: {text}");
-            assert!(!text.contains(link["token"].as_str().unwrap()) || allowed, "the link never reaches a non-admin");
+            assert!(!text.contains(&link.token) || allowed, "the link never reaches a non-admin");
         }
-        let res = app.api(Method::POST, "/api/invite/revoke", &token).await.json(&json!({"email": "nobody@example.com"})).send().await.unwrap();
+        let res = app.api(Method::POST, "/api/invite/revoke", &token).json(&json!({"email": "nobody@example.com"})).send().await;
         assert_eq!(res.status(), if allowed { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN }, "{role} revoke");
         for (endpoint, form) in [
             ("invites/link", vec![]),
@@ -283,7 +254,7 @@ async fn only_owner_and_administrator_may_use_the_invite_endpoints(backend: Back
             }
         }
         // Reset last: it is the one call that changes the link.
-        let res = app.api(Method::POST, "/api/invite/reset-token", &token).await.send().await.unwrap();
+        let res = app.api(Method::POST, "/api/invite/reset-token", &token).send().await;
         assert_eq!(res.status(), expected, "{role} reset");
         if !allowed {
             let res = app.server_fn(&member, "invites/reset_link", &[]).await;
@@ -300,47 +271,35 @@ async fn only_owner_and_administrator_may_use_the_invite_endpoints(backend: Back
 async fn memberships_are_paged_filtered_and_searched(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
-    let org: Value = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json().await.unwrap();
-    let id = org["id"].as_i64().unwrap();
-    for (i, role) in ["REVIEWER", "REVIEWER", "ANNOTATOR", "NOT_ACTIVATED", "DEACTIVATED"].iter().enumerate() {
-        let (email, _) = app.add_member("ANNOTATOR").await;
-        app.set_role(&email, role).await;
-        sqlx::query("UPDATE users SET first_name = $1, last_name = 'Lovelace' WHERE email = $2")
-            .bind(format!("Ada{i}"))
-            .bind(&email)
-            .execute(app.db().pool())
-            .await
-            .unwrap();
+    let id = app.org_id().await;
+    for (i, role) in [Role::Reviewer, Role::Reviewer, Role::Annotator, Role::NotActivated, Role::Deactivated].into_iter().enumerate() {
+        let member = app.add_member(role).await;
+        app.set_name_directly(&member.email, &format!("Ada{i}"), "Lovelace").await;
     }
-    let get = |query: String| {
-        let req = app.client.get(app.url(&format!("/api/organizations/{id}/memberships{query}")))
-            .header(reqwest::header::AUTHORIZATION, format!("Token {token}"));
-        async move { req.send().await.unwrap() }
-    };
-    let all: Value = get(String::new()).await.json().await.unwrap();
-    assert_eq!(all["count"], 6);
-    let page: Value = get("?page=2&page_size=4".into()).await.json().await.unwrap();
-    assert_eq!((page["count"].as_i64(), page["results"].as_array().unwrap().len()), (Some(6), 2));
-    let reviewers: Value = get("?role=REVIEWER".into()).await.json().await.unwrap();
-    assert_eq!(reviewers["count"], 2);
-    for role in ["NOT_ACTIVATED", "DEACTIVATED"] {
-        let v: Value = get(format!("?role={role}")).await.json().await.unwrap();
-        assert_eq!(v["count"], 1, "{role}");
-        assert_eq!(v["results"][0]["role"], role);
+    let get = |query: &str| app.api(Method::GET, &format!("/api/organizations/{id}/memberships{query}"), &token);
+    let all: MemberPage = get("").json_ok().await;
+    assert_eq!(all.count, 6);
+    let page: MemberPage = get("?page=2&page_size=4").json_ok().await;
+    assert_eq!((page.count, page.results.len()), (6, 2));
+    let reviewers: MemberPage = get("?role=REVIEWER").json_ok().await;
+    assert_eq!(reviewers.count, 2);
+    for role in [Role::NotActivated, Role::Deactivated] {
+        let v: MemberPage = get(&format!("?role={role}")).json_ok().await;
+        assert_eq!(v.count, 1, "{role}");
+        assert_eq!(v.results[0].role, role);
     }
-    let found: Value = get("?search=ADA3%20love".into()).await.json().await.unwrap();
-    assert_eq!(found["count"], 1, "search by name, any case");
-    let by_email: Value = get("?search=member-".into()).await.json().await.unwrap();
-    assert_eq!(by_email["count"], 5);
-    let none: Value = get("?search=%25".into()).await.json().await.unwrap();
-    assert_eq!(none["count"], 0, "% is matched literally");
+    let found: MemberPage = get("?search=ADA3%20love").json_ok().await;
+    assert_eq!(found.count, 1, "search by name, any case");
+    let by_email: MemberPage = get("?search=member-").json_ok().await;
+    assert_eq!(by_email.count, 5);
+    let none: MemberPage = get("?search=%25").json_ok().await;
+    assert_eq!(none.count, 0, "% is matched literally");
     for (query, field) in [("?page_size=101", "page_size"), ("?page=0", "page"), ("?page=x", "page"), ("?role=KING", "role")] {
-        let res = get(query.into()).await;
-        let body: Value = res.json().await.unwrap();
+        let body: Value = get(query).send().await.json().await.unwrap();
         assert_eq!(body["status_code"], 400, "{query}");
         assert!(body["validation_errors"].get(field).is_some(), "{query}: {body}");
     }
-    let res = app.api(Method::GET, &format!("/api/organizations/{}/memberships", id + 1000), &token).await.send().await.unwrap();
+    let res = app.api(Method::GET, &format!("/api/organizations/{}/memberships", id + 1000), &token).send().await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
@@ -360,30 +319,25 @@ async fn invitations_are_delivered_over_smtp_and_survive_an_outage(backend: Back
     })
     .await;
     let token = owner(&app).await;
-    invite(&app, &token, &["smtp@example.com"], "ANNOTATOR").await;
+    app.invite(&token, &["smtp@example.com"], Role::Annotator).await;
     let message = wait_for(&smtp, "smtp@example.com").await;
     let decoded = message.decoded();
     assert!(decoded.contains("Subject: ") && decoded.contains("invited you to"));
     let link = invitation_link(&message.data).expect("a link");
-    let (res, _) = join(&app, &token_of(&link), "smtp@example.com").await;
+    let (res, _) = app.join(&token_of(&link), "smtp@example.com").await;
     assert_eq!(res.status(), StatusCode::OK, "the mailed link works");
 
     // The mail server goes away: the invitation is kept and its message waits.
     let (port, store) = smtp.stop();
-    invite(&app, &token, &["later@example.com"], "REVIEWER").await;
-    let mut failed = false;
-    for _ in 0..100 {
+    app.invite(&token, &["later@example.com"], Role::Reviewer).await;
+    eventually("failed delivery attempt to later@example.com", || async {
         let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM email_outbox WHERE recipient = 'later@example.com'")
             .fetch_one(app.db().pool())
             .await
             .unwrap();
-        if attempts > 0 {
-            failed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(failed, "a delivery was attempted and failed");
+        (attempts > 0).then_some(())
+    })
+    .await;
     let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NULL AND last_error IS NOT NULL")
         .fetch_one(app.db().pool())
         .await
@@ -395,14 +349,12 @@ async fn invitations_are_delivered_over_smtp_and_survive_an_outage(backend: Back
     assert!(invitation_link(&message.data).is_some());
 }
 
+/// Waits for a message to `address` to reach the SMTP server.
 async fn wait_for(smtp: &FakeSmtp, address: &str) -> Received {
-    for _ in 0..300 {
-        if let Some(m) = smtp.received().into_iter().find(|m| m.recipients.iter().any(|r| r == address)) {
-            return m;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no message for {address} reached the SMTP server");
+    eventually(&format!("message to {address} on the SMTP server"), || async {
+        smtp.received().into_iter().find(|m| m.recipients.iter().any(|r| r == address))
+    })
+    .await
 }
 
 async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: Backend) {
@@ -410,8 +362,8 @@ async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: B
     let token = owner(&app).await;
     let addresses: Vec<String> = (0..30).map(|i| format!("bulk{i}@example.com")).collect();
     let refs: Vec<&str> = addresses.iter().map(String::as_str).collect();
-    let results = invite(&app, &token, &refs, "ANNOTATOR").await;
-    assert!(results.iter().all(|r| r["status"] == "invited"));
+    let results = app.invite(&token, &refs, Role::Annotator).await;
+    assert!(results.iter().all(|r| r.status == InviteStatus::Invited));
     let sent_count = || async {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NOT NULL")
             .fetch_one(app.db().pool())
@@ -419,11 +371,7 @@ async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: B
             .unwrap()
     };
     // The files are written before their messages are marked sent.
-    let deadline = tokio::time::Instant::now() + MAIL_DEADLINE;
-    while sent_count().await < 30 {
-        assert!(tokio::time::Instant::now() < deadline, "the outbox did not deliver 30 messages in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("delivery of 30 messages to the mail folder", || async { (sent_count().await >= 30).then_some(()) }).await;
     let files: Vec<String> = std::fs::read_dir(app.config.mail_dir())
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())

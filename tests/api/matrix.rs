@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use gatehouse::domain::Role;
 use reqwest::{header, Client, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -28,6 +29,9 @@ enum Caller {
 use Caller::*;
 
 const CALLERS: [Caller; 9] = [Anonymous, Owner, Administrator, Manager, Reviewer, Annotator, Pending, Deactivated, OtherOrganization];
+
+/// The fields of a server function call.
+type Form<'a> = Vec<(&'a str, &'a str)>;
 
 /// Who may: the expected status for each caller.
 #[derive(Clone, Copy)]
@@ -67,24 +71,20 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let owner = app.client.clone();
-    let org: Value = owner.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
-    let org_id = org["id"].as_i64().unwrap();
+    let org_id = app.org_id().await;
     // A member whose role the role-changing calls toggle.
-    let (_, target) = app.add_member("ANNOTATOR").await;
-    let target_id = target.get(app.url("/api/current-user/whoami")).send().await.unwrap().json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let target_id = app.add_member(Role::Annotator).await.id;
 
     let mut clients: Vec<(Caller, Client)> = vec![(Anonymous, new_client()), (Owner, owner.clone())];
     for (caller, role) in [
-        (Administrator, "ADMINISTRATOR"),
-        (Manager, "MANAGER"),
-        (Reviewer, "REVIEWER"),
-        (Annotator, "ANNOTATOR"),
-        (Pending, "NOT_ACTIVATED"),
-        (Deactivated, "DEACTIVATED"),
+        (Administrator, Role::Administrator),
+        (Manager, Role::Manager),
+        (Reviewer, Role::Reviewer),
+        (Annotator, Role::Annotator),
+        (Pending, Role::NotActivated),
+        (Deactivated, Role::Deactivated),
     ] {
-        let (email, client) = app.add_member("ANNOTATOR").await;
-        app.set_role(&email, role).await;
-        clients.push((caller, client));
+        clients.push((caller, app.add_member(role).await.client));
     }
     let other = new_client();
     assert_eq!(app.sign_up_with(&other, "elsewhere@example.com", PASSWORD).await.status(), StatusCode::OK);
@@ -112,7 +112,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         (Method::GET, "/api/current-user/token".into(), json!(null), Rule::Active),
         (Method::POST, "/api/current-user/reset-token".into(), json!(null), Rule::Active),
     ];
-    let server_fns: Vec<(&str, Vec<(&str, &str)>, Rule)> = vec![
+    let server_fns: Vec<(&str, Form, Rule)> = vec![
         ("auth/current_user", vec![], Rule::Public(200)),
         ("auth/signup_settings", vec![], Rule::Public(200)),
         ("auth/sign_up", vec![("email", "not-an-email"), ("password", PASSWORD)], Rule::Public(400)),
@@ -177,5 +177,4 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
     let registered: BTreeSet<String> = gatehouse::server_fn_paths().collect();
     let listed: BTreeSet<String> = server_fns.iter().map(|(e, _, _)| format!("/_sfn/{e}")).collect();
     assert_eq!(registered, listed, "every server function has a row");
-
 }

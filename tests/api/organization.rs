@@ -1,3 +1,6 @@
+//! The organization endpoints, API tokens, and who may use them.
+
+use gatehouse::domain::{OrganizationView, Role};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -29,17 +32,16 @@ async fn an_owner_reads_and_renames_the_organization_with_a_token(backend: Backe
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let org: Value = res.json().await.unwrap();
-    assert_eq!(org["title"], "new title");
-    assert_eq!(org["owner"]["email"], email);
-    assert!(org["created_at"].as_str().unwrap().ends_with('Z'));
+    let org: OrganizationView = res.json().await.unwrap();
+    assert_eq!(org.title, "new title");
+    assert_eq!(org.owner.email, email);
+    assert!(org.created_at.ends_with('Z'));
 
-    let res = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["title"], "new title");
+    assert_eq!(app.organization(&token).await.title, "new title");
     // Without the trailing slash too; titles are trimmed.
-    let res = app.api(Method::PATCH, "/api/organization", &token).await.json(&json!({"title": "  Labelers  "})).send().await.unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["title"], "Labelers");
-    let res = app.api(Method::PATCH, "/api/organization/", &token).await.json(&json!({"title": "t".repeat(1000)})).send().await.unwrap();
+    let org: OrganizationView = app.api(Method::PATCH, "/api/organization", &token).json(&json!({"title": "  Labelers  "})).json_ok().await;
+    assert_eq!(org.title, "Labelers");
+    let res = app.api(Method::PATCH, "/api/organization/", &token).json(&json!({"title": "t".repeat(1000)})).send().await;
     assert_eq!(res.status(), StatusCode::OK, "1000 characters are allowed");
 }
 
@@ -51,29 +53,22 @@ async fn the_organization_is_addressed_by_id_and_other_ids_are_not_found(backend
     app.sign_up_with(&other, "other@example.com", PASSWORD).await;
     let other_token = app.token(&other).await;
 
-    let mine: Value = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json().await.unwrap();
-    let theirs: Value = app.api(Method::GET, "/api/organization/", &other_token).await.send().await.unwrap().json().await.unwrap();
-    let id = mine["id"].as_i64().unwrap();
-    let res = app.api(Method::GET, &format!("/api/organizations/{id}"), &token).await.send().await.unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap(), mine);
-    let res = app
-        .api(Method::PATCH, &format!("/api/organizations/{id}"), &token)
-        .await
-        .json(&json!({"title": "by id"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["title"], "by id");
+    let mine = app.organization(&token).await;
+    let theirs = app.organization(&other_token).await;
+    let id = app.org_id().await;
+    let by_id: OrganizationView = app.api(Method::GET, &format!("/api/organizations/{id}"), &token).json_ok().await;
+    assert_eq!(by_id, mine);
+    let renamed: OrganizationView =
+        app.api(Method::PATCH, &format!("/api/organizations/{id}"), &token).json(&json!({"title": "by id"})).json_ok().await;
+    assert_eq!(renamed.title, "by id");
 
-    let their_id = theirs["id"].as_i64().unwrap();
+    let their_id = theirs.id;
     for path in [format!("/api/organizations/{their_id}"), "/api/organizations/999999".into(), "/api/organizations/abc".into()] {
-        let res = app.api(Method::GET, &path, &token).await.send().await.unwrap();
-        assert_eq!(error_detail(res, StatusCode::NOT_FOUND).await, "Organization not found.");
-        let res = app.api(Method::PATCH, &path, &token).await.json(&json!({"title": "hijack"})).send().await.unwrap();
+        assert_eq!(app.api(Method::GET, &path, &token).error(StatusCode::NOT_FOUND).await, "Organization not found.");
+        let res = app.api(Method::PATCH, &path, &token).json(&json!({"title": "hijack"})).send().await;
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
-    let theirs_now: Value = app.api(Method::GET, "/api/organization/", &other_token).await.send().await.unwrap().json().await.unwrap();
-    assert_eq!(theirs_now["title"], "other@example.com", "the other organization is untouched");
+    assert_eq!(app.organization(&other_token).await.title, "other@example.com", "the other organization is untouched");
 }
 
 async fn renaming_rejects_bad_titles_with_a_clear_message(backend: Backend) {
@@ -108,8 +103,7 @@ async fn renaming_rejects_bad_titles_with_a_clear_message(backend: Backend) {
     let res = patch(r#"{"title": ""}"#.into(), "application/json").await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["validation_errors"]["title"][0], "The title cannot be empty.");
-    let org: Value = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap().json().await.unwrap();
-    assert_eq!(org["title"], email, "nothing was renamed");
+    assert_eq!(app.organization(&token).await.title, email, "nothing was renamed");
 }
 
 async fn missing_or_wrong_tokens_are_unauthorized(backend: Backend) {
@@ -147,20 +141,20 @@ async fn missing_or_wrong_tokens_are_unauthorized(backend: Backend) {
 async fn only_owner_and_administrator_may_rename(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
-    for (role, allowed) in [("ADMINISTRATOR", true), ("MANAGER", false), ("REVIEWER", false), ("ANNOTATOR", false)] {
-        let (_, member) = app.add_member(role).await;
-        let token = app.token(&member).await;
-        let res = app.api(Method::GET, "/api/organization/", &token).await.send().await.unwrap();
+    for (role, allowed) in [(Role::Administrator, true), (Role::Manager, false), (Role::Reviewer, false), (Role::Annotator, false)] {
+        let member = app.add_member(role).await;
+        let token = app.token(&member.client).await;
+        let res = app.api(Method::GET, "/api/organization/", &token).send().await;
         assert_eq!(res.status(), StatusCode::OK, "{role} reads the organization");
-        let res = app.api(Method::PATCH, "/api/organization/", &token).await.json(&json!({"title": role})).send().await.unwrap();
+        let res = app.api(Method::PATCH, "/api/organization/", &token).json(&json!({"title": role})).send().await;
         if allowed {
-            assert_eq!(res.json::<Value>().await.unwrap()["title"], role);
+            assert_eq!(res.json::<OrganizationView>().await.unwrap().title, role.as_str());
         } else {
             assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("Only the Owner or an Administrator"), "{role}");
             // The same through the app's own server function.
-            let res = app.server_fn(&member, "organization/rename", &[("title", "nope")]).await;
+            let res = app.server_fn(&member.client, "organization/rename", &[("title", "nope")]).await;
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
-            let res = app.server_fn(&member, "organization/get", &[]).await;
+            let res = app.server_fn(&member.client, "organization/get", &[]).await;
             assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
         }
     }
@@ -169,14 +163,11 @@ async fn only_owner_and_administrator_may_rename(backend: Backend) {
 async fn pending_and_deactivated_members_get_403_from_every_endpoint(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
-    for role in ["NOT_ACTIVATED", "DEACTIVATED"] {
-        let (_, member) = app.add_member("ANNOTATOR").await;
+    for role in [Role::NotActivated, Role::Deactivated] {
+        // Active first: a Pending or Deactivated member cannot read their token.
+        let Member { id, client: member, .. } = app.add_member(Role::Annotator).await;
         let token = app.token(&member).await;
-        let email: String = member.get(app.url("/api/current-user/whoami")).send().await.unwrap().json::<Value>().await.unwrap()["email"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        app.set_role(&email, role).await;
+        app.set_role(id, role).await;
         for (method, path) in [
             (Method::GET, "/api/organization/"),
             (Method::PATCH, "/api/organization/"),
@@ -185,7 +176,7 @@ async fn pending_and_deactivated_members_get_403_from_every_endpoint(backend: Ba
             (Method::POST, "/api/current-user/reset-token"),
         ] {
             for res in [
-                app.api(method.clone(), path, &token).await.json(&json!({"title": "x"})).send().await.unwrap(),
+                app.api(method.clone(), path, &token).json(&json!({"title": "x"})).send().await,
                 member.request(method.clone(), app.url(path)).json(&json!({"title": "x"})).send().await.unwrap(),
             ] {
                 assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role} {method} {path}");
@@ -198,11 +189,11 @@ async fn whoami_and_the_token_endpoints(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;
     let token = app.token(&app.client).await;
-    let me: Value = app.api(Method::GET, "/api/current-user/whoami", &token).await.send().await.unwrap().json().await.unwrap();
-    assert_eq!(me["email"], email);
-    assert_eq!(me["role"], "OWNER");
-    assert!(me["id"].as_i64().unwrap() > 0);
-    assert!(me["organization_id"].as_i64().unwrap() > 0);
+    let me: WhoAmI = app.api(Method::GET, "/api/current-user/whoami", &token).json_ok().await;
+    assert_eq!(me.email, email);
+    assert_eq!(me.role, Role::Owner);
+    assert!(me.id > 0);
+    assert!(me.organization_id > 0);
     // The token is stable until reset.
     assert_eq!(app.token(&app.client).await, token);
 }
@@ -211,17 +202,16 @@ async fn resetting_the_token_kills_the_old_one(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let old = app.token(&app.client).await;
-    let res = app.api(Method::POST, "/api/current-user/reset-token", &old).await.send().await.unwrap();
-    let new = res.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let new = app.api(Method::POST, "/api/current-user/reset-token", &old).json_ok::<ApiToken>().await.token;
     assert_ne!(new, old);
-    let res = app.api(Method::GET, "/api/organization/", &old).await.send().await.unwrap();
+    let res = app.api(Method::GET, "/api/organization/", &old).send().await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = app.api(Method::GET, "/api/organization/", &new).await.send().await.unwrap();
+    let res = app.api(Method::GET, "/api/organization/", &new).send().await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(app.token(&app.client).await, new, "the account page shows the new token");
     // Through the account page's server function too.
     let res = app.server_fn(&app.client, "account/reset_api_token", &[]).await;
     let newest: String = res.json().await.unwrap();
     assert_ne!(newest, new);
-    assert_eq!(app.api(Method::GET, "/api/organization/", &new).await.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.api(Method::GET, "/api/organization/", &new).send().await.status(), StatusCode::UNAUTHORIZED);
 }

@@ -1,5 +1,6 @@
 //! The server-rendered pages: who sees what, and with which status.
 
+use gatehouse::domain::Role;
 use reqwest::{header, StatusCode};
 
 use crate::helpers::*;
@@ -52,8 +53,8 @@ async fn the_owner_sees_the_organization_menu_entry_and_page(backend: Backend) {
 async fn members_without_the_role_get_403_on_the_organization_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
-    for role in ["MANAGER", "REVIEWER", "ANNOTATOR"] {
-        let (_, member) = app.add_member(role).await;
+    for role in [Role::Manager, Role::Reviewer, Role::Annotator] {
+        let member = app.add_member(role).await.client;
         let (status, home) = get(&member, app.url("/")).await;
         assert_eq!(status, StatusCode::OK);
         assert!(!home.contains("href=\"/organization\""), "{role} has no Organization entry");
@@ -63,7 +64,7 @@ async fn members_without_the_role_get_403_on_the_organization_page(backend: Back
         assert!(page.contains("You don&#x27;t have access to this page") || page.contains("You don't have access to this page"));
         assert!(!page.contains("Rename the organization"));
     }
-    let (_, admin) = app.add_member("ADMINISTRATOR").await;
+    let admin = app.add_member(Role::Administrator).await.client;
     let (status, page) = get(&admin, app.url("/organization")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Rename the organization"));
@@ -84,15 +85,15 @@ async fn the_account_page_shows_email_role_and_token(backend: Backend) {
 async fn pending_members_see_only_the_waiting_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
-    let (email, member) = app.add_member("NOT_ACTIVATED").await;
+    let member = app.add_member(Role::NotActivated).await;
     for path in ["/", "/organization", "/user/account"] {
-        let (status, page) = get(&member, app.url(path)).await;
+        let (status, page) = get(&member.client, app.url(path)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert!(page.contains("Waiting for your role"), "{path}");
         assert!(!page.contains("Rename the organization"));
     }
-    app.set_role(&email, "DEACTIVATED").await;
-    let (status, page) = get(&member, app.url("/")).await;
+    app.set_role(member.id, Role::Deactivated).await;
+    let (status, page) = get(&member.client, app.url("/")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("Your account has been deactivated"));
 }
@@ -152,7 +153,7 @@ async fn undeclared_methods_are_405_with_the_allowed_ones(backend: Backend) {
         (reqwest::Method::POST, "/api/current-user/whoami", "GET,HEAD"),
         (reqwest::Method::DELETE, "/health", "GET,HEAD"),
     ] {
-        let res = app.api(method.clone(), path, &token).await.send().await.unwrap();
+        let res = app.api(method.clone(), path, &token).send().await;
         let allow = res.headers().get(header::ALLOW).map(|v| v.to_str().unwrap().replace(' ', "")).unwrap_or_default();
         let mut allow: Vec<&str> = allow.split(',').collect();
         allow.sort_unstable();

@@ -1,7 +1,8 @@
 //! Cross-site request forgery protection and hostile input.
 
+use gatehouse::domain::OrganizationView;
 use reqwest::{header, Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -32,8 +33,8 @@ async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend
         let res = app.client.post(app.url("/api/current-user/reset-token")).header(name, value).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
-    let org: Value = app.client.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(org["title"], email, "nothing changed");
+    let org: OrganizationView = app.client.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(org.title, email, "nothing changed");
 
     // The same requests from our own origin go through.
     let res = app.server_fn(&app.client, "organization/rename", &[("title", "ours")]).await;
@@ -47,22 +48,20 @@ async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend
         .send()
         .await
         .unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["title"], "still ours");
+    assert_eq!(res.json::<OrganizationView>().await.unwrap().title, "still ours");
 }
 
 async fn token_authenticated_calls_are_exempt_from_the_origin_check(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let token = app.token(&app.client).await;
-    let res = app
+    let org: OrganizationView = app
         .api(Method::PATCH, "/api/organization/", &token)
-        .await
         .header(header::ORIGIN, "http://script.example")
         .json(&json!({"title": "from a script"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.json::<Value>().await.unwrap()["title"], "from a script");
+        .json_ok()
+        .await;
+    assert_eq!(org.title, "from a script");
 }
 
 async fn malformed_server_function_calls_are_client_errors(backend: Backend) {
@@ -121,19 +120,28 @@ async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
 /// request holds the server only for the grace period.
 async fn a_request_that_never_finishes_delays_stopping_only_for_the_grace_period(backend: Backend) {
     use std::time::{Duration, Instant};
-    use tokio::io::AsyncWriteExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let grace = Duration::from_secs(1);
     let app = TestApp::spawn_with(backend, |c| c.shutdown_grace = grace).await;
     let host = app.address.trim_start_matches("http://").to_owned();
     let mut stalled = tokio::net::TcpStream::connect(&host).await.unwrap();
-    // The body is announced as 100 bytes; only 11 come, so the server waits for the rest.
+    // The body is announced as 100 bytes; only 11 come, so the server waits for the rest. The
+    // server's "100 Continue" says the request is being read (it is in flight) before the body is sent.
     let head = format!(
         "POST /_sfn/auth/log_in HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=a%40b"
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n"
     );
     stalled.write_all(head.as_bytes()).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut answer = Vec::new();
+    while !answer.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(MAIL_DEADLINE, stalled.read(&mut byte)).await.expect("the server reads the request");
+        assert_eq!(read.unwrap(), 1, "the connection stays open");
+        answer.push(byte[0]);
+    }
+    assert!(answer.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&answer));
+    stalled.write_all(b"email=a%40b").await.unwrap();
 
     let started = Instant::now();
     let stopped = tokio::time::timeout(grace * 10, app.shut_down()).await;
