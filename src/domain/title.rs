@@ -60,8 +60,8 @@ mod tests {
 
     #[test]
     fn the_limit_counts_the_title_as_given() {
-        assert!(OrgTitle::parse(&format!(" {} ", "t".repeat(999))).is_ok());
-        assert!(OrgTitle::parse(&format!(" {} ", "t".repeat(1000))).is_err());
+        assert!(OrgTitle::parse(&format!(" {} ", "t".repeat(998))).is_ok());
+        assert!(OrgTitle::parse(&format!(" {} ", "t".repeat(999))).is_err());
     }
 
     #[test]

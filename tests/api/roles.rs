@@ -1,6 +1,6 @@
 //! Roles, seats and the single Owner, under concurrency.
 
-use gatehouse::domain::{InviteStatus, MemberRow, Role, SeatsView};
+use gatehouse::domain::{InviteStatus, MemberRow, PendingInvitations, Role, SeatsView};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -13,7 +13,15 @@ crate::on_both_databases!(
     twenty_concurrent_invitations_for_three_free_seats_give_three,
     ten_concurrent_ownership_transfers_leave_one_owner,
     the_administrator_transfers_ownership_from_the_command_line,
+    resending_an_invitation_that_finds_no_free_seat_says_so_and_sends_nothing,
+    the_page_and_the_api_refuse_alike_when_no_address_can_take_a_seat,
 );
+
+/// The error of a failed server function, as the app's own type.
+async fn app_error(res: reqwest::Response, status: StatusCode) -> gatehouse::domain::AppError {
+    assert_eq!(res.status(), status);
+    res.json().await.expect("server function errors are the app's error type")
+}
 
 async fn change(app: &TestApp, token: &str, org: i64, user_id: i64, role: Role) -> reqwest::Response {
     app.api(Method::PATCH, &format!("/api/organizations/{org}/memberships"), token)
@@ -206,4 +214,60 @@ async fn the_administrator_transfers_ownership_from_the_command_line(backend: Ba
     assert!(roles.contains(&(admin.clone(), "OWNER".into())) && roles.contains(&(owner.clone(), "ADMINISTRATOR".into())), "{roles:?}");
     let (ok, out) = app.cli(&["transfer-ownership", "--org", "999999", "--to", &admin], "");
     assert!(!ok && out.contains("999999"), "{out}");
+}
+
+async fn resending_an_invitation_that_finds_no_free_seat_says_so_and_sends_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    app.set_seats(app.org_id().await, 2); // the Owner and one more
+    assert_eq!(app.invite(&token, &["late@example.com"], Role::Reviewer).await[0].status, InviteStatus::Invited);
+    app.wait_for_mail_to("late@example.com", 1).await;
+    // The invitation expires and its seat goes to another one.
+    app.expire_invitation_directly("late@example.com").await;
+    assert_eq!(app.invite(&token, &["prompt@example.com"], Role::Reviewer).await[0].status, InviteStatus::Invited);
+    let pending: PendingInvitations = {
+        let res = app.server_fn(&app.client, "invites/pending", &[]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    };
+    let late = pending.results.iter().find(|i| i.email == "late@example.com").expect("still pending");
+    assert!(late.expired);
+
+    let res = app.server_fn(&app.client, "invites/resend", &[("id", &late.id.to_string())]).await;
+    assert_eq!(
+        app_error(res, StatusCode::CONFLICT).await.to_string(),
+        "No free seats: 2 of 2 in use. Deactivate a member or raise the license."
+    );
+    let still: PendingInvitations = app.server_fn(&app.client, "invites/pending", &[]).await.json().await.unwrap();
+    let late_again = still.results.iter().find(|i| i.email == "late@example.com").unwrap();
+    assert!(late_again.expired, "nothing was renewed");
+    app.wait_for_mail_to("prompt@example.com", 1).await;
+    let to_late = app.state.mailer.memory().unwrap().messages().iter().filter(|m| m.to == "late@example.com").count();
+    assert_eq!(to_late, 1, "no second message was sent");
+}
+
+async fn the_page_and_the_api_refuse_alike_when_no_address_can_take_a_seat(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    app.set_seats(app.org_id().await, 1); // the Owner only
+    let full = "No free seats: 1 of 1 in use. Deactivate a member or raise the license.";
+
+    let res = app.server_fn(&app.client, "invites/send", &[("emails", "one@example.com two@example.com"), ("role", "ANNOTATOR")]).await;
+    assert_eq!(app_error(res, StatusCode::CONFLICT).await.to_string(), full);
+    let detail = app
+        .api(Method::POST, "/api/invite/send-email", &token)
+        .json(&json!({"emails": ["one@example.com", "two@example.com"]}))
+        .error(StatusCode::CONFLICT)
+        .await;
+    assert_eq!(detail, full);
+    // With one address that needs no seat (already a member), the request is answered per address.
+    let owner = app.whoami(&app.client).await.email;
+    let res = app.server_fn(&app.client, "invites/send", &[("emails", &format!("{owner} three@example.com")), ("role", "ANNOTATOR")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let outcomes: Vec<gatehouse::domain::InviteOutcome> = res.json().await.unwrap();
+    let statuses: Vec<_> = outcomes.iter().map(|o| o.status).collect();
+    assert_eq!(statuses, vec![InviteStatus::AlreadyMember, InviteStatus::NoFreeSeat]);
+    assert_eq!(app.count("invitations").await, 0);
 }
