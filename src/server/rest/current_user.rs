@@ -35,9 +35,7 @@ pub struct Token {
 #[utoipa::path(get, path = "/current-user/whoami", tag = "current-user", operation_id = "whoami",
     responses(
         (status = 200, description = "The caller.", body = WhoAmI),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenInactive),
-        (status = 500, response = InternalError),
+        ActiveErrors,
     ))]
 pub async fn whoami(Authorized(me): Authorized<Active>) -> Json<WhoAmI> {
     Json(WhoAmI { id: me.user_id(), email: me.email().to_owned(), role: me.role(), organization_id: me.organization_id() })
@@ -50,9 +48,7 @@ pub async fn whoami(Authorized(me): Authorized<Active>) -> Json<WhoAmI> {
 #[utoipa::path(get, path = "/current-user/token", tag = "current-user", operation_id = "getToken",
     responses(
         (status = 200, description = "The caller's API token.", body = Token),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenInactive),
-        (status = 500, response = InternalError),
+        ActiveErrors,
     ))]
 pub async fn token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<Token> {
     Ok(Json(Token { token: accounts::api_token(&state, &me).await? }))
@@ -65,9 +61,7 @@ pub async fn token(State(state): State<AppState>, Authorized(me): Authorized<Act
 #[utoipa::path(post, path = "/current-user/reset-token", tag = "current-user", operation_id = "resetToken",
     responses(
         (status = 200, description = "The new API token.", body = Token),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenInactive),
-        (status = 500, response = InternalError),
+        ActiveErrors,
     ))]
 pub async fn reset_token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<Token> {
     Ok(Json(Token { token: accounts::reset_api_token(&state, &me).await? }))

@@ -32,9 +32,7 @@ use crate::{
 #[utoipa::path(get, path = "/invite", tag = "invitations", operation_id = "getInviteLink",
     responses(
         (status = 200, description = "The invite link.", body = InviteLink),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenManage),
-        (status = 500, response = InternalError),
+        AdminErrors,
     ))]
 pub async fn get_link(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
     Ok(Json(invites::link(&state, &me, &headers).await?))
@@ -47,9 +45,7 @@ pub async fn get_link(State(state): State<AppState>, Authorized(me): Authorized<
 #[utoipa::path(post, path = "/invite/reset-token", tag = "invitations", operation_id = "resetInviteLink",
     responses(
         (status = 200, description = "The new invite link.", body = InviteLink),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenManage),
-        (status = 500, response = InternalError),
+        AdminErrors,
     ))]
 pub async fn reset_link(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
     Ok(Json(invites::reset_link(&state, &me, &headers).await?))
@@ -109,11 +105,9 @@ pub struct InviteRefusal {
     responses(
         (status = 200, description = "One result per address.", body = InviteResults),
         (status = 400, description = "A body that cannot be read, no addresses, more than 1000, or a role that cannot be invited.", body = ErrorBody),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenManage),
         (status = 409, description = "No address could be invited for lack of seats (\"No free seats: N of N in use. …\"); the body also carries `results`.", body = InviteRefusal),
-        (status = 413, response = PayloadTooLarge),
-        (status = 500, response = InternalError),
+        AdminErrors,
+        BodyErrors,
     ))]
 pub async fn send_email(
     State(state): State<AppState>,
@@ -159,11 +153,9 @@ pub struct Done {
     responses(
         (status = 200, description = "Revoked.", body = Done),
         (status = 400, description = "A body that cannot be read, or an invalid address.", body = ErrorBody),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenManage),
         (status = 404, description = "There is no pending invitation for this address.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
-        (status = 500, response = InternalError),
+        AdminErrors,
+        BodyErrors,
     ))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -64,9 +64,7 @@ impl OrganizationPatch {
 #[utoipa::path(get, path = "/organization/", tag = "organization", operation_id = "getOwnOrganization",
     responses(
         (status = 200, description = "The organization.", body = OrganizationView),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenInactive),
-        (status = 500, response = InternalError),
+        ActiveErrors,
     ))]
 pub async fn get_own(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<OrganizationView> {
     Ok(Json(organization::view(&state, &me).await?))
@@ -81,10 +79,8 @@ pub async fn get_own(State(state): State<AppState>, Authorized(me): Authorized<A
     responses(
         (status = 200, description = "The renamed organization.", body = OrganizationView),
         (status = 400, description = "A body that cannot be read, or a missing or invalid `title` (`validation_errors` names it).", body = ErrorBody),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenManage),
-        (status = 413, response = PayloadTooLarge),
-        (status = 500, response = InternalError),
+        AdminErrors,
+        BodyErrors,
     ))]
 pub async fn rename_own(
     State(state): State<AppState>,
@@ -103,10 +99,8 @@ pub async fn rename_own(
     params(("id" = i64, Path, description = "The caller's organization's id.")),
     responses(
         (status = 200, description = "The organization.", body = OrganizationView),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenInactive),
         (status = 404, response = OrganizationNotFound),
-        (status = 500, response = InternalError),
+        ActiveErrors,
     ))]
 pub async fn get_by_id(state: State<AppState>, me: Authorized<Active>) -> ApiResult<OrganizationView> {
     get_own(state, me).await
@@ -122,11 +116,9 @@ pub async fn get_by_id(state: State<AppState>, me: Authorized<Active>) -> ApiRes
     responses(
         (status = 200, description = "The renamed organization.", body = OrganizationView),
         (status = 400, description = "A body that cannot be read, or a missing or invalid `title` (`validation_errors` names it).", body = ErrorBody),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenManage),
         (status = 404, response = OrganizationNotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 500, response = InternalError),
+        AdminErrors,
+        BodyErrors,
     ))]
 pub async fn rename_by_id(
     state: State<AppState>,
@@ -172,10 +164,8 @@ fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiEr
     responses(
         (status = 200, description = "A page of members.", body = MemberPage),
         (status = 400, description = "A bad page, page_size, role or search (`validation_errors` names it).", body = ErrorBody),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = ForbiddenManage),
         (status = 404, response = OrganizationNotFound),
-        (status = 500, response = InternalError),
+        AdminErrors,
     ))]
 pub async fn list_memberships(
     State(state): State<AppState>,
@@ -225,7 +215,7 @@ pub struct MembershipChange {
         (status = 403, description = "Not an Owner or Administrator, the Owner's role, or one's own.", body = ErrorBody),
         (status = 404, description = "No such organization, or no such member in it.", body = ErrorBody),
         (status = 409, description = "No free seats: N of N in use. Deactivate a member or raise the license.", body = ErrorBody),
-        (status = 413, response = PayloadTooLarge),
+        BodyErrors,
         (status = 500, response = InternalError),
     ))]
 pub async fn change_membership(

@@ -1,10 +1,15 @@
 //! The error responses the REST endpoints share, documented once and referenced by name.
 
-use utoipa::openapi::{
-    header::HeaderBuilder,
-    response::{Response, ResponseBuilder},
-    schema::{ObjectBuilder, Type},
-    ContentBuilder, Ref, RefOr,
+use std::collections::BTreeMap;
+
+use utoipa::{
+    openapi::{
+        header::HeaderBuilder,
+        response::{Response, ResponseBuilder},
+        schema::{ObjectBuilder, Type},
+        ContentBuilder, Ref, RefOr,
+    },
+    IntoResponses,
 };
 
 fn error_response(description: &str, status: u16, detail: &str) -> ResponseBuilder {
@@ -94,3 +99,34 @@ shared_response!(
     )
     .build()
 );
+
+fn by_name(entries: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    entries.iter().map(|(status, name)| (status.to_string(), RefOr::Ref(Ref::from_response_name(*name)))).collect()
+}
+
+/// What every endpoint for active members may answer besides its own: 401, 403, 500.
+pub struct ActiveErrors;
+
+impl IntoResponses for ActiveErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        by_name(&[("401", "Unauthenticated"), ("403", "ForbiddenInactive"), ("500", "InternalError")])
+    }
+}
+
+/// What every endpoint of the Owner and Administrators may answer besides its own: 401, 403, 500.
+pub struct AdminErrors;
+
+impl IntoResponses for AdminErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        by_name(&[("401", "Unauthenticated"), ("403", "ForbiddenManage"), ("500", "InternalError")])
+    }
+}
+
+/// What an endpoint that reads a body may answer besides its own: 413.
+pub struct BodyErrors;
+
+impl IntoResponses for BodyErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        by_name(&[("413", "PayloadTooLarge")])
+    }
+}
