@@ -1,5 +1,8 @@
+//! Form fields and the errors that belong to them.
+
 use leptos::prelude::*;
 
+use super::error_line::ErrorLine;
 use crate::domain::AppError;
 
 /// The message of the error that belongs to `field`, for showing next to it.
@@ -50,9 +53,7 @@ pub fn Field(
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()
             />
-            <p class="field-error" id=error_id role="alert">
-                {move || error.get()}
-            </p>
+            <ErrorLine field=true id=error_id message=error />
         </div>
     }
 }

@@ -1,12 +1,16 @@
 //! Presentational pieces shared by the pages.
 
+pub mod actions;
 pub mod app_menu;
 pub mod confirm;
 pub mod copy_button;
+pub mod dialog;
+pub mod error_line;
 pub mod field;
 pub mod gate;
 pub mod invite_modal;
 pub mod member_table;
+pub mod organization;
 
 use leptos::prelude::*;
 

@@ -1,3 +1,5 @@
+//! The signup page: a new organization without an invitation, or joining through one.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
@@ -8,6 +10,8 @@ use crate::{
         invites::get_invite_info,
     },
     components::{
+        actions::on_success,
+        error_line::ErrorLine,
         field::{field_error, form_error, Field},
         gate::Notice,
         go_to, set_status,
@@ -65,11 +69,7 @@ fn SignupForm(
 ) -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let value = action.value();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = value.get() {
-            go_to("/");
-        }
-    });
+    on_success(action, |()| go_to("/"));
     let (token, info) = invite.unzip();
     let (heading, intro, email) = match info {
         None => ("Create your account".to_owned(), "You will be the Owner of a new organization.".to_owned(), None),
@@ -97,7 +97,7 @@ fn SignupForm(
                     error=Signal::derive(field_error(move || value.get(), "password")) />
                 <p class="hint">"At least 8 characters."</p>
                 {token.map(|t| view! { <input type="hidden" name="token" value=t /> })}
-                <p class="form-error" role="alert">{form_error(move || value.get(), &["email", "password"])}</p>
+                <ErrorLine message=Signal::derive(form_error(move || value.get(), &["email", "password"])) />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
                 </button>
