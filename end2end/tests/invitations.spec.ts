@@ -115,6 +115,13 @@ test("an owner shares the invite link, a new member joins as Pending, and a rese
   dialog = await openInviteDialog(page);
   const input = dialog.getByRole("textbox", { name: "Invite link" });
   await expect(input).toHaveValue(link);
+  // The question is a dialog of its own: Escape closes it alone and gives focus back.
+  await dialog.getByRole("button", { name: "Reset Link", exact: true }).click();
+  await expect(page.getByRole("dialog", { name: RESET_QUESTION })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("dialog", { name: RESET_QUESTION })).toBeHidden();
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "Reset Link", exact: true })).toBeFocused();
   await dialog.getByRole("button", { name: "Reset Link", exact: true }).click();
   await expect(dialog.getByText(RESET_QUESTION)).toBeVisible();
   await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
