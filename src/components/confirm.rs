@@ -1,10 +1,11 @@
-//! A button that asks before it acts: a click opens a dialog with the question, a confirming
-//! button and "Cancel" (focus on "Cancel"); focus returns to the button once it is answered.
+//! A button that asks before it acts, in a dialog.
 
 use leptos::{html::Button, prelude::*};
 
 use super::dialog::Dialog;
 
+/// A click opens a dialog with the question, a confirming button and "Cancel" (which takes
+/// focus); once it is answered, focus returns to the button.
 #[component]
 pub fn ConfirmButton(
     /// The button that asks ("Reset Link").

@@ -1,5 +1,4 @@
-//! A modal dialog: named by its title, takes focus when it opens, keeps Tab and Shift+Tab inside,
-//! closes on Escape, and gives focus back to whatever had it when it opened.
+//! The modal dialog: named by its title, focus trapped inside, Escape closes it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,5 +1,4 @@
-//! The "Invite people" dialog of the Organization page: the organization's invite link, and
-//! invitations by email.
+//! The "Invite people" dialog: the invite link, and invitations by email.
 
 use leptos::{html::Button, prelude::*};
 
@@ -22,6 +21,7 @@ enum Tab {
     Email,
 }
 
+/// Opens on the Invite link tab; Arrow keys, Home and End move between the tabs.
 #[component]
 pub fn InviteModal(
     /// Closes the dialog (the "Close" button, Escape).

@@ -1,5 +1,4 @@
-//! The Organization page (Owner and Administrators): its card, members, pending invitations,
-//! the Invite People dialog, and for the Owner the ownership transfer.
+//! The Organization page (Owner and Administrators only).
 
 use leptos::{html::Button, prelude::*};
 use leptos_meta::Title;
@@ -30,6 +29,8 @@ pub fn OrganizationPage() -> impl IntoView {
     }
 }
 
+/// The organization's card, its members, pending invitations and the Invite People dialog; for
+/// the Owner, the ownership transfer.
 #[component]
 fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
     let organization = Resource::new(|| (), |_| get_organization());
