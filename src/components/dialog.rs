@@ -26,7 +26,10 @@ pub fn Dialog(
     class: &'static str,
     children: Children,
 ) -> impl IntoView {
-    let title_id = format!("dialog-title-{}", NEXT_TITLE.fetch_add(1, Ordering::Relaxed));
+    let title_id = format!(
+        "dialog-title-{}",
+        NEXT_TITLE.fetch_add(1, Ordering::Relaxed)
+    );
     let labelled_by = title_id.clone();
     let dialog_ref = NodeRef::<Div>::new();
     #[cfg(feature = "hydrate")]
@@ -36,7 +39,10 @@ pub fn Dialog(
         on_cleanup(move || {
             if let Some(Some(opener)) = opener.try_get_value() {
                 request_animation_frame(move || {
-                    if let (true, Ok(opener)) = (opener.is_connected(), opener.dyn_into::<web_sys::HtmlElement>()) {
+                    if let (true, Ok(opener)) = (
+                        opener.is_connected(),
+                        opener.dyn_into::<web_sys::HtmlElement>(),
+                    ) {
                         let _ = opener.focus();
                     }
                 });
@@ -91,7 +97,11 @@ fn focus_first_when_mounted(dialog: web_sys::Element, frames_left: u32) {
             }
             return;
         }
-        let marked = dialog.query_selector("[data-autofocus]").ok().flatten().and_then(|e| e.dyn_into().ok());
+        let marked = dialog
+            .query_selector("[data-autofocus]")
+            .ok()
+            .flatten()
+            .and_then(|e| e.dyn_into().ok());
         if let Some(target) = marked.or_else(|| focusable_in(&dialog).into_iter().next()) {
             let _ = target.focus();
         }
@@ -106,7 +116,11 @@ fn trap_focus(dialog: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
         return;
     };
     let active = document().active_element();
-    let at = active.as_ref().and_then(|a| controls.iter().position(|c| AsRef::<web_sys::Element>::as_ref(c) == a));
+    let at = active.as_ref().and_then(|a| {
+        controls
+            .iter()
+            .position(|c| AsRef::<web_sys::Element>::as_ref(c) == a)
+    });
     let target = match (ev.shift_key(), at) {
         (true, Some(0)) | (true, None) => last,
         (false, Some(i)) if i + 1 == controls.len() => first,
@@ -139,13 +153,17 @@ fn focusable_in(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
 }
 
 fn is_focusable(element: &web_sys::Element) -> bool {
-    let tabindex = element.get_attribute("tabindex").and_then(|t| t.trim().parse::<i32>().ok());
+    let tabindex = element
+        .get_attribute("tabindex")
+        .and_then(|t| t.trim().parse::<i32>().ok());
     if element.has_attribute("disabled") || tabindex.is_some_and(|t| t < 0) {
         return false;
     }
     let natively = match element.tag_name().to_ascii_uppercase().as_str() {
         "BUTTON" | "SELECT" | "TEXTAREA" => true,
-        "INPUT" => !element.get_attribute("type").is_some_and(|t| t.eq_ignore_ascii_case("hidden")),
+        "INPUT" => !element
+            .get_attribute("type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("hidden")),
         "A" => element.has_attribute("href"),
         _ => false,
     };

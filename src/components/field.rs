@@ -10,7 +10,11 @@ pub fn field_error<T>(
     value: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static,
     field: &'static str,
 ) -> impl Fn() -> Option<String> + Send + Sync + 'static {
-    move || value().and_then(|r| r.err()).and_then(|e| e.for_field(field))
+    move || {
+        value()
+            .and_then(|r| r.err())
+            .and_then(|e| e.for_field(field))
+    }
 }
 
 /// An error that belongs to no field, shown above the form's button.

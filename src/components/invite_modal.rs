@@ -56,25 +56,28 @@ pub fn InviteModal(
         ev.prevent_default();
         select(next);
     };
-    let tab_button =
-        move |t: Tab, id: &'static str, panel: &'static str, label: &'static str, node_ref: NodeRef<Button>| {
-            view! {
-                <button
-                    type="button"
-                    role="tab"
-                    id=id
-                    class="tab"
-                    aria-controls=panel
-                    aria-selected=move || (tab.get() == t).to_string()
-                    tabindex=move || if tab.get() == t { "0" } else { "-1" }
-                    node_ref=node_ref
-                    data-autofocus=(t == Tab::Link).then_some("")
-                    on:click=move |_| select(t)
-                >
-                    {label}
-                </button>
-            }
-        };
+    let tab_button = move |t: Tab,
+                           id: &'static str,
+                           panel: &'static str,
+                           label: &'static str,
+                           node_ref: NodeRef<Button>| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                id=id
+                class="tab"
+                aria-controls=panel
+                aria-selected=move || (tab.get() == t).to_string()
+                tabindex=move || if tab.get() == t { "0" } else { "-1" }
+                node_ref=node_ref
+                data-autofocus=(t == Tab::Link).then_some("")
+                on:click=move |_| select(t)
+            >
+                {label}
+            </button>
+        }
+    };
     view! {
         <Dialog title="Invite people" on_close close_button=true>
             <div class="tabs" role="tablist" aria-label="How to invite" on:keydown=on_tab_keys>
@@ -152,15 +155,25 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
     let (emails, set_emails) = signal(String::new());
     on_success(send, move |outcomes| {
         // Keep the addresses that can be fixed and sent again; the rest are done.
-            let retry: Vec<String> = outcomes
-                .iter()
-                .filter(|o| matches!(o.status, InviteStatus::InvalidAddress | InviteStatus::NoFreeSeat))
-                .map(|o| o.email.clone())
-                .collect();
+        let retry: Vec<String> = outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.status,
+                    InviteStatus::InvalidAddress | InviteStatus::NoFreeSeat
+                )
+            })
+            .map(|o| o.email.clone())
+            .collect();
         set_emails.set(retry.join("\n"));
         on_sent.run(());
     });
-    let emails_invalid = move || value.get().and_then(Result::err).is_some_and(|e| e.for_field("emails").is_some());
+    let emails_invalid = move || {
+        value
+            .get()
+            .and_then(Result::err)
+            .is_some_and(|e| e.for_field("emails").is_some())
+    };
     view! {
         <ActionForm action=send>
             <div class="field" class:has-error=emails_invalid>

@@ -126,7 +126,13 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
 
 /// "Showing X–Y of N" with Previous and Next buttons.
 #[component]
-pub fn Pagination(count: i64, page: i64, page_size: i64, shown: usize, set_page: WriteSignal<i64>) -> impl IntoView {
+pub fn Pagination(
+    count: i64,
+    page: i64,
+    page_size: i64,
+    shown: usize,
+    set_page: WriteSignal<i64>,
+) -> impl IntoView {
     let first = (page - 1) * page_size + 1;
     let last = first + shown as i64 - 1;
     let has_previous = page > 1;

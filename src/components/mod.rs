@@ -32,9 +32,10 @@ pub struct RefreshOrganization(pub Callback<()>);
 /// Sets the status of the server-rendered response (no-op in the browser).
 pub fn set_status(_code: u16) {
     #[cfg(feature = "ssr")]
-    if let (Some(res), Ok(status)) =
-        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(_code))
-    {
+    if let (Some(res), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(_code),
+    ) {
         res.set_status(status);
     }
 }

@@ -36,7 +36,9 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
     let organization = Resource::new(|| (), |_| get_organization());
     let invitations = Resource::new(|| (), |_| list_invitations());
     // Role changes and invitations change the seats in use: the card shows them afresh.
-    provide_context(RefreshOrganization(Callback::new(move |()| organization.refetch())));
+    provide_context(RefreshOrganization(Callback::new(move |()| {
+        organization.refetch()
+    })));
     let (inviting, set_inviting) = signal(false);
     let invite_button = NodeRef::<Button>::new();
     let close_invite = Callback::new(move |()| {

@@ -72,15 +72,26 @@ fn SignupForm(
     on_success(action, |()| go_to("/"));
     let (token, info) = invite.unzip();
     let (heading, intro, email) = match info {
-        None => ("Create your account".to_owned(), "You will be the Owner of a new organization.".to_owned(), None),
-        Some(InviteInfo::Link { organization_title }) => (
-            format!("Join {organization_title}"),
-            "After you sign up, an administrator of the organization will assign your role.".to_owned(),
+        None => (
+            "Create your account".to_owned(),
+            "You will be the Owner of a new organization.".to_owned(),
             None,
         ),
-        Some(InviteInfo::Email { organization_title, email, role }) => {
-            (format!("Join {organization_title}"), format!("You are invited as {}.", role.label()), Some(email))
-        }
+        Some(InviteInfo::Link { organization_title }) => (
+            format!("Join {organization_title}"),
+            "After you sign up, an administrator of the organization will assign your role."
+                .to_owned(),
+            None,
+        ),
+        Some(InviteInfo::Email {
+            organization_title,
+            email,
+            role,
+        }) => (
+            format!("Join {organization_title}"),
+            format!("You are invited as {}.", role.label()),
+            Some(email),
+        ),
     };
     // An email invitation is for its address only.
     let readonly = email.is_some();

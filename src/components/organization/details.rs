@@ -10,7 +10,11 @@ pub fn OrganizationDetails(org: OrganizationView) -> impl IntoView {
     let (current, set_current) = signal(org);
     let seats = move || {
         let s = current.read().seats.clone();
-        format!("Seats: {} / {}", s.used, s.limit.map_or("unlimited".to_owned(), |l| l.to_string()))
+        format!(
+            "Seats: {} / {}",
+            s.used,
+            s.limit.map_or("unlimited".to_owned(), |l| l.to_string())
+        )
     };
     view! {
         <section class="card">

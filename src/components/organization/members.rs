@@ -97,4 +97,5 @@ pub fn Members(me: i64) -> impl IntoView {
                 }
             })}
         </Transition>
-    }}
+    }
+}

@@ -5,15 +5,17 @@ use leptos::prelude::*;
 use crate::{
     api::invites::{ResendInvitation, RevokeInvitation},
     components::{
-        actions::on_result, confirm::ConfirmButton, error_line::ErrorLine, member_table::RolePill, readable_date,
-        readable_time, RefreshOrganization,
+        actions::on_result, confirm::ConfirmButton, error_line::ErrorLine, member_table::RolePill,
+        readable_date, readable_time, RefreshOrganization,
     },
     domain::{AppError, PendingInvitation, PendingInvitations},
 };
 
 /// Email invitations not yet accepted, with Resend and Revoke.
 #[component]
-pub fn PendingInvitationList(invitations: Resource<Result<PendingInvitations, AppError>>) -> impl IntoView {
+pub fn PendingInvitationList(
+    invitations: Resource<Result<PendingInvitations, AppError>>,
+) -> impl IntoView {
     let resend = ServerAction::<ResendInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     // The address of the last invitation acted on, for the message.
@@ -22,12 +24,20 @@ pub fn PendingInvitationList(invitations: Resource<Result<PendingInvitations, Ap
     let refresh_seats = use_context::<RefreshOrganization>();
     on_result(resend, move |result| {
         let email = target.get_value();
-        set_outcome.set(Some(result.map(|()| format!("Invitation re-sent to {email}.")).map_err(|e| e.to_string())));
+        set_outcome.set(Some(
+            result
+                .map(|()| format!("Invitation re-sent to {email}."))
+                .map_err(|e| e.to_string()),
+        ));
         invitations.refetch();
     });
     on_result(revoke, move |result| {
         let email = target.get_value();
-        set_outcome.set(Some(result.map(|()| format!("Invitation for {email} revoked.")).map_err(|e| e.to_string())));
+        set_outcome.set(Some(
+            result
+                .map(|()| format!("Invitation for {email} revoked."))
+                .map_err(|e| e.to_string()),
+        ));
         invitations.refetch();
         if let Some(RefreshOrganization(refresh)) = refresh_seats {
             refresh.run(()); // a revoked invitation frees its seat
@@ -100,7 +110,15 @@ fn InvitationRow(
     on_resend: Callback<(i64, String)>,
     on_revoke: Callback<(i64, String)>,
 ) -> impl IntoView {
-    let PendingInvitation { id, email, role, invited_by, expires_at, expired, .. } = invitation;
+    let PendingInvitation {
+        id,
+        email,
+        role,
+        invited_by,
+        expires_at,
+        expired,
+        ..
+    } = invitation;
     let question = format!("Revoke invitation for {email}?");
     let for_resend = email.clone();
     let for_revoke = email.clone();
