@@ -220,3 +220,20 @@ test("an owner invites two people by email; one registers through the emailed li
   await expect(pending.getByRole("status")).toHaveText(`Invitation for ${second} revoked.`);
   await expect(pending).toContainText("No pending invitations.");
 });
+
+test("the invite dialog keeps Tab and Escape once focus has fallen out of it (Send invitations was disabled while sending)", async ({ page }) => {
+  await signUp(page, uniqueEmail());
+  await open(page, "/organization");
+  const dialog = await openInviteDialog(page);
+  await dialog.getByRole("tab", { name: "Invite via email" }).click();
+  await dialog.getByLabel("Email addresses").fill(uniqueEmail("invitee"));
+  await dialog.getByRole("button", { name: "Send invitations" }).click();
+  await expect(dialog.getByTestId("invite-results").getByRole("listitem")).toHaveCount(1);
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByRole("button", { name: "Close" })).toBeFocused();
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole("button", { name: "Invite People", exact: true })).toBeFocused();
+});

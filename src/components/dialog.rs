@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use leptos::{html::Div, prelude::*};
+#[cfg(feature = "hydrate")]
 use wasm_bindgen::JsCast;
 
 /// Numbers the dialogs' titles, so that each dialog's `aria-labelledby` points at its own.
@@ -49,21 +50,34 @@ pub fn Dialog(
             }
         });
     }
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        "Escape" => {
-            // A dialog inside another closes alone.
-            ev.prevent_default();
-            ev.stop_propagation();
-            on_close.run(());
-        }
-        "Tab" => {
-            ev.stop_propagation();
-            if let Some(dialog) = dialog_ref.get_untracked() {
-                trap_focus(&dialog, &ev);
+    // Keys are heard on the whole window, so that they work even where focus has fallen out of
+    // the dialog (a focused button that becomes disabled drops it to the page's body). Only the
+    // innermost open dialog answers: one inside another closes alone.
+    #[cfg(feature = "hydrate")]
+    {
+        let listener = window_event_listener(leptos::ev::keydown, move |ev| {
+            let Some(dialog) = dialog_ref.get_untracked() else {
+                return;
+            };
+            if dialog
+                .query_selector("[role=dialog]")
+                .ok()
+                .flatten()
+                .is_some()
+            {
+                return;
             }
-        }
-        _ => {}
-    };
+            match ev.key().as_str() {
+                "Escape" => {
+                    ev.prevent_default();
+                    on_close.run(());
+                }
+                "Tab" => trap_focus(&dialog, &ev),
+                _ => {}
+            }
+        });
+        on_cleanup(move || listener.remove());
+    }
     view! {
         <div class="modal-backdrop">
             <div
@@ -72,7 +86,6 @@ pub fn Dialog(
                 aria-modal="true"
                 aria-labelledby=labelled_by
                 node_ref=dialog_ref
-                on:keydown=on_keydown
             >
                 <div class="modal-header">
                     <h2 id=title_id>{title}</h2>
@@ -109,6 +122,7 @@ fn focus_first_when_mounted(dialog: web_sys::Element, frames_left: u32) {
 }
 
 /// Keeps Tab and Shift+Tab inside `dialog`: from the last control to the first and back.
+#[cfg(feature = "hydrate")]
 fn trap_focus(dialog: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
     let controls = focusable_in(dialog);
     let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
@@ -131,6 +145,7 @@ fn trap_focus(dialog: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
     let _ = target.focus();
 }
 
+#[cfg(feature = "hydrate")]
 /// The controls inside `root` that Tab reaches, in document order (hidden subtrees skipped).
 fn focusable_in(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
     fn walk(parent: &web_sys::Element, found: &mut Vec<web_sys::HtmlElement>) {
@@ -152,6 +167,7 @@ fn focusable_in(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
     found
 }
 
+#[cfg(feature = "hydrate")]
 fn is_focusable(element: &web_sys::Element) -> bool {
     let tabindex = element
         .get_attribute("tabindex")
