@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
-use super::{actions::on_success, go_to, Me, RenamedTitle};
+use super::{go_to, Me, RenamedTitle};
 use crate::{api::auth::LogOut, domain::CurrentUser};
 
 #[component]
@@ -39,7 +39,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
         path
     });
     let log_out = ServerAction::<LogOut>::new();
-    on_success(log_out, |()| go_to("/user/login"));
+    super::actions::on_success(log_out, |()| go_to("/user/login"));
     let renamed = expect_context::<RenamedTitle>().0;
     let title = user.organization_title.clone();
     let active = user.role.is_active();
