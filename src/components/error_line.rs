@@ -6,9 +6,9 @@ use leptos::prelude::*;
 /// there is none.
 #[component]
 pub fn ErrorLine(
-    /// The message; `None` shows nothing.
-    #[prop(into)]
-    message: Signal<Option<String>>,
+    /// The message; `None` shows nothing. (A closure rather than a `Signal`: each page then
+    /// carries its own copy of this small view, which keeps it out of the shared main module.)
+    message: impl Fn() -> Option<String> + Send + Sync + 'static,
     /// The error belongs to one field and is shown under it (`field-error`), rather than to the
     /// whole form (`form-error`).
     #[prop(optional)]
@@ -19,7 +19,7 @@ pub fn ErrorLine(
 ) -> impl IntoView {
     view! {
         <p class=if field { "field-error" } else { "form-error" } id=id role="alert">
-            {move || message.get()}
+            {message}
         </p>
     }
 }

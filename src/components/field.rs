@@ -57,7 +57,7 @@ pub fn Field(
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()
             />
-            <ErrorLine field=true id=error_id message=error />
+            <ErrorLine field=true id=error_id message=move || error.get() />
         </div>
     }
 }

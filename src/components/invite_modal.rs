@@ -129,7 +129,7 @@ fn InviteLinkPanel() -> impl IntoView {
                 prop:value=move || url().unwrap_or_default()
             />
         </div>
-        <ErrorLine message=Signal::derive(error) />
+        <ErrorLine message=error />
         <div class="actions">
             <CopyButton label="Copy link" text=Signal::derive(url) primary=true />
             <ConfirmButton
@@ -191,7 +191,7 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                 ></textarea>
                 <p class="hint" id="invite-emails-hint">"Separate addresses with commas, spaces, semicolons or new lines."</p>
                 <ErrorLine field=true id="invite-emails-error"
-                    message=Signal::derive(field_error(move || value.get(), "emails")) />
+                    message=field_error(move || value.get(), "emails") />
             </div>
             <div class="field">
                 <label for="invite-role">"Role"</label>
@@ -204,9 +204,9 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                         .collect_view()}
                 </select>
                 <ErrorLine field=true id="invite-role-error"
-                    message=Signal::derive(field_error(move || value.get(), "role")) />
+                    message=field_error(move || value.get(), "role") />
             </div>
-            <ErrorLine message=Signal::derive(form_error(move || value.get(), &["emails", "role"])) />
+            <ErrorLine message=form_error(move || value.get(), &["emails", "role"]) />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || send.pending().get()>
                     {move || if send.pending().get() { "Sending…" } else { "Send invitations" }}

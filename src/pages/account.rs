@@ -53,7 +53,7 @@ fn ApiToken() -> impl IntoView {
                         <label for="api-token" class="sr-only">"API token"</label>
                         <input id="api-token" class="token" readonly=true data-testid="api-token" prop:value=t />
                     }.into_any(),
-                    Some(Err(e)) => view! { <ErrorLine message=Some(e.to_string()) /> }.into_any(),
+                    Some(Err(e)) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
                     None => ().into_any(),
                 }}
                 // Inside the Suspense, so that the server renders Copy enabled once the token is in.

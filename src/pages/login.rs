@@ -29,7 +29,7 @@ pub fn LoginPage() -> impl IntoView {
                     error=Signal::derive(field_error(move || value.get(), "email")) />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password"
                     error=Signal::derive(field_error(move || value.get(), "password")) />
-                <ErrorLine message=Signal::derive(form_error(move || value.get(), &["email", "password"])) />
+                <ErrorLine message=form_error(move || value.get(), &["email", "password"]) />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>

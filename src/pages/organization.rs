@@ -57,7 +57,7 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             {move || Suspend::new(async move {
                 match organization.await {
                     Ok(org) => view! { <OrganizationDetails org /> }.into_any(),
-                    Err(e) => view! { <ErrorLine message=Some(e.to_string()) /> }.into_any(),
+                    Err(e) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -108,7 +108,7 @@ fn SignupForm(
                     error=Signal::derive(field_error(move || value.get(), "password")) />
                 <p class="hint">"At least 8 characters."</p>
                 {token.map(|t| view! { <input type="hidden" name="token" value=t /> })}
-                <ErrorLine message=Signal::derive(form_error(move || value.get(), &["email", "password"])) />
+                <ErrorLine message=form_error(move || value.get(), &["email", "password"]) />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
                 </button>

@@ -93,7 +93,7 @@ pub fn Members(me: i64) -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(e) => view! { <ErrorLine message=Some(e.to_string()) /> }.into_any(),
+                    Err(e) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
                 }
             })}
         </Transition>

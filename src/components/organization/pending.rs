@@ -95,7 +95,7 @@ pub fn PendingInvitationList(
                         }
                         .into_any()
                         }
-                        Err(e) => view! { <ErrorLine message=Some(e.to_string()) /> }.into_any(),
+                        Err(e) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
                     }
                 })}
             </Transition>

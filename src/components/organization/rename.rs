@@ -35,7 +35,7 @@ pub fn RenameForm(
                 <Field label="Title" name="title" autocomplete="organization"
                     value=Signal::derive(move || current.read().title.clone())
                     error=Signal::derive(field_error(move || value.get(), "title")) />
-                <ErrorLine message=Signal::derive(form_error(move || value.get(), &["title"])) />
+                <ErrorLine message=form_error(move || value.get(), &["title"]) />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || rename.pending().get()>
                         {move || if rename.pending().get() { "Saving…" } else { "Save" }}

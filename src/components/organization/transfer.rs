@@ -29,7 +29,7 @@ pub fn OwnershipTransfer() -> impl IntoView {
                     error=Signal::derive(field_error(move || value.get(), "email")) />
                 <Field label="Your password" name="password" kind="password" autocomplete="current-password"
                     error=Signal::derive(field_error(move || value.get(), "password")) />
-                <ErrorLine message=Signal::derive(form_error(move || value.get(), &["email", "password"])) />
+                <ErrorLine message=form_error(move || value.get(), &["email", "password"]) />
                 <button type="submit" class="danger" disabled=move || transfer.pending().get()>
                     "Transfer ownership"
                 </button>
