@@ -63,13 +63,15 @@ test("signup errors appear next to the field and keep what was typed", async ({ 
   await page.getByLabel("Email").fill(email.toUpperCase());
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.locator("#field-email-error")).toHaveText("User with this email already exists");
+  await expect(page.getByLabel("Email")).toHaveAccessibleDescription("User with this email already exists");
+  await expect(page.getByRole("alert").filter({ hasText: "User with this email already exists" })).toBeVisible();
   await expect(page.getByLabel("Email")).toHaveValue(email.toUpperCase());
 
   await page.getByLabel("Email").fill(uniqueEmail());
   await page.getByLabel("Password").fill("short");
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.locator("#field-password-error")).toHaveText("Use at least 8 characters for your password.");
+  await expect(page.getByLabel("Password")).toHaveAccessibleDescription("Use at least 8 characters for your password.");
+  await expect(page.getByRole("alert").filter({ hasText: "Use at least 8 characters for your password." })).toBeVisible();
 });
 
 test("with signup disabled, the signup page explains that an invitation is needed", async ({ page }) => {

@@ -115,6 +115,13 @@ test("an owner shares the invite link, a new member joins as Pending, and a rese
   dialog = await openInviteDialog(page);
   const input = dialog.getByRole("textbox", { name: "Invite link" });
   await expect(input).toHaveValue(link);
+  // The question is a dialog of its own: Escape closes it alone and gives focus back.
+  await dialog.getByRole("button", { name: "Reset Link", exact: true }).click();
+  await expect(page.getByRole("dialog", { name: RESET_QUESTION })).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("dialog", { name: RESET_QUESTION })).toBeHidden();
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "Reset Link", exact: true })).toBeFocused();
   await dialog.getByRole("button", { name: "Reset Link", exact: true }).click();
   await expect(dialog.getByText(RESET_QUESTION)).toBeVisible();
   await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
@@ -212,4 +219,21 @@ test("an owner invites two people by email; one registers through the emailed li
   await secondRow.getByRole("button", { name: "Revoke", exact: true }).click();
   await expect(pending.getByRole("status")).toHaveText(`Invitation for ${second} revoked.`);
   await expect(pending).toContainText("No pending invitations.");
+});
+
+test("the invite dialog keeps Tab and Escape once focus has fallen out of it (Send invitations was disabled while sending)", async ({ page }) => {
+  await signUp(page, uniqueEmail());
+  await open(page, "/organization");
+  const dialog = await openInviteDialog(page);
+  await dialog.getByRole("tab", { name: "Invite via email" }).click();
+  await dialog.getByLabel("Email addresses").fill(uniqueEmail("invitee"));
+  await dialog.getByRole("button", { name: "Send invitations" }).click();
+  await expect(dialog.getByTestId("invite-results").getByRole("listitem")).toHaveCount(1);
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByRole("button", { name: "Close" })).toBeFocused();
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole("button", { name: "Invite People", exact: true })).toBeFocused();
 });

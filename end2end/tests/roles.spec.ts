@@ -1,4 +1,4 @@
-import { Browser, expect, Page, test } from "@playwright/test";
+import { Browser, expect, Locator, Page, test } from "@playwright/test";
 import { SEATS_URL } from "../playwright.config";
 import { open, openMenu, PASSWORD, uniqueEmail } from "./helpers";
 
@@ -29,11 +29,16 @@ async function joinThroughLink(owner: Page, browser: Browser, base: string): Pro
   return { page, email };
 }
 
+/** The members table's row of `email`. */
+function memberRow(owner: Page, email: string): Locator {
+  return owner.getByTestId("members-table").getByRole("row").filter({ hasText: email });
+}
+
 async function setRole(owner: Page, base: string, email: string, role: string): Promise<void> {
   await open(owner, `${base}/organization`);
   const select = owner.getByRole("combobox", { name: `Role of ${email}` });
   await select.selectOption(role);
-  await expect(select.locator("xpath=..").getByRole("status")).toHaveText("Saved");
+  await expect(memberRow(owner, email).getByRole("status")).toHaveText("Saved");
   await expect(select).toHaveValue(role);
 }
 
@@ -67,7 +72,7 @@ test("at the seat limit the role drop-down says there is no free seat and the ro
 
   const select = page.getByRole("combobox", { name: `Role of ${second.email}` });
   await select.selectOption("ANNOTATOR");
-  await expect(select.locator("xpath=..").getByRole("status")).toHaveText(
+  await expect(memberRow(page, second.email).getByRole("status")).toHaveText(
     "No free seats: 2 of 2 in use. Deactivate a member or raise the license.",
   );
   await expect(select).toHaveValue("NOT_ACTIVATED");
@@ -89,7 +94,8 @@ test("the Owner transfers ownership and both menus change", async ({ page, brows
   await page.getByLabel("New Owner's email").fill(member.email);
   await page.getByLabel("Your password").fill("not my password");
   await page.getByRole("button", { name: "Transfer ownership" }).click();
-  await expect(page.locator("#field-password-error")).toHaveText("That is not your password.");
+  await expect(page.getByLabel("Your password")).toHaveAccessibleDescription("That is not your password.");
+  await expect(page.getByRole("alert").filter({ hasText: "That is not your password." })).toBeVisible();
   await page.getByLabel("Your password").fill(PASSWORD);
   await page.getByRole("button", { name: "Transfer ownership" }).click();
   await expect(page.getByTestId("whoami")).toContainText("Administrator");

@@ -42,11 +42,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
         path
     });
     let log_out = ServerAction::<LogOut>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = log_out.value().get() {
-            go_to("/user/login");
-        }
-    });
+    super::actions::on_success(log_out, |()| go_to("/user/login"));
     let renamed = expect_context::<RenamedTitle>().0;
     let title = user.organization_title.clone();
     let active = user.role.allows(Need::Active).is_ok();

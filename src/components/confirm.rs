@@ -1,13 +1,16 @@
-//! A button that asks before it acts: a click shows the question with a confirming button and
-//! "Cancel". Focus follows: to "Cancel" when the question appears, back to the button after it.
+//! A button that asks before it acts, in a dialog.
 
 use leptos::{html::Button, prelude::*};
 
+use super::dialog::Dialog;
+
+/// A click opens a dialog with the question, a confirming button and "Cancel" (which takes
+/// focus); once it is answered, focus returns to the button.
 #[component]
 pub fn ConfirmButton(
     /// The button that asks ("Reset Link").
     label: &'static str,
-    /// The question ("Reset the link? …").
+    /// The question ("Reset the link? …"), which titles the dialog.
     #[prop(into)]
     question: String,
     /// The button that does it ("Reset link").
@@ -20,14 +23,8 @@ pub fn ConfirmButton(
 ) -> impl IntoView {
     let (asking, set_asking) = signal(false);
     let ask_ref = NodeRef::<Button>::new();
-    let cancel_ref = NodeRef::<Button>::new();
     // Set when the question is answered, so that focus returns to the button that asked.
     let answered = StoredValue::new(false);
-    Effect::new(move |_| {
-        if let Some(cancel) = cancel_ref.get() {
-            let _ = cancel.focus();
-        }
-    });
     Effect::new(move |_| {
         // Waits until the button is back and enabled again (while the action runs it may not be).
         if let Some(ask) = ask_ref.get() {
@@ -44,6 +41,7 @@ pub fn ConfirmButton(
             on_confirm.run(());
         }
     };
+    // The button that asked makes way for the dialog, so that only one button has its name.
     view! {
         <Show
             when=move || asking.get()
@@ -53,11 +51,12 @@ pub fn ConfirmButton(
                 </button>
             }
         >
-            <span class="confirm">
-                <span class="confirm-question">{question.clone()}</span>
-                <button type="button" class:danger=danger on:click=move |_| answer(true)>{confirm_label}</button>
-                <button type="button" node_ref=cancel_ref on:click=move |_| answer(false)>"Cancel"</button>
-            </span>
+            <Dialog title=question.clone() on_close=Callback::new(move |()| answer(false)) class="confirm-dialog">
+                <div class="actions">
+                    <button type="button" class:danger=danger on:click=move |_| answer(true)>{confirm_label}</button>
+                    <button type="button" data-autofocus="" on:click=move |_| answer(false)>"Cancel"</button>
+                </div>
+            </Dialog>
         </Show>
     }
 }

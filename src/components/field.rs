@@ -1,5 +1,8 @@
+//! Form fields and the errors that belong to them.
+
 use leptos::prelude::*;
 
+use super::error_line::ErrorLine;
 use crate::domain::AppError;
 
 /// The message of the error that belongs to `field`, for showing next to it.
@@ -7,7 +10,11 @@ pub fn field_error<T>(
     value: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static,
     field: &'static str,
 ) -> impl Fn() -> Option<String> + Send + Sync + 'static {
-    move || value().and_then(|r| r.err()).and_then(|e| e.for_field(field))
+    move || {
+        value()
+            .and_then(|r| r.err())
+            .and_then(|e| e.for_field(field))
+    }
 }
 
 /// An error that belongs to no field, shown above the form's button.
@@ -50,9 +57,7 @@ pub fn Field(
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()
             />
-            <p class="field-error" id=error_id role="alert">
-                {move || error.get()}
-            </p>
+            <ErrorLine field=true id=error_id message=move || error.get() />
         </div>
     }
 }

@@ -1,16 +1,13 @@
-//! The "Invite people" dialog of the Organization page: the organization's invite link, and
-//! invitations by email. Focus moves into the dialog when it opens and stays there until it closes
-//! (Close or Escape); the page then returns focus to the button that opened it.
+//! The "Invite people" dialog: the invite link, and invitations by email.
 
-use leptos::{
-    html::{Button, Div},
-    prelude::*,
-};
-use wasm_bindgen::JsCast;
+use leptos::{html::Button, prelude::*};
 
 use super::{
+    actions::on_success,
     confirm::ConfirmButton,
     copy_button::CopyButton,
+    dialog::Dialog,
+    error_line::ErrorLine,
     field::{field_error, form_error},
 };
 use crate::{
@@ -24,6 +21,7 @@ enum Tab {
     Email,
 }
 
+/// Opens on the Invite link tab; Arrow keys, Home and End move between the tabs.
 #[component]
 pub fn InviteModal(
     /// Closes the dialog (the "Close" button, Escape).
@@ -32,12 +30,8 @@ pub fn InviteModal(
     on_sent: Callback<()>,
 ) -> impl IntoView {
     let (tab, set_tab) = signal(Tab::Link);
-    let dialog_ref = NodeRef::<Div>::new();
     let link_tab = NodeRef::<Button>::new();
     let email_tab = NodeRef::<Button>::new();
-    // Focus moves into the dialog once it is in the document.
-    #[cfg(feature = "hydrate")]
-    focus_when_mounted("invite-tab-link", 20);
     let select = move |t: Tab| {
         set_tab.set(t);
         let tab = match t {
@@ -62,119 +56,44 @@ pub fn InviteModal(
         ev.prevent_default();
         select(next);
     };
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        "Escape" => {
-            ev.prevent_default();
-            on_close.run(());
-        }
-        "Tab" => {
-            if let Some(dialog) = dialog_ref.get_untracked() {
-                trap_focus(&dialog, &ev);
-            }
-        }
-        _ => {}
-    };
-    let tab_button =
-        move |t: Tab, id: &'static str, panel: &'static str, label: &'static str, node_ref: NodeRef<Button>| {
-            view! {
-                <button
-                    type="button"
-                    role="tab"
-                    id=id
-                    class="tab"
-                    aria-controls=panel
-                    aria-selected=move || (tab.get() == t).to_string()
-                    tabindex=move || if tab.get() == t { "0" } else { "-1" }
-                    node_ref=node_ref
-                    on:click=move |_| select(t)
-                >
-                    {label}
-                </button>
-            }
-        };
-    view! {
-        <div class="modal-backdrop">
-            <div
-                class="modal"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="invite-title"
-                node_ref=dialog_ref
-                on:keydown=on_keydown
+    let tab_button = move |t: Tab,
+                           id: &'static str,
+                           panel: &'static str,
+                           label: &'static str,
+                           node_ref: NodeRef<Button>| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                id=id
+                class="tab"
+                aria-controls=panel
+                aria-selected=move || (tab.get() == t).to_string()
+                tabindex=move || if tab.get() == t { "0" } else { "-1" }
+                node_ref=node_ref
+                data-autofocus=(t == Tab::Link).then_some("")
+                on:click=move |_| select(t)
             >
-                <div class="modal-header">
-                    <h2 id="invite-title">"Invite people"</h2>
-                    <button type="button" class="close" on:click=move |_| on_close.run(())>"Close"</button>
-                </div>
-                <div class="tabs" role="tablist" aria-label="How to invite" on:keydown=on_tab_keys>
-                    {tab_button(Tab::Link, "invite-tab-link", "invite-panel-link", "Invite link", link_tab)}
-                    {tab_button(Tab::Email, "invite-tab-email", "invite-panel-email", "Invite via email", email_tab)}
-                </div>
-                <div role="tabpanel" id="invite-panel-link" aria-labelledby="invite-tab-link" class="tabpanel"
-                    hidden=move || tab.get() != Tab::Link>
-                    <InviteLinkPanel />
-                </div>
-                <div role="tabpanel" id="invite-panel-email" aria-labelledby="invite-tab-email" class="tabpanel"
-                    hidden=move || tab.get() != Tab::Email>
-                    <InviteByEmailPanel on_sent />
-                </div>
-            </div>
-        </div>
-    }
-}
-
-/// Keeps Tab and Shift+Tab inside `dialog`: from the last control to the first and back.
-fn trap_focus(dialog: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
-    let controls = focusable_in(dialog);
-    let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
-        ev.prevent_default();
-        return;
-    };
-    let active = document().active_element();
-    let at = active.as_ref().and_then(|a| controls.iter().position(|c| AsRef::<web_sys::Element>::as_ref(c) == a));
-    let target = match (ev.shift_key(), at) {
-        (true, Some(0)) | (true, None) => last,
-        (false, Some(i)) if i + 1 == controls.len() => first,
-        (false, None) => first,
-        _ => return,
-    };
-    ev.prevent_default();
-    let _ = target.focus();
-}
-
-/// The controls inside `root` that Tab reaches, in document order (hidden subtrees skipped).
-fn focusable_in(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
-    fn walk(parent: &web_sys::Element, found: &mut Vec<web_sys::HtmlElement>) {
-        let mut child = parent.first_element_child();
-        while let Some(element) = child {
-            if !element.has_attribute("hidden") {
-                if is_focusable(&element) {
-                    if let Ok(html) = element.clone().dyn_into::<web_sys::HtmlElement>() {
-                        found.push(html);
-                    }
-                }
-                walk(&element, found);
-            }
-            child = element.next_element_sibling();
+                {label}
+            </button>
         }
-    }
-    let mut found = Vec::new();
-    walk(root, &mut found);
-    found
-}
-
-fn is_focusable(element: &web_sys::Element) -> bool {
-    let tabindex = element.get_attribute("tabindex").and_then(|t| t.trim().parse::<i32>().ok());
-    if element.has_attribute("disabled") || tabindex.is_some_and(|t| t < 0) {
-        return false;
-    }
-    let natively = match element.tag_name().to_ascii_uppercase().as_str() {
-        "BUTTON" | "SELECT" | "TEXTAREA" => true,
-        "INPUT" => !element.get_attribute("type").is_some_and(|t| t.eq_ignore_ascii_case("hidden")),
-        "A" => element.has_attribute("href"),
-        _ => false,
     };
-    natively || tabindex.is_some()
+    view! {
+        <Dialog title="Invite people" on_close close_button=true>
+            <div class="tabs" role="tablist" aria-label="How to invite" on:keydown=on_tab_keys>
+                {tab_button(Tab::Link, "invite-tab-link", "invite-panel-link", "Invite link", link_tab)}
+                {tab_button(Tab::Email, "invite-tab-email", "invite-panel-email", "Invite via email", email_tab)}
+            </div>
+            <div role="tabpanel" id="invite-panel-link" aria-labelledby="invite-tab-link" class="tabpanel"
+                hidden=move || tab.get() != Tab::Link>
+                <InviteLinkPanel />
+            </div>
+            <div role="tabpanel" id="invite-panel-email" aria-labelledby="invite-tab-email" class="tabpanel"
+                hidden=move || tab.get() != Tab::Email>
+                <InviteByEmailPanel on_sent />
+            </div>
+        </Dialog>
+    }
 }
 
 /// The organization's invite link: copy it, or reset it (after a confirmation).
@@ -210,7 +129,7 @@ fn InviteLinkPanel() -> impl IntoView {
                 prop:value=move || url().unwrap_or_default()
             />
         </div>
-        <p class="form-error" role="alert">{error}</p>
+        <ErrorLine message=error />
         <div class="actions">
             <CopyButton label="Copy link" text=Signal::derive(url) primary=true />
             <ConfirmButton
@@ -234,19 +153,27 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
     let send = ServerAction::<SendInvites>::new();
     let value = send.value();
     let (emails, set_emails) = signal(String::new());
-    Effect::new(move |_| {
-        if let Some(Ok(outcomes)) = value.get() {
-            // Keep the addresses that can be fixed and sent again; the rest are done.
-            let retry: Vec<String> = outcomes
-                .iter()
-                .filter(|o| matches!(o.status, InviteStatus::InvalidAddress | InviteStatus::NoFreeSeat))
-                .map(|o| o.email.clone())
-                .collect();
-            set_emails.set(retry.join("\n"));
-            on_sent.run(());
-        }
+    on_success(send, move |outcomes| {
+        // Keep the addresses that can be fixed and sent again; the rest are done.
+        let retry: Vec<String> = outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.status,
+                    InviteStatus::InvalidAddress | InviteStatus::NoFreeSeat
+                )
+            })
+            .map(|o| o.email.clone())
+            .collect();
+        set_emails.set(retry.join("\n"));
+        on_sent.run(());
     });
-    let emails_invalid = move || value.get().and_then(Result::err).is_some_and(|e| e.for_field("emails").is_some());
+    let emails_invalid = move || {
+        value
+            .get()
+            .and_then(Result::err)
+            .is_some_and(|e| e.for_field("emails").is_some())
+    };
     view! {
         <ActionForm action=send>
             <div class="field" class:has-error=emails_invalid>
@@ -263,9 +190,8 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                     on:input=move |ev| set_emails.set(event_target_value(&ev))
                 ></textarea>
                 <p class="hint" id="invite-emails-hint">"Separate addresses with commas, spaces, semicolons or new lines."</p>
-                <p class="field-error" id="invite-emails-error" role="alert">
-                    {field_error(move || value.get(), "emails")}
-                </p>
+                <ErrorLine field=true id="invite-emails-error"
+                    message=field_error(move || value.get(), "emails") />
             </div>
             <div class="field">
                 <label for="invite-role">"Role"</label>
@@ -277,9 +203,10 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                         })
                         .collect_view()}
                 </select>
-                <p class="field-error" id="invite-role-error" role="alert">{field_error(move || value.get(), "role")}</p>
+                <ErrorLine field=true id="invite-role-error"
+                    message=field_error(move || value.get(), "role") />
             </div>
-            <p class="form-error" role="alert">{form_error(move || value.get(), &["emails", "role"])}</p>
+            <ErrorLine message=form_error(move || value.get(), &["emails", "role"]) />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || send.pending().get()>
                     {move || if send.pending().get() { "Sending…" } else { "Send invitations" }}
@@ -308,20 +235,4 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
             _ => ().into_any(),
         }}
     }
-}
-
-/// Focuses the element with this id as soon as it is in the document, checking once a frame.
-#[cfg(feature = "hydrate")]
-fn focus_when_mounted(id: &'static str, frames_left: u32) {
-    use wasm_bindgen::JsCast;
-    request_animation_frame(move || {
-        let element = document().get_element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-        match element {
-            Some(element) if element.is_connected() => {
-                let _ = element.focus();
-            }
-            _ if frames_left > 0 => focus_when_mounted(id, frames_left - 1),
-            _ => {}
-        }
-    });
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{readable_date, readable_time, RefreshOrganization};
+use super::{actions::on_result, readable_date, readable_time, RefreshOrganization};
 use crate::{
     api::invites::ChangeMemberRole,
     domain::{MemberPage, Role},
@@ -83,16 +83,15 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
     let change = ServerAction::<ChangeMemberRole>::new();
     let (saved, set_saved) = signal(role);
     let refresh = use_context::<RefreshOrganization>();
-    Effect::new(move |_| match change.value().get() {
-        Some(Ok(row)) => {
+    on_result(change, move |result| match result {
+        Ok(row) => {
             set_saved.set(row.role);
             if let Some(RefreshOrganization(refresh)) = refresh {
                 refresh.run(());
             }
         }
         // Setting the same role again puts the select back on it.
-        Some(Err(_)) => set_saved.set(saved.get_untracked()),
-        None => {}
+        Err(_) => set_saved.set(saved.get_untracked()),
     });
     let options = Role::ALL
         .into_iter()
@@ -127,7 +126,13 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
 
 /// "Showing X–Y of N" with Previous and Next buttons.
 #[component]
-pub fn Pagination(count: i64, page: i64, page_size: i64, shown: usize, set_page: WriteSignal<i64>) -> impl IntoView {
+pub fn Pagination(
+    count: i64,
+    page: i64,
+    page_size: i64,
+    shown: usize,
+    set_page: WriteSignal<i64>,
+) -> impl IntoView {
     let first = (page - 1) * page_size + 1;
     let last = first + shown as i64 - 1;
     let has_previous = page > 1;

@@ -1,12 +1,16 @@
 //! Presentational pieces shared by the pages.
 
+pub mod actions;
 pub mod app_menu;
 pub mod confirm;
 pub mod copy_button;
+pub mod dialog;
+pub mod error_line;
 pub mod field;
 pub mod gate;
 pub mod invite_modal;
 pub mod member_table;
+pub mod organization;
 
 use leptos::prelude::*;
 
@@ -28,9 +32,10 @@ pub struct RefreshOrganization(pub Callback<()>);
 /// Sets the status of the server-rendered response (no-op in the browser).
 pub fn set_status(_code: u16) {
     #[cfg(feature = "ssr")]
-    if let (Some(res), Ok(status)) =
-        (use_context::<leptos_axum::ResponseOptions>(), http::StatusCode::from_u16(_code))
-    {
+    if let (Some(res), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(_code),
+    ) {
         res.set_status(status);
     }
 }

@@ -1,9 +1,11 @@
+//! The Account page: who the user is, and their personal API token.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
     api::account::{get_api_token, ResetApiToken},
-    components::{copy_button::CopyButton, gate::Gate},
+    components::{copy_button::CopyButton, error_line::ErrorLine, gate::Gate},
 };
 
 #[component]
@@ -51,7 +53,7 @@ fn ApiToken() -> impl IntoView {
                         <label for="api-token" class="sr-only">"API token"</label>
                         <input id="api-token" class="token" readonly=true data-testid="api-token" prop:value=t />
                     }.into_any(),
-                    Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Some(Err(e)) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
                     None => ().into_any(),
                 }}
                 // Inside the Suspense, so that the server renders Copy enabled once the token is in.

@@ -1,3 +1,5 @@
+//! The login page.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -5,6 +7,8 @@ use leptos_router::components::A;
 use crate::{
     api::auth::{get_signup_settings, LogIn},
     components::{
+        actions::on_success,
+        error_line::ErrorLine,
         field::{field_error, form_error, Field},
         go_to,
     },
@@ -14,11 +18,7 @@ use crate::{
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let value = action.value();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = value.get() {
-            go_to("/");
-        }
-    });
+    on_success(action, |()| go_to("/"));
     let settings = Resource::new(|| (), |_| get_signup_settings());
     view! {
         <Title text="Log in" />
@@ -29,7 +29,7 @@ pub fn LoginPage() -> impl IntoView {
                     error=Signal::derive(field_error(move || value.get(), "email")) />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password"
                     error=Signal::derive(field_error(move || value.get(), "password")) />
-                <p class="form-error" role="alert">{form_error(move || value.get(), &["email", "password"])}</p>
+                <ErrorLine message=form_error(move || value.get(), &["email", "password"]) />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>

@@ -1,3 +1,5 @@
+//! The page for addresses that lead nowhere (404).
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;

@@ -1,3 +1,5 @@
+//! The signup page: a new organization without an invitation, or joining through one.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
@@ -8,6 +10,8 @@ use crate::{
         invites::get_invite_info,
     },
     components::{
+        actions::on_success,
+        error_line::ErrorLine,
         field::{field_error, form_error, Field},
         gate::Notice,
         go_to, set_status,
@@ -65,22 +69,29 @@ fn SignupForm(
 ) -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let value = action.value();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = value.get() {
-            go_to("/");
-        }
-    });
+    on_success(action, |()| go_to("/"));
     let (token, info) = invite.unzip();
     let (heading, intro, email) = match info {
-        None => ("Create your account".to_owned(), "You will be the Owner of a new organization.".to_owned(), None),
-        Some(InviteInfo::Link { organization_title }) => (
-            format!("Join {organization_title}"),
-            "After you sign up, an administrator of the organization will assign your role.".to_owned(),
+        None => (
+            "Create your account".to_owned(),
+            "You will be the Owner of a new organization.".to_owned(),
             None,
         ),
-        Some(InviteInfo::Email { organization_title, email, role }) => {
-            (format!("Join {organization_title}"), format!("You are invited as {}.", role.label()), Some(email))
-        }
+        Some(InviteInfo::Link { organization_title }) => (
+            format!("Join {organization_title}"),
+            "After you sign up, an administrator of the organization will assign your role."
+                .to_owned(),
+            None,
+        ),
+        Some(InviteInfo::Email {
+            organization_title,
+            email,
+            role,
+        }) => (
+            format!("Join {organization_title}"),
+            format!("You are invited as {}.", role.label()),
+            Some(email),
+        ),
     };
     // An email invitation is for its address only.
     let readonly = email.is_some();
@@ -97,7 +108,7 @@ fn SignupForm(
                     error=Signal::derive(field_error(move || value.get(), "password")) />
                 <p class="hint">"At least 8 characters."</p>
                 {token.map(|t| view! { <input type="hidden" name="token" value=t /> })}
-                <p class="form-error" role="alert">{form_error(move || value.get(), &["email", "password"])}</p>
+                <ErrorLine message=form_error(move || value.get(), &["email", "password"]) />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
                 </button>

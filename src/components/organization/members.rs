@@ -1,0 +1,101 @@
+//! The members table with search, a role filter and pages.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::{
+    api::invites::list_members,
+    components::{
+        error_line::ErrorLine,
+        member_table::{MemberTable, Pagination},
+    },
+    domain::Role,
+};
+
+/// Rows per page of the members table.
+const MEMBERS_PER_PAGE: i64 = 50;
+/// How long typing must pause before the members table searches.
+const SEARCH_DELAY: Duration = Duration::from_millis(300);
+
+/// Search, role filter and pages over the members table.
+#[component]
+pub fn Members(me: i64) -> impl IntoView {
+    let (page, set_page) = signal(1_i64);
+    let (role, set_role) = signal(None::<Role>);
+    let (search, set_search) = signal(String::new());
+    let (typed, set_typed) = signal(String::new());
+    let members = Resource::new(
+        move || (page.get(), role.get(), search.get()),
+        |(page, role, search)| list_members(page, MEMBERS_PER_PAGE, role, search),
+    );
+    // Searches once typing pauses, or at once on Enter.
+    let waiting = StoredValue::new(None::<TimeoutHandle>);
+    let stop_waiting = move || {
+        if let Some(handle) = waiting.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+    };
+    on_cleanup(stop_waiting);
+    let apply_search = move || {
+        stop_waiting();
+        let text = typed.get_untracked().trim().to_owned();
+        if text != search.get_untracked() {
+            set_page.set(1);
+            set_search.set(text);
+        }
+    };
+    let on_input = move |ev| {
+        set_typed.set(event_target_value(&ev));
+        stop_waiting();
+        if let Ok(handle) = set_timeout_with_handle(apply_search, SEARCH_DELAY) {
+            waiting.set_value(Some(handle));
+        }
+    };
+    let on_role = move |ev| {
+        set_page.set(1);
+        set_role.set(event_target_value(&ev).parse::<Role>().ok());
+    };
+    view! {
+        <form class="filters" role="search" aria-label="Search members"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                apply_search();
+            }
+        >
+            <div class="field">
+                <label for="member-search">"Search"</label>
+                <input id="member-search" type="search" placeholder="Email or name" autocomplete="off"
+                    prop:value=move || typed.get() on:input=on_input />
+            </div>
+            <div class="field">
+                <label for="member-role">"Filter by role"</label>
+                <select id="member-role" on:change=on_role>
+                    <option value="" selected=move || role.get().is_none()>"All roles"</option>
+                    {Role::ALL
+                        .into_iter()
+                        .map(|r| view! {
+                            <option value=r.as_str() selected=move || role.get() == Some(r)>{r.label()}</option>
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match members.await {
+                    Ok(members) => {
+                        let (count, page, page_size, shown) =
+                            (members.count, members.page, members.page_size, members.results.len());
+                        view! {
+                            <MemberTable members me />
+                            {(count > 0).then(|| view! { <Pagination count page page_size shown set_page /> })}
+                        }
+                        .into_any()
+                    }
+                    Err(e) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

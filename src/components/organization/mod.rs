@@ -1,0 +1,7 @@
+//! The sections of the Organization page, each with its own state.
+
+pub mod details;
+pub mod members;
+pub mod pending;
+pub mod rename;
+pub mod transfer;
