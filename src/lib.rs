@@ -19,8 +19,12 @@ pub fn hydrate() {
 
     console_error_panic_hook::set_once();
     wasm_bindgen_futures::spawn_local(async {
-        let Some(body) = document().body() else { return };
-        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
+        let Some(body) = document().body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body.clone(), app::App)
+            .await
+            .forget();
         let _ = body.set_attribute("data-hydrated", "true");
     });
 }

@@ -17,5 +17,6 @@ pub async fn get_api_token() -> Result<String, AppError> {
 pub async fn reset_api_token() -> Result<String, AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth::Active};
-    authorized(|state, me: Active| async move { accounts::reset_api_token(&state, &me).await }).await
+    authorized(|state, me: Active| async move { accounts::reset_api_token(&state, &me).await })
+        .await
 }

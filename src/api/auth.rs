@@ -6,12 +6,19 @@ use crate::domain::{AppError, CurrentUser, SignupSettings};
 
 /// Creates an account (and, without an invite link, an organization) and signs in.
 #[server(prefix = "/_sfn", endpoint = "auth/sign_up")]
-pub async fn sign_up(email: String, password: String, token: Option<String>) -> Result<(), AppError> {
+pub async fn sign_up(
+    email: String,
+    password: String,
+    token: Option<String>,
+) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
     authorized(|state, _: auth::Anyone| async move {
         let signed_in = accounts::sign_up(&state, &email, &password, token.as_deref()).await?;
-        set_cookie(&auth::session_set_cookie(&signed_in.session, auth::is_https(&state, &headers())));
+        set_cookie(&auth::session_set_cookie(
+            &signed_in.session,
+            auth::is_https(&state, &headers()),
+        ));
         Ok(())
     })
     .await
@@ -23,8 +30,12 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
     use crate::server::{accounts, auth};
     authorized(|state, _: auth::Anyone| async move {
         let headers = headers();
-        let signed_in = accounts::sign_in(&state, &email, &password, auth::session_cookie(&headers)).await?;
-        set_cookie(&auth::session_set_cookie(&signed_in.session, auth::is_https(&state, &headers)));
+        let signed_in =
+            accounts::sign_in(&state, &email, &password, auth::session_cookie(&headers)).await?;
+        set_cookie(&auth::session_set_cookie(
+            &signed_in.session,
+            auth::is_https(&state, &headers),
+        ));
         Ok(())
     })
     .await
@@ -37,7 +48,9 @@ pub async fn log_out() -> Result<(), AppError> {
     authorized(|state, _: auth::Anyone| async move {
         let headers = headers();
         accounts::sign_out(&state, &headers).await?;
-        set_cookie(&auth::session_clear_cookie(auth::is_https(&state, &headers)));
+        set_cookie(&auth::session_clear_cookie(auth::is_https(
+            &state, &headers,
+        )));
         Ok(())
     })
     .await
@@ -57,7 +70,9 @@ pub async fn get_signup_settings() -> Result<SignupSettings, AppError> {
     use super::ssr::*;
     use crate::server::auth::Anyone;
     authorized(|state, _: Anyone| async move {
-        Ok(SignupSettings { signup_without_link_disabled: state.config.disable_signup_without_link })
+        Ok(SignupSettings {
+            signup_without_link_disabled: state.config.disable_signup_without_link,
+        })
     })
     .await
 }

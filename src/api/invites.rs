@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, MemberRow, PendingInvitations, Role};
+use crate::domain::{
+    AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, MemberRow, PendingInvitations,
+    Role,
+};
 
 /// The organization's invite link. Reading it never changes it.
 #[server(prefix = "/_sfn", endpoint = "invites/link")]
@@ -18,7 +21,8 @@ pub async fn get_invite_link() -> Result<InviteLink, AppError> {
 pub async fn reset_invite_link() -> Result<InviteLink, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, invites};
-    authorized(|state, me: Admin| async move { invites::reset_link(&state, &me, &headers()).await }).await
+    authorized(|state, me: Admin| async move { invites::reset_link(&state, &me, &headers()).await })
+        .await
 }
 
 /// Invites each address of `emails` (separated by commas, semicolons, spaces or new lines).
@@ -31,7 +35,9 @@ pub async fn send_invites(emails: String, role: Role) -> Result<Vec<InviteOutcom
         server::{auth::Admin, invites},
     };
     authorized(|state, me: Admin| async move {
-        invites::send(&state, &me, &split_email_list(&emails), role, &headers()).await?.into_result()
+        invites::send(&state, &me, &split_email_list(&emails), role, &headers())
+            .await?
+            .into_result()
     })
     .await
 }
@@ -48,7 +54,8 @@ pub async fn list_invitations() -> Result<PendingInvitations, AppError> {
 pub async fn resend_invitation(id: i64) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, invites};
-    authorized(|state, me: Admin| async move { invites::resend(&state, &me, id, &headers()).await }).await
+    authorized(|state, me: Admin| async move { invites::resend(&state, &me, id, &headers()).await })
+        .await
 }
 
 #[server(prefix = "/_sfn", endpoint = "invites/revoke")]
@@ -60,11 +67,26 @@ pub async fn revoke_invitation(id: i64) -> Result<(), AppError> {
 
 /// A page of the members table. `role` filters by role or status; `search` matches email or name.
 #[server(prefix = "/_sfn", endpoint = "members/list")]
-pub async fn list_members(page: i64, page_size: i64, role: Option<Role>, search: String) -> Result<MemberPage, AppError> {
+pub async fn list_members(
+    page: i64,
+    page_size: i64,
+    role: Option<Role>,
+    search: String,
+) -> Result<MemberPage, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, members};
     authorized(|state, me: Admin| async move {
-        members::list(&state, &me, members::Query { page, page_size, role, search }).await
+        members::list(
+            &state,
+            &me,
+            members::Query {
+                page,
+                page_size,
+                role,
+                search,
+            },
+        )
+        .await
     })
     .await
 }
@@ -82,7 +104,10 @@ pub async fn get_invite_info(token: String) -> Result<InviteInfo, AppError> {
 pub async fn change_member_role(user_id: i64, role: Role) -> Result<MemberRow, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, roles};
-    authorized(|state, me: Admin| async move { roles::change_role(&state, &me, user_id, role).await }).await
+    authorized(
+        |state, me: Admin| async move { roles::change_role(&state, &me, user_id, role).await },
+    )
+    .await
 }
 
 /// The Owner hands the organization to an active member (by email), confirming with their password.
@@ -90,5 +115,8 @@ pub async fn change_member_role(user_id: i64, role: Role) -> Result<MemberRow, A
 pub async fn transfer_ownership(email: String, password: String) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{auth::Owner, roles};
-    authorized(|state, me: Owner| async move { roles::transfer_ownership(&state, &me, &email, &password).await }).await
+    authorized(|state, me: Owner| async move {
+        roles::transfer_ownership(&state, &me, &email, &password).await
+    })
+    .await
 }

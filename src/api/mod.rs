@@ -32,15 +32,19 @@ pub(crate) mod ssr {
         Fut: Future<Output = Result<T, AppError>>,
     {
         let result = async {
-            let state = use_context::<AppState>()
-                .ok_or_else(|| crate::server::error::internal("server function", "no AppState in context"))?;
+            let state = use_context::<AppState>().ok_or_else(|| {
+                crate::server::error::internal("server function", "no AppState in context")
+            })?;
             let me = auth::authorize::<W>(&state, &headers(), Scope::Own).await?;
             body(state, me).await
         }
         .await;
         if let Err(e) = &result {
             if let Some(res) = use_context::<ResponseOptions>() {
-                res.set_status(http::StatusCode::from_u16(e.status_code()).unwrap_or(http::StatusCode::BAD_REQUEST));
+                res.set_status(
+                    http::StatusCode::from_u16(e.status_code())
+                        .unwrap_or(http::StatusCode::BAD_REQUEST),
+                );
                 res.insert_header(
                     http::HeaderName::from_static(super::ERROR_REFERENCE_HEADER),
                     http::HeaderValue::from_static("1"),
@@ -52,11 +56,16 @@ pub(crate) mod ssr {
 
     /// The request's headers.
     pub fn headers() -> http::HeaderMap {
-        use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default()
+        use_context::<http::request::Parts>()
+            .map(|p| p.headers)
+            .unwrap_or_default()
     }
 
     pub fn set_cookie(value: &str) {
-        if let (Some(res), Ok(value)) = (use_context::<ResponseOptions>(), http::HeaderValue::from_str(value)) {
+        if let (Some(res), Ok(value)) = (
+            use_context::<ResponseOptions>(),
+            http::HeaderValue::from_str(value),
+        ) {
             res.append_header(http::header::SET_COOKIE, value);
         }
     }

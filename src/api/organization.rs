@@ -8,12 +8,14 @@ use crate::domain::{AppError, OrganizationView};
 pub async fn get_organization() -> Result<OrganizationView, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, organization};
-    authorized(|state, me: Admin| async move { organization::view(&state, &me.active()).await }).await
+    authorized(|state, me: Admin| async move { organization::view(&state, &me.active()).await })
+        .await
 }
 
 #[server(prefix = "/_sfn", endpoint = "organization/rename")]
 pub async fn rename_organization(title: String) -> Result<OrganizationView, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, organization};
-    authorized(|state, me: Admin| async move { organization::rename(&state, &me, &title).await }).await
+    authorized(|state, me: Admin| async move { organization::rename(&state, &me, &title).await })
+        .await
 }

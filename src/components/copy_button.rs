@@ -17,7 +17,9 @@ pub fn CopyButton(
         set_outcome.set(None);
     });
     let copy = move |_| {
-        let Some(text) = text.get_untracked() else { return };
+        let Some(text) = text.get_untracked() else {
+            return;
+        };
         // Browsers offer the clipboard only to secure pages (HTTPS, or localhost).
         let window = window();
         let secure = window.is_secure_context();

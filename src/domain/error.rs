@@ -32,7 +32,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), message: message.into() }
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn signed_out() -> Self {
@@ -70,9 +73,9 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
             E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => {
                 AppError::BadRequest(format!("The request could not be read: {m}"))
             }
-            E::Request(_) | E::Response(_) => AppError::Internal(
-                "the server could not be reached; check your connection".into(),
-            ),
+            E::Request(_) | E::Response(_) => {
+                AppError::Internal("the server could not be reached; check your connection".into())
+            }
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -84,7 +87,10 @@ mod tests {
 
     #[test]
     fn no_free_seat_message_names_the_counts() {
-        let e = AppError::NoFreeSeat { used: 10, limit: 10 };
+        let e = AppError::NoFreeSeat {
+            used: 10,
+            limit: 10,
+        };
         assert_eq!(
             e.to_string(),
             "No free seats: 10 of 10 in use. Deactivate a member or raise the license."

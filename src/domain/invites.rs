@@ -105,11 +105,20 @@ pub enum InviteInfo {
     /// The organization's shared link: the new member waits for a role.
     Link { organization_title: String },
     /// A personal invitation: the address is fixed and the role given at once.
-    Email { organization_title: String, email: String, role: Role },
+    Email {
+        organization_title: String,
+        email: String,
+        role: Role,
+    },
 }
 
 /// The roles an invitation may give.
-pub const INVITABLE_ROLES: [Role; 4] = [Role::Administrator, Role::Manager, Role::Reviewer, Role::Annotator];
+pub const INVITABLE_ROLES: [Role; 4] = [
+    Role::Administrator,
+    Role::Manager,
+    Role::Reviewer,
+    Role::Annotator,
+];
 
 /// A JSON Schema (ECMA-262) pattern that an entry of an address list matches when it holds at
 /// least one address: a character that is not a separator of [`split_email_list`].
@@ -142,7 +151,10 @@ mod tests {
 
     #[test]
     fn repeated_addresses_are_kept_once() {
-        assert_eq!(split_email_list("A@x.io a@x.io b@x.io A@X.IO"), vec!["A@x.io", "b@x.io"]);
+        assert_eq!(
+            split_email_list("A@x.io a@x.io b@x.io A@X.IO"),
+            vec!["A@x.io", "b@x.io"]
+        );
     }
 
     #[test]

@@ -13,9 +13,8 @@ mod views;
 pub use email::EmailAddress;
 pub use error::AppError;
 pub use invites::{
-    split_email_list, InviteInfo, EMAIL_LIST_ENTRY_PATTERN, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, PendingInvitation,
-    PendingInvitations,
-    INVITABLE_ROLES,
+    split_email_list, InviteInfo, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow,
+    PendingInvitation, PendingInvitations, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES,
 };
 pub use password::Password;
 pub use policy::{Need, Refusal};

@@ -12,10 +12,16 @@ impl Password {
     pub fn parse(input: &str) -> Result<Self, AppError> {
         let len = input.chars().count();
         if len < Self::MIN_LEN {
-            return Err(AppError::invalid("password", "Use at least 8 characters for your password."));
+            return Err(AppError::invalid(
+                "password",
+                "Use at least 8 characters for your password.",
+            ));
         }
         if len > Self::MAX_LEN {
-            return Err(AppError::invalid("password", "A password has at most 128 characters."));
+            return Err(AppError::invalid(
+                "password",
+                "A password has at most 128 characters.",
+            ));
         }
         Ok(Self(input.to_owned()))
     }
@@ -53,6 +59,9 @@ mod tests {
 
     #[test]
     fn debug_output_hides_the_password() {
-        assert_eq!(format!("{:?}", Password::parse("secret-pass").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::parse("secret-pass").unwrap()),
+            "Password(***)"
+        );
     }
 }

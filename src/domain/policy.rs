@@ -140,7 +140,11 @@ mod tests {
     #[test]
     fn active_means_taking_a_seat() {
         for role in Role::ALL {
-            assert_eq!(role.allows(Need::Active).is_ok(), role.counts_seat(), "{role}");
+            assert_eq!(
+                role.allows(Need::Active).is_ok(),
+                role.counts_seat(),
+                "{role}"
+            );
         }
     }
 

@@ -124,13 +124,25 @@ mod tests {
     fn pending_and_deactivated_take_no_seat() {
         assert_eq!(
             Role::seated().collect::<Vec<_>>(),
-            vec![Role::Owner, Role::Administrator, Role::Manager, Role::Reviewer, Role::Annotator]
+            vec![
+                Role::Owner,
+                Role::Administrator,
+                Role::Manager,
+                Role::Reviewer,
+                Role::Annotator
+            ]
         );
     }
 
     #[test]
     fn roles_serialize_as_their_api_names() {
-        assert_eq!(serde_json::to_string(&Role::NotActivated).unwrap(), "\"NOT_ACTIVATED\"");
-        assert_eq!(serde_json::from_str::<Role>("\"OWNER\"").unwrap(), Role::Owner);
+        assert_eq!(
+            serde_json::to_string(&Role::NotActivated).unwrap(),
+            "\"NOT_ACTIVATED\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Role>("\"OWNER\"").unwrap(),
+            Role::Owner
+        );
     }
 }

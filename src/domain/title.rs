@@ -18,14 +18,20 @@ impl OrgTitle {
 
     pub fn parse(input: &str) -> Result<Self, AppError> {
         if input.chars().count() > Self::MAX_LEN {
-            return Err(AppError::invalid("title", "The title has at most 1000 characters."));
+            return Err(AppError::invalid(
+                "title",
+                "The title has at most 1000 characters.",
+            ));
         }
         let title = input.trim();
         if title.is_empty() {
             return Err(AppError::invalid("title", "The title cannot be empty."));
         }
         if title.chars().any(char::is_control) {
-            return Err(AppError::invalid("title", "The title cannot contain control characters such as line breaks."));
+            return Err(AppError::invalid(
+                "title",
+                "The title cannot contain control characters such as line breaks.",
+            ));
         }
         Ok(Self(title.to_owned()))
     }
@@ -41,13 +47,18 @@ mod tests {
 
     #[test]
     fn title_is_trimmed() {
-        assert_eq!(OrgTitle::parse("  Labelers  ").unwrap().as_str(), "Labelers");
+        assert_eq!(
+            OrgTitle::parse("  Labelers  ").unwrap().as_str(),
+            "Labelers"
+        );
     }
 
     #[test]
     fn empty_and_blank_titles_are_rejected() {
         for bad in ["", "   "] {
-            assert!(matches!(OrgTitle::parse(bad), Err(AppError::Invalid { ref field, .. }) if field == "title"));
+            assert!(
+                matches!(OrgTitle::parse(bad), Err(AppError::Invalid { ref field, .. }) if field == "title")
+            );
         }
     }
 

@@ -28,11 +28,18 @@ pub struct SignedIn {
 /// its Owner. With the organization's invite link: a Pending member of it. With an email
 /// invitation: a member with the invited role, for the invited address only, once. Each in one
 /// transaction; a bad token creates nothing.
-pub async fn sign_up(state: &AppState, email: &str, password: &str, invite_token: Option<&str>) -> Result<SignedIn, AppError> {
+pub async fn sign_up(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    invite_token: Option<&str>,
+) -> Result<SignedIn, AppError> {
     let email = EmailAddress::parse(email)?;
     let password = Password::parse(password)?;
     let token = match invite_token.map(str::trim).filter(|t| !t.is_empty()) {
-        None if state.config.disable_signup_without_link => return Err(AppError::Forbidden(SIGNUP_DISABLED.into())),
+        None if state.config.disable_signup_without_link => {
+            return Err(AppError::Forbidden(SIGNUP_DISABLED.into()))
+        }
         None => None,
         Some(raw) => Some(InviteToken::parse(raw)?),
     };
@@ -45,19 +52,40 @@ pub async fn sign_up(state: &AppState, email: &str, password: &str, invite_token
             }
         }
     }
-    if db::users::find_by_email(state.db.pool(), &email).await.or_internal("checking an email")?.is_some() {
+    if db::users::find_by_email(state.db.pool(), &email)
+        .await
+        .or_internal("checking an email")?
+        .is_some()
+    {
         return Err(AppError::invalid("email", EMAIL_TAKEN));
     }
     let hash = password::hash(password).await?;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
     let user_id = match token {
-        None => create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats).await?,
+        None => {
+            create_owner_in(
+                &mut tx,
+                &state.keys,
+                &email,
+                &hash,
+                state.config.license_seats,
+            )
+            .await?
+        }
         Some(InviteToken::Link(token_hash)) => {
             let org = db::organizations::find_by_invite_hash(&mut *tx, &token_hash)
                 .await
                 .or_internal("finding an invite link")?
                 .ok_or_else(invite_token::invalid)?;
-            create_member_in(&mut tx, &state.keys, &email, &hash, org.id, Role::NotActivated).await?
+            create_member_in(
+                &mut tx,
+                &state.keys,
+                &email,
+                &hash,
+                org.id,
+                Role::NotActivated,
+            )
+            .await?
         }
         Some(InviteToken::Invitation(token_hash)) => {
             let invitation = db::invitations::accept(&mut *tx, &token_hash, now())
@@ -67,8 +95,18 @@ pub async fn sign_up(state: &AppState, email: &str, password: &str, invite_token
             if invitation.email != email.as_str() {
                 return Err(AppError::invalid("email", OTHER_ADDRESS));
             }
-            db::outbox::cancel_unsent(&mut *tx, invitation.id).await.or_internal("cancelling a message")?;
-            create_member_in(&mut tx, &state.keys, &email, &hash, invitation.organization_id, invitation.role).await?
+            db::outbox::cancel_unsent(&mut *tx, invitation.id)
+                .await
+                .or_internal("cancelling a message")?;
+            create_member_in(
+                &mut tx,
+                &state.keys,
+                &email,
+                &hash,
+                invitation.organization_id,
+                invitation.role,
+            )
+            .await?
         }
     };
     let session = create_session(&mut tx, user_id).await?;
@@ -91,9 +129,14 @@ pub async fn create_owner_in(
         .await
         .or_internal("creating an organization")?;
     let link_salt = secrets::random_bytes::<16>();
-    db::organizations::create_invite_link(&mut **tx, org_id, &link_salt, &secrets::hash(&keys.invite_link(&link_salt)))
-        .await
-        .or_internal("creating the invite link")?;
+    db::organizations::create_invite_link(
+        &mut **tx,
+        org_id,
+        &link_salt,
+        &secrets::hash(&keys.invite_link(&link_salt)),
+    )
+    .await
+    .or_internal("creating the invite link")?;
     db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
         .await
         .or_internal("creating the Owner membership")?;
@@ -119,7 +162,12 @@ async fn create_member_in(
     Ok(user_id)
 }
 
-async fn insert_user(tx: &mut Tx, email: &EmailAddress, password_hash: &str, now: i64) -> Result<i64, AppError> {
+async fn insert_user(
+    tx: &mut Tx,
+    email: &EmailAddress,
+    password_hash: &str,
+    now: i64,
+) -> Result<i64, AppError> {
     match db::users::insert(&mut **tx, email, password_hash, now).await {
         Ok(id) => Ok(id),
         Err(e) if is_unique_violation(&e) => Err(AppError::invalid("email", EMAIL_TAKEN)),
@@ -137,7 +185,9 @@ pub async fn sign_in(
 ) -> Result<SignedIn, AppError> {
     let mismatch = || AppError::Unauthenticated(LOGIN_MISMATCH.into());
     let email = EmailAddress::parse(email).map_err(|_| mismatch())?;
-    let user = db::users::find_by_email(state.db.pool(), &email).await.or_internal("finding a user")?;
+    let user = db::users::find_by_email(state.db.pool(), &email)
+        .await
+        .or_internal("finding a user")?;
     let (user_id, stored) = match user {
         Some(u) => (Some(u.id), Some(u.password_hash)),
         None => (None, None),
@@ -154,7 +204,9 @@ pub async fn sign_in(
     }
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
     if let Some(old) = old_session {
-        db::sessions::delete(&mut *tx, &secrets::hash(old)).await.or_internal("ending the old session")?;
+        db::sessions::delete(&mut *tx, &secrets::hash(old))
+            .await
+            .or_internal("ending the old session")?;
     }
     let session = create_session(&mut tx, user_id).await?;
     tx.commit().await.or_internal("committing sign-in")?;
@@ -163,7 +215,9 @@ pub async fn sign_in(
 
 pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     if let Some(session) = auth::session_cookie(headers) {
-        db::sessions::delete(state.db.pool(), &secrets::hash(session)).await.or_internal("ending a session")?;
+        db::sessions::delete(state.db.pool(), &secrets::hash(session))
+            .await
+            .or_internal("ending a session")?;
     }
     Ok(())
 }
@@ -171,15 +225,26 @@ pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), AppEr
 async fn create_session(tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
     let session = secrets::generate(secrets::SESSION_PREFIX);
     let now = now();
-    db::sessions::insert(&mut **tx, &secrets::hash(&session), user_id, now, now + auth::SESSION_TTL_SECONDS)
-        .await
-        .or_internal("creating a session")?;
+    db::sessions::insert(
+        &mut **tx,
+        &secrets::hash(&session),
+        user_id,
+        now,
+        now + auth::SESSION_TTL_SECONDS,
+    )
+    .await
+    .or_internal("creating a session")?;
     Ok(session)
 }
 
 /// The signed-in user as the app shell needs them, or `None`.
-pub async fn current_user(state: &AppState, visitor: &Visitor) -> Result<Option<CurrentUser>, AppError> {
-    let Some(me) = &visitor.0 else { return Ok(None) };
+pub async fn current_user(
+    state: &AppState,
+    visitor: &Visitor,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(me) = &visitor.0 else {
+        return Ok(None);
+    };
     let title = db::organizations::title(state.db.pool(), me.organization_id())
         .await
         .or_internal("reading the organization")?
@@ -195,7 +260,10 @@ pub async fn current_user(state: &AppState, visitor: &Visitor) -> Result<Option<
 
 /// The caller's current API token.
 pub async fn api_token(state: &AppState, me: &Active) -> Result<String, AppError> {
-    match db::api_tokens::find_salt(state.db.pool(), me.user_id()).await.or_internal("reading a token")? {
+    match db::api_tokens::find_salt(state.db.pool(), me.user_id())
+        .await
+        .or_internal("reading a token")?
+    {
         Some(salt) => Ok(state.keys.api_token(me.user_id(), &salt)),
         None => reset_api_token(state, me).await,
     }
@@ -203,11 +271,20 @@ pub async fn api_token(state: &AppState, me: &Active) -> Result<String, AppError
 
 /// Replaces the caller's API token; the old one stops working at once.
 pub async fn reset_api_token(state: &AppState, me: &Active) -> Result<String, AppError> {
-    let mut conn = state.db.pool().acquire().await.or_internal("resetting a token")?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("resetting a token")?;
     new_api_token(&mut conn, &state.keys, me.user_id()).await
 }
 
-async fn new_api_token(conn: &mut sqlx::AnyConnection, keys: &Keys, user_id: i64) -> Result<String, AppError> {
+async fn new_api_token(
+    conn: &mut sqlx::AnyConnection,
+    keys: &Keys,
+    user_id: i64,
+) -> Result<String, AppError> {
     let salt = secrets::random_bytes::<16>();
     let token = keys.api_token(user_id, &salt);
     db::api_tokens::upsert(&mut *conn, user_id, &secrets::hash(&token), &salt, now())

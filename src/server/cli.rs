@@ -14,7 +14,11 @@ use super::{
 use crate::domain::{EmailAddress, Password};
 
 #[derive(Parser, Debug)]
-#[command(name = "gatehouse", version, about = "Organization signup, invitations and member roles")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Organization signup, invitations and member roles"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -55,7 +59,9 @@ pub enum Command {
 
 /// Runs an administrator command against the configured database; returns the line to print.
 pub async fn run(command: Command, config: &Config) -> Result<String, String> {
-    let db = Db::connect(&config.database_url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let db = Db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
     let state = AppState::new(db.clone(), config.clone(), config.site_addr)?;
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
@@ -103,10 +109,23 @@ async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<Str
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
     let hash = password::hash(password).await.map_err(|e| e.to_string())?;
-    let mut tx = state.db.begin().await.or_internal("starting").map_err(|e| e.to_string())?;
-    let user_id = accounts::create_owner_in(&mut tx, &state.keys, &email, &hash, state.config.license_seats)
+    let mut tx = state
+        .db
+        .begin()
         .await
+        .or_internal("starting")
         .map_err(|e| e.to_string())?;
+    let user_id = accounts::create_owner_in(
+        &mut tx,
+        &state.keys,
+        &email,
+        &hash,
+        state.config.license_seats,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(format!("Created {email} (user {user_id}) as the Owner of a new organization."))
+    Ok(format!(
+        "Created {email} (user {user_id}) as the Owner of a new organization."
+    ))
 }

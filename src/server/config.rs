@@ -109,10 +109,9 @@ impl Config {
             c.database_url = url;
         }
         if let Some(addr) = get("LEPTOS_SITE_ADDR") {
-            c.site_addr = addr
-                .trim()
-                .parse()
-                .map_err(|_| format!("LEPTOS_SITE_ADDR must be an address like 127.0.0.1:3000, not {addr:?}"))?;
+            c.site_addr = addr.trim().parse().map_err(|_| {
+                format!("LEPTOS_SITE_ADDR must be an address like 127.0.0.1:3000, not {addr:?}")
+            })?;
         }
         if let Some(root) = get("LEPTOS_SITE_ROOT") {
             c.site_root = root;
@@ -121,7 +120,8 @@ impl Config {
             c.data_dir = dir.into();
         }
         if let Some(v) = get("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK") {
-            c.disable_signup_without_link = parse_bool("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", &v)?;
+            c.disable_signup_without_link =
+                parse_bool("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", &v)?;
         }
         if let Some(v) = get("LABEL_STUDIO_LICENSE_SEATS") {
             c.license_seats = Some(parse_count("LABEL_STUDIO_LICENSE_SEATS", &v, 0)?);
@@ -137,16 +137,27 @@ impl Config {
         if let Some(url) = get("LABEL_STUDIO_HOST") {
             let url = url.trim().trim_end_matches('/').to_owned();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("LABEL_STUDIO_HOST must start with http:// or https://, not {url:?}"));
+                return Err(format!(
+                    "LABEL_STUDIO_HOST must start with http:// or https://, not {url:?}"
+                ));
             }
             c.public_url = Some(url);
         }
         if let Some(host) = get("LABEL_STUDIO_SMTP_HOST") {
-            let tls = match get("LABEL_STUDIO_SMTP_TLS").unwrap_or_default().trim().to_ascii_lowercase().as_str() {
+            let tls = match get("LABEL_STUDIO_SMTP_TLS")
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+                .as_str()
+            {
                 "" | "starttls" => SmtpTls::StartTls,
                 "tls" | "ssl" => SmtpTls::Tls,
                 "none" | "off" => SmtpTls::None,
-                other => return Err(format!("LABEL_STUDIO_SMTP_TLS must be starttls, tls or none, not {other:?}")),
+                other => {
+                    return Err(format!(
+                        "LABEL_STUDIO_SMTP_TLS must be starttls, tls or none, not {other:?}"
+                    ))
+                }
             };
             let default_port = match tls {
                 SmtpTls::StartTls => 587,
@@ -154,15 +165,28 @@ impl Config {
                 SmtpTls::None => 25,
             };
             let port = match get("LABEL_STUDIO_SMTP_PORT") {
-                Some(p) => p.trim().parse().map_err(|_| format!("LABEL_STUDIO_SMTP_PORT must be a port number, not {p:?}"))?,
+                Some(p) => p.trim().parse().map_err(|_| {
+                    format!("LABEL_STUDIO_SMTP_PORT must be a port number, not {p:?}")
+                })?,
                 None => default_port,
             };
-            let credentials = match (get("LABEL_STUDIO_SMTP_USER"), get("LABEL_STUDIO_SMTP_PASSWORD")) {
+            let credentials = match (
+                get("LABEL_STUDIO_SMTP_USER"),
+                get("LABEL_STUDIO_SMTP_PASSWORD"),
+            ) {
                 (Some(user), Some(password)) => Some((user, password)),
                 (None, None) => None,
-                _ => return Err("set both LABEL_STUDIO_SMTP_USER and LABEL_STUDIO_SMTP_PASSWORD, or neither".into()),
+                _ => return Err(
+                    "set both LABEL_STUDIO_SMTP_USER and LABEL_STUDIO_SMTP_PASSWORD, or neither"
+                        .into(),
+                ),
             };
-            c.smtp = Some(SmtpConfig { host: host.trim().to_owned(), port, credentials, tls });
+            c.smtp = Some(SmtpConfig {
+                host: host.trim().to_owned(),
+                port,
+                credentials,
+                tls,
+            });
         }
         if let Some(from) = get("LABEL_STUDIO_EMAIL_FROM") {
             from.parse::<lettre::message::Mailbox>()
@@ -177,7 +201,9 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" | "" => Ok(false),
-        other => Err(format!("{name} must be true or false (also 1/0, yes/no, on/off), not {other:?}")),
+        other => Err(format!(
+            "{name} must be true or false (also 1/0, yes/no, on/off), not {other:?}"
+        )),
     }
 }
 
@@ -196,7 +222,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| vars.get(k).cloned())
     }
 
@@ -212,19 +241,40 @@ mod tests {
     #[test]
     fn disable_signup_accepts_the_usual_spellings_of_true() {
         for v in ["true", "1", "yes", "on", "TRUE", " On "] {
-            assert!(config(&[("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", v)]).unwrap().disable_signup_without_link);
+            assert!(
+                config(&[("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", v)])
+                    .unwrap()
+                    .disable_signup_without_link
+            );
         }
-        assert!(!config(&[("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "off")]).unwrap().disable_signup_without_link);
+        assert!(
+            !config(&[("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "off")])
+                .unwrap()
+                .disable_signup_without_link
+        );
         let err = config(&[("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "maybe")]).unwrap_err();
         assert!(err.contains("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK"));
     }
 
     #[test]
     fn malformed_numbers_name_the_setting() {
-        assert!(config(&[("LABEL_STUDIO_LICENSE_SEATS", "ten")]).unwrap_err().contains("LABEL_STUDIO_LICENSE_SEATS"));
+        assert!(config(&[("LABEL_STUDIO_LICENSE_SEATS", "ten")])
+            .unwrap_err()
+            .contains("LABEL_STUDIO_LICENSE_SEATS"));
         assert!(config(&[("LABEL_STUDIO_INVITE_EXPIRY_DAYS", "0")]).is_err());
-        assert_eq!(config(&[("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", "3")]).unwrap().shutdown_grace.as_secs(), 3);
+        assert_eq!(
+            config(&[("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", "3")])
+                .unwrap()
+                .shutdown_grace
+                .as_secs(),
+            3
+        );
         assert!(config(&[("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", "-1")]).is_err());
-        assert_eq!(config(&[("LABEL_STUDIO_LICENSE_SEATS", "10")]).unwrap().license_seats, Some(10));
+        assert_eq!(
+            config(&[("LABEL_STUDIO_LICENSE_SEATS", "10")])
+                .unwrap()
+                .license_seats,
+            Some(10)
+        );
     }
 }

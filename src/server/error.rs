@@ -51,7 +51,11 @@ impl ErrorBody {
             AppError::Invalid { field, message } => [(field.clone(), vec![message.clone()])].into(),
             _ => Default::default(),
         };
-        Self { status_code: error.status_code(), detail: error.to_string(), validation_errors }
+        Self {
+            status_code: error.status_code(),
+            detail: error.to_string(),
+            validation_errors,
+        }
     }
 }
 
@@ -66,7 +70,8 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(ErrorBody::new(&self.0))).into_response();
         if matches!(self.0, AppError::Unauthenticated(_)) {
             response.headers_mut().insert(

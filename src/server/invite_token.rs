@@ -12,8 +12,10 @@ use super::{
 };
 use crate::domain::AppError;
 
-pub const INVALID_INVITE: &str = "This invite link is invalid or has been reset. Ask your administrator for a new one.";
-pub const EXPIRED_INVITATION: &str = "This invitation has expired. Ask your administrator to send it again.";
+pub const INVALID_INVITE: &str =
+    "This invite link is invalid or has been reset. Ask your administrator for a new one.";
+pub const EXPIRED_INVITATION: &str =
+    "This invitation has expired. Ask your administrator to send it again.";
 
 /// A parsed invite token. It holds only the hash the database knows it by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +39,10 @@ impl InviteToken {
     /// Reads a token as given in a link (surrounding spaces are ignored).
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let raw = raw.trim();
-        let kind = |prefix: &str| raw.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty());
+        let kind = |prefix: &str| {
+            raw.strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty())
+        };
         if kind(INVITE_LINK_PREFIX) {
             Ok(InviteToken::Link(secrets::hash(raw)))
         } else if kind(INVITATION_PREFIX) {
@@ -49,14 +54,20 @@ impl InviteToken {
 
     /// What the token leads to right now; an unusable token is an error that tells the person
     /// what to do (all read the same, but for an expired invitation).
-    pub async fn resolve<'e>(&self, ex: impl sqlx::AnyExecutor<'e>) -> Result<Destination, AppError> {
+    pub async fn resolve<'e>(
+        &self,
+        ex: impl sqlx::AnyExecutor<'e>,
+    ) -> Result<Destination, AppError> {
         match self {
             InviteToken::Link(hash) => {
                 let org = db::organizations::find_by_invite_hash(ex, hash)
                     .await
                     .or_internal("finding an invite link")?
                     .ok_or_else(invalid)?;
-                Ok(Destination::Organization { id: org.id, title: org.title })
+                Ok(Destination::Organization {
+                    id: org.id,
+                    title: org.title,
+                })
             }
             InviteToken::Invitation(hash) => {
                 let invitation = db::invitations::find_by_hash(ex, hash)
@@ -85,20 +96,33 @@ mod tests {
 
     #[test]
     fn each_prefix_gives_its_kind_of_token() {
-        assert!(matches!(InviteToken::parse(" ghl_abc "), Ok(InviteToken::Link(_))));
-        assert!(matches!(InviteToken::parse("ghi_abc"), Ok(InviteToken::Invitation(_))));
+        assert!(matches!(
+            InviteToken::parse(" ghl_abc "),
+            Ok(InviteToken::Link(_))
+        ));
+        assert!(matches!(
+            InviteToken::parse("ghi_abc"),
+            Ok(InviteToken::Invitation(_))
+        ));
     }
 
     #[test]
     fn a_token_is_known_by_the_hash_of_its_trimmed_text() {
-        assert_eq!(InviteToken::parse(" ghl_abc\n").unwrap(), InviteToken::Link(secrets::hash("ghl_abc")));
+        assert_eq!(
+            InviteToken::parse(" ghl_abc\n").unwrap(),
+            InviteToken::Link(secrets::hash("ghl_abc"))
+        );
     }
 
     #[test]
     fn anything_else_is_an_invalid_link() {
         for raw in ["", "ghl_", "ghi_", "ght_abc", "abc", "GHL_abc"] {
             let err = InviteToken::parse(raw).unwrap_err();
-            assert_eq!(err.for_field("token").as_deref(), Some(INVALID_INVITE), "{raw:?}");
+            assert_eq!(
+                err.for_field("token").as_deref(),
+                Some(INVALID_INVITE),
+                "{raw:?}"
+            );
         }
     }
 }

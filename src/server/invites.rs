@@ -11,8 +11,8 @@ use super::{
     now, seats, AppState,
 };
 use crate::domain::{
-    format_timestamp, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome, InviteStatus, PendingInvitation,
-    PendingInvitations, Role, INVITABLE_ROLES,
+    format_timestamp, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome, InviteStatus,
+    PendingInvitation, PendingInvitations, Role, INVITABLE_ROLES,
 };
 
 /// Most addresses one request may invite.
@@ -26,22 +26,40 @@ pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
-    let scheme = if super::auth::is_https(state, headers) { "https" } else { "http" };
+    let scheme = if super::auth::is_https(state, headers) {
+        "https"
+    } else {
+        "http"
+    };
     format!("{scheme}://{host}")
 }
 
 fn invite_link(state: &AppState, salt: &[u8], headers: &HeaderMap) -> InviteLink {
     let token = state.keys.invite_link(salt);
-    InviteLink { invite_url: format!("{}/user/signup?token={token}", origin(state, headers)), token }
+    InviteLink {
+        invite_url: format!("{}/user/signup?token={token}", origin(state, headers)),
+        token,
+    }
 }
 
 /// The organization's invite link; made on first use, never changed by reading it.
-pub async fn link(state: &AppState, me: &Admin, headers: &HeaderMap) -> Result<InviteLink, AppError> {
+pub async fn link(
+    state: &AppState,
+    me: &Admin,
+    headers: &HeaderMap,
+) -> Result<InviteLink, AppError> {
     let org = me.organization_id();
-    if let Some(salt) = db::organizations::invite_salt(state.db.pool(), org).await.or_internal("reading the invite link")? {
+    if let Some(salt) = db::organizations::invite_salt(state.db.pool(), org)
+        .await
+        .or_internal("reading the invite link")?
+    {
         return Ok(invite_link(state, &salt, headers));
     }
     let salt = secrets::random_bytes::<16>();
@@ -59,13 +77,21 @@ pub async fn link(state: &AppState, me: &Admin, headers: &HeaderMap) -> Result<I
 
 /// Replaces the invite link. The old one stops working at once, for every instance, since each
 /// signup looks the link up in the database.
-pub async fn reset_link(state: &AppState, me: &Admin, headers: &HeaderMap) -> Result<InviteLink, AppError> {
+pub async fn reset_link(
+    state: &AppState,
+    me: &Admin,
+    headers: &HeaderMap,
+) -> Result<InviteLink, AppError> {
     let salt = secrets::random_bytes::<16>();
     let hash = secrets::hash(&state.keys.invite_link(&salt));
     db::organizations::replace_invite_link(state.db.pool(), me.organization_id(), &salt, &hash)
         .await
         .or_internal("resetting the invite link")?;
-    tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), "reset the invite link");
+    tracing::info!(
+        organization_id = me.organization_id(),
+        user_id = me.user_id(),
+        "reset the invite link"
+    );
     Ok(invite_link(state, &salt, headers))
 }
 
@@ -99,15 +125,27 @@ impl Invited {
 
 /// Invites each address: every address gets its own answer, and the invitations and their
 /// messages are written in one transaction (the outbox), so nothing is half-done.
-pub async fn send(state: &AppState, me: &Admin, addresses: &[String], role: Role, headers: &HeaderMap) -> Result<Invited, AppError> {
+pub async fn send(
+    state: &AppState,
+    me: &Admin,
+    addresses: &[String],
+    role: Role,
+    headers: &HeaderMap,
+) -> Result<Invited, AppError> {
     invitable(role)?;
     if addresses.is_empty() {
-        return Err(AppError::invalid("emails", "Enter at least one email address."));
+        return Err(AppError::invalid(
+            "emails",
+            "Enter at least one email address.",
+        ));
     }
     if addresses.len() > MAX_ADDRESSES {
         return Err(AppError::invalid(
             "emails",
-            format!("Invite at most {MAX_ADDRESSES} addresses at a time ({} given).", addresses.len()),
+            format!(
+                "Invite at most {MAX_ADDRESSES} addresses at a time ({} given).",
+                addresses.len()
+            ),
         ));
     }
     let batch = Batch::new(state, me, role, headers);
@@ -116,11 +154,22 @@ pub async fn send(state: &AppState, me: &Admin, addresses: &[String], role: Role
     let mut refusal = None;
     let mut seen = std::collections::HashSet::new();
     let mut tx = state.db.begin().await.or_internal("starting invitations")?;
-    state.db.lock_organization(&mut tx, org).await.or_internal("locking the organization")?;
+    state
+        .db
+        .lock_organization(&mut tx, org)
+        .await
+        .or_internal("locking the organization")?;
     for raw in addresses {
-        let outcome = |status, detail: &str| InviteOutcome { email: raw.trim().to_owned(), status, detail: detail.to_owned() };
+        let outcome = |status, detail: &str| InviteOutcome {
+            email: raw.trim().to_owned(),
+            status,
+            detail: detail.to_owned(),
+        };
         let Ok(email) = EmailAddress::parse(raw) else {
-            results.push(outcome(InviteStatus::InvalidAddress, "This is not a valid email address."));
+            results.push(outcome(
+                InviteStatus::InvalidAddress,
+                "This is not a valid email address.",
+            ));
             continue;
         };
         if !seen.insert(email.clone()) {
@@ -138,9 +187,18 @@ pub async fn send(state: &AppState, me: &Admin, addresses: &[String], role: Role
     tx.commit().await.or_internal("committing invitations")?;
     state.outbox_wake.notify_one();
     let sent = results.iter().filter(|o| o.status.is_success()).count();
-    tracing::info!(organization_id = org, user_id = me.user_id(), sent, total = results.len(), "sent invitations");
+    tracing::info!(
+        organization_id = org,
+        user_id = me.user_id(),
+        sent,
+        total = results.len(),
+        "sent invitations"
+    );
     let refused = results.iter().all(|r| r.status == InviteStatus::NoFreeSeat);
-    Ok(Invited { refusal: refusal.filter(|_| refused), results })
+    Ok(Invited {
+        refusal: refusal.filter(|_| refused),
+        results,
+    })
 }
 
 /// What every invitation of one request shares.
@@ -168,11 +226,27 @@ impl<'a> Batch<'a> {
 
     /// Invites (or invites again) one address inside the locked transaction; a missing seat is
     /// `AppError::NoFreeSeat`.
-    async fn invite(&self, tx: &mut db::Tx, email: &EmailAddress) -> Result<InviteOutcome, AppError> {
+    async fn invite(
+        &self,
+        tx: &mut db::Tx,
+        email: &EmailAddress,
+    ) -> Result<InviteOutcome, AppError> {
         let org = self.me.organization_id();
-        let answer = |status, detail: &str| InviteOutcome { email: email.to_string(), status, detail: detail.to_owned() };
-        match db::members::organization_of_email(&mut **tx, email.as_str()).await.or_internal("checking an address")? {
-            Some(o) if o == org => return Ok(answer(InviteStatus::AlreadyMember, "Already a member of this organization.")),
+        let answer = |status, detail: &str| InviteOutcome {
+            email: email.to_string(),
+            status,
+            detail: detail.to_owned(),
+        };
+        match db::members::organization_of_email(&mut **tx, email.as_str())
+            .await
+            .or_internal("checking an address")?
+        {
+            Some(o) if o == org => {
+                return Ok(answer(
+                    InviteStatus::AlreadyMember,
+                    "Already a member of this organization.",
+                ))
+            }
             Some(_) => {
                 return Ok(answer(
                     InviteStatus::AlreadyMember,
@@ -181,7 +255,9 @@ impl<'a> Batch<'a> {
             }
             None => {}
         }
-        let open = db::invitations::find_open(&mut **tx, org, email.as_str()).await.or_internal("finding an invitation")?;
+        let open = db::invitations::find_open(&mut **tx, org, email.as_str())
+            .await
+            .or_internal("finding an invitation")?;
         // A new invitation reserves a seat; so does re-sending one whose reservation lapsed.
         if open.as_ref().is_none_or(|o| o.expires_at <= self.now) {
             seats::ensure_free(tx, org, self.now).await?;
@@ -200,16 +276,35 @@ impl<'a> Batch<'a> {
         };
         let (id, status, detail) = match open {
             Some(open) => {
-                db::invitations::renew(&mut **tx, open.id, new).await.or_internal("renewing an invitation")?;
-                db::outbox::cancel_unsent(&mut **tx, open.id).await.or_internal("replacing a message")?;
-                (open.id, InviteStatus::Resent, "Invited again with a new link; the earlier link no longer works.")
+                db::invitations::renew(&mut **tx, open.id, new)
+                    .await
+                    .or_internal("renewing an invitation")?;
+                db::outbox::cancel_unsent(&mut **tx, open.id)
+                    .await
+                    .or_internal("replacing a message")?;
+                (
+                    open.id,
+                    InviteStatus::Resent,
+                    "Invited again with a new link; the earlier link no longer works.",
+                )
             }
             None => {
-                let id = db::invitations::insert(&mut **tx, new).await.or_internal("creating an invitation")?;
+                let id = db::invitations::insert(&mut **tx, new)
+                    .await
+                    .or_internal("creating an invitation")?;
                 (id, InviteStatus::Invited, "Invitation sent.")
             }
         };
-        db::outbox::enqueue(&mut **tx, MessageKind::Invitation, id, email.as_str(), &self.origin, self.now).await.or_internal("queueing a message")?;
+        db::outbox::enqueue(
+            &mut **tx,
+            MessageKind::Invitation,
+            id,
+            email.as_str(),
+            &self.origin,
+            self.now,
+        )
+        .await
+        .or_internal("queueing a message")?;
         Ok(answer(status, detail))
     }
 }
@@ -221,7 +316,9 @@ pub const PENDING_SHOWN: i64 = 100;
 pub async fn pending(state: &AppState, me: &Admin) -> Result<PendingInvitations, AppError> {
     let now = now();
     let org = me.organization_id();
-    let count = db::invitations::count_open(state.db.pool(), org).await.or_internal("counting invitations")?;
+    let count = db::invitations::count_open(state.db.pool(), org)
+        .await
+        .or_internal("counting invitations")?;
     let results = db::invitations::list_open(state.db.pool(), org, PENDING_SHOWN)
         .await
         .or_internal("listing invitations")?
@@ -245,7 +342,12 @@ fn no_such_invitation() -> AppError {
 
 /// Sends an open invitation again with a new secret and expiry. Without a free seat for it
 /// (its reservation lapsed), nothing is sent and the error says so.
-pub async fn resend(state: &AppState, me: &Admin, id: i64, headers: &HeaderMap) -> Result<(), AppError> {
+pub async fn resend(
+    state: &AppState,
+    me: &Admin,
+    id: i64,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
     let invitation = db::invitations::find(state.db.pool(), id)
         .await
         .or_internal("finding an invitation")?
@@ -254,7 +356,11 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64, headers: &HeaderMap) 
     let email = EmailAddress::parse(&invitation.email)?;
     let batch = Batch::new(state, me, invitation.role, headers);
     let mut tx = state.db.begin().await.or_internal("starting a resend")?;
-    state.db.lock_organization(&mut tx, me.organization_id()).await.or_internal("locking the organization")?;
+    state
+        .db
+        .lock_organization(&mut tx, me.organization_id())
+        .await
+        .or_internal("locking the organization")?;
     let outcome = batch.invite(&mut tx, &email).await?;
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();
@@ -264,7 +370,11 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64, headers: &HeaderMap) 
 
 /// Revokes the open invitation with this id: its link stops working and its seat is freed.
 pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await.or_internal("starting a revocation")?;
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a revocation")?;
     let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now())
         .await
         .or_internal("revoking an invitation")?;
@@ -274,31 +384,53 @@ pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
 /// Revokes the open invitation of this address.
 pub async fn revoke_address(state: &AppState, me: &Admin, email: &str) -> Result<(), AppError> {
     let email = EmailAddress::parse(email)?;
-    let mut tx = state.db.begin().await.or_internal("starting a revocation")?;
-    let revoked = db::invitations::revoke_by_email(&mut *tx, me.organization_id(), email.as_str(), now())
+    let mut tx = state
+        .db
+        .begin()
         .await
-        .or_internal("revoking an invitation")?;
+        .or_internal("starting a revocation")?;
+    let revoked =
+        db::invitations::revoke_by_email(&mut *tx, me.organization_id(), email.as_str(), now())
+            .await
+            .or_internal("revoking an invitation")?;
     finish_revocation(tx, me, revoked).await
 }
 
-async fn finish_revocation(mut tx: db::Tx, me: &Admin, revoked: Option<i64>) -> Result<(), AppError> {
+async fn finish_revocation(
+    mut tx: db::Tx,
+    me: &Admin,
+    revoked: Option<i64>,
+) -> Result<(), AppError> {
     let revoked = revoked.ok_or_else(no_such_invitation)?;
-    db::outbox::cancel_unsent(&mut *tx, revoked).await.or_internal("cancelling a message")?;
+    db::outbox::cancel_unsent(&mut *tx, revoked)
+        .await
+        .or_internal("cancelling a message")?;
     tx.commit().await.or_internal("committing a revocation")?;
-    tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = revoked, "revoked an invitation");
+    tracing::info!(
+        organization_id = me.organization_id(),
+        user_id = me.user_id(),
+        invitation_id = revoked,
+        "revoked an invitation"
+    );
     Ok(())
 }
 
 /// What a token leads to, for the signup page.
 pub async fn info(state: &AppState, token: &str) -> Result<InviteInfo, AppError> {
     match InviteToken::parse(token)?.resolve(state.db.pool()).await? {
-        Destination::Organization { title, .. } => Ok(InviteInfo::Link { organization_title: title }),
+        Destination::Organization { title, .. } => Ok(InviteInfo::Link {
+            organization_title: title,
+        }),
         Destination::Invitation(invitation) => {
             let title = db::organizations::title(state.db.pool(), invitation.organization_id)
                 .await
                 .or_internal("reading an organization")?
                 .unwrap_or_default();
-            Ok(InviteInfo::Email { organization_title: title, role: invitation.role, email: invitation.email })
+            Ok(InviteInfo::Email {
+                organization_title: title,
+                role: invitation.role,
+                email: invitation.email,
+            })
         }
     }
 }

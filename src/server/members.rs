@@ -18,34 +18,64 @@ pub async fn list(state: &AppState, me: &Admin, q: Query) -> Result<MemberPage, 
         return Err(AppError::invalid("page", "page starts at 1."));
     }
     if !(1..=MAX_PAGE_SIZE).contains(&q.page_size) {
-        return Err(AppError::invalid("page_size", format!("page_size must be between 1 and {MAX_PAGE_SIZE}.")));
+        return Err(AppError::invalid(
+            "page_size",
+            format!("page_size must be between 1 and {MAX_PAGE_SIZE}."),
+        ));
     }
     let search = q.search.trim().to_lowercase();
     if search.chars().count() > 254 {
-        return Err(AppError::invalid("search", "Search for at most 254 characters."));
+        return Err(AppError::invalid(
+            "search",
+            "Search for at most 254 characters.",
+        ));
     }
     let pattern = (!search.is_empty()).then(|| {
-        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{escaped}%")
     });
-    let filter = db::members::Filter { organization_id: me.organization_id(), role: q.role, pattern: pattern.as_deref() };
-    let count = db::members::count(state.db.pool(), &filter).await.or_internal("counting members")?;
+    let filter = db::members::Filter {
+        organization_id: me.organization_id(),
+        role: q.role,
+        pattern: pattern.as_deref(),
+    };
+    let count = db::members::count(state.db.pool(), &filter)
+        .await
+        .or_internal("counting members")?;
     let offset = (q.page - 1).saturating_mul(q.page_size);
-    let rows = db::members::page(state.db.pool(), &filter, q.page_size, offset).await.or_internal("listing members")?;
+    let rows = db::members::page(state.db.pool(), &filter, q.page_size, offset)
+        .await
+        .or_internal("listing members")?;
     let results = rows.into_iter().map(row).collect();
-    Ok(MemberPage { count, page: q.page, page_size: q.page_size, results })
+    Ok(MemberPage {
+        count,
+        page: q.page,
+        page_size: q.page_size,
+        results,
+    })
 }
 
 /// One member's row, if `user_id` belongs to the caller's organization.
-pub async fn one(state: &AppState, me: &Admin, user_id: i64) -> Result<Option<MemberRow>, AppError> {
-    let m = db::members::one(state.db.pool(), me.organization_id(), user_id).await.or_internal("reading a member")?;
+pub async fn one(
+    state: &AppState,
+    me: &Admin,
+    user_id: i64,
+) -> Result<Option<MemberRow>, AppError> {
+    let m = db::members::one(state.db.pool(), me.organization_id(), user_id)
+        .await
+        .or_internal("reading a member")?;
     Ok(m.map(row))
 }
 
 fn row(m: db::members::MemberRecord) -> MemberRow {
     MemberRow {
         user_id: m.user_id,
-        name: format!("{} {}", m.first_name, m.last_name).trim().to_owned(),
+        name: format!("{} {}", m.first_name, m.last_name)
+            .trim()
+            .to_owned(),
         email: m.email,
         role: m.role,
         joined_at: format_timestamp(m.joined_at),

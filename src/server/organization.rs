@@ -17,12 +17,23 @@ pub async fn view(state: &AppState, me: &Active) -> Result<OrganizationView, App
 }
 
 /// Renames the caller's organization.
-pub async fn rename(state: &AppState, me: &Admin, title: &str) -> Result<OrganizationView, AppError> {
+pub async fn rename(
+    state: &AppState,
+    me: &Admin,
+    title: &str,
+) -> Result<OrganizationView, AppError> {
     let title = OrgTitle::parse(title)?;
     let id = me.organization_id();
-    if !db::organizations::rename(state.db.pool(), id, &title, now()).await.or_internal("renaming an organization")? {
+    if !db::organizations::rename(state.db.pool(), id, &title, now())
+        .await
+        .or_internal("renaming an organization")?
+    {
         return Err(organization_not_found());
     }
-    tracing::info!(organization_id = id, user_id = me.user_id(), "renamed the organization");
+    tracing::info!(
+        organization_id = id,
+        user_id = me.user_id(),
+        "renamed the organization"
+    );
     view(state, &me.active()).await
 }

@@ -16,23 +16,43 @@ fn not_a_member() -> AppError {
 
 /// Changes a member's role. `OWNER` is never assignable, nobody changes the Owner's role or
 /// their own, and a change that takes a seat needs a free one.
-pub async fn change_role(state: &AppState, me: &Admin, user_id: i64, role: Role) -> Result<MemberRow, AppError> {
+pub async fn change_role(
+    state: &AppState,
+    me: &Admin,
+    user_id: i64,
+    role: Role,
+) -> Result<MemberRow, AppError> {
     if role == Role::Owner {
-        return Err(AppError::invalid("role", "The Owner role cannot be assigned; the Owner can transfer ownership instead."));
+        return Err(AppError::invalid(
+            "role",
+            "The Owner role cannot be assigned; the Owner can transfer ownership instead.",
+        ));
     }
     if user_id == me.user_id() {
-        return Err(AppError::Forbidden("You cannot change your own role.".into()));
+        return Err(AppError::Forbidden(
+            "You cannot change your own role.".into(),
+        ));
     }
     let org = me.organization_id();
     let now = now();
-    let mut tx = state.db.begin().await.or_internal("starting a role change")?;
-    state.db.lock_organization(&mut tx, org).await.or_internal("locking the organization")?;
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a role change")?;
+    state
+        .db
+        .lock_organization(&mut tx, org)
+        .await
+        .or_internal("locking the organization")?;
     let current = db::memberships::role_of(&mut *tx, org, user_id)
         .await
         .or_internal("reading a role")?
         .ok_or_else(not_a_member)?;
     if current == Role::Owner {
-        return Err(AppError::Forbidden("Nobody can change the Owner's role.".into()));
+        return Err(AppError::Forbidden(
+            "Nobody can change the Owner's role.".into(),
+        ));
     }
     if current != role {
         if role.counts_seat() && !current.counts_seat() {
@@ -42,18 +62,29 @@ pub async fn change_role(state: &AppState, me: &Admin, user_id: i64, role: Role)
             .await
             .or_internal("changing a role")?
         {
-            return Err(AppError::Conflict("The member's role changed meanwhile. Reload and try again.".into()));
+            return Err(AppError::Conflict(
+                "The member's role changed meanwhile. Reload and try again.".into(),
+            ));
         }
     }
     tx.commit().await.or_internal("committing a role change")?;
     tracing::info!(organization_id = org, by = me.user_id(), user_id, from = %current, to = %role, "changed a role");
-    super::members::one(state, me, user_id).await?.ok_or_else(not_a_member)
+    super::members::one(state, me, user_id)
+        .await?
+        .ok_or_else(not_a_member)
 }
 
 /// The Owner hands the organization to an active member, confirming with their password. The old
 /// Owner becomes an Administrator, in the same transaction.
-pub async fn transfer_ownership(state: &AppState, me: &Owner, to: &str, password_text: &str) -> Result<(), AppError> {
-    let stored = db::users::find_password_hash(state.db.pool(), me.user_id()).await.or_internal("reading a password")?;
+pub async fn transfer_ownership(
+    state: &AppState,
+    me: &Owner,
+    to: &str,
+    password_text: &str,
+) -> Result<(), AppError> {
+    let stored = db::users::find_password_hash(state.db.pool(), me.user_id())
+        .await
+        .or_internal("reading a password")?;
     if !password::verify(stored, password_text.to_owned()).await? {
         return Err(AppError::invalid("password", "That is not your password."));
     }
@@ -62,36 +93,75 @@ pub async fn transfer_ownership(state: &AppState, me: &Owner, to: &str, password
 
 /// Moves ownership of `organization_id` to the member with email `to`. With `from`, only if that
 /// user is still the Owner (the UI); without, from whoever is (the server administrator's command).
-pub async fn transfer(state: &AppState, organization_id: i64, from: Option<i64>, to: &str) -> Result<(), AppError> {
+pub async fn transfer(
+    state: &AppState,
+    organization_id: i64,
+    from: Option<i64>,
+    to: &str,
+) -> Result<(), AppError> {
     let to = EmailAddress::parse(to)?;
     let now = now();
     let mut tx = state.db.begin().await.or_internal("starting a transfer")?;
-    if !state.db.lock_organization(&mut tx, organization_id).await.or_internal("locking the organization")? {
-        return Err(AppError::NotFound(format!("There is no organization with id {organization_id}.")));
+    if !state
+        .db
+        .lock_organization(&mut tx, organization_id)
+        .await
+        .or_internal("locking the organization")?
+    {
+        return Err(AppError::NotFound(format!(
+            "There is no organization with id {organization_id}."
+        )));
     }
     let owner_id = db::memberships::owner(&mut *tx, organization_id)
         .await
         .or_internal("finding the Owner")?
         .ok_or_else(|| AppError::Conflict("The organization has no Owner.".into()))?;
     if from.is_some_and(|f| f != owner_id) {
-        return Err(AppError::Conflict("You are no longer the Owner of this organization.".into()));
+        return Err(AppError::Conflict(
+            "You are no longer the Owner of this organization.".into(),
+        ));
     }
-    let target = db::users::find_by_email(&mut *tx, &to).await.or_internal("finding a user")?;
-    let target_id = target.map(|u| u.id).ok_or_else(|| AppError::invalid("email", format!("{to} is not a member of this organization.")))?;
+    let target = db::users::find_by_email(&mut *tx, &to)
+        .await
+        .or_internal("finding a user")?;
+    let target_id = target.map(|u| u.id).ok_or_else(|| {
+        AppError::invalid(
+            "email",
+            format!("{to} is not a member of this organization."),
+        )
+    })?;
     if target_id == owner_id {
-        return Err(AppError::invalid("email", format!("{to} is already the Owner.")));
+        return Err(AppError::invalid(
+            "email",
+            format!("{to} is already the Owner."),
+        ));
     }
-    if !db::memberships::demote_owner(&mut *tx, organization_id, owner_id, now).await.or_internal("demoting the Owner")? {
-        return Err(AppError::Conflict("Ownership changed meanwhile. Reload and try again.".into()));
+    if !db::memberships::demote_owner(&mut *tx, organization_id, owner_id, now)
+        .await
+        .or_internal("demoting the Owner")?
+    {
+        return Err(AppError::Conflict(
+            "Ownership changed meanwhile. Reload and try again.".into(),
+        ));
     }
-    if !db::memberships::promote_to_owner(&mut *tx, organization_id, target_id, now).await.or_internal("promoting the new Owner")? {
+    if !db::memberships::promote_to_owner(&mut *tx, organization_id, target_id, now)
+        .await
+        .or_internal("promoting the new Owner")?
+    {
         // Dropping `tx` rolls back the demotion too.
         return Err(AppError::invalid(
             "email",
-            format!("{to} must be an active member of this organization (not Pending or Deactivated)."),
+            format!(
+                "{to} must be an active member of this organization (not Pending or Deactivated)."
+            ),
         ));
     }
     tx.commit().await.or_internal("committing a transfer")?;
-    tracing::info!(organization_id, from = owner_id, to = target_id, "transferred ownership");
+    tracing::info!(
+        organization_id,
+        from = owner_id,
+        to = target_id,
+        "transferred ownership"
+    );
     Ok(())
 }

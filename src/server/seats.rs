@@ -13,7 +13,10 @@ pub async fn ensure_free(tx: &mut db::Tx, organization_id: i64, now: i64) -> Res
         .or_internal("counting seats")?
         .ok_or_else(super::auth::organization_not_found)?;
     match usage.limit {
-        Some(limit) if usage.used + 1 > limit => Err(AppError::NoFreeSeat { used: usage.used, limit }),
+        Some(limit) if usage.used + 1 > limit => Err(AppError::NoFreeSeat {
+            used: usage.used,
+            limit,
+        }),
         _ => Ok(()),
     }
 }

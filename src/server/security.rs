@@ -14,9 +14,19 @@ use axum::{
 use super::{error::ApiError, AppState};
 use crate::domain::AppError;
 
-pub async fn same_origin_only(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && !request.headers().contains_key(header::AUTHORIZATION) && !is_same_origin(&state, request.headers()) {
+pub async fn same_origin_only(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe
+        && !request.headers().contains_key(header::AUTHORIZATION)
+        && !is_same_origin(&state, request.headers())
+    {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
         return ApiError(AppError::Forbidden(
             "Cross-site request refused: this action must be sent from the app's own pages.".into(),
@@ -25,9 +35,15 @@ pub async fn same_origin_only(State(state): State<AppState>, request: Request, n
     }
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     response
 }
 
@@ -39,7 +55,9 @@ fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
             }
         }
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        let origin_host = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"));
         return matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h));
     }
     // No Origin: only a browser that says the request is cross-site is refused; other clients

@@ -29,19 +29,28 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, String> {
-        let db = Db::connect(&config.database_url)
-            .await
-            .map_err(|e| format!("cannot open the database {}: {e}", redact(&config.database_url)))?;
+        let db = Db::connect(&config.database_url).await.map_err(|e| {
+            format!(
+                "cannot open the database {}: {e}",
+                redact(&config.database_url)
+            )
+        })?;
         let listener = tokio::net::TcpListener::bind(config.site_addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.site_addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let state = AppState::new(db, config, local)?;
-        Ok(Self { router: router(state.clone()), listener, state })
+        Ok(Self {
+            router: router(state.clone()),
+            listener,
+            state,
+        })
     }
 
     pub fn address(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -56,7 +65,10 @@ impl Application {
     /// Serves until the future completes (tests), with the background jobs running. Requests in
     /// flight then get the configured grace period to finish, so that a client that never
     /// finishes its request cannot keep the server from stopping.
-    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let janitor = tokio::spawn(remove_expired_sessions(self.state.db.clone()));
         let outbox = tokio::spawn(super::mail::run_outbox(self.state.clone()));
         let grace = self.state.config.shutdown_grace;
@@ -65,7 +77,9 @@ impl Application {
             stop.await;
             let _ = stopping.send(());
         };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(stop).into_future();
+        let serve = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stop)
+            .into_future();
         let deadline = async move {
             // The sender lives in the server's future: an error means it has finished already.
             if stop_requested.await.is_ok() {
@@ -90,7 +104,8 @@ impl Application {
 /// The app's routes, worked out once per process: generating them runs the app in a special
 /// mode, which must not overlap with pages being served (several apps in one test process).
 fn routes() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
@@ -103,7 +118,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(server_fn_errors_are_client_errors))
-        .layer(middleware::from_fn_with_state(state.clone(), security::same_origin_only))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::same_origin_only,
+        ))
         .layer(middleware::from_fn(cache_static_files))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
@@ -131,7 +149,9 @@ async fn server_fn_errors_are_client_errors(request: Request, next: Next) -> Res
     let mut response = next.run(request).await;
     if is_server_fn
         && response.status() == StatusCode::INTERNAL_SERVER_ERROR
-        && !response.headers().contains_key(crate::api::ERROR_REFERENCE_HEADER)
+        && !response
+            .headers()
+            .contains_key(crate::api::ERROR_REFERENCE_HEADER)
     {
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
@@ -142,9 +162,10 @@ async fn cache_static_files(request: Request, next: Next) -> Response {
     let is_bundle = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     if is_bundle && response.status().is_success() {
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300, must-revalidate"));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300, must-revalidate"),
+        );
     }
     response
 }

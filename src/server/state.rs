@@ -34,7 +34,8 @@ impl AppState {
             Some(secret) => Keys::from_secret(secret),
             None => {
                 let path = config.data_dir.join("secret.key");
-                Keys::load_or_create(&path).map_err(|e| format!("cannot read or create {}: {e}", path.display()))?
+                Keys::load_or_create(&path)
+                    .map_err(|e| format!("cannot read or create {}: {e}", path.display()))?
             }
         };
         let leptos_options = LeptosOptions::builder()

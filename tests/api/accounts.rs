@@ -23,30 +23,66 @@ crate::on_both_databases!(
 async fn signup_creates_an_organization_with_the_user_as_owner_and_signs_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = format!("{}@Example.com", unique("Ada-"));
-    let res = app.sign_up_with(&app.client, &format!("  {email} "), PASSWORD).await;
+    let res = app
+        .sign_up_with(&app.client, &format!("  {email} "), PASSWORD)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let cookie = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(cookie.starts_with("gatehouse_session=ghs_"), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
     assert!(!cookie.contains("Secure"), "plain HTTP gets no Secure flag");
 
     let me = app.whoami(&app.client).await;
     assert_eq!(me.email, email.to_lowercase());
     assert_eq!(me.role, Role::Owner);
 
-    let org: OrganizationView = app.client.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
+    let org: OrganizationView = app
+        .client
+        .get(app.url("/api/organization/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(org.title, email.to_lowercase());
     assert_eq!(org.owner.email, email.to_lowercase());
     assert_eq!(org.id, me.organization_id);
-    assert_eq!(org.seats, SeatsView { used: 1, limit: None });
-    assert_eq!((app.count("users").await, app.count("organizations").await, app.count("memberships").await), (1, 1, 1));
+    assert_eq!(
+        org.seats,
+        SeatsView {
+            used: 1,
+            limit: None
+        }
+    );
+    assert_eq!(
+        (
+            app.count("users").await,
+            app.count("organizations").await,
+            app.count("memberships").await
+        ),
+        (1, 1, 1)
+    );
 }
 
 async fn a_second_signup_with_the_same_email_in_any_case_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;
-    let res = app.sign_up_with(&new_client(), &email.to_uppercase(), "another password").await;
-    assert_eq!(server_fn_error(res, StatusCode::BAD_REQUEST).await, "User with this email already exists");
+    let res = app
+        .sign_up_with(&new_client(), &email.to_uppercase(), "another password")
+        .await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::BAD_REQUEST).await,
+        "User with this email already exists"
+    );
     assert_eq!(app.count("users").await, 1);
     assert_eq!(app.count("organizations").await, 1);
 }
@@ -57,17 +93,27 @@ async fn signup_reports_invalid_fields_by_name(backend: Backend) {
         ("not-an-email", PASSWORD, "email", "valid email"),
         ("", PASSWORD, "email", "Enter your email"),
         ("ok@example.com", "short", "password", "at least 8"),
-        ("ok@example.com", &"p".repeat(129), "password", "at most 128"),
+        (
+            "ok@example.com",
+            &"p".repeat(129),
+            "password",
+            "at most 128",
+        ),
     ];
     for (email, password, field, words) in cases {
         let res = app.sign_up_with(&new_client(), email, password).await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["Invalid"]["field"], field, "{body}");
-        assert!(body["Invalid"]["message"].as_str().unwrap().contains(words), "{body}");
+        assert!(
+            body["Invalid"]["message"].as_str().unwrap().contains(words),
+            "{body}"
+        );
     }
     // A request the server function cannot even read is a client error too, never a 500.
-    let res = app.server_fn(&app.client, "auth/sign_up", &[("nonsense", "1")]).await;
+    let res = app
+        .server_fn(&app.client, "auth/sign_up", &[("nonsense", "1")])
+        .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert_eq!(app.count("users").await, 0);
 }
@@ -75,7 +121,15 @@ async fn signup_reports_invalid_fields_by_name(backend: Backend) {
 async fn signup_with_an_unknown_invite_token_is_refused_and_creates_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let res = app
-        .server_fn(&app.client, "auth/sign_up", &[("email", "ada@example.com"), ("password", PASSWORD), ("token", "ghi_bogus")])
+        .server_fn(
+            &app.client,
+            "auth/sign_up",
+            &[
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+                ("token", "ghi_bogus"),
+            ],
+        )
         .await;
     assert_eq!(
         server_fn_error(res, StatusCode::BAD_REQUEST).await,
@@ -93,23 +147,38 @@ async fn login_and_logout(backend: Backend) {
         async move { c.get(url).send().await.unwrap().status() }
     };
     assert_eq!(whoami(browser.clone()).await, StatusCode::UNAUTHORIZED);
-    let res = app.log_in_with(&browser, &email.to_uppercase(), PASSWORD).await;
+    let res = app
+        .log_in_with(&browser, &email.to_uppercase(), PASSWORD)
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(whoami(browser.clone()).await, StatusCode::OK);
 
     let res = app.server_fn(&browser, "auth/log_out", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let cleared = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let cleared = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     assert_eq!(whoami(browser).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.count("sessions").await, 1, "only the signup session of the app's own client is left");
+    assert_eq!(
+        app.count("sessions").await,
+        1,
+        "only the signup session of the app's own client is left"
+    );
 }
 
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;
-    let wrong_password = app.log_in_with(&new_client(), &email, "not the password").await;
-    let unknown = app.log_in_with(&new_client(), "nobody@example.com", PASSWORD).await;
+    let wrong_password = app
+        .log_in_with(&new_client(), &email, "not the password")
+        .await;
+    let unknown = app
+        .log_in_with(&new_client(), "nobody@example.com", PASSWORD)
+        .await;
     let a = server_fn_error(wrong_password, StatusCode::UNAUTHORIZED).await;
     let b = server_fn_error(unknown, StatusCode::UNAUTHORIZED).await;
     assert_eq!(a, "The email and password you entered don't match.");
@@ -120,7 +189,16 @@ async fn login_starts_a_new_session_and_ends_the_old_one(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;
     let first = app.log_in_with(&new_client(), &email, PASSWORD).await;
-    let old = first.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let old = first
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let again = app
         .client
         .post(app.url("/_sfn/auth/log_in"))
@@ -130,10 +208,21 @@ async fn login_starts_a_new_session_and_ends_the_old_one(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::OK);
-    let new = again.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    let new = again
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     assert_ne!(old, new);
     let with = |cookie: String| {
-        let req = new_client().get(app.url("/api/current-user/whoami")).header(header::COOKIE, cookie);
+        let req = new_client()
+            .get(app.url("/api/current-user/whoami"))
+            .header(header::COOKIE, cookie);
         async move { req.send().await.unwrap().status() }
     };
     assert_eq!(with(old).await, StatusCode::UNAUTHORIZED);
@@ -143,37 +232,94 @@ async fn login_starts_a_new_session_and_ends_the_old_one(backend: Backend) {
 async fn sessions_and_tokens_are_stored_only_as_hashes(backend: Backend) {
     use sha2::{Digest, Sha256};
     let app = TestApp::spawn(backend).await;
-    let res = app.sign_up_with(&app.client, "hash@example.com", PASSWORD).await;
-    let cookie = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
-    let session = cookie.split(';').next().unwrap().trim_start_matches("gatehouse_session=").to_owned();
+    let res = app
+        .sign_up_with(&app.client, "hash@example.com", PASSWORD)
+        .await;
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let session = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("gatehouse_session=")
+        .to_owned();
     let token = app.token(&app.client).await;
     assert!(token.starts_with("ght_"));
 
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_one(app.db().pool()).await.unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT id_hash FROM sessions")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
     assert_eq!(stored, Sha256::digest(session.as_bytes()).to_vec());
-    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_one(app.db().pool()).await.unwrap();
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
     assert_eq!(stored, Sha256::digest(token.as_bytes()).to_vec());
-    let password: String = sqlx::query_scalar("SELECT password_hash FROM users").fetch_one(app.db().pool()).await.unwrap();
-    assert!(password.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{password}");
+    let password: String = sqlx::query_scalar("SELECT password_hash FROM users")
+        .fetch_one(app.db().pool())
+        .await
+        .unwrap();
+    assert!(
+        password.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{password}"
+    );
 }
 
 async fn disabled_signup_refuses_signup_without_a_link(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.disable_signup_without_link = true).await;
-    let res = app.sign_up_with(&app.client, "ada@example.com", PASSWORD).await;
+    let res = app
+        .sign_up_with(&app.client, "ada@example.com", PASSWORD)
+        .await;
     let message = server_fn_error(res, StatusCode::FORBIDDEN).await;
     assert!(message.contains("invite link"), "{message}");
     assert_eq!(app.count("users").await, 0);
 
-    let page = app.client.get(app.url("/user/signup")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Signing up needs an invitation"), "the page explains");
+    let page = app
+        .client
+        .get(app.url("/user/signup"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Signing up needs an invitation"),
+        "the page explains"
+    );
     assert!(!page.contains("name=\"password\""), "no form is offered");
-    let login = app.client.get(app.url("/user/login")).send().await.unwrap().text().await.unwrap();
+    let login = app
+        .client
+        .get(app.url("/user/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(login.contains("name=\"password\""));
-    assert!(!login.contains("href=\"/user/signup\""), "the login page hides the Sign up link");
+    assert!(
+        !login.contains("href=\"/user/signup\""),
+        "the login page hides the Sign up link"
+    );
 
     // With signup open, the link is there.
     let open = TestApp::spawn(backend).await;
-    let login = open.client.get(open.url("/user/login")).send().await.unwrap().text().await.unwrap();
+    let login = open
+        .client
+        .get(open.url("/user/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(login.contains("href=\"/user/signup\""));
 }
 
@@ -182,7 +328,11 @@ async fn twenty_concurrent_signups_with_one_email_create_one_account(backend: Ba
     let attempts = (0..20).map(|i| {
         let app = &app;
         async move {
-            let email = if i % 2 == 0 { "race@example.com" } else { "RACE@example.com" };
+            let email = if i % 2 == 0 {
+                "race@example.com"
+            } else {
+                "RACE@example.com"
+            };
             let res = app.sign_up_with(&new_client(), email, PASSWORD).await;
             let status = res.status();
             (status, res.text().await.unwrap())
@@ -193,19 +343,49 @@ async fn twenty_concurrent_signups_with_one_email_create_one_account(backend: Ba
     assert_eq!(ok, 1, "{results:?}");
     for (status, body) in results.iter().filter(|(s, _)| *s != StatusCode::OK) {
         assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(body.contains("User with this email already exists"), "{body}");
+        assert!(
+            body.contains("User with this email already exists"),
+            "{body}"
+        );
     }
-    assert_eq!((app.count("users").await, app.count("organizations").await, app.count("memberships").await), (1, 1, 1));
+    assert_eq!(
+        (
+            app.count("users").await,
+            app.count("organizations").await,
+            app.count("memberships").await
+        ),
+        (1, 1, 1)
+    );
 }
 
 async fn deactivated_users_cannot_log_in_or_use_their_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let member = app.add_member(Role::Annotator).await;
-    assert_eq!(member.client.get(app.url("/api/current-user/whoami")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        member
+            .client
+            .get(app.url("/api/current-user/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
     app.set_role(member.id, Role::Deactivated).await;
-    let res = member.client.get(app.url("/api/current-user/whoami")).send().await.unwrap();
-    assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("deactivated"));
-    let res = app.log_in_with(&new_client(), &member.email, PASSWORD).await;
-    assert!(server_fn_error(res, StatusCode::FORBIDDEN).await.contains("deactivated"));
+    let res = member
+        .client
+        .get(app.url("/api/current-user/whoami"))
+        .send()
+        .await
+        .unwrap();
+    assert!(error_detail(res, StatusCode::FORBIDDEN)
+        .await
+        .contains("deactivated"));
+    let res = app
+        .log_in_with(&new_client(), &member.email, PASSWORD)
+        .await;
+    assert!(server_fn_error(res, StatusCode::FORBIDDEN)
+        .await
+        .contains("deactivated"));
 }

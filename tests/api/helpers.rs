@@ -8,8 +8,13 @@ use std::{
 };
 
 use gatehouse::{
-    domain::{InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, OrganizationView, Role},
-    server::{auth::secrets, config::MailTransport, db::Db, mail::Email, startup::Application, AppState, Config},
+    domain::{
+        InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow, OrganizationView, Role,
+    },
+    server::{
+        auth::secrets, config::MailTransport, db::Db, mail::Email, startup::Application, AppState,
+        Config,
+    },
 };
 use reqwest::{header, header::HeaderName, Client, Method, RequestBuilder, Response, StatusCode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -58,7 +63,8 @@ pub fn unique(prefix: &str) -> String {
 
 /// The PostgreSQL server the tests create their databases on.
 fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh, empty database of the given kind; dropped with the value.
@@ -84,10 +90,17 @@ impl TestDatabase {
                 let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
                     .await
                     .expect("PostgreSQL must run on 127.0.0.1:5432 (see README)");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 let base = postgres_admin_url();
                 let server = &base[..base.rfind('/').unwrap()];
-                Self { url: format!("{server}/{name}"), dir, pg_name: Some(name) }
+                Self {
+                    url: format!("{server}/{name}"),
+                    dir,
+                    pg_name: Some(name),
+                }
             }
         }
     }
@@ -99,13 +112,17 @@ impl Drop for TestDatabase {
         if let Some(name) = self.pg_name.take() {
             // Drop runs outside async; use a thread with its own runtime.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     use sqlx::Connection;
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             })
@@ -152,7 +169,9 @@ impl TestApp {
         let (started, ready) = tokio::sync::oneshot::channel();
         let app_config = config.clone();
         let served = server_runtime().spawn(async move {
-            let app = Application::build(app_config).await.expect("the app starts");
+            let app = Application::build(app_config)
+                .await
+                .expect("the app starts");
             let _ = started.send((app.address(), app.state().clone()));
             app.run_until(async {
                 let _ = stopped.await;
@@ -160,7 +179,15 @@ impl TestApp {
             .await
         });
         let (address, state) = ready.await.expect("the app starts");
-        Self { address: format!("http://{address}"), client: new_client(), state, database, config, stop, served }
+        Self {
+            address: format!("http://{address}"),
+            client: new_client(),
+            state,
+            database,
+            config,
+            stop,
+            served,
+        }
     }
 
     /// Stops the app as Ctrl-C or SIGTERM does, and waits until it has stopped.
@@ -178,7 +205,12 @@ impl TestApp {
     }
 
     /// Calls a server function the way the browser's forms do (URL-encoded POST).
-    pub async fn server_fn(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> Response {
+    pub async fn server_fn(
+        &self,
+        client: &Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
         client
             .post(self.url(&format!("/_sfn/{endpoint}")))
             .header(header::ORIGIN, &self.address)
@@ -189,51 +221,84 @@ impl TestApp {
     }
 
     pub async fn sign_up_with(&self, client: &Client, email: &str, password: &str) -> Response {
-        self.server_fn(client, "auth/sign_up", &[("email", email), ("password", password)]).await
+        self.server_fn(
+            client,
+            "auth/sign_up",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// Signs up a new Owner with the app's own client; returns their email.
     pub async fn sign_up(&self) -> String {
         let email = format!("{}@example.com", unique("owner-"));
         let res = self.sign_up_with(&self.client, &email, PASSWORD).await;
-        assert_eq!(res.status(), StatusCode::OK, "signup failed: {}", res.text().await.unwrap());
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "signup failed: {}",
+            res.text().await.unwrap()
+        );
         email
     }
 
     pub async fn log_in_with(&self, client: &Client, email: &str, password: &str) -> Response {
-        self.server_fn(client, "auth/log_in", &[("email", email), ("password", password)]).await
+        self.server_fn(
+            client,
+            "auth/log_in",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// The API token of whoever `client` is signed in as.
     pub async fn token(&self, client: &Client) -> String {
-        ApiRequest(client.get(self.url("/api/current-user/token"))).json_ok::<ApiToken>().await.token
+        ApiRequest(client.get(self.url("/api/current-user/token")))
+            .json_ok::<ApiToken>()
+            .await
+            .token
     }
 
     /// A REST call authenticated with `token`, as a script sends it.
     pub fn api(&self, method: Method, path: &str, token: &str) -> ApiRequest {
-        ApiRequest(self.client.request(method, self.url(path)).header(header::AUTHORIZATION, format!("Token {token}")))
+        ApiRequest(
+            self.client
+                .request(method, self.url(path))
+                .header(header::AUTHORIZATION, format!("Token {token}")),
+        )
     }
 
     /// Who `client` is signed in as (the session cookie); asserts that they may use the API.
     pub async fn whoami(&self, client: &Client) -> WhoAmI {
-        ApiRequest(client.get(self.url("/api/current-user/whoami"))).json_ok().await
+        ApiRequest(client.get(self.url("/api/current-user/whoami")))
+            .json_ok()
+            .await
     }
 
     /// The organization whose member `token` belongs to.
     pub async fn organization(&self, token: &str) -> OrganizationView {
-        self.api(Method::GET, "/api/organization/", token).json_ok().await
+        self.api(Method::GET, "/api/organization/", token)
+            .json_ok()
+            .await
     }
 
     /// The id of the organization of the app's own client (the Owner the test signed up).
     pub async fn org_id(&self) -> i64 {
-        ApiRequest(self.client.get(self.url("/api/organization/"))).json_ok::<OrganizationView>().await.id
+        ApiRequest(self.client.get(self.url("/api/organization/")))
+            .json_ok::<OrganizationView>()
+            .await
+            .id
     }
 
     /// Invites `emails` by email with `role`; asserts the request as a whole succeeded and returns
     /// the answer for each address.
     pub async fn invite(&self, token: &str, emails: &[&str], role: Role) -> Vec<InviteOutcome> {
         let body = json!({ "emails": emails, "role": role });
-        self.api(Method::POST, "/api/invite/send-email", token).json(&body).json_ok::<InviteResults>().await.results
+        self.api(Method::POST, "/api/invite/send-email", token)
+            .json(&body)
+            .json_ok::<InviteResults>()
+            .await
+            .results
     }
 
     /// Waits for the `nth` message (counting from 1) to `address` and returns the invitation link in it.
@@ -247,7 +312,15 @@ impl TestApp {
     pub async fn join(&self, invite_token: &str, email: &str) -> (Response, Client) {
         let client = new_client();
         let res = self
-            .server_fn(&client, "auth/sign_up", &[("email", email), ("password", PASSWORD), ("token", invite_token)])
+            .server_fn(
+                &client,
+                "auth/sign_up",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("token", invite_token),
+                ],
+            )
             .await;
         (res, client)
     }
@@ -260,20 +333,42 @@ impl TestApp {
         let owner = self.token(&self.client).await;
         let email = format!("{}@example.com", unique("member-"));
         let invite_token = match role {
-            Role::Owner => panic!("no invitation makes an Owner: sign up a new organization, or transfer ownership"),
-            Role::NotActivated => self.api(Method::GET, "/api/invite", &owner).json_ok::<InviteLink>().await.token,
+            Role::Owner => panic!(
+                "no invitation makes an Owner: sign up a new organization, or transfer ownership"
+            ),
+            Role::NotActivated => {
+                self.api(Method::GET, "/api/invite", &owner)
+                    .json_ok::<InviteLink>()
+                    .await
+                    .token
+            }
             _ => {
-                let invited_as = if role == Role::Deactivated { Role::Annotator } else { role };
+                let invited_as = if role == Role::Deactivated {
+                    Role::Annotator
+                } else {
+                    role
+                };
                 let results = self.invite(&owner, &[&email], invited_as).await;
                 assert_eq!(results[0].status, InviteStatus::Invited, "{results:?}");
                 token_of(&self.invitation_link_to(&email, 1).await)
             }
         };
         let (res, client) = self.join(&invite_token, &email).await;
-        assert_eq!(res.status(), StatusCode::OK, "signup through the invitation failed: {}", res.text().await.unwrap());
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "signup through the invitation failed: {}",
+            res.text().await.unwrap()
+        );
         let org = self.org_id().await;
-        let found: MemberPage =
-            self.api(Method::GET, &format!("/api/organizations/{org}/memberships?search={email}"), &owner).json_ok().await;
+        let found: MemberPage = self
+            .api(
+                Method::GET,
+                &format!("/api/organizations/{org}/memberships?search={email}"),
+                &owner,
+            )
+            .json_ok()
+            .await;
         assert_eq!(found.count, 1, "{found:?}");
         let id = found.results[0].user_id;
         if role == Role::Deactivated {
@@ -286,10 +381,14 @@ impl TestApp {
     pub async fn set_role(&self, user_id: i64, role: Role) -> MemberRow {
         let owner = self.token(&self.client).await;
         let org = self.org_id().await;
-        self.api(Method::PATCH, &format!("/api/organizations/{org}/memberships"), &owner)
-            .json(&json!({ "user_id": user_id, "role": role }))
-            .json_ok()
-            .await
+        self.api(
+            Method::PATCH,
+            &format!("/api/organizations/{org}/memberships"),
+            &owner,
+        )
+        .json(&json!({ "user_id": user_id, "role": role }))
+        .json_ok()
+        .await
     }
 
     /// Runs the administrator's command line (the real binary) against this app's database and
@@ -306,37 +405,78 @@ impl TestApp {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the gatehouse binary runs");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.success(), text)
     }
 
     /// Sets the organization's seat limit with `gatehouse set-seats`.
     pub fn set_seats(&self, org_id: i64, seats: i64) {
-        let (ok, out) = self.cli(&["set-seats", "--org", &org_id.to_string(), "--seats", &seats.to_string()], "");
+        let (ok, out) = self.cli(
+            &[
+                "set-seats",
+                "--org",
+                &org_id.to_string(),
+                "--seats",
+                &seats.to_string(),
+            ],
+            "",
+        );
         assert!(ok, "{out}");
     }
 
     /// Waits until the messages sent so far satisfy `done` and returns them; fails the test after
     /// `MAIL_DEADLINE`, naming what it waited for.
-    pub async fn wait_for_mail_where(&self, what: &str, done: impl Fn(&[Email]) -> bool) -> Vec<Email> {
-        let memory = self.state.mailer.memory().expect("the app delivers to memory (the default of TestApp::spawn)");
+    pub async fn wait_for_mail_where(
+        &self,
+        what: &str,
+        done: impl Fn(&[Email]) -> bool,
+    ) -> Vec<Email> {
+        let memory = self
+            .state
+            .mailer
+            .memory()
+            .expect("the app delivers to memory (the default of TestApp::spawn)");
         match tokio::time::timeout(MAIL_DEADLINE, memory.wait_until(done)).await {
             Ok(sent) => sent,
-            Err(_) => panic!("no {what} within {MAIL_DEADLINE:?}; sent: {:#?}", memory.messages()),
+            Err(_) => panic!(
+                "no {what} within {MAIL_DEADLINE:?}; sent: {:#?}",
+                memory.messages()
+            ),
         }
     }
 
     /// Waits for the `nth` message (counting from 1) to `address` and returns it.
     pub async fn wait_for_mail_to(&self, address: &str, nth: usize) -> Email {
-        let to = |sent: &[Email]| sent.iter().filter(|m| m.to == address).cloned().collect::<Vec<_>>();
-        let sent = self.wait_for_mail_where(&format!("message {nth} to {address}"), |sent| to(sent).len() >= nth).await;
+        let to = |sent: &[Email]| {
+            sent.iter()
+                .filter(|m| m.to == address)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let sent = self
+            .wait_for_mail_where(&format!("message {nth} to {address}"), |sent| {
+                to(sent).len() >= nth
+            })
+            .await;
         to(&sent).swap_remove(nth - 1)
     }
 
     pub async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.db().pool()).await.unwrap()
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(self.db().pool())
+            .await
+            .unwrap()
     }
 }
 
@@ -346,7 +486,12 @@ impl TestApp {
     /// Inserts `n` members with `role` without signing them up (for tests that need many at
     /// once: fifty Argon2 signups would take longer than the race they set up); returns their
     /// user ids.
-    pub async fn insert_members_directly(&self, organization_id: i64, n: usize, role: Role) -> Vec<i64> {
+    pub async fn insert_members_directly(
+        &self,
+        organization_id: i64,
+        n: usize,
+        role: Role,
+    ) -> Vec<i64> {
         let mut ids = Vec::with_capacity(n);
         for _ in 0..n {
             let email = format!("{}@example.com", unique("bulk-"));
@@ -440,7 +585,8 @@ impl ApiRequest {
         let (status, url) = (res.status(), res.url().clone());
         let text = res.text().await.unwrap();
         assert_eq!(status, StatusCode::OK, "{url}: {text}");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: not a {}: {e}: {text}", std::any::type_name::<T>()))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{url}: not a {}: {e}: {text}", std::any::type_name::<T>()))
     }
 
     /// Sends the request and returns the `detail` of the JSON error it must get with `status`.
@@ -450,13 +596,19 @@ impl ApiRequest {
 }
 
 /// Polls `check` until it gives a value, failing the test after `MAIL_DEADLINE` with `what`.
-pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
     let deadline = tokio::time::Instant::now() + MAIL_DEADLINE;
     loop {
         if let Some(value) = check().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no {what} within {MAIL_DEADLINE:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {what} within {MAIL_DEADLINE:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -487,14 +639,20 @@ pub async fn error_detail(res: Response, status: StatusCode) -> String {
     assert_eq!(res.status(), status, "unexpected status");
     let body: Value = res.json().await.expect("errors are JSON");
     assert_eq!(body["status_code"], status.as_u16(), "{body}");
-    body["detail"].as_str().expect("a detail message").to_owned()
+    body["detail"]
+        .as_str()
+        .expect("a detail message")
+        .to_owned()
 }
 
 /// The message of a failed server function.
 pub async fn server_fn_error(res: Response, status: StatusCode) -> String {
     assert_eq!(res.status(), status);
     let body: Value = res.json().await.expect("server function errors are JSON");
-    let (_, inner) = body.as_object().and_then(|o| o.iter().next()).expect("an error variant");
+    let (_, inner) = body
+        .as_object()
+        .and_then(|o| o.iter().next())
+        .expect("an error variant");
     match inner {
         Value::String(s) => s.clone(),
         Value::Object(o) => o["message"].as_str().unwrap().to_owned(),

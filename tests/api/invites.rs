@@ -34,7 +34,11 @@ async fn owner(app: &TestApp) -> String {
 }
 
 async fn pending_invitations(app: &TestApp) -> PendingInvitations {
-    app.server_fn(&app.client, "invites/pending", &[]).await.json().await.unwrap()
+    app.server_fn(&app.client, "invites/pending", &[])
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn the_invite_link_is_stable_until_reset_and_then_dies_on_every_instance(backend: Backend) {
@@ -45,42 +49,76 @@ async fn the_invite_link_is_stable_until_reset_and_then_dies_on_every_instance(b
     assert_eq!(first, again, "reading the link never changes it");
     let link_token = first.token.clone();
     assert!(link_token.starts_with("ghl_") && link_token.len() >= 40);
-    assert_eq!(first.invite_url, format!("{}/user/signup?token={link_token}", app.address));
+    assert_eq!(
+        first.invite_url,
+        format!("{}/user/signup?token={link_token}", app.address)
+    );
 
     // A second instance on the same database.
     let other = TestApp::spawn_with(backend, |c| c.database_url = app.database.url.clone()).await;
     let (res, _) = other.join(&link_token, "early@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
 
-    let reset: InviteLink = app.api(Method::POST, "/api/invite/reset-token", &token).json_ok().await;
+    let reset: InviteLink = app
+        .api(Method::POST, "/api/invite/reset-token", &token)
+        .json_ok()
+        .await;
     assert_ne!(reset.token, first.token);
     let users = app.count("users").await;
     for instance in [&app, &other] {
-        let (res, _) = instance.join(&link_token, &format!("{}@example.com", unique("late-"))).await;
+        let (res, _) = instance
+            .join(&link_token, &format!("{}@example.com", unique("late-")))
+            .await;
         assert_eq!(
             server_fn_error(res, StatusCode::BAD_REQUEST).await,
             "This invite link is invalid or has been reset. Ask your administrator for a new one."
         );
     }
-    assert_eq!(app.count("users").await, users, "a dead link creates nothing");
+    assert_eq!(
+        app.count("users").await,
+        users,
+        "a dead link creates nothing"
+    );
     let (res, _) = other.join(&reset.token, "new@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
     // Accounts made through the old link are unaffected.
-    assert_eq!(app.log_in_with(&new_client(), "early@example.com", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.log_in_with(&new_client(), "early@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 async fn a_link_signup_is_pending_and_refused_everywhere(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.disable_signup_without_link = true).await;
     // Open signup is off: the Owner is made with the `create-owner` command.
-    let (ok, out) = app.cli(&["create-owner", "--email", "boss@example.com", "--password-stdin"], PASSWORD);
+    let (ok, out) = app.cli(
+        &[
+            "create-owner",
+            "--email",
+            "boss@example.com",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
     assert!(ok, "{out}");
-    assert_eq!(app.log_in_with(&app.client, "boss@example.com", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.log_in_with(&app.client, "boss@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     let token = app.token(&app.client).await;
     let link: InviteLink = app.api(Method::GET, "/api/invite", &token).json_ok().await;
     let org_id = app.org_id().await;
 
     let (res, pending) = app.join(&link.token, "waiting@example.com").await;
-    assert_eq!(res.status(), StatusCode::OK, "invitees register although open signup is off");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "invitees register although open signup is off"
+    );
     let (role, org): (String, i64) = sqlx::query_as(
         "SELECT m.role, m.organization_id FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = 'waiting@example.com'",
     )
@@ -88,10 +126,20 @@ async fn a_link_signup_is_pending_and_refused_everywhere(backend: Backend) {
     .await
     .unwrap();
     assert_eq!((role.as_str(), org), ("NOT_ACTIVATED", org_id));
-    assert_eq!(app.organization(&token).await.seats.used, 1, "a Pending member takes no seat");
+    assert_eq!(
+        app.organization(&token).await.seats.used,
+        1,
+        "a Pending member takes no seat"
+    );
 
-    let res = pending.get(app.url("/api/current-user/whoami")).send().await.unwrap();
-    assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("assign your role"));
+    let res = pending
+        .get(app.url("/api/current-user/whoami"))
+        .send()
+        .await
+        .unwrap();
+    assert!(error_detail(res, StatusCode::FORBIDDEN)
+        .await
+        .contains("assign your role"));
     let memberships = format!("/api/organizations/{org_id}/memberships");
     for (method, path) in [
         (Method::GET, "/api/organization/"),
@@ -101,10 +149,20 @@ async fn a_link_signup_is_pending_and_refused_everywhere(backend: Backend) {
         (Method::POST, "/api/invite/send-email"),
         (Method::GET, memberships.as_str()),
     ] {
-        let res = pending.request(method.clone(), app.url(path)).json(&json!({"emails": ["x@example.com"]})).send().await.unwrap();
+        let res = pending
+            .request(method.clone(), app.url(path))
+            .json(&json!({"emails": ["x@example.com"]}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{method} {path}");
     }
-    for endpoint in ["invites/link", "invites/pending", "organization/get", "account/api_token"] {
+    for endpoint in [
+        "invites/link",
+        "invites/pending",
+        "organization/get",
+        "account/api_token",
+    ] {
         let res = app.server_fn(&pending, endpoint, &[]).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{endpoint}");
     }
@@ -114,8 +172,22 @@ async fn email_invitations_report_each_address_and_register_with_the_role(backen
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
     let owner_email = app.whoami(&app.client).await.email;
-    let results = app.invite(&token, &["Ann@Example.com, bob@example.com", "not-an-address", &owner_email, "ann@example.com"], Role::Reviewer).await;
-    let statuses: Vec<(&str, InviteStatus)> = results.iter().map(|r| (r.email.as_str(), r.status)).collect();
+    let results = app
+        .invite(
+            &token,
+            &[
+                "Ann@Example.com, bob@example.com",
+                "not-an-address",
+                &owner_email,
+                "ann@example.com",
+            ],
+            Role::Reviewer,
+        )
+        .await;
+    let statuses: Vec<(&str, InviteStatus)> = results
+        .iter()
+        .map(|r| (r.email.as_str(), r.status))
+        .collect();
     assert_eq!(
         statuses,
         vec![
@@ -127,33 +199,60 @@ async fn email_invitations_report_each_address_and_register_with_the_role(backen
         "one answer per address, repeats dropped"
     );
     // Inviting again re-sends.
-    let again = app.invite(&token, &["bob@example.com"], Role::Reviewer).await;
+    let again = app
+        .invite(&token, &["bob@example.com"], Role::Reviewer)
+        .await;
     assert_eq!(again[0].status, InviteStatus::Resent);
 
     let link = app.invitation_link_to("ann@example.com", 1).await;
-    assert!(link.starts_with(&format!("{}/user/signup?token=ghi_", app.address)), "{link}");
-    let info: InviteInfo = app.server_fn(&new_client(), "invites/info", &[("token", &token_of(&link))]).await.json().await.unwrap();
-    let InviteInfo::Email { email, role, .. } = info else { panic!("an email invitation: {info:?}") };
+    assert!(
+        link.starts_with(&format!("{}/user/signup?token=ghi_", app.address)),
+        "{link}"
+    );
+    let info: InviteInfo = app
+        .server_fn(
+            &new_client(),
+            "invites/info",
+            &[("token", &token_of(&link))],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let InviteInfo::Email { email, role, .. } = info else {
+        panic!("an email invitation: {info:?}")
+    };
     assert_eq!(email, "ann@example.com");
     assert_eq!(role, Role::Reviewer);
 
     let (res, ann) = app.join(&token_of(&link), "ann@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(app.whoami(&ann).await.role, Role::Reviewer, "the invited role, at once");
+    assert_eq!(
+        app.whoami(&ann).await.role,
+        Role::Reviewer,
+        "the invited role, at once"
+    );
     let pending = pending_invitations(&app).await;
     assert_eq!(pending.count, 1);
     let emails: Vec<&str> = pending.results.iter().map(|p| p.email.as_str()).collect();
-    assert_eq!(emails, vec!["bob@example.com"], "accepted invitations leave the pending list");
+    assert_eq!(
+        emails,
+        vec!["bob@example.com"],
+        "accepted invitations leave the pending list"
+    );
 }
 
 async fn an_email_invitation_works_once_only_for_its_address(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
-    app.invite(&token, &["carol@example.com"], Role::Annotator).await;
+    app.invite(&token, &["carol@example.com"], Role::Annotator)
+        .await;
     let secret = invitation_for(&app, "carol@example.com").await;
 
     let (res, _) = app.join(&secret, "mallory@example.com").await;
-    assert!(server_fn_error(res, StatusCode::BAD_REQUEST).await.contains("sent to another email address"));
+    assert!(server_fn_error(res, StatusCode::BAD_REQUEST)
+        .await
+        .contains("sent to another email address"));
     let (res, _) = app.join(&secret, "Carol@Example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
     let (res, _) = app.join(&secret, "carol2@example.com").await;
@@ -161,35 +260,65 @@ async fn an_email_invitation_works_once_only_for_its_address(backend: Backend) {
     assert_eq!(app.count("users").await, 2);
 
     // Concurrent use of one invitation: exactly one account.
-    app.invite(&token, &["dave@example.com"], Role::Annotator).await;
+    app.invite(&token, &["dave@example.com"], Role::Annotator)
+        .await;
     let secret = invitation_for(&app, "dave@example.com").await;
     let tries = (0..8).map(|_| app.join(&secret, "dave@example.com"));
-    let ok = futures::future::join_all(tries).await.into_iter().filter(|(r, _)| r.status() == StatusCode::OK).count();
+    let ok = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .filter(|(r, _)| r.status() == StatusCode::OK)
+        .count();
     assert_eq!(ok, 1);
 }
 
 async fn revoked_resent_and_expired_invitations_cannot_be_used(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
-    app.invite(&token, &["erin@example.com", "frank@example.com", "gina@example.com"], Role::Manager).await;
+    app.invite(
+        &token,
+        &["erin@example.com", "frank@example.com", "gina@example.com"],
+        Role::Manager,
+    )
+    .await;
 
     let erin = invitation_for(&app, "erin@example.com").await;
-    let res = app.api(Method::POST, "/api/invite/revoke", &token).json(&json!({"email": "Erin@example.com"})).send().await;
+    let res = app
+        .api(Method::POST, "/api/invite/revoke", &token)
+        .json(&json!({"email": "Erin@example.com"}))
+        .send()
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let (res, _) = app.join(&erin, "erin@example.com").await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST, "revoked");
-    let detail = app.api(Method::POST, "/api/invite/revoke", &token).json(&json!({"email": "erin@example.com"})).error(StatusCode::NOT_FOUND).await;
+    let detail = app
+        .api(Method::POST, "/api/invite/revoke", &token)
+        .json(&json!({"email": "erin@example.com"}))
+        .error(StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(detail, "There is no pending invitation for this address.");
 
     let old = invitation_for(&app, "frank@example.com").await;
     let pending = pending_invitations(&app).await;
-    let frank = pending.results.iter().find(|p| p.email == "frank@example.com").unwrap().id.to_string();
-    let res = app.server_fn(&app.client, "invites/resend", &[("id", &frank)]).await;
+    let frank = pending
+        .results
+        .iter()
+        .find(|p| p.email == "frank@example.com")
+        .unwrap()
+        .id
+        .to_string();
+    let res = app
+        .server_fn(&app.client, "invites/resend", &[("id", &frank)])
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let new = token_of(&app.invitation_link_to("frank@example.com", 2).await);
     assert_ne!(new, old);
     let (res, _) = app.join(&old, "frank@example.com").await;
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST, "the old secret died with the resend");
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "the old secret died with the resend"
+    );
     let (res, _) = app.join(&new, "frank@example.com").await;
     assert_eq!(res.status(), StatusCode::OK);
 
@@ -201,14 +330,22 @@ async fn revoked_resent_and_expired_invitations_cannot_be_used(backend: Backend)
         "This invitation has expired. Ask your administrator to send it again."
     );
     let pending = pending_invitations(&app).await;
-    let gina_row = pending.results.iter().find(|p| p.email == "gina@example.com").unwrap().clone();
+    let gina_row = pending
+        .results
+        .iter()
+        .find(|p| p.email == "gina@example.com")
+        .unwrap()
+        .clone();
     assert!(gina_row.expired);
 }
 
 async fn only_owner_and_administrator_may_use_the_invite_endpoints(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let owner_token = owner(&app).await;
-    let link: InviteLink = app.api(Method::GET, "/api/invite", &owner_token).json_ok().await;
+    let link: InviteLink = app
+        .api(Method::GET, "/api/invite", &owner_token)
+        .json_ok()
+        .await;
     let org_id = app.org_id().await;
     for (role, allowed) in [
         (Role::Administrator, true),
@@ -218,43 +355,84 @@ async fn only_owner_and_administrator_may_use_the_invite_endpoints(backend: Back
         (Role::NotActivated, false),
     ] {
         // Active first: a Pending member cannot read their token.
-        let Member { id, client: member, .. } = app.add_member(Role::Annotator).await;
+        let Member {
+            id, client: member, ..
+        } = app.add_member(Role::Annotator).await;
         let token = app.token(&member).await;
         app.set_role(id, role).await;
-        let expected = if allowed { StatusCode::OK } else { StatusCode::FORBIDDEN };
+        let expected = if allowed {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
         let memberships = format!("/api/organizations/{org_id}/memberships");
         let calls: Vec<(Method, &str, Value)> = vec![
             (Method::GET, "/api/invite", json!(null)),
-            (Method::POST, "/api/invite/send-email", json!({"emails": [format!("{}@example.com", unique("x-"))], "role": "ANNOTATOR"})),
+            (
+                Method::POST,
+                "/api/invite/send-email",
+                json!({"emails": [format!("{}@example.com", unique("x-"))], "role": "ANNOTATOR"}),
+            ),
             (Method::GET, &memberships, json!(null)),
         ];
         for (method, path, body) in calls {
-            let res = app.api(method.clone(), path, &token).json(&body).send().await;
+            let res = app
+                .api(method.clone(), path, &token)
+                .json(&body)
+                .send()
+                .await;
             let status = res.status();
             let text = res.text().await.unwrap();
             assert_eq!(status, expected, "{role} {method} {path}: {text}");
-            assert!(!text.contains(&link.token) || allowed, "the link never reaches a non-admin");
+            assert!(
+                !text.contains(&link.token) || allowed,
+                "the link never reaches a non-admin"
+            );
         }
-        let res = app.api(Method::POST, "/api/invite/revoke", &token).json(&json!({"email": "nobody@example.com"})).send().await;
-        assert_eq!(res.status(), if allowed { StatusCode::NOT_FOUND } else { StatusCode::FORBIDDEN }, "{role} revoke");
+        let res = app
+            .api(Method::POST, "/api/invite/revoke", &token)
+            .json(&json!({"email": "nobody@example.com"}))
+            .send()
+            .await;
+        assert_eq!(
+            res.status(),
+            if allowed {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::FORBIDDEN
+            },
+            "{role} revoke"
+        );
         for (endpoint, form) in [
             ("invites/link", vec![]),
             ("invites/pending", vec![]),
-            ("invites/send", vec![("emails", "y@example.com"), ("role", "ANNOTATOR")]),
+            (
+                "invites/send",
+                vec![("emails", "y@example.com"), ("role", "ANNOTATOR")],
+            ),
             ("invites/resend", vec![("id", "1")]),
             ("invites/revoke", vec![("id", "999999")]),
-            ("members/list", vec![("page", "1"), ("page_size", "10"), ("search", "")]),
+            (
+                "members/list",
+                vec![("page", "1"), ("page_size", "10"), ("search", "")],
+            ),
         ] {
             let res = app.server_fn(&member, endpoint, &form).await;
             let status = res.status();
             if allowed {
-                assert!(status == StatusCode::OK || status == StatusCode::NOT_FOUND, "{role} {endpoint}: {status}");
+                assert!(
+                    status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+                    "{role} {endpoint}: {status}"
+                );
             } else {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{role} {endpoint}");
             }
         }
         // Reset last: it is the one call that changes the link.
-        let res = app.api(Method::POST, "/api/invite/reset-token", &token).send().await;
+        let res = app
+            .api(Method::POST, "/api/invite/reset-token", &token)
+            .send()
+            .await;
         assert_eq!(res.status(), expected, "{role} reset");
         if !allowed {
             let res = app.server_fn(&member, "invites/reset_link", &[]).await;
@@ -262,9 +440,23 @@ async fn only_owner_and_administrator_may_use_the_invite_endpoints(backend: Back
         }
     }
     let anonymous = new_client();
-    for path in ["/api/invite", "/api/invite/send-email", "/api/invite/revoke", "/api/invite/reset-token"] {
-        let res = anonymous.post(app.url(path)).json(&json!({})).send().await.unwrap();
-        assert!(res.status() == StatusCode::UNAUTHORIZED || res.status() == StatusCode::METHOD_NOT_ALLOWED, "{path}");
+    for path in [
+        "/api/invite",
+        "/api/invite/send-email",
+        "/api/invite/revoke",
+        "/api/invite/reset-token",
+    ] {
+        let res = anonymous
+            .post(app.url(path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status() == StatusCode::UNAUTHORIZED
+                || res.status() == StatusCode::METHOD_NOT_ALLOWED,
+            "{path}"
+        );
     }
 }
 
@@ -272,11 +464,27 @@ async fn memberships_are_paged_filtered_and_searched(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = owner(&app).await;
     let id = app.org_id().await;
-    for (i, role) in [Role::Reviewer, Role::Reviewer, Role::Annotator, Role::NotActivated, Role::Deactivated].into_iter().enumerate() {
+    for (i, role) in [
+        Role::Reviewer,
+        Role::Reviewer,
+        Role::Annotator,
+        Role::NotActivated,
+        Role::Deactivated,
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let member = app.add_member(role).await;
-        app.set_name_directly(&member.email, &format!("Ada{i}"), "Lovelace").await;
+        app.set_name_directly(&member.email, &format!("Ada{i}"), "Lovelace")
+            .await;
     }
-    let get = |query: &str| app.api(Method::GET, &format!("/api/organizations/{id}/memberships{query}"), &token);
+    let get = |query: &str| {
+        app.api(
+            Method::GET,
+            &format!("/api/organizations/{id}/memberships{query}"),
+            &token,
+        )
+    };
     let all: MemberPage = get("").json_ok().await;
     assert_eq!(all.count, 6);
     let page: MemberPage = get("?page=2&page_size=4").json_ok().await;
@@ -294,12 +502,27 @@ async fn memberships_are_paged_filtered_and_searched(backend: Backend) {
     assert_eq!(by_email.count, 5);
     let none: MemberPage = get("?search=%25").json_ok().await;
     assert_eq!(none.count, 0, "% is matched literally");
-    for (query, field) in [("?page_size=101", "page_size"), ("?page=0", "page"), ("?page=x", "page"), ("?role=KING", "role")] {
+    for (query, field) in [
+        ("?page_size=101", "page_size"),
+        ("?page=0", "page"),
+        ("?page=x", "page"),
+        ("?role=KING", "role"),
+    ] {
         let body: Value = get(query).send().await.json().await.unwrap();
         assert_eq!(body["status_code"], 400, "{query}");
-        assert!(body["validation_errors"].get(field).is_some(), "{query}: {body}");
+        assert!(
+            body["validation_errors"].get(field).is_some(),
+            "{query}: {body}"
+        );
     }
-    let res = app.api(Method::GET, &format!("/api/organizations/{}/memberships", id + 1000), &token).send().await;
+    let res = app
+        .api(
+            Method::GET,
+            &format!("/api/organizations/{}/memberships", id + 1000),
+            &token,
+        )
+        .send()
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
@@ -319,7 +542,8 @@ async fn invitations_are_delivered_over_smtp_and_survive_an_outage(backend: Back
     })
     .await;
     let token = owner(&app).await;
-    app.invite(&token, &["smtp@example.com"], Role::Annotator).await;
+    app.invite(&token, &["smtp@example.com"], Role::Annotator)
+        .await;
     let message = wait_for(&smtp, "smtp@example.com").await;
     let decoded = message.decoded();
     assert!(decoded.contains("Subject: ") && decoded.contains("invited you to"));
@@ -329,19 +553,24 @@ async fn invitations_are_delivered_over_smtp_and_survive_an_outage(backend: Back
 
     // The mail server goes away: the invitation is kept and its message waits.
     let (port, store) = smtp.stop();
-    app.invite(&token, &["later@example.com"], Role::Reviewer).await;
+    app.invite(&token, &["later@example.com"], Role::Reviewer)
+        .await;
     eventually("failed delivery attempt to later@example.com", || async {
-        let attempts: i64 = sqlx::query_scalar("SELECT attempts FROM email_outbox WHERE recipient = 'later@example.com'")
-            .fetch_one(app.db().pool())
-            .await
-            .unwrap();
-        (attempts > 0).then_some(())
-    })
-    .await;
-    let unsent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NULL AND last_error IS NOT NULL")
+        let attempts: i64 = sqlx::query_scalar(
+            "SELECT attempts FROM email_outbox WHERE recipient = 'later@example.com'",
+        )
         .fetch_one(app.db().pool())
         .await
         .unwrap();
+        (attempts > 0).then_some(())
+    })
+    .await;
+    let unsent: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM email_outbox WHERE sent_at IS NULL AND last_error IS NOT NULL",
+    )
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
     assert_eq!(unsent, 1);
     // It comes back: the message is delivered by the retries.
     let smtp = FakeSmtp::restart(port, store).await;
@@ -351,9 +580,14 @@ async fn invitations_are_delivered_over_smtp_and_survive_an_outage(backend: Back
 
 /// Waits for a message to `address` to reach the SMTP server.
 async fn wait_for(smtp: &FakeSmtp, address: &str) -> Received {
-    eventually(&format!("message to {address} on the SMTP server"), || async {
-        smtp.received().into_iter().find(|m| m.recipients.iter().any(|r| r == address))
-    })
+    eventually(
+        &format!("message to {address} on the SMTP server"),
+        || async {
+            smtp.received()
+                .into_iter()
+                .find(|m| m.recipients.iter().any(|r| r == address))
+        },
+    )
     .await
 }
 
@@ -371,22 +605,33 @@ async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: B
             .unwrap()
     };
     // The files are written before their messages are marked sent.
-    eventually("delivery of 30 messages to the mail folder", || async { (sent_count().await >= 30).then_some(()) }).await;
+    eventually("delivery of 30 messages to the mail folder", || async {
+        (sent_count().await >= 30).then_some(())
+    })
+    .await;
     let files: Vec<String> = std::fs::read_dir(app.config.mail_dir())
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     assert_eq!(files.len(), 30, "one file per message");
     for address in &addresses {
-        let file = files.iter().find(|text| text.contains(&format!("To: {address}\r\n"))).expect("a file for each address");
-        assert!(invitation_link(file).expect("the message has a link").contains("token=ghi_"));
+        let file = files
+            .iter()
+            .find(|text| text.contains(&format!("To: {address}\r\n")))
+            .expect("a file for each address");
+        assert!(invitation_link(file)
+            .expect("the message has a link")
+            .contains("token=ghi_"));
     }
     assert_eq!(sent_count().await, 30);
-    let invitations: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE kind = 'invitation'")
-        .fetch_one(app.db().pool())
-        .await
-        .unwrap();
+    let invitations: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE kind = 'invitation'")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
     assert_eq!(invitations, 30, "each message says what it is");
-    let unknown = sqlx::query("UPDATE email_outbox SET kind = 'postcard'").execute(app.db().pool()).await;
+    let unknown = sqlx::query("UPDATE email_outbox SET kind = 'postcard'")
+        .execute(app.db().pool())
+        .await;
     assert!(unknown.is_err(), "the schema knows the kinds of message");
 }

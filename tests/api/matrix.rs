@@ -28,7 +28,17 @@ enum Caller {
 
 use Caller::*;
 
-const CALLERS: [Caller; 9] = [Anonymous, Owner, Administrator, Manager, Reviewer, Annotator, Pending, Deactivated, OtherOrganization];
+const CALLERS: [Caller; 9] = [
+    Anonymous,
+    Owner,
+    Administrator,
+    Manager,
+    Reviewer,
+    Annotator,
+    Pending,
+    Deactivated,
+    OtherOrganization,
+];
 
 /// The fields of a server function call.
 type Form<'a> = Vec<(&'a str, &'a str)>;
@@ -58,12 +68,36 @@ fn expected(rule: Rule, caller: Caller) -> u16 {
         (_, Anonymous) => 401,
         (_, Pending | Deactivated) => 403,
         (Rule::Active, _) => 200,
-        (Rule::Admins(ok), _) => if admin { ok } else { 403 },
+        (Rule::Admins(ok), _) => {
+            if admin {
+                ok
+            } else {
+                403
+            }
+        }
         (Rule::ActiveHere, OtherOrganization) | (Rule::AdminsHere(_), OtherOrganization) => 404,
-        (Rule::ActiveHere, _) => if active { 200 } else { 403 },
-        (Rule::AdminsHere(ok), _) => if admin { ok } else { 403 },
+        (Rule::ActiveHere, _) => {
+            if active {
+                200
+            } else {
+                403
+            }
+        }
+        (Rule::AdminsHere(ok), _) => {
+            if admin {
+                ok
+            } else {
+                403
+            }
+        }
         // The other organization's caller is the Owner of their own.
-        (Rule::OwnerOnly(ok), _) => if matches!(caller, Owner | OtherOrganization) { ok } else { 403 },
+        (Rule::OwnerOnly(ok), _) => {
+            if matches!(caller, Owner | OtherOrganization) {
+                ok
+            } else {
+                403
+            }
+        }
     }
 }
 
@@ -75,7 +109,8 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
     // A member whose role the role-changing calls toggle.
     let target_id = app.add_member(Role::Annotator).await.id;
 
-    let mut clients: Vec<(Caller, Client)> = vec![(Anonymous, new_client()), (Owner, owner.clone())];
+    let mut clients: Vec<(Caller, Client)> =
+        vec![(Anonymous, new_client()), (Owner, owner.clone())];
     for (caller, role) in [
         (Administrator, Role::Administrator),
         (Manager, Role::Manager),
@@ -87,7 +122,12 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         clients.push((caller, app.add_member(role).await.client));
     }
     let other = new_client();
-    assert_eq!(app.sign_up_with(&other, "elsewhere@example.com", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.sign_up_with(&other, "elsewhere@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
     clients.push((OtherOrganization, other));
     assert_eq!(clients.len(), CALLERS.len());
 
@@ -96,42 +136,147 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
     let user = target_id.to_string();
     // (method, path, body, rule); state-changing calls that would end the caller's session come last.
     let rest: Vec<(Method, String, Value, Rule)> = vec![
-        (Method::GET, "/health".into(), json!(null), Rule::Public(200)),
-        (Method::GET, "/api/openapi.json".into(), json!(null), Rule::Public(200)),
-        (Method::GET, "/api/organization/".into(), json!(null), Rule::Active),
-        (Method::PATCH, "/api/organization/".into(), json!({"title": "Renamed"}), Rule::Admins(200)),
+        (
+            Method::GET,
+            "/health".into(),
+            json!(null),
+            Rule::Public(200),
+        ),
+        (
+            Method::GET,
+            "/api/openapi.json".into(),
+            json!(null),
+            Rule::Public(200),
+        ),
+        (
+            Method::GET,
+            "/api/organization/".into(),
+            json!(null),
+            Rule::Active,
+        ),
+        (
+            Method::PATCH,
+            "/api/organization/".into(),
+            json!({"title": "Renamed"}),
+            Rule::Admins(200),
+        ),
         (Method::GET, here.clone(), json!(null), Rule::ActiveHere),
-        (Method::PATCH, here.clone(), json!({"title": "Renamed"}), Rule::AdminsHere(200)),
-        (Method::GET, memberships.clone(), json!(null), Rule::AdminsHere(200)),
-        (Method::PATCH, memberships.clone(), json!({"user_id": target_id, "role": "REVIEWER"}), Rule::AdminsHere(200)),
-        (Method::GET, "/api/invite".into(), json!(null), Rule::Admins(200)),
-        (Method::POST, "/api/invite/reset-token".into(), json!(null), Rule::Admins(200)),
-        (Method::POST, "/api/invite/send-email".into(), json!({"emails": ["matrix@example.com"]}), Rule::Admins(200)),
-        (Method::POST, "/api/invite/revoke".into(), json!({"email": "nobody@example.com"}), Rule::Admins(404)),
-        (Method::GET, "/api/current-user/whoami".into(), json!(null), Rule::Active),
-        (Method::GET, "/api/current-user/token".into(), json!(null), Rule::Active),
-        (Method::POST, "/api/current-user/reset-token".into(), json!(null), Rule::Active),
+        (
+            Method::PATCH,
+            here.clone(),
+            json!({"title": "Renamed"}),
+            Rule::AdminsHere(200),
+        ),
+        (
+            Method::GET,
+            memberships.clone(),
+            json!(null),
+            Rule::AdminsHere(200),
+        ),
+        (
+            Method::PATCH,
+            memberships.clone(),
+            json!({"user_id": target_id, "role": "REVIEWER"}),
+            Rule::AdminsHere(200),
+        ),
+        (
+            Method::GET,
+            "/api/invite".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::POST,
+            "/api/invite/reset-token".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::POST,
+            "/api/invite/send-email".into(),
+            json!({"emails": ["matrix@example.com"]}),
+            Rule::Admins(200),
+        ),
+        (
+            Method::POST,
+            "/api/invite/revoke".into(),
+            json!({"email": "nobody@example.com"}),
+            Rule::Admins(404),
+        ),
+        (
+            Method::GET,
+            "/api/current-user/whoami".into(),
+            json!(null),
+            Rule::Active,
+        ),
+        (
+            Method::GET,
+            "/api/current-user/token".into(),
+            json!(null),
+            Rule::Active,
+        ),
+        (
+            Method::POST,
+            "/api/current-user/reset-token".into(),
+            json!(null),
+            Rule::Active,
+        ),
     ];
     let server_fns: Vec<(&str, Form, Rule)> = vec![
         ("auth/current_user", vec![], Rule::Public(200)),
         ("auth/signup_settings", vec![], Rule::Public(200)),
-        ("auth/sign_up", vec![("email", "not-an-email"), ("password", PASSWORD)], Rule::Public(400)),
-        ("auth/log_in", vec![("email", "nobody@example.com"), ("password", PASSWORD)], Rule::Public(401)),
-        ("invites/info", vec![("token", "ghl_not-a-link")], Rule::Public(400)),
+        (
+            "auth/sign_up",
+            vec![("email", "not-an-email"), ("password", PASSWORD)],
+            Rule::Public(400),
+        ),
+        (
+            "auth/log_in",
+            vec![("email", "nobody@example.com"), ("password", PASSWORD)],
+            Rule::Public(401),
+        ),
+        (
+            "invites/info",
+            vec![("token", "ghl_not-a-link")],
+            Rule::Public(400),
+        ),
         ("organization/get", vec![], Rule::Admins(200)),
-        ("organization/rename", vec![("title", "Renamed")], Rule::Admins(200)),
+        (
+            "organization/rename",
+            vec![("title", "Renamed")],
+            Rule::Admins(200),
+        ),
         ("account/api_token", vec![], Rule::Active),
         ("account/reset_api_token", vec![], Rule::Active),
         ("invites/link", vec![], Rule::Admins(200)),
         ("invites/reset_link", vec![], Rule::Admins(200)),
-        ("invites/send", vec![("emails", "matrix2@example.com"), ("role", "ANNOTATOR")], Rule::Admins(200)),
+        (
+            "invites/send",
+            vec![("emails", "matrix2@example.com"), ("role", "ANNOTATOR")],
+            Rule::Admins(200),
+        ),
         ("invites/pending", vec![], Rule::Admins(200)),
         ("invites/resend", vec![("id", "999999")], Rule::Admins(404)),
         ("invites/revoke", vec![("id", "999999")], Rule::Admins(404)),
-        ("members/list", vec![("page", "1"), ("page_size", "10"), ("search", "")], Rule::Admins(200)),
+        (
+            "members/list",
+            vec![("page", "1"), ("page_size", "10"), ("search", "")],
+            Rule::Admins(200),
+        ),
         // The other organization's Administrator does not find this member in their own.
-        ("members/change_role", vec![("user_id", user.as_str()), ("role", "ANNOTATOR")], Rule::AdminsHere(200)),
-        ("members/transfer_ownership", vec![("email", "nobody@example.com"), ("password", "wrong password")], Rule::OwnerOnly(400)),
+        (
+            "members/change_role",
+            vec![("user_id", user.as_str()), ("role", "ANNOTATOR")],
+            Rule::AdminsHere(200),
+        ),
+        (
+            "members/transfer_ownership",
+            vec![
+                ("email", "nobody@example.com"),
+                ("password", "wrong password"),
+            ],
+            Rule::OwnerOnly(400),
+        ),
         ("auth/log_out", vec![], Rule::Public(200)),
     ];
 
@@ -144,7 +289,11 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             let res = req.send().await.unwrap();
             let status = res.status().as_u16();
             let text = res.text().await.unwrap();
-            assert_eq!(status, expected(*rule, *caller), "{caller:?} {method} {path}: {text}");
+            assert_eq!(
+                status,
+                expected(*rule, *caller),
+                "{caller:?} {method} {path}: {text}"
+            );
         }
         for (endpoint, form, rule) in &server_fns {
             let res = client
@@ -156,25 +305,50 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
                 .unwrap();
             let status = res.status().as_u16();
             let text = res.text().await.unwrap();
-            assert_eq!(status, expected(*rule, *caller), "{caller:?} {endpoint}: {text}");
+            assert_eq!(
+                status,
+                expected(*rule, *caller),
+                "{caller:?} {endpoint}: {text}"
+            );
         }
     }
 
     // Every documented REST endpoint and every registered server function has a row.
-    let doc: Value = new_client().get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: Value = new_client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let documented: BTreeSet<String> = doc["paths"]
         .as_object()
         .unwrap()
         .iter()
         .flat_map(|(path, item)| {
-            item.as_object().unwrap().keys().filter(|k| ["get", "post", "patch", "put", "delete"].contains(&k.as_str())).map(move |m| {
-                format!("{} {}", m.to_uppercase(), path.replace("{id}", &org_id.to_string()))
-            })
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "patch", "put", "delete"].contains(&k.as_str()))
+                .map(move |m| {
+                    format!(
+                        "{} {}",
+                        m.to_uppercase(),
+                        path.replace("{id}", &org_id.to_string())
+                    )
+                })
         })
         .collect();
     let covered: BTreeSet<String> = rest.iter().map(|(m, p, _, _)| format!("{m} {p}")).collect();
-    assert_eq!(documented, covered, "every documented REST endpoint has a row, and every row is documented");
+    assert_eq!(
+        documented, covered,
+        "every documented REST endpoint has a row, and every row is documented"
+    );
     let registered: BTreeSet<String> = gatehouse::server_fn_paths().collect();
-    let listed: BTreeSet<String> = server_fns.iter().map(|(e, _, _)| format!("/_sfn/{e}")).collect();
+    let listed: BTreeSet<String> = server_fns
+        .iter()
+        .map(|(e, _, _)| format!("/_sfn/{e}"))
+        .collect();
     assert_eq!(registered, listed, "every server function has a row");
 }

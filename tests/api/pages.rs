@@ -20,14 +20,25 @@ crate::on_both_databases!(
 
 /// A page load as a browser makes it.
 async fn get(client: &reqwest::Client, url: String) -> (StatusCode, String) {
-    let res = client.get(url).header(header::ACCEPT, "text/html").send().await.unwrap();
+    let res = client
+        .get(url)
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
     (res.status(), res.text().await.unwrap())
 }
 
 async fn signed_out_visitors_are_sent_to_the_login_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for path in ["/", "/organization", "/user/account"] {
-        let res = app.client.get(app.url(path)).header(header::ACCEPT, "text/html").send().await.unwrap();
+        let res = app
+            .client
+            .get(app.url(path))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FOUND, "{path}");
         assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/user/login");
     }
@@ -41,12 +52,18 @@ async fn the_owner_sees_the_organization_menu_entry_and_page(backend: Backend) {
     let email = app.sign_up().await;
     let (status, home) = get(&app.client, app.url("/")).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(home.contains("href=\"/organization\""), "the menu has Organization");
+    assert!(
+        home.contains("href=\"/organization\""),
+        "the menu has Organization"
+    );
     assert!(home.contains(&email));
     let (status, page) = get(&app.client, app.url("/organization")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Rename the organization"));
-    assert!(page.contains(&format!("data-testid=\"org-title\">{email}<")), "the title is shown");
+    assert!(
+        page.contains(&format!("data-testid=\"org-title\">{email}<")),
+        "the title is shown"
+    );
     assert!(page.contains("Seats: 1 / unlimited"));
 }
 
@@ -57,11 +74,17 @@ async fn members_without_the_role_get_403_on_the_organization_page(backend: Back
         let member = app.add_member(role).await.client;
         let (status, home) = get(&member, app.url("/")).await;
         assert_eq!(status, StatusCode::OK);
-        assert!(!home.contains("href=\"/organization\""), "{role} has no Organization entry");
+        assert!(
+            !home.contains("href=\"/organization\""),
+            "{role} has no Organization entry"
+        );
         assert!(home.contains("href=\"/user/account\""));
         let (status, page) = get(&member, app.url("/organization")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
-        assert!(page.contains("You don&#x27;t have access to this page") || page.contains("You don't have access to this page"));
+        assert!(
+            page.contains("You don&#x27;t have access to this page")
+                || page.contains("You don't have access to this page")
+        );
         assert!(!page.contains("Rename the organization"));
     }
     let admin = app.add_member(Role::Administrator).await.client;
@@ -103,15 +126,26 @@ async fn unknown_pages_are_404(backend: Backend) {
     let (status, page) = get(&app.client, app.url("/no/such/page")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("Page not found"));
-    let res = app.client.get(app.url("/api/no/such/endpoint")).send().await.unwrap();
-    assert_eq!(error_detail(res, StatusCode::NOT_FOUND).await, "There is no API endpoint at this address.");
+    let res = app
+        .client
+        .get(app.url("/api/no/such/endpoint"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_detail(res, StatusCode::NOT_FOUND).await,
+        "There is no API endpoint at this address."
+    );
 }
 
 async fn health_checks_the_database(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["status"],
+        "ok"
+    );
     app.db().close().await;
     let res = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -128,7 +162,11 @@ async fn responses_are_compressed_with_brotli_or_gzip(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        assert_eq!(res.headers().get(header::CONTENT_ENCODING).unwrap(), expected, "Accept-Encoding: {accept}");
+        assert_eq!(
+            res.headers().get(header::CONTENT_ENCODING).unwrap(),
+            expected,
+            "Accept-Encoding: {accept}"
+        );
     }
     let plain = app.client.get(app.url("/user/login")).send().await.unwrap();
     assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
@@ -136,9 +174,23 @@ async fn responses_are_compressed_with_brotli_or_gzip(backend: Backend) {
 
 async fn the_openapi_document_describes_the_api(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let doc: serde_json::Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/organization/", "/api/organizations/{id}", "/api/current-user/whoami", "/api/current-user/token", "/api/current-user/reset-token"] {
+    for path in [
+        "/api/organization/",
+        "/api/organizations/{id}",
+        "/api/current-user/whoami",
+        "/api/current-user/token",
+        "/api/current-user/reset-token",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is documented");
     }
 }
@@ -148,13 +200,25 @@ async fn undeclared_methods_are_405_with_the_allowed_ones(backend: Backend) {
     app.sign_up().await;
     let token = app.token(&app.client).await;
     for (method, path, allowed) in [
-        (reqwest::Method::DELETE, "/api/organization/", "GET,HEAD,PATCH"),
+        (
+            reqwest::Method::DELETE,
+            "/api/organization/",
+            "GET,HEAD,PATCH",
+        ),
         (reqwest::Method::PUT, "/api/invite/revoke", "POST"),
-        (reqwest::Method::POST, "/api/current-user/whoami", "GET,HEAD"),
+        (
+            reqwest::Method::POST,
+            "/api/current-user/whoami",
+            "GET,HEAD",
+        ),
         (reqwest::Method::DELETE, "/health", "GET,HEAD"),
     ] {
         let res = app.api(method.clone(), path, &token).send().await;
-        let allow = res.headers().get(header::ALLOW).map(|v| v.to_str().unwrap().replace(' ', "")).unwrap_or_default();
+        let allow = res
+            .headers()
+            .get(header::ALLOW)
+            .map(|v| v.to_str().unwrap().replace(' ', ""))
+            .unwrap_or_default();
         let mut allow: Vec<&str> = allow.split(',').collect();
         allow.sort_unstable();
         assert_eq!(allow.join(","), allowed, "{method} {path}");

@@ -17,7 +17,10 @@ crate::on_both_databases!(
 async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;
-    let evil = [(header::ORIGIN.as_str(), "http://evil.example"), ("sec-fetch-site", "cross-site")];
+    let evil = [
+        (header::ORIGIN.as_str(), "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ];
     for (name, value) in evil {
         let res = app
             .client
@@ -27,17 +30,42 @@ async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend
             .send()
             .await
             .unwrap();
-        assert!(error_detail(res, StatusCode::FORBIDDEN).await.contains("Cross-site request refused"));
-        let res = app.client.patch(app.url("/api/organization/")).header(name, value).json(&json!({"title": "pwned"})).send().await.unwrap();
+        assert!(error_detail(res, StatusCode::FORBIDDEN)
+            .await
+            .contains("Cross-site request refused"));
+        let res = app
+            .client
+            .patch(app.url("/api/organization/"))
+            .header(name, value)
+            .json(&json!({"title": "pwned"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        let res = app.client.post(app.url("/api/current-user/reset-token")).header(name, value).send().await.unwrap();
+        let res = app
+            .client
+            .post(app.url("/api/current-user/reset-token"))
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
-    let org: OrganizationView = app.client.get(app.url("/api/organization/")).send().await.unwrap().json().await.unwrap();
+    let org: OrganizationView = app
+        .client
+        .get(app.url("/api/organization/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(org.title, email, "nothing changed");
 
     // The same requests from our own origin go through.
-    let res = app.server_fn(&app.client, "organization/rename", &[("title", "ours")]).await;
+    let res = app
+        .server_fn(&app.client, "organization/rename", &[("title", "ours")])
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = app
         .client
@@ -48,7 +76,10 @@ async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend
         .send()
         .await
         .unwrap();
-    assert_eq!(res.json::<OrganizationView>().await.unwrap().title, "still ours");
+    assert_eq!(
+        res.json::<OrganizationView>().await.unwrap().title,
+        "still ours"
+    );
 }
 
 async fn token_authenticated_calls_are_exempt_from_the_origin_check(backend: Backend) {
@@ -83,10 +114,19 @@ async fn malformed_server_function_calls_are_client_errors(backend: Backend) {
                 .send()
                 .await
                 .unwrap();
-            assert!(res.status().is_client_error(), "{endpoint} {body:?}: {}", res.status());
+            assert!(
+                res.status().is_client_error(),
+                "{endpoint} {body:?}: {}",
+                res.status()
+            );
         }
     }
-    let res = app.client.post(app.url("/_sfn/no/such/function")).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/_sfn/no/such/function"))
+        .send()
+        .await
+        .unwrap();
     assert!(res.status().is_client_error());
 }
 
@@ -100,10 +140,18 @@ async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let cookie = res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(cookie.ends_with("; Secure"), "{cookie}");
 
-    let behind_proxy = TestApp::spawn_with(backend, |c| c.public_url = Some("https://labels.example.com".into())).await;
+    let behind_proxy = TestApp::spawn_with(backend, |c| {
+        c.public_url = Some("https://labels.example.com".into())
+    })
+    .await;
     let res = behind_proxy
         .client
         .post(behind_proxy.url("/_sfn/auth/sign_up"))
@@ -112,8 +160,18 @@ async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "the public origin is accepted");
-    assert!(res.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().contains("; Secure"));
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the public origin is accepted"
+    );
+    assert!(res
+        .headers()
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
 }
 
 /// Stopping lets requests in flight finish, but a client that never sends the rest of its
@@ -136,17 +194,30 @@ async fn a_request_that_never_finishes_delays_stopping_only_for_the_grace_period
     let mut answer = Vec::new();
     while !answer.ends_with(b"\r\n\r\n") {
         let mut byte = [0u8; 1];
-        let read = tokio::time::timeout(MAIL_DEADLINE, stalled.read(&mut byte)).await.expect("the server reads the request");
+        let read = tokio::time::timeout(MAIL_DEADLINE, stalled.read(&mut byte))
+            .await
+            .expect("the server reads the request");
         assert_eq!(read.unwrap(), 1, "the connection stays open");
         answer.push(byte[0]);
     }
-    assert!(answer.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     stalled.write_all(b"email=a%40b").await.unwrap();
 
     let started = Instant::now();
     let stopped = tokio::time::timeout(grace * 10, app.shut_down()).await;
-    assert!(stopped.is_ok(), "the server was still running {:?} after it was told to stop", grace * 10);
+    assert!(
+        stopped.is_ok(),
+        "the server was still running {:?} after it was told to stop",
+        grace * 10
+    );
     let waited = started.elapsed();
-    assert!(waited >= grace, "the server stopped after {waited:?}, without waiting for the request in flight");
+    assert!(
+        waited >= grace,
+        "the server stopped after {waited:?}, without waiting for the request in flight"
+    );
     drop(stalled);
 }

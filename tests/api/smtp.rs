@@ -34,7 +34,9 @@ impl FakeSmtp {
     }
 
     async fn start_with(port: u16, messages: Arc<Mutex<Vec<Received>>>) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("a port for the SMTP server");
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("a port for the SMTP server");
         let port = listener.local_addr().unwrap().port();
         let store = messages.clone();
         let server = tokio::spawn(async move {
@@ -44,7 +46,11 @@ impl FakeSmtp {
                 connections.spawn(serve(socket, store.clone()));
             }
         });
-        Self { port, messages, server }
+        Self {
+            port,
+            messages,
+            server,
+        }
     }
 
     /// Stops listening and drops every open connection; returns what is needed to start again.
@@ -71,13 +77,20 @@ async fn serve(socket: tokio::net::TcpStream, store: Arc<Mutex<Vec<Received>>>) 
         let command = line.to_ascii_uppercase();
         let reply: &[u8] = if command.starts_with("EHLO") || command.starts_with("HELO") {
             b"250-fake-smtp\r\n250 8BITMIME\r\n"
-        } else if command.starts_with("MAIL FROM") || command.starts_with("RSET") || command.starts_with("NOOP") {
+        } else if command.starts_with("MAIL FROM")
+            || command.starts_with("RSET")
+            || command.starts_with("NOOP")
+        {
             if command.starts_with("RSET") {
                 recipients.clear();
             }
             b"250 OK\r\n"
         } else if command.starts_with("RCPT TO") {
-            let address = line[8..].trim().trim_start_matches(':').trim().trim_matches(|c| c == '<' || c == '>');
+            let address = line[8..]
+                .trim()
+                .trim_start_matches(':')
+                .trim()
+                .trim_matches(|c| c == '<' || c == '>');
             recipients.push(address.to_owned());
             b"250 OK\r\n"
         } else if command.starts_with("DATA") {
@@ -90,7 +103,10 @@ async fn serve(socket: tokio::net::TcpStream, store: Arc<Mutex<Vec<Received>>>) 
                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
                 data.push_str("\r\n");
             }
-            store.lock().unwrap().push(Received { recipients: std::mem::take(&mut recipients), data });
+            store.lock().unwrap().push(Received {
+                recipients: std::mem::take(&mut recipients),
+                data,
+            });
             b"250 queued\r\n"
         } else if command.starts_with("QUIT") {
             let _ = write.write_all(b"221 bye\r\n").await;
@@ -130,7 +146,9 @@ pub fn invitation_link(message: &str) -> Option<String> {
     let decoded = decode_quoted_printable(message);
     let start = decoded.find("http")?;
     let rest = &decoded[start..];
-    let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == '<').unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .unwrap_or(rest.len());
     let link = &rest[..end];
     link.contains("token=ghi_").then(|| link.to_owned())
 }

@@ -17,7 +17,9 @@ pub struct Keys {
 
 impl Keys {
     pub fn from_secret(secret: &str) -> Self {
-        Self { secret: Sha256::digest(secret.as_bytes()).into() }
+        Self {
+            secret: Sha256::digest(secret.as_bytes()).into(),
+        }
     }
 
     /// Reads the key file, creating it (readable by this user only) on first start.
@@ -50,7 +52,11 @@ impl Keys {
 
     /// The API token of `user_id` for the given salt.
     pub fn api_token(&self, user_id: i64, salt: &[u8]) -> String {
-        self.derive(API_TOKEN_PREFIX, b"gatehouse api token", &[&user_id.to_be_bytes(), salt])
+        self.derive(
+            API_TOKEN_PREFIX,
+            b"gatehouse api token",
+            &[&user_id.to_be_bytes(), salt],
+        )
     }
 
     /// The secret of an organization's invite link for the given salt.
@@ -64,13 +70,17 @@ impl Keys {
     }
 
     fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(purpose);
         mac.update(b"\0");
         for part in parts {
             mac.update(part);
         }
-        format!("{prefix}{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "{prefix}{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 }
 
@@ -100,7 +110,10 @@ mod tests {
 
     #[test]
     fn key_file_is_created_once_and_reused() {
-        let dir = std::env::temp_dir().join(format!("gatehouse-keys-{}", hex::encode(crate::server::auth::secrets::random_bytes::<6>())));
+        let dir = std::env::temp_dir().join(format!(
+            "gatehouse-keys-{}",
+            hex::encode(crate::server::auth::secrets::random_bytes::<6>())
+        ));
         let path = dir.join("secret.key");
         let a = Keys::load_or_create(&path).unwrap().api_token(1, b"s");
         let b = Keys::load_or_create(&path).unwrap().api_token(1, b"s");

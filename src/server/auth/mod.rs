@@ -161,13 +161,19 @@ pub fn organization_not_found() -> AppError {
 /// The one way a request becomes a witness: resolves its credentials (an `Authorization: Token`
 /// header, else the session cookie), checks the scope, and admits the caller if they meet `W`'s
 /// need.
-pub async fn authorize<W: Witness>(state: &AppState, headers: &HeaderMap, scope: Scope<'_>) -> Result<W, AppError> {
+pub async fn authorize<W: Witness>(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: Scope<'_>,
+) -> Result<W, AppError> {
     if !W::IDENTIFIES {
         return W::admit(None);
     }
     let member = identify(state, headers).await?;
     if let (Scope::Named(id), Some(m)) = (scope, &member) {
-        if m.role.allows(Need::Active).is_ok() && id.trim().parse::<i64>().ok() != Some(m.organization_id) {
+        if m.role.allows(Need::Active).is_ok()
+            && id.trim().parse::<i64>().ok() != Some(m.organization_id)
+        {
             return Err(organization_not_found());
         }
     }
@@ -184,7 +190,11 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Member
         db::principals::by_api_token(state.db.pool(), &secrets::hash(token))
             .await
             .or_internal("looking up an API token")?
-            .ok_or_else(|| AppError::Unauthenticated("Invalid token. Copy your current token from the Account page.".into()))?
+            .ok_or_else(|| {
+                AppError::Unauthenticated(
+                    "Invalid token. Copy your current token from the Account page.".into(),
+                )
+            })?
     } else if let Some(session) = session_cookie(headers) {
         match db::principals::by_session(state.db.pool(), &secrets::hash(session), now)
             .await
@@ -216,7 +226,11 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Member
 fn parse_token_header(value: &str) -> Result<&str, AppError> {
     let mut parts = value.trim().splitn(2, ' ');
     match (parts.next(), parts.next().map(str::trim)) {
-        (Some(scheme), Some(token)) if scheme.eq_ignore_ascii_case("token") && !token.is_empty() => Ok(token),
+        (Some(scheme), Some(token))
+            if scheme.eq_ignore_ascii_case("token") && !token.is_empty() =>
+        {
+            Ok(token)
+        }
         _ => Err(AppError::Unauthenticated(
             "Send your API token in the header \"Authorization: Token <your token>\".".into(),
         )),
@@ -254,7 +268,11 @@ pub fn session_clear_cookie(secure: bool) -> String {
 
 /// Whether the browser reached us over HTTPS (directly configured, or through a proxy that says so).
 pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
-    state.config.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    state
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
         || headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
@@ -270,14 +288,20 @@ mod tests {
         assert_eq!(parse_token_header("Token abc").unwrap(), "abc");
         assert_eq!(parse_token_header("token   abc ").unwrap(), "abc");
         for bad in ["", "Token", "Token ", "Bearer abc", "abc"] {
-            assert!(matches!(parse_token_header(bad), Err(AppError::Unauthenticated(_))), "{bad:?}");
+            assert!(
+                matches!(parse_token_header(bad), Err(AppError::Unauthenticated(_))),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn session_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, "a=1; gatehouse_session=xyz; b=2".parse().unwrap());
+        headers.insert(
+            header::COOKIE,
+            "a=1; gatehouse_session=xyz; b=2".parse().unwrap(),
+        );
         assert_eq!(session_cookie(&headers), Some("xyz"));
         headers.insert(header::COOKIE, "gatehouse_session=".parse().unwrap());
         assert_eq!(session_cookie(&headers), None);

@@ -32,7 +32,8 @@ impl InvitationRecord {
 const SELECT_INVITATION: &str = "SELECT i.id, i.organization_id, i.email, i.role, i.salt, u.email AS invited_by, \
      i.created_at, i.expires_at, i.accepted_at, i.revoked_at FROM invitations i LEFT JOIN users u ON u.id = i.invited_by";
 
-static FIND_BY_HASH: LazyLock<String> = LazyLock::new(|| format!("{SELECT_INVITATION} WHERE i.token_hash = $1"));
+static FIND_BY_HASH: LazyLock<String> =
+    LazyLock::new(|| format!("{SELECT_INVITATION} WHERE i.token_hash = $1"));
 static FIND: LazyLock<String> = LazyLock::new(|| format!("{SELECT_INVITATION} WHERE i.id = $1"));
 static FIND_OPEN: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT i.id, i.expires_at FROM invitations i WHERE i.organization_id = $1 AND i.email = $2 AND {}", open_invitation("i"))
@@ -43,8 +44,12 @@ static LIST_OPEN: LazyLock<String> = LazyLock::new(|| {
         open_invitation("i")
     )
 });
-static COUNT_OPEN: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT COUNT(*) FROM invitations i WHERE i.organization_id = $1 AND {}", open_invitation("i")));
+static COUNT_OPEN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT COUNT(*) FROM invitations i WHERE i.organization_id = $1 AND {}",
+        open_invitation("i")
+    )
+});
 static RENEW: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE invitations SET token_hash = $1, salt = $2, role = $3, invited_by = $4, created_at = $5, expires_at = $6 \
@@ -72,12 +77,24 @@ static ACCEPT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-pub async fn find_by_hash<'e>(ex: impl AnyExecutor<'e>, token_hash: &[u8]) -> Result<Option<InvitationRecord>, sqlx::Error> {
-    sqlx::query_as(FIND_BY_HASH.as_str()).bind(token_hash.to_vec()).fetch_optional(ex).await
+pub async fn find_by_hash<'e>(
+    ex: impl AnyExecutor<'e>,
+    token_hash: &[u8],
+) -> Result<Option<InvitationRecord>, sqlx::Error> {
+    sqlx::query_as(FIND_BY_HASH.as_str())
+        .bind(token_hash.to_vec())
+        .fetch_optional(ex)
+        .await
 }
 
-pub async fn find<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<InvitationRecord>, sqlx::Error> {
-    sqlx::query_as(FIND.as_str()).bind(id).fetch_optional(ex).await
+pub async fn find<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+) -> Result<Option<InvitationRecord>, sqlx::Error> {
+    sqlx::query_as(FIND.as_str())
+        .bind(id)
+        .fetch_optional(ex)
+        .await
 }
 
 /// The open invitation of `email` in the organization, if any: its id and when it expires.
@@ -87,17 +104,39 @@ pub struct OpenInvitation {
     pub expires_at: i64,
 }
 
-pub async fn find_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, email: &str) -> Result<Option<OpenInvitation>, sqlx::Error> {
-    sqlx::query_as(FIND_OPEN.as_str()).bind(organization_id).bind(email).fetch_optional(ex).await
+pub async fn find_open<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    email: &str,
+) -> Result<Option<OpenInvitation>, sqlx::Error> {
+    sqlx::query_as(FIND_OPEN.as_str())
+        .bind(organization_id)
+        .bind(email)
+        .fetch_optional(ex)
+        .await
 }
 
 /// The newest open invitations of the organization, at most `limit`.
-pub async fn list_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, limit: i64) -> Result<Vec<InvitationRecord>, sqlx::Error> {
-    sqlx::query_as(LIST_OPEN.as_str()).bind(organization_id).bind(limit).fetch_all(ex).await
+pub async fn list_open<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    limit: i64,
+) -> Result<Vec<InvitationRecord>, sqlx::Error> {
+    sqlx::query_as(LIST_OPEN.as_str())
+        .bind(organization_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await
 }
 
-pub async fn count_open<'e>(ex: impl AnyExecutor<'e>, organization_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(COUNT_OPEN.as_str()).bind(organization_id).fetch_one(ex).await
+pub async fn count_open<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(COUNT_OPEN.as_str())
+        .bind(organization_id)
+        .fetch_one(ex)
+        .await
 }
 
 pub struct NewInvitation<'a> {
@@ -111,7 +150,10 @@ pub struct NewInvitation<'a> {
     pub expires_at: i64,
 }
 
-pub async fn insert<'e>(ex: impl AnyExecutor<'e>, n: NewInvitation<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert<'e>(
+    ex: impl AnyExecutor<'e>,
+    n: NewInvitation<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO invitations (organization_id, email, role, token_hash, salt, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -129,7 +171,11 @@ pub async fn insert<'e>(ex: impl AnyExecutor<'e>, n: NewInvitation<'_>) -> Resul
 }
 
 /// Gives an open invitation a new secret, role, inviter and expiry (a resend).
-pub async fn renew<'e>(ex: impl AnyExecutor<'e>, id: i64, n: NewInvitation<'_>) -> Result<bool, sqlx::Error> {
+pub async fn renew<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    n: NewInvitation<'_>,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(RENEW.as_str())
         .bind(n.token_hash.to_vec())
         .bind(n.salt.to_vec())
@@ -145,8 +191,18 @@ pub async fn renew<'e>(ex: impl AnyExecutor<'e>, id: i64, n: NewInvitation<'_>) 
 }
 
 /// Revokes the organization's open invitation with this id; returns its id.
-pub async fn revoke_by_id<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, id: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(REVOKE_BY_ID.as_str()).bind(now).bind(organization_id).bind(id).fetch_optional(ex).await
+pub async fn revoke_by_id<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    id: i64,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(REVOKE_BY_ID.as_str())
+        .bind(now)
+        .bind(organization_id)
+        .bind(id)
+        .fetch_optional(ex)
+        .await
 }
 
 /// Revokes the organization's open invitation of this address; returns its id.
@@ -156,11 +212,24 @@ pub async fn revoke_by_email<'e>(
     email: &str,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar(REVOKE_BY_EMAIL.as_str()).bind(now).bind(organization_id).bind(email).fetch_optional(ex).await
+    sqlx::query_scalar(REVOKE_BY_EMAIL.as_str())
+        .bind(now)
+        .bind(organization_id)
+        .bind(email)
+        .fetch_optional(ex)
+        .await
 }
 
 /// Marks the invitation with this secret accepted, if it is live: the one place an invitation is
 /// used, so it can be used once only, even under concurrency.
-pub async fn accept<'e>(ex: impl AnyExecutor<'e>, token_hash: &[u8], now: i64) -> Result<Option<InvitationRecord>, sqlx::Error> {
-    sqlx::query_as(ACCEPT.as_str()).bind(now).bind(token_hash.to_vec()).fetch_optional(ex).await
+pub async fn accept<'e>(
+    ex: impl AnyExecutor<'e>,
+    token_hash: &[u8],
+    now: i64,
+) -> Result<Option<InvitationRecord>, sqlx::Error> {
+    sqlx::query_as(ACCEPT.as_str())
+        .bind(now)
+        .bind(token_hash.to_vec())
+        .fetch_optional(ex)
+        .await
 }

@@ -58,30 +58,60 @@ macro_rules! bind_filter {
 
 pub async fn count<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>) -> Result<i64, sqlx::Error> {
     // Without a search the count needs no user: the membership index answers it alone.
-    let from = if f.pattern.is_some() { "memberships m JOIN users u ON u.id = m.user_id" } else { "memberships m" };
+    let from = if f.pattern.is_some() {
+        "memberships m JOIN users u ON u.id = m.user_id"
+    } else {
+        "memberships m"
+    };
     let sql = format!("SELECT COUNT(*) FROM {from}{}", f.condition());
-    bind_filter!(sqlx::query_scalar(&sql), f).fetch_one(ex).await
+    bind_filter!(sqlx::query_scalar(&sql), f)
+        .fetch_one(ex)
+        .await
 }
 
 const SELECT_MEMBER: &str = "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, m.role, \
      m.created_at AS joined_at, u.last_activity_at FROM memberships m JOIN users u ON u.id = m.user_id";
 
-pub async fn page<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>, limit: i64, offset: i64) -> Result<Vec<MemberRecord>, sqlx::Error> {
+pub async fn page<'e>(
+    ex: impl AnyExecutor<'e>,
+    f: &Filter<'_>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<MemberRecord>, sqlx::Error> {
     let condition = f.condition();
     let n = 1 + usize::from(f.role.is_some()) + usize::from(f.pattern.is_some());
-    let sql = format!("{SELECT_MEMBER}{condition} ORDER BY m.created_at, u.id LIMIT ${} OFFSET ${}", n + 1, n + 2);
-    bind_filter!(sqlx::query_as(&sql), f).bind(limit).bind(offset).fetch_all(ex).await
+    let sql = format!(
+        "{SELECT_MEMBER}{condition} ORDER BY m.created_at, u.id LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    bind_filter!(sqlx::query_as(&sql), f)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(ex)
+        .await
 }
 
 /// The organization of the user with this email, if the address has an account.
-pub async fn organization_of_email<'e>(ex: impl AnyExecutor<'e>, email: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn organization_of_email<'e>(
+    ex: impl AnyExecutor<'e>,
+    email: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT m.organization_id FROM users u JOIN memberships m ON m.user_id = u.id WHERE u.email = $1")
         .bind(email)
         .fetch_optional(ex)
         .await
 }
 
-pub async fn one<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64) -> Result<Option<MemberRecord>, sqlx::Error> {
+pub async fn one<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+) -> Result<Option<MemberRecord>, sqlx::Error> {
     let sql = format!("{SELECT_MEMBER} WHERE m.organization_id = $1 AND u.id = $2");
-    sqlx::query_as(&sql).bind(organization_id).bind(user_id).fetch_optional(ex).await
+    sqlx::query_as(&sql)
+        .bind(organization_id)
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
 }

@@ -7,7 +7,13 @@ use sqlx::AnyExecutor;
 use super::sql::ACTIVE_MEMBER_ROLES;
 use crate::domain::Role;
 
-pub async fn insert<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64, role: Role, now: i64) -> Result<(), sqlx::Error> {
+pub async fn insert<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+    role: Role,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO memberships (organization_id, user_id, role, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4)",
@@ -22,7 +28,11 @@ pub async fn insert<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id:
 }
 
 /// The role of `user_id` in the organization, if a member.
-pub async fn role_of<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64) -> Result<Option<Role>, sqlx::Error> {
+pub async fn role_of<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+) -> Result<Option<Role>, sqlx::Error> {
     sqlx::query_scalar("SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2")
         .bind(organization_id)
         .bind(user_id)
@@ -54,15 +64,25 @@ pub async fn set_role<'e>(
 }
 
 /// The Owner's user id.
-pub async fn owner<'e>(ex: impl AnyExecutor<'e>, organization_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("SELECT user_id FROM memberships WHERE organization_id = $1 AND role = 'OWNER'")
-        .bind(organization_id)
-        .fetch_optional(ex)
-        .await
+pub async fn owner<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE organization_id = $1 AND role = 'OWNER'",
+    )
+    .bind(organization_id)
+    .fetch_optional(ex)
+    .await
 }
 
 /// Step one of a transfer: the Owner `user_id` becomes an Administrator.
-pub async fn demote_owner<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn demote_owner<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE memberships SET role = 'ADMINISTRATOR', updated_at = $1 \
          WHERE organization_id = $2 AND user_id = $3 AND role = 'OWNER'",
@@ -84,7 +104,12 @@ static PROMOTE_TO_OWNER: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Step two of a transfer: an active member becomes the Owner.
-pub async fn promote_to_owner<'e>(ex: impl AnyExecutor<'e>, organization_id: i64, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn promote_to_owner<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(PROMOTE_TO_OWNER.as_str())
         .bind(now)
         .bind(organization_id)

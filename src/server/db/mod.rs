@@ -53,11 +53,15 @@ impl Db {
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match backend {
             Backend::Sqlite => {
-                if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(ToOwned::to_owned)) {
+                if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(ToOwned::to_owned))
+                {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(&dir).map_err(|e| sqlx::Error::Configuration(
-                            format!("cannot create the database folder {}: {e}", dir.display()).into(),
-                        ))?;
+                        std::fs::create_dir_all(&dir).map_err(|e| {
+                            sqlx::Error::Configuration(
+                                format!("cannot create the database folder {}: {e}", dir.display())
+                                    .into(),
+                            )
+                        })?;
                     }
                 }
                 AnyPoolOptions::new()
@@ -76,11 +80,13 @@ impl Db {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?,
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
         };
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -107,16 +113,27 @@ impl Db {
     /// Serializes the changes to one organization's seats and Owner: on PostgreSQL a row lock
     /// on the organization, held to the end of `tx`; on SQLite, `BEGIN IMMEDIATE` already holds
     /// the database's write lock.
-    pub async fn lock_organization(&self, tx: &mut Tx, organization_id: i64) -> Result<bool, sqlx::Error> {
+    pub async fn lock_organization(
+        &self,
+        tx: &mut Tx,
+        organization_id: i64,
+    ) -> Result<bool, sqlx::Error> {
         let sql = match self.backend {
             Backend::Postgres => "SELECT id FROM organizations WHERE id = $1 FOR UPDATE",
             Backend::Sqlite => "SELECT id FROM organizations WHERE id = $1",
         };
-        Ok(sqlx::query(sql).bind(organization_id).fetch_optional(&mut **tx).await?.is_some())
+        Ok(sqlx::query(sql)
+            .bind(organization_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some())
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 
     pub async fn close(&self) {
@@ -126,7 +143,9 @@ impl Db {
 
 /// The file path of a `sqlite:` URL, if it names a file.
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.into())
 }

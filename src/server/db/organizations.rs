@@ -7,7 +7,13 @@ use sqlx::AnyExecutor;
 use super::sql::seats_used;
 use crate::domain::{format_timestamp, OrgTitle, OrganizationView, OwnerView, SeatsView};
 
-pub async fn insert<'e>(ex: impl AnyExecutor<'e>, title: &str, seats: Option<i64>, created_by: i64, now: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert<'e>(
+    ex: impl AnyExecutor<'e>,
+    title: &str,
+    seats: Option<i64>,
+    created_by: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO organizations (title, seats, created_by, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4) RETURNING id",
@@ -43,19 +49,38 @@ static FIND_VIEW: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The organization with its Owner and seat count, in one statement.
-pub async fn find_view<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<Option<OrganizationView>, sqlx::Error> {
-    let record: Option<ViewRecord> = sqlx::query_as(FIND_VIEW.as_str()).bind(id).bind(now).fetch_optional(ex).await?;
+pub async fn find_view<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    now: i64,
+) -> Result<Option<OrganizationView>, sqlx::Error> {
+    let record: Option<ViewRecord> = sqlx::query_as(FIND_VIEW.as_str())
+        .bind(id)
+        .bind(now)
+        .fetch_optional(ex)
+        .await?;
     Ok(record.map(|r| OrganizationView {
         id: r.id,
         title: r.title,
         created_at: format_timestamp(r.created_at),
-        seats: SeatsView { limit: r.seats, used: r.seats_used },
-        owner: OwnerView { id: r.owner_id, email: r.owner_email },
+        seats: SeatsView {
+            limit: r.seats,
+            used: r.seats_used,
+        },
+        owner: OwnerView {
+            id: r.owner_id,
+            email: r.owner_email,
+        },
     }))
 }
 
 /// Renames; returns whether the organization exists.
-pub async fn rename<'e>(ex: impl AnyExecutor<'e>, id: i64, title: &OrgTitle, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn rename<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    title: &OrgTitle,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE organizations SET title = $1, updated_at = $2 WHERE id = $3")
         .bind(title.as_str())
         .bind(now)
@@ -66,7 +91,12 @@ pub async fn rename<'e>(ex: impl AnyExecutor<'e>, id: i64, title: &OrgTitle, now
 }
 
 /// Sets the seat limit (`None` = unlimited); returns whether the organization exists.
-pub async fn set_seats<'e>(ex: impl AnyExecutor<'e>, id: i64, seats: Option<i64>, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn set_seats<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    seats: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("UPDATE organizations SET seats = $1, updated_at = $2 WHERE id = $3")
         .bind(seats)
         .bind(now)
@@ -77,14 +107,25 @@ pub async fn set_seats<'e>(ex: impl AnyExecutor<'e>, id: i64, seats: Option<i64>
 }
 
 /// The salt of the organization's invite link, if one was made.
-pub async fn invite_salt<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+pub async fn invite_salt<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
     let salt: Option<Option<Vec<u8>>> =
-        sqlx::query_scalar("SELECT invite_salt FROM organizations WHERE id = $1").bind(id).fetch_optional(ex).await?;
+        sqlx::query_scalar("SELECT invite_salt FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(ex)
+            .await?;
     Ok(salt.flatten())
 }
 
 /// Makes the organization's first invite link (salt and hash of the secret), unless it has one.
-pub async fn create_invite_link<'e>(ex: impl AnyExecutor<'e>, id: i64, salt: &[u8], token_hash: &[u8]) -> Result<bool, sqlx::Error> {
+pub async fn create_invite_link<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    salt: &[u8],
+    token_hash: &[u8],
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3 AND invite_salt IS NULL",
     )
@@ -97,13 +138,20 @@ pub async fn create_invite_link<'e>(ex: impl AnyExecutor<'e>, id: i64, salt: &[u
 }
 
 /// Replaces the organization's invite link; the old one stops matching at once.
-pub async fn replace_invite_link<'e>(ex: impl AnyExecutor<'e>, id: i64, salt: &[u8], token_hash: &[u8]) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3")
-        .bind(salt.to_vec())
-        .bind(token_hash.to_vec())
-        .bind(id)
-        .execute(ex)
-        .await?;
+pub async fn replace_invite_link<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    salt: &[u8],
+    token_hash: &[u8],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE organizations SET invite_salt = $1, invite_token_hash = $2 WHERE id = $3",
+    )
+    .bind(salt.to_vec())
+    .bind(token_hash.to_vec())
+    .bind(id)
+    .execute(ex)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -115,7 +163,10 @@ pub struct LinkTarget {
 }
 
 /// The organization whose invite link has this hash.
-pub async fn find_by_invite_hash<'e>(ex: impl AnyExecutor<'e>, token_hash: &[u8]) -> Result<Option<LinkTarget>, sqlx::Error> {
+pub async fn find_by_invite_hash<'e>(
+    ex: impl AnyExecutor<'e>,
+    token_hash: &[u8],
+) -> Result<Option<LinkTarget>, sqlx::Error> {
     sqlx::query_as("SELECT id, title FROM organizations WHERE invite_token_hash = $1")
         .bind(token_hash.to_vec())
         .fetch_optional(ex)
@@ -123,7 +174,10 @@ pub async fn find_by_invite_hash<'e>(ex: impl AnyExecutor<'e>, token_hash: &[u8]
 }
 
 pub async fn title<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT title FROM organizations WHERE id = $1").bind(id).fetch_optional(ex).await
+    sqlx::query_scalar("SELECT title FROM organizations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(ex)
+        .await
 }
 
 /// Seats in use and the limit (`None` = unlimited) of an organization.
@@ -133,10 +187,22 @@ pub struct SeatUsage {
     pub limit: Option<i64>,
 }
 
-static SEAT_USAGE: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {} AS used, o.seats AS \"limit\" FROM organizations o WHERE o.id = $1", seats_used("$2")));
+static SEAT_USAGE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} AS used, o.seats AS \"limit\" FROM organizations o WHERE o.id = $1",
+        seats_used("$2")
+    )
+});
 
 /// The organization's seat usage at `now`.
-pub async fn seat_usage<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<Option<SeatUsage>, sqlx::Error> {
-    sqlx::query_as(SEAT_USAGE.as_str()).bind(id).bind(now).fetch_optional(ex).await
+pub async fn seat_usage<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    now: i64,
+) -> Result<Option<SeatUsage>, sqlx::Error> {
+    sqlx::query_as(SEAT_USAGE.as_str())
+        .bind(id)
+        .bind(now)
+        .fetch_optional(ex)
+        .await
 }

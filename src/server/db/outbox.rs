@@ -38,7 +38,10 @@ pub async fn enqueue<'e>(
 }
 
 /// Drops the undelivered messages of an invitation (revoked, or about to be sent anew).
-pub async fn cancel_unsent<'e>(ex: impl AnyExecutor<'e>, invitation_id: i64) -> Result<(), sqlx::Error> {
+pub async fn cancel_unsent<'e>(
+    ex: impl AnyExecutor<'e>,
+    invitation_id: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM email_outbox WHERE invitation_id = $1 AND sent_at IS NULL")
         .bind(invitation_id)
         .execute(ex)
@@ -46,7 +49,11 @@ pub async fn cancel_unsent<'e>(ex: impl AnyExecutor<'e>, invitation_id: i64) -> 
         .map(|_| ())
 }
 
-pub async fn due<'e>(ex: impl AnyExecutor<'e>, now: i64, limit: i64) -> Result<Vec<OutboxRecord>, sqlx::Error> {
+pub async fn due<'e>(
+    ex: impl AnyExecutor<'e>,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<OutboxRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, kind, invitation_id, recipient, origin, attempts FROM email_outbox \
          WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
@@ -59,7 +66,12 @@ pub async fn due<'e>(ex: impl AnyExecutor<'e>, now: i64, limit: i64) -> Result<V
 
 /// Takes a message for delivery until `lease_until`, unless another worker (of this or another
 /// instance) took it first.
-pub async fn claim<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64, lease_until: i64) -> Result<bool, sqlx::Error> {
+pub async fn claim<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    now: i64,
+    lease_until: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE email_outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL AND next_attempt_at <= $3",
     )
@@ -80,7 +92,12 @@ pub async fn mark_sent<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Resul
         .map(|_| ())
 }
 
-pub async fn mark_failed<'e>(ex: impl AnyExecutor<'e>, id: i64, error: &str, retry_at: i64) -> Result<(), sqlx::Error> {
+pub async fn mark_failed<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    error: &str,
+    retry_at: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE email_outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE id = $3")
         .bind(error)
         .bind(retry_at)
@@ -91,5 +108,9 @@ pub async fn mark_failed<'e>(ex: impl AnyExecutor<'e>, id: i64, error: &str, ret
 }
 
 pub async fn delete<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM email_outbox WHERE id = $1").bind(id).execute(ex).await.map(|_| ())
+    sqlx::query("DELETE FROM email_outbox WHERE id = $1")
+        .bind(id)
+        .execute(ex)
+        .await
+        .map(|_| ())
 }

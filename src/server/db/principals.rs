@@ -29,20 +29,33 @@ pub async fn by_session<'e>(
     id_hash: &[u8],
     now: i64,
 ) -> Result<Option<PrincipalRecord>, sqlx::Error> {
-    sqlx::query_as(select_principal!("JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1 AND s.expires_at > $2"))
-        .bind(id_hash.to_vec())
-        .bind(now)
-        .fetch_optional(ex)
-        .await
+    sqlx::query_as(select_principal!(
+        "JOIN sessions s ON s.user_id = u.id WHERE s.id_hash = $1 AND s.expires_at > $2"
+    ))
+    .bind(id_hash.to_vec())
+    .bind(now)
+    .fetch_optional(ex)
+    .await
 }
 
-pub async fn by_api_token<'e>(ex: impl AnyExecutor<'e>, token_hash: &[u8]) -> Result<Option<PrincipalRecord>, sqlx::Error> {
-    sqlx::query_as(select_principal!("JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1"))
-        .bind(token_hash.to_vec())
-        .fetch_optional(ex)
-        .await
+pub async fn by_api_token<'e>(
+    ex: impl AnyExecutor<'e>,
+    token_hash: &[u8],
+) -> Result<Option<PrincipalRecord>, sqlx::Error> {
+    sqlx::query_as(select_principal!(
+        "JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1"
+    ))
+    .bind(token_hash.to_vec())
+    .fetch_optional(ex)
+    .await
 }
 
-pub async fn by_user_id<'e>(ex: impl AnyExecutor<'e>, user_id: i64) -> Result<Option<PrincipalRecord>, sqlx::Error> {
-    sqlx::query_as(select_principal!("WHERE u.id = $1")).bind(user_id).fetch_optional(ex).await
+pub async fn by_user_id<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<Option<PrincipalRecord>, sqlx::Error> {
+    sqlx::query_as(select_principal!("WHERE u.id = $1"))
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
 }

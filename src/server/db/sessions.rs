@@ -9,14 +9,16 @@ pub async fn insert<'e>(
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(id_hash.to_vec())
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(ex)
-        .await
-        .map(|_| ())
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id_hash.to_vec())
+    .bind(user_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(ex)
+    .await
+    .map(|_| ())
 }
 
 pub async fn delete<'e>(ex: impl AnyExecutor<'e>, id_hash: &[u8]) -> Result<(), sqlx::Error> {

@@ -16,10 +16,14 @@ use crate::{domain::Role, server::mail::MessageKind};
 pub static SEATED_ROLES: LazyLock<String> = LazyLock::new(|| role_list(Role::seated()));
 
 /// The roles an Owner may hand the organization to: those that take a seat, but the Owner.
-pub static ACTIVE_MEMBER_ROLES: LazyLock<String> = LazyLock::new(|| role_list(Role::seated().filter(|r| *r != Role::Owner)));
+pub static ACTIVE_MEMBER_ROLES: LazyLock<String> =
+    LazyLock::new(|| role_list(Role::seated().filter(|r| *r != Role::Owner)));
 
 fn role_list(roles: impl Iterator<Item = Role>) -> String {
-    roles.map(|r| format!("'{}'", r.as_str())).collect::<Vec<_>>().join(", ")
+    roles
+        .map(|r| format!("'{}'", r.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An invitation that is open: neither accepted nor revoked (it may have expired). `alias` is the
@@ -31,7 +35,10 @@ pub fn open_invitation(alias: &str) -> String {
 /// An invitation that is open and unexpired at the time bound to `now_param` (`$2`): it holds a
 /// seat and its link works.
 pub fn live_invitation(alias: &str, now_param: &str) -> String {
-    format!("{} AND {alias}.expires_at > {now_param}", open_invitation(alias))
+    format!(
+        "{} AND {alias}.expires_at > {now_param}",
+        open_invitation(alias)
+    )
 }
 
 /// The seats an organization (aliased `o`) uses at the time bound to `now_param`: members whose
@@ -82,8 +89,14 @@ mod tests {
 
     #[test]
     fn seated_roles_are_the_five_working_roles() {
-        assert_eq!(*SEATED_ROLES, "'OWNER', 'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR'");
-        assert_eq!(*ACTIVE_MEMBER_ROLES, "'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR'");
+        assert_eq!(
+            *SEATED_ROLES,
+            "'OWNER', 'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR'"
+        );
+        assert_eq!(
+            *ACTIVE_MEMBER_ROLES,
+            "'ADMINISTRATOR', 'MANAGER', 'REVIEWER', 'ANNOTATOR'"
+        );
     }
 
     #[test]

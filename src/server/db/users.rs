@@ -11,28 +11,48 @@ pub struct UserRecord {
 }
 
 /// Inserts a user; a duplicate email fails with a unique violation.
-pub async fn insert<'e>(ex: impl AnyExecutor<'e>, email: &EmailAddress, password_hash: &str, now: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
-        .bind(email.as_str())
-        .bind(password_hash)
-        .bind(now)
-        .fetch_one(ex)
-        .await
+pub async fn insert<'e>(
+    ex: impl AnyExecutor<'e>,
+    email: &EmailAddress,
+    password_hash: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(now)
+    .fetch_one(ex)
+    .await
 }
 
-pub async fn find_by_email<'e>(ex: impl AnyExecutor<'e>, email: &EmailAddress) -> Result<Option<UserRecord>, sqlx::Error> {
+pub async fn find_by_email<'e>(
+    ex: impl AnyExecutor<'e>,
+    email: &EmailAddress,
+) -> Result<Option<UserRecord>, sqlx::Error> {
     sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(ex)
         .await
 }
 
-pub async fn find_password_hash<'e>(ex: impl AnyExecutor<'e>, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(user_id).fetch_optional(ex).await
+pub async fn find_password_hash<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
 }
 
 /// Records activity at most once a minute per user, to keep writes off the hot path.
-pub async fn touch_activity<'e>(ex: impl AnyExecutor<'e>, user_id: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn touch_activity<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE users SET last_activity_at = $1 \
          WHERE id = $2 AND (last_activity_at IS NULL OR last_activity_at < $3)",

@@ -41,7 +41,10 @@ impl FromStr for MessageKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| format!("unknown message kind {s:?}"))
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown message kind {s:?}"))
     }
 }
 
@@ -64,14 +67,24 @@ impl Mailer {
         Ok(match (&config.mail_transport, &config.smtp) {
             (MailTransport::Memory, _) => {
                 let memory = Arc::new(Memory::default());
-                Self { from, transport: memory.clone(), memory: Some(memory) }
+                Self {
+                    from,
+                    transport: memory.clone(),
+                    memory: Some(memory),
+                }
             }
-            (MailTransport::Settings, Some(smtp)) => {
-                Self { from, transport: Arc::new(transport::Smtp::new(smtp)?), memory: None }
-            }
-            (MailTransport::Settings, None) => {
-                Self { from, transport: Arc::new(transport::Files { dir: config.mail_dir() }), memory: None }
-            }
+            (MailTransport::Settings, Some(smtp)) => Self {
+                from,
+                transport: Arc::new(transport::Smtp::new(smtp)?),
+                memory: None,
+            },
+            (MailTransport::Settings, None) => Self {
+                from,
+                transport: Arc::new(transport::Files {
+                    dir: config.mail_dir(),
+                }),
+                memory: None,
+            },
         })
     }
 
@@ -90,9 +103,21 @@ impl Mailer {
 
     /// Addresses rendered content from the configured sender; fails on an unusable recipient.
     pub fn compose(&self, id: i64, to: &str, content: templates::Content) -> Result<Email, String> {
-        to.parse::<Mailbox>().map_err(|e| format!("bad recipient {to}: {e}"))?;
-        let templates::Content { subject, text, html } = content;
-        Ok(Email { id, from: self.from.clone(), to: to.to_owned(), subject, text, html })
+        to.parse::<Mailbox>()
+            .map_err(|e| format!("bad recipient {to}: {e}"))?;
+        let templates::Content {
+            subject,
+            text,
+            html,
+        } = content;
+        Ok(Email {
+            id,
+            from: self.from.clone(),
+            to: to.to_owned(),
+            subject,
+            text,
+            html,
+        })
     }
 
     pub async fn send(&self, email: &Email) -> Result<(), String> {
@@ -116,7 +141,11 @@ mod tests {
     fn without_smtp_settings_messages_are_files_and_tests_may_ask_for_memory() {
         let files = Mailer::from_config(&Config::default()).unwrap();
         assert!(files.transport().is_local() && files.memory().is_none());
-        let memory = Mailer::from_config(&Config { mail_transport: MailTransport::Memory, ..Config::default() }).unwrap();
+        let memory = Mailer::from_config(&Config {
+            mail_transport: MailTransport::Memory,
+            ..Config::default()
+        })
+        .unwrap();
         assert!(memory.memory().is_some() && !memory.transport().is_local());
     }
 }

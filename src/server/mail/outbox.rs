@@ -38,7 +38,10 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
             db::outbox::delete(state.db.pool(), item.id).await?;
             continue;
         };
-        let result = match draft.content.and_then(|content| state.mailer.compose(item.id, &item.recipient, content)) {
+        let result = match draft
+            .content
+            .and_then(|content| state.mailer.compose(item.id, &item.recipient, content))
+        {
             Ok(email) => state.mailer.send(&email).await,
             Err(e) => Err(e),
         };
@@ -55,7 +58,13 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
             Err(error) => {
                 let delay = retry_delay(state.config.mail_retry_base_seconds, item.attempts);
                 tracing::warn!(to = %item.recipient, attempts = item.attempts + 1, retry_in_seconds = delay, %error, "{kind} not delivered");
-                db::outbox::mark_failed(state.db.pool(), item.id, &error, crate::server::now() + delay).await?;
+                db::outbox::mark_failed(
+                    state.db.pool(),
+                    item.id,
+                    &error,
+                    crate::server::now() + delay,
+                )
+                .await?;
             }
         }
     }
@@ -81,12 +90,21 @@ async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draf
     let Some(invitation) = invitation.filter(|i| i.is_open()) else {
         return Ok(None);
     };
-    let organization = db::organizations::title(state.db.pool(), invitation.organization_id).await?.unwrap_or_default();
-    let link = format!("{}/user/signup?token={}", item.origin, state.keys.invitation(&invitation.salt));
+    let organization = db::organizations::title(state.db.pool(), invitation.organization_id)
+        .await?
+        .unwrap_or_default();
+    let link = format!(
+        "{}/user/signup?token={}",
+        item.origin,
+        state.keys.invitation(&invitation.salt)
+    );
     let content = templates::Invitation {
         to: &item.recipient,
         organization: &organization,
-        inviter: invitation.invited_by.as_deref().unwrap_or("An administrator"),
+        inviter: invitation
+            .invited_by
+            .as_deref()
+            .unwrap_or("An administrator"),
         role: invitation.role,
         link: &link,
         expires_at: invitation.expires_at,
@@ -97,7 +115,8 @@ async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draf
 
 /// Doubles with each failed attempt, from `base` up to an hour.
 pub fn retry_delay(base: i64, attempts: i64) -> i64 {
-    base.saturating_mul(1i64 << attempts.clamp(0, 20)).clamp(1, MAX_RETRY_DELAY_SECONDS)
+    base.saturating_mul(1i64 << attempts.clamp(0, 20))
+        .clamp(1, MAX_RETRY_DELAY_SECONDS)
 }
 
 #[cfg(test)]

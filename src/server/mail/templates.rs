@@ -49,7 +49,9 @@ impl Invitation<'_> {
             inviter: self.inviter,
             role: self.role.label(),
             link: self.link,
-            expires: format_timestamp(self.expires_at).replace('T', " ").replace('Z', " UTC"),
+            expires: format_timestamp(self.expires_at)
+                .replace('T', " ")
+                .replace('Z', " UTC"),
         });
         Ok(Content {
             subject: format!("{} invited you to {}", self.inviter, self.organization),
@@ -74,12 +76,17 @@ fn environment() -> &'static Result<Environment<'static>, String> {
         env.set_keep_trailing_newline(true);
         // A misspelt variable is an error, not an empty string in someone's inbox.
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_formatter(|out, state, value| match (state.auto_escape(), value.as_str()) {
-            (AutoEscape::Html, Some(s)) if !value.is_safe() => Ok(out.write_str(&escape_html(s))?),
-            _ => minijinja::escape_formatter(out, state, value),
-        });
+        env.set_formatter(
+            |out, state, value| match (state.auto_escape(), value.as_str()) {
+                (AutoEscape::Html, Some(s)) if !value.is_safe() => {
+                    Ok(out.write_str(&escape_html(s))?)
+                }
+                _ => minijinja::escape_formatter(out, state, value),
+            },
+        );
         for (name, source) in TEMPLATES {
-            env.add_template(name, source).map_err(|e| format!("the mail template {name} does not parse: {e:#}"))?;
+            env.add_template(name, source)
+                .map_err(|e| format!("the mail template {name} does not parse: {e:#}"))?;
         }
         Ok(env)
     })
@@ -88,7 +95,11 @@ fn environment() -> &'static Result<Environment<'static>, String> {
 /// HTML escaping that leaves `/` alone (minijinja's own writes `&#x2f;`), so links in the HTML
 /// part read as they do in the text part.
 fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
 }
 
 #[cfg(test)]
@@ -113,15 +124,36 @@ mod tests {
         insta::assert_snapshot!("invitation_text", content.text);
         insta::assert_snapshot!("invitation_html", content.html);
         // Snapshots forgive a missing final newline; a message's parts keep theirs.
-        assert!(content.text.ends_with("ignore this message.\n") && content.html.ends_with("</html>\n"));
+        assert!(
+            content.text.ends_with("ignore this message.\n") && content.html.ends_with("</html>\n")
+        );
     }
 
     #[test]
     fn the_html_part_escapes_what_people_typed_and_the_text_part_does_not() {
-        let content = Invitation { inviter: "O'Neil & Co", ..invitation() }.render().unwrap();
-        assert!(content.html.contains("<strong>Acme &lt;Labs&gt;</strong>"), "{}", content.html);
-        assert!(content.html.contains("O&#x27;Neil &amp; Co invited you"), "{}", content.html);
-        assert!(content.text.contains("O'Neil & Co invited you to join Acme <Labs> as Reviewer."), "{}", content.text);
+        let content = Invitation {
+            inviter: "O'Neil & Co",
+            ..invitation()
+        }
+        .render()
+        .unwrap();
+        assert!(
+            content.html.contains("<strong>Acme &lt;Labs&gt;</strong>"),
+            "{}",
+            content.html
+        );
+        assert!(
+            content.html.contains("O&#x27;Neil &amp; Co invited you"),
+            "{}",
+            content.html
+        );
+        assert!(
+            content
+                .text
+                .contains("O'Neil & Co invited you to join Acme <Labs> as Reviewer."),
+            "{}",
+            content.text
+        );
         assert_eq!(content.subject, "O'Neil & Co invited you to Acme <Labs>");
     }
 
@@ -130,7 +162,9 @@ mod tests {
         let content = invitation().render().unwrap();
         let link = "http://127.0.0.1:3000/user/signup?token=ghi_abc";
         assert!(content.text.contains(&format!("\n{link}\n")));
-        assert!(content.html.contains(&format!("<a href=\"{link}\">{link}</a>")));
+        assert!(content
+            .html
+            .contains(&format!("<a href=\"{link}\">{link}</a>")));
     }
 
     #[test]

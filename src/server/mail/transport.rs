@@ -26,15 +26,26 @@ pub struct Email {
 impl Email {
     /// The MIME message: `multipart/alternative` with the text part first.
     pub fn message(&self) -> Result<Message, String> {
-        let to: Mailbox = self.to.parse().map_err(|e| format!("bad recipient {}: {e}", self.to))?;
+        let to: Mailbox = self
+            .to
+            .parse()
+            .map_err(|e| format!("bad recipient {}: {e}", self.to))?;
         Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(self.subject.as_str())
             .multipart(
                 MultiPart::alternative()
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(self.text.clone()))
-                    .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(self.html.clone())),
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(self.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(self.html.clone()),
+                    ),
             )
             .map_err(|e| e.to_string())
     }
@@ -65,7 +76,9 @@ impl Smtp {
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
                 .map_err(|e| format!("cannot use SMTP host {}: {e}", smtp.host))?,
         };
-        let mut builder = builder.port(smtp.port).timeout(Some(Duration::from_secs(20)));
+        let mut builder = builder
+            .port(smtp.port)
+            .timeout(Some(Duration::from_secs(20)));
         if let Some((user, password)) = &smtp.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
         }
@@ -77,7 +90,11 @@ impl Transport for Smtp {
     fn send<'a>(&'a self, email: &'a Email) -> Sending<'a> {
         Box::pin(async move {
             let message = email.message()?;
-            self.0.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+            self.0
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })
     }
 }
@@ -92,7 +109,9 @@ impl Transport for Files {
         Box::pin(async move {
             let message = email.message()?;
             let dir = &self.dir;
-            tokio::fs::create_dir_all(dir).await.map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let path = dir.join(format!("{}-{}.eml", crate::server::now(), email.id));
             tokio::fs::write(&path, message.formatted())
                 .await
@@ -138,7 +157,10 @@ impl Transport for Memory {
     fn send<'a>(&'a self, email: &'a Email) -> Sending<'a> {
         Box::pin(async move {
             email.message()?;
-            self.sent.lock().unwrap_or_else(|e| e.into_inner()).push(email.clone());
+            self.sent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(email.clone());
             self.changed.notify_waiters();
             Ok(())
         })
@@ -155,7 +177,8 @@ mod tests {
             from: "Gatehouse <noreply@example.com>".parse().unwrap(),
             to: "ada@example.com".into(),
             subject: "owner@example.com invited you to Acme <Labs>".into(),
-            text: "Create your account here:\nhttp://127.0.0.1:3000/user/signup?token=ghi_abc\n".into(),
+            text: "Create your account here:\nhttp://127.0.0.1:3000/user/signup?token=ghi_abc\n"
+                .into(),
             html: "<p>Acme &lt;Labs&gt;</p>\n".into(),
         }
     }
@@ -164,15 +187,24 @@ mod tests {
     fn the_message_has_a_text_and_an_html_part() {
         let raw = String::from_utf8(email().message().unwrap().formatted()).unwrap();
         assert!(raw.contains("multipart/alternative"));
-        assert!(raw.find("text/plain").unwrap() < raw.find("text/html").unwrap(), "text first:\n{raw}");
+        assert!(
+            raw.find("text/plain").unwrap() < raw.find("text/html").unwrap(),
+            "text first:\n{raw}"
+        );
         assert!(raw.contains("To: ada@example.com"));
         assert!(raw.contains("From: Gatehouse <noreply@example.com>"));
-        assert!(raw.contains("http://127.0.0.1:3000/user/signup?token=ghi_abc\r\n"), "{raw}");
+        assert!(
+            raw.contains("http://127.0.0.1:3000/user/signup?token=ghi_abc\r\n"),
+            "{raw}"
+        );
     }
 
     #[test]
     fn a_bad_recipient_is_an_error_not_a_panic() {
-        let email = Email { to: "not an address".into(), ..email() };
+        let email = Email {
+            to: "not an address".into(),
+            ..email()
+        };
         assert!(email.message().unwrap_err().contains("bad recipient"));
     }
 

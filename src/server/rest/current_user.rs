@@ -38,7 +38,12 @@ pub struct Token {
         ActiveErrors,
     ))]
 pub async fn whoami(Authorized(me): Authorized<Active>) -> Json<WhoAmI> {
-    Json(WhoAmI { id: me.user_id(), email: me.email().to_owned(), role: me.role(), organization_id: me.organization_id() })
+    Json(WhoAmI {
+        id: me.user_id(),
+        email: me.email().to_owned(),
+        role: me.role(),
+        organization_id: me.organization_id(),
+    })
 }
 
 /// The caller's API token
@@ -50,8 +55,13 @@ pub async fn whoami(Authorized(me): Authorized<Active>) -> Json<WhoAmI> {
         (status = 200, description = "The caller's API token.", body = Token),
         ActiveErrors,
     ))]
-pub async fn token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<Token> {
-    Ok(Json(Token { token: accounts::api_token(&state, &me).await? }))
+pub async fn token(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+) -> ApiResult<Token> {
+    Ok(Json(Token {
+        token: accounts::api_token(&state, &me).await?,
+    }))
 }
 
 /// Replace the caller's API token
@@ -63,6 +73,11 @@ pub async fn token(State(state): State<AppState>, Authorized(me): Authorized<Act
         (status = 200, description = "The new API token.", body = Token),
         ActiveErrors,
     ))]
-pub async fn reset_token(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<Token> {
-    Ok(Json(Token { token: accounts::reset_api_token(&state, &me).await? }))
+pub async fn reset_token(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+) -> ApiResult<Token> {
+    Ok(Json(Token {
+        token: accounts::reset_api_token(&state, &me).await?,
+    }))
 }

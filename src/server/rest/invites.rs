@@ -17,7 +17,10 @@ use utoipa::{
 
 use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
-    domain::{split_email_list, AppError, InviteLink, InviteOutcome, Role, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES},
+    domain::{
+        split_email_list, AppError, InviteLink, InviteOutcome, Role, EMAIL_LIST_ENTRY_PATTERN,
+        INVITABLE_ROLES,
+    },
     server::{
         auth::Admin,
         error::{ApiError, ErrorBody},
@@ -34,7 +37,11 @@ use crate::{
         (status = 200, description = "The invite link.", body = InviteLink),
         AdminErrors,
     ))]
-pub async fn get_link(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
+pub async fn get_link(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    headers: HeaderMap,
+) -> ApiResult<InviteLink> {
     Ok(Json(invites::link(&state, &me, &headers).await?))
 }
 
@@ -47,7 +54,11 @@ pub async fn get_link(State(state): State<AppState>, Authorized(me): Authorized<
         (status = 200, description = "The new invite link.", body = InviteLink),
         AdminErrors,
     ))]
-pub async fn reset_link(State(state): State<AppState>, Authorized(me): Authorized<Admin>, headers: HeaderMap) -> ApiResult<InviteLink> {
+pub async fn reset_link(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    headers: HeaderMap,
+) -> ApiResult<InviteLink> {
     Ok(Json(invites::reset_link(&state, &me, &headers).await?))
 }
 
@@ -116,7 +127,11 @@ pub async fn send_email(
     JsonBody(body): JsonBody<SendEmails>,
 ) -> Result<Response, ApiError> {
     if body.emails.len() > invites::MAX_ADDRESSES {
-        let message = format!("Invite at most {} addresses at a time ({} given).", invites::MAX_ADDRESSES, body.emails.len());
+        let message = format!(
+            "Invite at most {} addresses at a time ({} given).",
+            invites::MAX_ADDRESSES,
+            body.emails.len()
+        );
         return Err(ApiError(AppError::invalid("emails", message)));
     }
     let addresses = split_email_list(&body.emails.join("\n"));
@@ -124,10 +139,16 @@ pub async fn send_email(
     let invited = invites::send(&state, &me, &addresses, role, &headers).await?;
     Ok(match invited.refusal {
         Some(refusal) => {
-            let body = InviteRefusal { error: ErrorBody::new(&refusal), results: invited.results };
+            let body = InviteRefusal {
+                error: ErrorBody::new(&refusal),
+                results: invited.results,
+            };
             (StatusCode::CONFLICT, Json(body)).into_response()
         }
-        None => Json(InviteResults { results: invited.results }).into_response(),
+        None => Json(InviteResults {
+            results: invited.results,
+        })
+        .into_response(),
     })
 }
 
@@ -164,5 +185,7 @@ pub async fn revoke(
 ) -> ApiResult<Done> {
     invites::revoke_address(&state, &me, &body.email).await?;
     let email = body.email.trim().to_lowercase();
-    Ok(Json(Done { detail: format!("The invitation for {email} was revoked; its link no longer works.") }))
+    Ok(Json(Done {
+        detail: format!("The invitation for {email} was revoked; its link no longer works."),
+    }))
 }

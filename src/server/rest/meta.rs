@@ -31,7 +31,13 @@ pub async fn health(State(state): State<AppState>) -> Response {
         Ok(()) => Json(Health { status: "ok" }).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database unreachable" })).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(Health {
+                    status: "database unreachable",
+                }),
+            )
+                .into_response()
         }
     }
 }
@@ -42,5 +48,8 @@ pub async fn health(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", operation_id = "getOpenApi", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document.", content_type = "application/json", body = Object)))]
 pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], super::document())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::document(),
+    )
 }

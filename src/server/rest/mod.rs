@@ -94,7 +94,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::new()
         .routes(routes!(organization::get_own, organization::rename_own))
         .routes(routes!(organization::get_by_id, organization::rename_by_id))
-        .routes(routes!(organization::list_memberships, organization::change_membership))
+        .routes(routes!(
+            organization::list_memberships,
+            organization::change_membership
+        ))
         .routes(routes!(invites::get_link))
         .routes(routes!(invites::reset_link))
         .routes(routes!(invites::send_email))
@@ -108,11 +111,22 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = api
         .route("/organization", organization::own_routes())
         .route("/organizations/{id}/", organization::by_id_routes())
-        .route("/organizations/{id}/memberships/", organization::membership_routes())
+        .route(
+            "/organizations/{id}/memberships/",
+            organization::membership_routes(),
+        )
         .route("/invite/", axum::routing::get(invites::get_link))
-        .fallback(|| async { ApiError(AppError::NotFound("There is no API endpoint at this address.".into())) });
-    let (root, root_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi()).routes(routes!(meta::health)).split_for_parts();
-    let router = root.nest("/api", api).layer(axum::middleware::map_response(method_not_allowed_as_json));
+        .fallback(|| async {
+            ApiError(AppError::NotFound(
+                "There is no API endpoint at this address.".into(),
+            ))
+        });
+    let (root, root_doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(meta::health))
+        .split_for_parts();
+    let router = root
+        .nest("/api", api)
+        .layer(axum::middleware::map_response(method_not_allowed_as_json));
     (router, root_doc.nest("/api", api_doc))
 }
 
@@ -140,8 +154,12 @@ pub fn router() -> Router<AppState> {
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
 pub fn document() -> &'static str {
-    static DOCUMENT: LazyLock<String> =
-        LazyLock::new(|| parts().1.to_pretty_json().expect("the OpenAPI document serializes"));
+    static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
+        parts()
+            .1
+            .to_pretty_json()
+            .expect("the OpenAPI document serializes")
+    });
     &DOCUMENT
 }
 
@@ -154,11 +172,20 @@ pub struct Authorized<W>(pub W);
 impl<W: Witness> FromRequestParts<AppState> for Authorized<W> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let params = RawPathParams::from_request_parts(parts, state).await.ok();
-        let named = params.as_ref().and_then(|p| p.iter().find(|(name, _)| *name == "id").map(|(_, value)| value));
+        let named = params.as_ref().and_then(|p| {
+            p.iter()
+                .find(|(name, _)| *name == "id")
+                .map(|(_, value)| value)
+        });
         let scope = named.map_or(Scope::Own, Scope::Named);
-        Ok(Authorized(auth::authorize::<W>(state, &parts.headers, scope).await?))
+        Ok(Authorized(
+            auth::authorize::<W>(state, &parts.headers, scope).await?,
+        ))
     }
 }
 
@@ -174,10 +201,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(JsonBody(value)),
             Err(rejection) => Err(ApiError(match rejection {
-                JsonRejection::MissingJsonContentType(_) => {
-                    AppError::BadRequest("Send a JSON body with the header Content-Type: application/json.".into())
+                JsonRejection::MissingJsonContentType(_) => AppError::BadRequest(
+                    "Send a JSON body with the header Content-Type: application/json.".into(),
+                ),
+                r if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    AppError::PayloadTooLarge
                 }
-                r if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
                 r => AppError::BadRequest(r.body_text()),
             })),
         }
@@ -190,6 +219,11 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64
     let number = serde_json::Number::deserialize(deserializer)?;
     number
         .as_i64()
-        .or_else(|| number.as_f64().filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64).map(|f| f as i64))
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < i64::MAX as f64)
+                .map(|f| f as i64)
+        })
         .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, not {number}")))
 }

@@ -53,7 +53,12 @@ pub struct OrganizationPatch {
 
 impl OrganizationPatch {
     fn title(self) -> Result<String, ApiError> {
-        self.title.ok_or_else(|| ApiError(AppError::invalid("title", "Send the new title as {\"title\": \"...\"}.")))
+        self.title.ok_or_else(|| {
+            ApiError(AppError::invalid(
+                "title",
+                "Send the new title as {\"title\": \"...\"}.",
+            ))
+        })
     }
 }
 
@@ -66,7 +71,10 @@ impl OrganizationPatch {
         (status = 200, description = "The organization.", body = OrganizationView),
         ActiveErrors,
     ))]
-pub async fn get_own(State(state): State<AppState>, Authorized(me): Authorized<Active>) -> ApiResult<OrganizationView> {
+pub async fn get_own(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+) -> ApiResult<OrganizationView> {
     Ok(Json(organization::view(&state, &me).await?))
 }
 
@@ -87,7 +95,9 @@ pub async fn rename_own(
     Authorized(me): Authorized<Admin>,
     JsonBody(patch): JsonBody<OrganizationPatch>,
 ) -> ApiResult<OrganizationView> {
-    Ok(Json(organization::rename(&state, &me, &patch.title()?).await?))
+    Ok(Json(
+        organization::rename(&state, &me, &patch.title()?).await?,
+    ))
 }
 
 /// Get an organization by id
@@ -102,7 +112,10 @@ pub async fn rename_own(
         (status = 404, response = OrganizationNotFound),
         ActiveErrors,
     ))]
-pub async fn get_by_id(state: State<AppState>, me: Authorized<Active>) -> ApiResult<OrganizationView> {
+pub async fn get_by_id(
+    state: State<AppState>,
+    me: Authorized<Active>,
+) -> ApiResult<OrganizationView> {
     get_own(state, me).await
 }
 
@@ -150,9 +163,12 @@ pub struct MembershipQuery {
 fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
     match value.as_deref().map(str::trim) {
         None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| ApiError(AppError::invalid(field, format!("{field} must be a whole number, not {v:?}.")))),
+        Some(v) => v.parse().map_err(|_| {
+            ApiError(AppError::invalid(
+                field,
+                format!("{field} must be a whole number, not {v:?}."),
+            ))
+        }),
     }
 }
 
@@ -186,8 +202,15 @@ pub async fn list_memberships(
 fn assignable_role() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(Role::ALL.into_iter().filter(|r| *r != Role::Owner).map(Role::as_str)))
-        .description(Some("The new role or status; OWNER is never assignable (ownership moves by a transfer)."))
+        .enum_values(Some(
+            Role::ALL
+                .into_iter()
+                .filter(|r| *r != Role::Owner)
+                .map(Role::as_str),
+        ))
+        .description(Some(
+            "The new role or status; OWNER is never assignable (ownership moves by a transfer).",
+        ))
 }
 
 /// A role change.
@@ -223,5 +246,7 @@ pub async fn change_membership(
     Authorized(me): Authorized<Admin>,
     JsonBody(change): JsonBody<MembershipChange>,
 ) -> ApiResult<MemberRow> {
-    Ok(Json(roles::change_role(&state, &me, change.user_id, change.role).await?))
+    Ok(Json(
+        roles::change_role(&state, &me, change.user_id, change.role).await?,
+    ))
 }

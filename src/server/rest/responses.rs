@@ -13,10 +13,14 @@ use utoipa::{
 };
 
 fn error_response(description: &str, status: u16, detail: &str) -> ResponseBuilder {
-    let example = serde_json::json!({ "status_code": status, "detail": detail, "validation_errors": {} });
+    let example =
+        serde_json::json!({ "status_code": status, "detail": detail, "validation_errors": {} });
     ResponseBuilder::new().description(description).content(
         "application/json",
-        ContentBuilder::new().schema(Some(Ref::from_schema_name("Error"))).example(Some(example)).build(),
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("Error")))
+            .example(Some(example))
+            .build(),
     )
 }
 
@@ -101,7 +105,15 @@ shared_response!(
 );
 
 fn by_name(entries: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
-    entries.iter().map(|(status, name)| (status.to_string(), RefOr::Ref(Ref::from_response_name(*name)))).collect()
+    entries
+        .iter()
+        .map(|(status, name)| {
+            (
+                status.to_string(),
+                RefOr::Ref(Ref::from_response_name(*name)),
+            )
+        })
+        .collect()
 }
 
 /// What every endpoint for active members may answer besides its own: 401, 403, 500.
@@ -109,7 +121,11 @@ pub struct ActiveErrors;
 
 impl IntoResponses for ActiveErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        by_name(&[("401", "Unauthenticated"), ("403", "ForbiddenInactive"), ("500", "InternalError")])
+        by_name(&[
+            ("401", "Unauthenticated"),
+            ("403", "ForbiddenInactive"),
+            ("500", "InternalError"),
+        ])
     }
 }
 
@@ -118,7 +134,11 @@ pub struct AdminErrors;
 
 impl IntoResponses for AdminErrors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        by_name(&[("401", "Unauthenticated"), ("403", "ForbiddenManage"), ("500", "InternalError")])
+        by_name(&[
+            ("401", "Unauthenticated"),
+            ("403", "ForbiddenManage"),
+            ("500", "InternalError"),
+        ])
     }
 }
 
