@@ -93,6 +93,10 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
         // Setting the same role again puts the select back on it.
         Err(_) => set_saved.set(saved.get_untracked()),
     });
+    // Read through handles taken now: a page whose request was dropped mid-render disposes the
+    // action, and its attributes must then read as empty rather than panic.
+    let pending = change.pending();
+    let value = change.value();
     let options = Role::ALL
         .into_iter()
         .filter(|r| *r != Role::Owner)
@@ -104,7 +108,7 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
                 class="role-select"
                 aria-label=format!("Role of {email}")
                 prop:value=move || saved.get().as_str()
-                disabled=move || change.pending().get()
+                disabled=move || pending.try_get().unwrap_or(false)
                 on:change=move |ev| {
                     if let Ok(role) = event_target_value(&ev).parse::<Role>() {
                         change.dispatch(ChangeMemberRole { user_id, role });
@@ -113,8 +117,8 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
             >
                 {options}
             </select>
-            <span role="status" class=move || if matches!(change.value().get(), Some(Err(_))) { "role-error" } else { "saved" }>
-                {move || match change.value().get() {
+            <span role="status" class=move || if matches!(value.try_get().flatten(), Some(Err(_))) { "role-error" } else { "saved" }>
+                {move || match value.try_get().flatten() {
                     Some(Ok(_)) => "Saved".to_owned(),
                     Some(Err(e)) => e.to_string(),
                     None => String::new(),
