@@ -18,10 +18,6 @@ pub enum Need {
     Owner,
 }
 
-impl Need {
-    pub const ALL: [Need; 4] = [Need::SignedIn, Need::Active, Need::Admin, Need::Owner];
-}
-
 /// Why a signed-in member may not do something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Refusal {

@@ -242,7 +242,7 @@ pub async fn current_user(
     state: &AppState,
     visitor: &Visitor,
 ) -> Result<Option<CurrentUser>, AppError> {
-    let Some(me) = &visitor.0 else {
+    let Some(me) = visitor.member() else {
         return Ok(None);
     };
     let title = db::organizations::title(state.db.pool(), me.organization_id())

@@ -361,6 +361,14 @@ pub async fn resend(
         .lock_organization(&mut tx, me.organization_id())
         .await
         .or_internal("locking the organization")?;
+    // Revoked or accepted meanwhile: there is nothing to send again (re-inviting would make a new
+    // invitation the admin did not ask for).
+    let still_open = db::invitations::find_open(&mut *tx, me.organization_id(), email.as_str())
+        .await
+        .or_internal("finding an invitation")?;
+    if still_open.map(|o| o.id) != Some(id) {
+        return Err(no_such_invitation());
+    }
     let outcome = batch.invite(&mut tx, &email).await?;
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();

@@ -82,6 +82,10 @@ async fn the_organization_is_addressed_by_id_and_other_ids_are_not_found(backend
         format!("/api/organizations/{their_id}"),
         "/api/organizations/999999".into(),
         "/api/organizations/abc".into(),
+        // Not UTF-8, and the id with a space before it: neither is the caller's organization.
+        "/api/organizations/%FF".into(),
+        format!("/api/organizations/%20{id}"),
+        "/api/organizations/%FF/memberships".into(),
     ] {
         assert_eq!(
             app.api(Method::GET, &path, &token)

@@ -45,16 +45,17 @@ impl Member {
 
 mod sealed {
     pub trait Sealed {}
+
+    /// Only this module can make one, so only `authorize` can call `Witness::admit`.
+    pub struct Proof(pub(super) ());
 }
 
 /// A proof that the caller meets a [`Need`]; nothing outside this module can make one.
 pub trait Witness: sealed::Sealed + Sized + Send + 'static {
-    /// What the caller must meet; `None` admits everyone.
-    const NEED: Option<Need>;
     /// Whether the caller must be looked up at all.
     const IDENTIFIES: bool = true;
     #[doc(hidden)]
-    fn admit(member: Option<Member>) -> Result<Self, AppError>;
+    fn admit(member: Option<Member>, proof: sealed::Proof) -> Result<Self, AppError>;
 }
 
 macro_rules! witness {
@@ -73,8 +74,7 @@ macro_rules! witness {
         impl sealed::Sealed for $name {}
 
         impl Witness for $name {
-            const NEED: Option<Need> = Some($need);
-            fn admit(member: Option<Member>) -> Result<Self, AppError> {
+            fn admit(member: Option<Member>, _: sealed::Proof) -> Result<Self, AppError> {
                 let member = member.ok_or_else(AppError::signed_out)?;
                 member.role.allows($need)?;
                 Ok(Self(member))
@@ -83,10 +83,6 @@ macro_rules! witness {
     };
 }
 
-witness!(
-    /// A signed-in user whose account is not deactivated (Pending members pass).
-    SignedIn = Need::SignedIn
-);
 witness!(
     /// A member who may use the organization.
     Active = Need::Active
@@ -113,19 +109,25 @@ macro_rules! implies {
     };
 }
 
-implies!(Owner => Admin as admin, Active as active);
+implies!(Owner => Active as active);
 implies!(Admin => Active as active);
 
 /// Whoever is calling, signed in or not, Pending and Deactivated included (so that the app can
 /// tell them where they stand).
 #[derive(Clone, Debug)]
-pub struct Visitor(pub Option<Member>);
+pub struct Visitor(Option<Member>);
+
+impl Visitor {
+    /// The caller, if signed in.
+    pub fn member(&self) -> Option<&Member> {
+        self.0.as_ref()
+    }
+}
 
 impl sealed::Sealed for Visitor {}
 
 impl Witness for Visitor {
-    const NEED: Option<Need> = None;
-    fn admit(member: Option<Member>) -> Result<Self, AppError> {
+    fn admit(member: Option<Member>, _: sealed::Proof) -> Result<Self, AppError> {
         Ok(Self(member))
     }
 }
@@ -137,9 +139,8 @@ pub struct Anyone;
 impl sealed::Sealed for Anyone {}
 
 impl Witness for Anyone {
-    const NEED: Option<Need> = None;
     const IDENTIFIES: bool = false;
-    fn admit(_: Option<Member>) -> Result<Self, AppError> {
+    fn admit(_: Option<Member>, _: sealed::Proof) -> Result<Self, AppError> {
         Ok(Self)
     }
 }
@@ -167,17 +168,16 @@ pub async fn authorize<W: Witness>(
     scope: Scope<'_>,
 ) -> Result<W, AppError> {
     if !W::IDENTIFIES {
-        return W::admit(None);
+        return W::admit(None, sealed::Proof(()));
     }
     let member = identify(state, headers).await?;
     if let (Scope::Named(id), Some(m)) = (scope, &member) {
-        if m.role.allows(Need::Active).is_ok()
-            && id.trim().parse::<i64>().ok() != Some(m.organization_id)
+        if m.role.allows(Need::Active).is_ok() && id.parse::<i64>().ok() != Some(m.organization_id)
         {
             return Err(organization_not_found());
         }
     }
-    W::admit(member)
+    W::admit(member, sealed::Proof(()))
 }
 
 /// Resolves the request's credentials. An `Authorization` header must hold a valid token (a

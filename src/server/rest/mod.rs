@@ -176,12 +176,15 @@ impl<W: Witness> FromRequestParts<AppState> for Authorized<W> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let params = RawPathParams::from_request_parts(parts, state).await.ok();
-        let named = params.as_ref().and_then(|p| {
-            p.iter()
-                .find(|(name, _)| *name == "id")
-                .map(|(_, value)| value)
-        });
+        // A path whose parameters cannot be read (an id that is not UTF-8) names no organization
+        // of the caller's: it is "not found", never the caller's own.
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(auth::organization_not_found()))?;
+        let named = params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .map(|(_, value)| value);
         let scope = named.map_or(Scope::Own, Scope::Named);
         Ok(Authorized(
             auth::authorize::<W>(state, &parts.headers, scope).await?,
