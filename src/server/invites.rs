@@ -4,7 +4,10 @@ use axum::http::{header, HeaderMap};
 
 use super::{
     auth::{secrets, Admin},
-    db::{self, invitations::NewInvitation},
+    db::{
+        self,
+        invitations::{NewInvitation, OpenInvitation},
+    },
     error::OrInternal,
     invite_token::{Destination, InviteToken},
     mail::MessageKind,
@@ -17,6 +20,16 @@ use crate::domain::{
 
 /// Most addresses one request may invite.
 pub const MAX_ADDRESSES: usize = 1000;
+
+/// Refuses a request with more than [`MAX_ADDRESSES`] addresses (or list entries).
+pub fn check_count(given: usize) -> Result<(), AppError> {
+    if given > MAX_ADDRESSES {
+        let message =
+            format!("Invite at most {MAX_ADDRESSES} addresses at a time ({given} given).");
+        return Err(AppError::invalid("emails", message));
+    }
+    Ok(())
+}
 
 /// The address people reach the app at: the configured public URL, else the request's host.
 pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
@@ -139,15 +152,7 @@ pub async fn send(
             "Enter at least one email address.",
         ));
     }
-    if addresses.len() > MAX_ADDRESSES {
-        return Err(AppError::invalid(
-            "emails",
-            format!(
-                "Invite at most {MAX_ADDRESSES} addresses at a time ({} given).",
-                addresses.len()
-            ),
-        ));
-    }
+    check_count(addresses.len())?;
     let batch = Batch::new(state, me, role, headers);
     let org = me.organization_id();
     let mut results = Vec::with_capacity(addresses.len());
@@ -231,33 +236,49 @@ impl<'a> Batch<'a> {
         tx: &mut db::Tx,
         email: &EmailAddress,
     ) -> Result<InviteOutcome, AppError> {
+        if let Some(member) = self.already_member(tx, email).await? {
+            return Ok(member);
+        }
+        let open = db::invitations::find_open(&mut **tx, self.me.organization_id(), email.as_str())
+            .await
+            .or_internal("finding an invitation")?;
+        self.issue(tx, email, open).await
+    }
+
+    /// The answer for an address that already has an account, if it has one.
+    async fn already_member(
+        &self,
+        tx: &mut db::Tx,
+        email: &EmailAddress,
+    ) -> Result<Option<InviteOutcome>, AppError> {
+        let detail = match db::members::organization_of_email(&mut **tx, email.as_str())
+            .await
+            .or_internal("checking an address")?
+        {
+            Some(o) if o == self.me.organization_id() => "Already a member of this organization.",
+            Some(_) => "Already has an account in another organization on this server.",
+            None => return Ok(None),
+        };
+        Ok(Some(InviteOutcome {
+            email: email.to_string(),
+            status: InviteStatus::AlreadyMember,
+            detail: detail.to_owned(),
+        }))
+    }
+
+    /// Writes the invitation (a new one, or `open` renewed) and queues its message.
+    async fn issue(
+        &self,
+        tx: &mut db::Tx,
+        email: &EmailAddress,
+        open: Option<OpenInvitation>,
+    ) -> Result<InviteOutcome, AppError> {
         let org = self.me.organization_id();
         let answer = |status, detail: &str| InviteOutcome {
             email: email.to_string(),
             status,
             detail: detail.to_owned(),
         };
-        match db::members::organization_of_email(&mut **tx, email.as_str())
-            .await
-            .or_internal("checking an address")?
-        {
-            Some(o) if o == org => {
-                return Ok(answer(
-                    InviteStatus::AlreadyMember,
-                    "Already a member of this organization.",
-                ))
-            }
-            Some(_) => {
-                return Ok(answer(
-                    InviteStatus::AlreadyMember,
-                    "Already has an account in another organization on this server.",
-                ))
-            }
-            None => {}
-        }
-        let open = db::invitations::find_open(&mut **tx, org, email.as_str())
-            .await
-            .or_internal("finding an invitation")?;
         // A new invitation reserves a seat; so does re-sending one whose reservation lapsed.
         if open.as_ref().is_none_or(|o| o.expires_at <= self.now) {
             seats::ensure_free(tx, org, self.now).await?;
@@ -366,10 +387,13 @@ pub async fn resend(
     let still_open = db::invitations::find_open(&mut *tx, me.organization_id(), email.as_str())
         .await
         .or_internal("finding an invitation")?;
-    if still_open.map(|o| o.id) != Some(id) {
+    if still_open.as_ref().map(|o| o.id) != Some(id) {
         return Err(no_such_invitation());
     }
-    let outcome = batch.invite(&mut tx, &email).await?;
+    let outcome = match batch.already_member(&mut tx, &email).await? {
+        Some(member) => member,
+        None => batch.issue(&mut tx, &email, still_open).await?,
+    };
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");

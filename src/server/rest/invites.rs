@@ -18,7 +18,7 @@ use utoipa::{
 use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
     domain::{
-        split_email_list, AppError, InviteLink, InviteOutcome, Role, EMAIL_LIST_ENTRY_PATTERN,
+        split_email_list, InviteLink, InviteOutcome, Role, EMAIL_LIST_ENTRY_PATTERN,
         INVITABLE_ROLES,
     },
     server::{
@@ -126,14 +126,8 @@ pub async fn send_email(
     headers: HeaderMap,
     JsonBody(body): JsonBody<SendEmails>,
 ) -> Result<Response, ApiError> {
-    if body.emails.len() > invites::MAX_ADDRESSES {
-        let message = format!(
-            "Invite at most {} addresses at a time ({} given).",
-            invites::MAX_ADDRESSES,
-            body.emails.len()
-        );
-        return Err(ApiError(AppError::invalid("emails", message)));
-    }
+    // Entries may hold several addresses each: the list is bounded before it is split.
+    invites::check_count(body.emails.len())?;
     let addresses = split_email_list(&body.emails.join("\n"));
     let role = body.role.unwrap_or(Role::Annotator);
     let invited = invites::send(&state, &me, &addresses, role, &headers).await?;
