@@ -25,6 +25,14 @@ pub enum AppError {
     NoFreeSeat { used: i64, limit: i64 },
     #[error("The request body is too large.")]
     PayloadTooLarge,
+    /// Too many attempts from this caller (or for this account); the answer carries
+    /// `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
+    /// The server cannot answer right now (it is saturated, or the database is unreachable); the
+    /// answer carries `Retry-After`.
+    #[error("{message}")]
+    Unavailable { message: String, retry_after: u64 },
     /// Something broke on the server; the reference finds the full cause in the logs.
     #[error("Something went wrong on our side. Try again; if it keeps happening, give your administrator this reference: {0}")]
     Internal(String),
@@ -51,7 +59,18 @@ impl AppError {
             AppError::MethodNotAllowed(_) => 405,
             AppError::Conflict(_) | AppError::NoFreeSeat { .. } => 409,
             AppError::PayloadTooLarge => 413,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Internal(_) => 500,
+            AppError::Unavailable { .. } => 503,
+        }
+    }
+
+    /// Seconds the caller should wait before trying again (the `Retry-After` header), if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after, .. }
+            | AppError::Unavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 

@@ -1,6 +1,10 @@
 //! Settings, all from environment variables (documented in the README with their defaults).
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -35,6 +39,81 @@ pub struct Config {
     /// `LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS`: after Ctrl-C or SIGTERM, how long requests in flight
     /// may take to finish before the server stops anyway.
     pub shutdown_grace: std::time::Duration,
+    /// `LABEL_STUDIO_ALLOWED_HOSTS`: the `Host` values (lowercase, port included when given)
+    /// accepted besides the host of `LABEL_STUDIO_HOST`.
+    pub allowed_hosts: Vec<String>,
+    /// `LABEL_STUDIO_TRUSTED_PROXIES`: the proxies (addresses or ranges such as `10.0.0.0/8`)
+    /// whose `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` are believed.
+    pub trusted_proxies: Vec<IpRange>,
+    /// `LABEL_STUDIO_LOGIN_MAX_FAILURES`: failed logins for one email within the lockout window
+    /// before further attempts are refused.
+    pub login_max_failures: i64,
+    /// Failed logins from one client address within the window before it is refused.
+    pub login_max_failures_per_client: i64,
+    /// `LABEL_STUDIO_LOGIN_LOCKOUT_MINUTES`: the window of the two limits above.
+    pub login_lockout: Duration,
+    /// `LABEL_STUDIO_SIGNUPS_PER_HOUR`: signups, password-reset requests and verification resends
+    /// accepted from one client address in an hour.
+    pub signups_per_hour: i64,
+    /// `LABEL_STUDIO_INVITES_PER_DAY`: email invitations one organization may send in a rolling day.
+    pub invites_per_day: i64,
+    /// Shortest time between two re-sends of one invitation.
+    pub resend_cooldown: Duration,
+    /// Password hashes computed at once (default: the machine's cores).
+    pub hash_concurrency: usize,
+    /// Password hashes that may wait for a turn; beyond them a request is answered 503 at once.
+    pub hash_queue: usize,
+    /// `LABEL_STUDIO_MAX_CONNECTIONS`: open connections the server accepts at once.
+    pub max_connections: usize,
+    /// `LABEL_STUDIO_SESSION_IDLE_HOURS`: a session ends after this long without a request.
+    pub session_idle: Duration,
+    /// `LABEL_STUDIO_SESSION_MAX_DAYS`: a session ends this long after sign-in in any case.
+    pub session_max_age: Duration,
+}
+
+/// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a range of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpRange {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (address, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let network: IpAddr = address.parse().map_err(|_| ())?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or(())?,
+            None => max,
+        };
+        Ok(Self { network, prefix })
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,6 +172,19 @@ impl Default for Config {
             mail_retry_base_seconds: 5,
             mail_poll_interval: std::time::Duration::from_secs(5),
             shutdown_grace: std::time::Duration::from_secs(10),
+            allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
+            login_max_failures: 5,
+            login_max_failures_per_client: 50,
+            login_lockout: Duration::from_secs(15 * 60),
+            signups_per_hour: 20,
+            invites_per_day: 5000,
+            resend_cooldown: Duration::from_secs(60),
+            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            hash_queue: 64,
+            max_connections: 10_000,
+            session_idle: Duration::from_secs(12 * 60 * 60),
+            session_max_age: Duration::from_secs(14 * 24 * 60 * 60),
         }
     }
 }
@@ -132,6 +224,50 @@ impl Config {
         if let Some(v) = get("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS") {
             let seconds = parse_count("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", &v, 0)?;
             c.shutdown_grace = std::time::Duration::from_secs(seconds.unsigned_abs());
+        }
+        if let Some(v) = get("LABEL_STUDIO_ALLOWED_HOSTS") {
+            c.allowed_hosts = v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
+        if let Some(v) = get("LABEL_STUDIO_TRUSTED_PROXIES") {
+            c.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse().map_err(|()| {
+                        format!("LABEL_STUDIO_TRUSTED_PROXIES must list addresses or ranges such as 10.0.0.0/8, separated by commas; {p:?} is neither")
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get("LABEL_STUDIO_LOGIN_MAX_FAILURES") {
+            c.login_max_failures = parse_count("LABEL_STUDIO_LOGIN_MAX_FAILURES", &v, 1)?;
+        }
+        if let Some(v) = get("LABEL_STUDIO_LOGIN_LOCKOUT_MINUTES") {
+            let minutes = parse_count("LABEL_STUDIO_LOGIN_LOCKOUT_MINUTES", &v, 1)?;
+            c.login_lockout = Duration::from_secs(minutes.unsigned_abs() * 60);
+        }
+        if let Some(v) = get("LABEL_STUDIO_SIGNUPS_PER_HOUR") {
+            c.signups_per_hour = parse_count("LABEL_STUDIO_SIGNUPS_PER_HOUR", &v, 1)?;
+        }
+        if let Some(v) = get("LABEL_STUDIO_INVITES_PER_DAY") {
+            c.invites_per_day = parse_count("LABEL_STUDIO_INVITES_PER_DAY", &v, 1)?;
+        }
+        if let Some(v) = get("LABEL_STUDIO_MAX_CONNECTIONS") {
+            let n = parse_count("LABEL_STUDIO_MAX_CONNECTIONS", &v, 1)?;
+            c.max_connections = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = get("LABEL_STUDIO_SESSION_IDLE_HOURS") {
+            let hours = parse_count("LABEL_STUDIO_SESSION_IDLE_HOURS", &v, 1)?;
+            c.session_idle = Duration::from_secs(hours.unsigned_abs() * 60 * 60);
+        }
+        if let Some(v) = get("LABEL_STUDIO_SESSION_MAX_DAYS") {
+            let days = parse_count("LABEL_STUDIO_SESSION_MAX_DAYS", &v, 1)?;
+            c.session_max_age = Duration::from_secs(days.unsigned_abs() * 24 * 60 * 60);
         }
         c.secret_key = get("LABEL_STUDIO_SECRET_KEY");
         if let Some(url) = get("LABEL_STUDIO_HOST") {
@@ -236,6 +372,32 @@ mod tests {
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.license_seats, None);
         assert_eq!(c.invite_expiry_days, 7);
+        assert_eq!(c.login_max_failures, 5);
+        assert_eq!(c.login_lockout.as_secs(), 15 * 60);
+        assert_eq!(c.session_idle.as_secs(), 12 * 60 * 60);
+        assert_eq!(c.session_max_age.as_secs(), 14 * 24 * 60 * 60);
+        assert!(c.trusted_proxies.is_empty() && c.allowed_hosts.is_empty());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let c = config(&[(
+            "LABEL_STUDIO_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.168.1.7,fd00::/8",
+        )])
+        .unwrap();
+        let trusted = |ip: &str| c.trusted_proxies.iter().any(|r| r.contains(ip.parse().unwrap()));
+        assert!(trusted("10.200.3.4") && trusted("192.168.1.7") && trusted("fd12::1"));
+        assert!(trusted("::ffff:10.1.1.1"), "IPv4 peers seen through an IPv6 socket");
+        assert!(!trusted("192.168.1.8") && !trusted("11.0.0.1") && !trusted("fe80::1"));
+        let err = config(&[("LABEL_STUDIO_TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
+        assert!(err.contains("LABEL_STUDIO_TRUSTED_PROXIES") && err.contains("10.0.0.0/33"));
+    }
+
+    #[test]
+    fn allowed_hosts_are_a_lowercase_comma_list() {
+        let c = config(&[("LABEL_STUDIO_ALLOWED_HOSTS", "Labels.Example.com, ,10.0.0.5:8080")]).unwrap();
+        assert_eq!(c.allowed_hosts, ["labels.example.com", "10.0.0.5:8080"]);
     }
 
     #[test]

@@ -73,6 +73,11 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(ErrorBody::new(&self.0))).into_response();
+        if let Some(seconds) = self.0.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
         if matches!(self.0, AppError::Unauthenticated(_)) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
