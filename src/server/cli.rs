@@ -108,7 +108,9 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
 async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<String, String> {
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
-    let hash = password::hash(password).await.map_err(|e| e.to_string())?;
+    let hash = password::hash(&state.hashing, password)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut tx = state
         .db
         .begin()

@@ -86,11 +86,15 @@ impl IpRange {
         };
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -386,9 +390,16 @@ mod tests {
             "10.0.0.0/8, 192.168.1.7,fd00::/8",
         )])
         .unwrap();
-        let trusted = |ip: &str| c.trusted_proxies.iter().any(|r| r.contains(ip.parse().unwrap()));
+        let trusted = |ip: &str| {
+            c.trusted_proxies
+                .iter()
+                .any(|r| r.contains(ip.parse().unwrap()))
+        };
         assert!(trusted("10.200.3.4") && trusted("192.168.1.7") && trusted("fd12::1"));
-        assert!(trusted("::ffff:10.1.1.1"), "IPv4 peers seen through an IPv6 socket");
+        assert!(
+            trusted("::ffff:10.1.1.1"),
+            "IPv4 peers seen through an IPv6 socket"
+        );
         assert!(!trusted("192.168.1.8") && !trusted("11.0.0.1") && !trusted("fe80::1"));
         let err = config(&[("LABEL_STUDIO_TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
         assert!(err.contains("LABEL_STUDIO_TRUSTED_PROXIES") && err.contains("10.0.0.0/33"));
@@ -396,7 +407,11 @@ mod tests {
 
     #[test]
     fn allowed_hosts_are_a_lowercase_comma_list() {
-        let c = config(&[("LABEL_STUDIO_ALLOWED_HOSTS", "Labels.Example.com, ,10.0.0.5:8080")]).unwrap();
+        let c = config(&[(
+            "LABEL_STUDIO_ALLOWED_HOSTS",
+            "Labels.Example.com, ,10.0.0.5:8080",
+        )])
+        .unwrap();
         assert_eq!(c.allowed_hosts, ["labels.example.com", "10.0.0.5:8080"]);
     }
 

@@ -11,12 +11,14 @@ pub mod invites;
 pub mod mail;
 pub mod members;
 pub mod organization;
+pub mod origin;
 pub mod rest;
 pub mod roles;
 pub mod seats;
 pub mod security;
 pub mod startup;
 pub mod state;
+pub mod throttle;
 
 pub use config::Config;
 pub use state::AppState;

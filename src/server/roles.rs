@@ -66,9 +66,13 @@ pub async fn change_role(
                 "The member's role changed meanwhile. Reload and try again.".into(),
             ));
         }
+        if role == Role::Deactivated {
+            // Restoring them later must not revive a stolen session or token.
+            super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+        }
     }
     tx.commit().await.or_internal("committing a role change")?;
-    tracing::info!(organization_id = org, by = me.user_id(), user_id, from = %current, to = %role, "changed a role");
+    tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, from = %current, to = %role, "changed a role");
     super::members::one(state, me, user_id)
         .await?
         .ok_or_else(not_a_member)
@@ -85,7 +89,7 @@ pub async fn transfer_ownership(
     let stored = db::users::find_password_hash(state.db.pool(), me.user_id())
         .await
         .or_internal("reading a password")?;
-    if !password::verify(stored, password_text.to_owned()).await? {
+    if !password::verify(&state.hashing, stored, password_text.to_owned()).await? {
         return Err(AppError::invalid("password", "That is not your password."));
     }
     transfer(state, me.organization_id(), Some(me.user_id()), to).await

@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp;
 
+mod abuse;
 mod accounts;
 mod cli;
 mod invites;

@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod principals;
 pub mod sessions;
 pub mod sql;
+pub mod throttle;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};

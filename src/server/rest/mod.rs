@@ -186,9 +186,7 @@ impl<W: Witness> FromRequestParts<AppState> for Authorized<W> {
             .find(|(name, _)| *name == "id")
             .map(|(_, value)| value);
         let scope = named.map_or(Scope::Own, Scope::Named);
-        Ok(Authorized(
-            auth::authorize::<W>(state, &parts.headers, scope).await?,
-        ))
+        Ok(Authorized(auth::authorize::<W>(state, parts, scope).await?))
     }
 }
 
