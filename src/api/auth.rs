@@ -26,15 +26,28 @@ pub async fn sign_up(
     .await
 }
 
+/// Signs in; with an invite token, an account in no organization joins the inviting one.
 #[server(prefix = "/_sfn", endpoint = "auth/log_in")]
-pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+pub async fn log_in(
+    email: String,
+    password: String,
+    token: Option<String>,
+) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
     authorized(|state, caller: auth::Anyone| async move {
         let https = caller.origin().https;
         let headers = headers();
         let old_session = auth::session_cookie(&headers, https);
-        let signed_in = accounts::sign_in(&state, &caller, &email, &password, old_session).await?;
+        let signed_in = accounts::sign_in(
+            &state,
+            &caller,
+            &email,
+            &password,
+            old_session,
+            token.as_deref(),
+        )
+        .await?;
         set_cookie(&auth::session_set_cookie(
             &signed_in.session,
             https,

@@ -108,6 +108,15 @@ pub async fn change_member_role(user_id: i64, role: Role) -> Result<MemberRow, A
     .await
 }
 
+/// Removes a member from the organization (any role but Owner, never oneself).
+#[server(prefix = "/_sfn", endpoint = "members/remove")]
+pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::Admin, roles};
+    authorized(|state, me: Admin| async move { roles::remove_member(&state, &me, user_id).await })
+        .await
+}
+
 /// The Owner hands the organization to an active member (by email), confirming with their password.
 #[server(prefix = "/_sfn", endpoint = "members/transfer_ownership")]
 pub async fn transfer_ownership(email: String, password: String) -> Result<(), AppError> {

@@ -118,6 +118,9 @@ pub enum InviteInfo {
         organization_title: String,
         email: String,
         role: Role,
+        /// The address already has an account (removed from its organization): it accepts by
+        /// logging in, not by signing up.
+        has_account: bool,
     },
 }
 

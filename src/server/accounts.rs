@@ -15,6 +15,10 @@ pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
 pub const OTHER_ADDRESS: &str =
     "This invitation was sent to another email address. Sign up with the address it was sent to.";
+pub const LOG_IN_TO_ACCEPT: &str =
+    "An account with this email already exists: log in to accept the invitation.";
+pub const ALREADY_IN_AN_ORGANIZATION: &str =
+    "This account already belongs to an organization; an account belongs to one organization at a time.";
 pub const SIGNUP_DISABLED: &str =
     "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
 
@@ -70,7 +74,12 @@ pub async fn sign_up(
         .or_internal("checking an email")?
         .is_some()
     {
-        return Err(AppError::invalid("email", EMAIL_TAKEN));
+        let message = if token.is_some() {
+            LOG_IN_TO_ACCEPT
+        } else {
+            EMAIL_TAKEN
+        };
+        return Err(AppError::invalid("email", message));
     }
     let hash = password::hash(&state.hashing, password).await?;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
@@ -197,6 +206,7 @@ pub async fn sign_in(
     email: &str,
     password: &str,
     old_session: Option<&str>,
+    invite_token: Option<&str>,
 ) -> Result<SignedIn, AppError> {
     let mismatch = || AppError::Unauthenticated(LOGIN_MISMATCH.into());
     let client = caller.origin().client.to_string();
@@ -250,11 +260,19 @@ pub async fn sign_in(
     let principal = db::principals::by_user_id(pool, user_id)
         .await
         .or_internal("reading a membership")?;
-    if principal.is_some_and(|p| p.role == Role::Deactivated) {
+    if principal.is_some_and(|p| p.role == Some(Role::Deactivated)) {
         tracing::info!(client = %client, user_id, "refused a login: deactivated");
         return Err(Refusal::Deactivated.into());
     }
+    let token = invite_token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(InviteToken::parse)
+        .transpose()?;
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
+    if let Some(token) = token {
+        join_in(&mut tx, user_id, &email, token).await?;
+    }
     if let Some(old) = old_session {
         db::sessions::delete(&mut *tx, &secrets::hash(old))
             .await
@@ -264,6 +282,57 @@ pub async fn sign_in(
     tx.commit().await.or_internal("committing sign-in")?;
     tracing::info!(client = %client, user_id, "logged in");
     Ok(SignedIn { user_id, session })
+}
+
+/// An account that belongs to no organization joins one by logging in with its invite token: as
+/// Pending through the invite link, with the invited role through an email invitation to its
+/// own address.
+async fn join_in(
+    tx: &mut Tx,
+    user_id: i64,
+    email: &EmailAddress,
+    token: InviteToken,
+) -> Result<(), AppError> {
+    if db::memberships::organization_of(&mut **tx, user_id)
+        .await
+        .or_internal("reading a membership")?
+        .is_some()
+    {
+        return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()));
+    }
+    let now = now();
+    let (organization_id, role) = match token {
+        InviteToken::Link(token_hash) => {
+            let org = db::organizations::find_by_invite_hash(&mut **tx, &token_hash)
+                .await
+                .or_internal("finding an invite link")?
+                .ok_or_else(invite_token::invalid)?;
+            (org.id, Role::NotActivated)
+        }
+        InviteToken::Invitation(token_hash) => {
+            let invitation = db::invitations::accept(&mut **tx, &token_hash, now)
+                .await
+                .or_internal("accepting an invitation")?
+                .ok_or_else(invite_token::invalid)?;
+            if invitation.email != email.as_str() {
+                return Err(AppError::invalid("email", OTHER_ADDRESS));
+            }
+            db::outbox::cancel_unsent(&mut **tx, invitation.id)
+                .await
+                .or_internal("cancelling a message")?;
+            (invitation.organization_id, invitation.role)
+        }
+    };
+    match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
+        Ok(_) => {
+            tracing::info!(user_id, organization_id, role = %role, "joined an organization by logging in");
+            Ok(())
+        }
+        Err(e) if is_unique_violation(&e) => {
+            Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()))
+        }
+        Err(e) => Err(super::error::internal("joining an organization", e)),
+    }
 }
 
 /// Ends the caller's session, if they have one.
@@ -276,8 +345,8 @@ pub async fn sign_out(
         db::sessions::delete(state.db.pool(), &secrets::hash(session))
             .await
             .or_internal("ending a session")?;
-        if let Some(member) = me.member() {
-            tracing::info!(client = %member.origin().client, user_id = member.user_id(), "logged out");
+        if let Some(account) = me.account() {
+            tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
         }
     }
     Ok(())
@@ -303,13 +372,16 @@ pub async fn current_user(
     state: &AppState,
     visitor: &Visitor,
 ) -> Result<Option<CurrentUser>, AppError> {
-    let Some(me) = visitor.member() else {
+    let Some(me) = visitor.account() else {
         return Ok(None);
     };
-    let title = db::organizations::title(state.db.pool(), me.organization_id())
-        .await
-        .or_internal("reading the organization")?
-        .unwrap_or_default();
+    let title = match me.organization_id() {
+        Some(organization) => db::organizations::title(state.db.pool(), organization)
+            .await
+            .or_internal("reading the organization")?
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     Ok(Some(CurrentUser {
         id: me.user_id(),
         email: me.email().to_owned(),

@@ -482,10 +482,18 @@ pub async fn info(state: &AppState, token: &str) -> Result<InviteInfo, AppError>
                 .await
                 .or_internal("reading an organization")?
                 .unwrap_or_default();
+            let has_account = match EmailAddress::parse(&invitation.email) {
+                Ok(email) => db::users::find_by_email(state.db.pool(), &email)
+                    .await
+                    .or_internal("checking an address")?
+                    .is_some(),
+                Err(_) => false,
+            };
             Ok(InviteInfo::Email {
                 organization_title: title,
                 role: invitation.role,
                 email: invitation.email,
+                has_account,
             })
         }
     }

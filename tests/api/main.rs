@@ -11,5 +11,6 @@ mod invites;
 mod matrix;
 mod organization;
 mod pages;
+mod removal;
 mod roles;
 mod security;

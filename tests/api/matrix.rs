@@ -181,6 +181,13 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             json!({"user_id": target_id, "role": "REVIEWER"}),
             Rule::AdminsHere(200),
         ),
+        // Nobody with this id is a member anywhere: admins find no such member.
+        (
+            Method::DELETE,
+            format!("{memberships}/999999"),
+            json!(null),
+            Rule::AdminsHere(404),
+        ),
         (
             Method::GET,
             "/api/invite".into(),
@@ -272,6 +279,11 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::AdminsHere(200),
         ),
         (
+            "members/remove",
+            vec![("user_id", "999999")],
+            Rule::Admins(404),
+        ),
+        (
             "members/transfer_ownership",
             vec![
                 ("email", "nobody@example.com"),
@@ -338,6 +350,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
                         "{} {}",
                         m.to_uppercase(),
                         path.replace("{id}", &org_id.to_string())
+                            .replace("{user_id}", "999999")
                     )
                 })
         })

@@ -8,7 +8,7 @@ pub mod secrets;
 use axum::http::{header, request::Parts, HeaderMap};
 
 use super::{db, error::OrInternal, now, origin::RequestOrigin, AppState};
-use crate::domain::{AppError, Need, Role};
+use crate::domain::{admits, AppError, Need, Refusal, Role};
 
 /// The session cookie's name over plain HTTP.
 pub const SESSION_COOKIE: &str = "gatehouse_session";
@@ -51,6 +51,50 @@ impl Member {
     }
 }
 
+/// A signed-in account, whatever its standing: the caller before any need is checked.
+#[derive(Clone, Debug)]
+pub struct Account {
+    user_id: i64,
+    email: String,
+    /// Their organization and role; `None` once removed from their organization.
+    membership: Option<(i64, Role)>,
+    origin: RequestOrigin,
+}
+
+impl Account {
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    pub fn organization_id(&self) -> Option<i64> {
+        self.membership.map(|(organization, _)| organization)
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.membership.map(|(_, role)| role)
+    }
+
+    pub fn origin(&self) -> &RequestOrigin {
+        &self.origin
+    }
+
+    /// The account as a member of its organization, if it has one.
+    fn into_member(self) -> Result<Member, Refusal> {
+        let (organization_id, role) = self.membership.ok_or(Refusal::NoOrganization)?;
+        Ok(Member {
+            user_id: self.user_id,
+            email: self.email,
+            organization_id,
+            role,
+            origin: self.origin,
+        })
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
 
@@ -64,7 +108,7 @@ pub trait Witness: sealed::Sealed + Sized + Send + 'static {
     const IDENTIFIES: bool = true;
     #[doc(hidden)]
     fn admit(
-        member: Option<Member>,
+        account: Option<Account>,
         origin: RequestOrigin,
         proof: sealed::Proof,
     ) -> Result<Self, AppError>;
@@ -87,11 +131,11 @@ macro_rules! witness {
 
         impl Witness for $name {
             fn admit(
-                member: Option<Member>,
+                account: Option<Account>,
                 _: RequestOrigin,
                 _: sealed::Proof,
             ) -> Result<Self, AppError> {
-                let member = member.ok_or_else(AppError::signed_out)?;
+                let member = account.ok_or_else(AppError::signed_out)?.into_member()?;
                 member.role.allows($need)?;
                 Ok(Self(member))
             }
@@ -128,14 +172,14 @@ macro_rules! implies {
 implies!(Owner => Active as active);
 implies!(Admin => Active as active);
 
-/// Whoever is calling, signed in or not, Pending and Deactivated included (so that the app can
-/// tell them where they stand).
+/// Whoever is calling, signed in or not, Pending, Deactivated and without an organization
+/// included (so that the app can tell them where they stand).
 #[derive(Clone, Debug)]
-pub struct Visitor(Option<Member>, RequestOrigin);
+pub struct Visitor(Option<Account>, RequestOrigin);
 
 impl Visitor {
     /// The caller, if signed in.
-    pub fn member(&self) -> Option<&Member> {
+    pub fn account(&self) -> Option<&Account> {
         self.0.as_ref()
     }
 
@@ -148,11 +192,11 @@ impl sealed::Sealed for Visitor {}
 
 impl Witness for Visitor {
     fn admit(
-        member: Option<Member>,
+        account: Option<Account>,
         origin: RequestOrigin,
         _: sealed::Proof,
     ) -> Result<Self, AppError> {
-        Ok(Self(member, origin))
+        Ok(Self(account, origin))
     }
 }
 
@@ -170,7 +214,11 @@ impl sealed::Sealed for Anyone {}
 
 impl Witness for Anyone {
     const IDENTIFIES: bool = false;
-    fn admit(_: Option<Member>, origin: RequestOrigin, _: sealed::Proof) -> Result<Self, AppError> {
+    fn admit(
+        _: Option<Account>,
+        origin: RequestOrigin,
+        _: sealed::Proof,
+    ) -> Result<Self, AppError> {
         Ok(Self(origin))
     }
 }
@@ -201,14 +249,13 @@ pub async fn authorize<W: Witness>(
     if !W::IDENTIFIES {
         return W::admit(None, origin, sealed::Proof(()));
     }
-    let member = identify(state, &request.headers, &origin).await?;
-    if let (Scope::Named(id), Some(m)) = (scope, &member) {
-        if m.role.allows(Need::Active).is_ok() && id.parse::<i64>().ok() != Some(m.organization_id)
-        {
+    let account = identify(state, &request.headers, &origin).await?;
+    if let (Scope::Named(id), Some(a)) = (scope, &account) {
+        if admits(a.role(), Need::Active).is_ok() && id.parse::<i64>().ok() != a.organization_id() {
             return Err(organization_not_found());
         }
     }
-    W::admit(member, origin, sealed::Proof(()))
+    W::admit(account, origin, sealed::Proof(()))
 }
 
 /// Resolves the request's credentials. An `Authorization` header must hold a valid token (a
@@ -218,7 +265,7 @@ async fn identify(
     state: &AppState,
     headers: &HeaderMap,
     origin: &RequestOrigin,
-) -> Result<Option<Member>, AppError> {
+) -> Result<Option<Account>, AppError> {
     let now = now();
     let record = if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = parse_token_header(value.to_str().unwrap_or_default())?;
@@ -265,11 +312,10 @@ async fn identify(
             }
         });
     }
-    Ok(Some(Member {
+    Ok(Some(Account {
         user_id: record.user_id,
         email: record.email,
-        organization_id: record.organization_id,
-        role: record.role,
+        membership: record.organization_id.zip(record.role),
         origin: origin.clone(),
     }))
 }

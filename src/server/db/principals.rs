@@ -9,8 +9,9 @@ use crate::domain::Role;
 pub struct PrincipalRecord {
     pub user_id: i64,
     pub email: String,
-    pub organization_id: i64,
-    pub role: Role,
+    /// `None` for an account that belongs to no organization.
+    pub organization_id: Option<i64>,
+    pub role: Option<Role>,
     pub last_activity_at: Option<i64>,
     /// When the session was last seen (sessions only).
     pub session_seen_at: Option<i64>,
@@ -21,7 +22,7 @@ macro_rules! select_principal {
         concat!(
             "SELECT u.id AS user_id, u.email, m.organization_id, m.role, u.last_activity_at, ",
             $seen,
-            " AS session_seen_at FROM users u JOIN memberships m ON m.user_id = u.id ",
+            " AS session_seen_at FROM users u LEFT JOIN memberships m ON m.user_id = u.id ",
             $tail
         )
     };

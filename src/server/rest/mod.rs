@@ -98,6 +98,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             organization::list_memberships,
             organization::change_membership
         ))
+        .routes(routes!(organization::remove_membership))
         .routes(routes!(invites::get_link))
         .routes(routes!(invites::reset_link))
         .routes(routes!(invites::send_email))
