@@ -69,6 +69,14 @@ pub struct Config {
     pub session_idle: Duration,
     /// `LABEL_STUDIO_SESSION_MAX_DAYS`: a session ends this long after sign-in in any case.
     pub session_max_age: Duration,
+    /// How long a client may take to send a request's headers (and, on a kept-alive connection,
+    /// to start the next request) before the connection is closed.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body, counted from its headers; then 408.
+    pub body_timeout: Duration,
+    /// How long the server may take to answer a request, counted from its headers; then 503
+    /// (or 408 when the body is what did not arrive).
+    pub request_timeout: Duration,
 }
 
 /// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a range of one.
@@ -86,11 +94,15 @@ impl IpRange {
         };
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -185,6 +197,9 @@ impl Default for Config {
             max_connections: 10_000,
             session_idle: Duration::from_secs(12 * 60 * 60),
             session_max_age: Duration::from_secs(14 * 24 * 60 * 60),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -386,9 +401,16 @@ mod tests {
             "10.0.0.0/8, 192.168.1.7,fd00::/8",
         )])
         .unwrap();
-        let trusted = |ip: &str| c.trusted_proxies.iter().any(|r| r.contains(ip.parse().unwrap()));
+        let trusted = |ip: &str| {
+            c.trusted_proxies
+                .iter()
+                .any(|r| r.contains(ip.parse().unwrap()))
+        };
         assert!(trusted("10.200.3.4") && trusted("192.168.1.7") && trusted("fd12::1"));
-        assert!(trusted("::ffff:10.1.1.1"), "IPv4 peers seen through an IPv6 socket");
+        assert!(
+            trusted("::ffff:10.1.1.1"),
+            "IPv4 peers seen through an IPv6 socket"
+        );
         assert!(!trusted("192.168.1.8") && !trusted("11.0.0.1") && !trusted("fe80::1"));
         let err = config(&[("LABEL_STUDIO_TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
         assert!(err.contains("LABEL_STUDIO_TRUSTED_PROXIES") && err.contains("10.0.0.0/33"));
@@ -396,7 +418,11 @@ mod tests {
 
     #[test]
     fn allowed_hosts_are_a_lowercase_comma_list() {
-        let c = config(&[("LABEL_STUDIO_ALLOWED_HOSTS", "Labels.Example.com, ,10.0.0.5:8080")]).unwrap();
+        let c = config(&[(
+            "LABEL_STUDIO_ALLOWED_HOSTS",
+            "Labels.Example.com, ,10.0.0.5:8080",
+        )])
+        .unwrap();
         assert_eq!(c.allowed_hosts, ["labels.example.com", "10.0.0.5:8080"]);
     }
 

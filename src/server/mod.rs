@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod invite_token;
 pub mod invites;
+pub mod limits;
 pub mod mail;
 pub mod members;
 pub mod organization;
@@ -15,6 +16,7 @@ pub mod rest;
 pub mod roles;
 pub mod seats;
 pub mod security;
+pub mod serve;
 pub mod startup;
 pub mod state;
 
