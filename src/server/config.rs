@@ -69,6 +69,14 @@ pub struct Config {
     pub session_idle: Duration,
     /// `LABEL_STUDIO_SESSION_MAX_DAYS`: a session ends this long after sign-in in any case.
     pub session_max_age: Duration,
+    /// How long a client may take to send a request's headers (and, on a kept-alive connection,
+    /// to start the next request) before the connection is closed.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body, counted from its headers; then 408.
+    pub body_timeout: Duration,
+    /// How long the server may take to answer a request, counted from its headers; then 503
+    /// (or 408 when the body is what did not arrive).
+    pub request_timeout: Duration,
 }
 
 /// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a range of one.
@@ -189,6 +197,9 @@ impl Default for Config {
             max_connections: 10_000,
             session_idle: Duration::from_secs(12 * 60 * 60),
             session_max_age: Duration::from_secs(14 * 24 * 60 * 60),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

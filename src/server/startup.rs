@@ -1,7 +1,7 @@
 //! Building the app: database, keys, the router with its layers, and the listener. `main` and the
 //! integration tests start exactly this.
 
-use std::{future::IntoFuture, net::SocketAddr};
+use std::net::SocketAddr;
 
 use axum::{
     extract::{DefaultBodyLimit, Request},
@@ -13,7 +13,11 @@ use axum::{
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
-use super::{db::Db, rest, security, AppState, Config};
+use super::{
+    db::Db,
+    limits::{self, RequestLimits},
+    rest, security, AppState, Config,
+};
 use crate::app::{shell, App};
 
 /// Server functions live under this prefix, apart from the REST API's `/api`.
@@ -71,34 +75,13 @@ impl Application {
     ) -> std::io::Result<()> {
         let janitor = tokio::spawn(tidy_up(self.state.clone()));
         let outbox = tokio::spawn(super::mail::run_outbox(self.state.clone()));
-        let grace = self.state.config.shutdown_grace;
-        let (stopping, stop_requested) = tokio::sync::oneshot::channel::<()>();
-        let stop = async move {
-            stop.await;
-            let _ = stopping.send(());
+        let config = &self.state.config;
+        let limits = super::serve::ServeLimits {
+            max_connections: config.max_connections,
+            header_timeout: config.header_timeout,
+            grace: config.shutdown_grace,
         };
-        let serve = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .into_future();
-        let deadline = async move {
-            // The sender lives in the server's future: an error means it has finished already.
-            if stop_requested.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        let served = tokio::select! {
-            served = serve => served,
-            () = deadline => {
-                tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
-                Ok(())
-            }
-        };
+        let served = super::serve::serve(self.listener, self.router, limits, stop).await;
         janitor.abort();
         outbox.abort();
         served
@@ -133,6 +116,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            RequestLimits::from_config(&state.config),
+            limits::limit_requests,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
