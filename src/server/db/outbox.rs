@@ -8,7 +8,8 @@ use crate::server::mail::MessageKind;
 pub struct OutboxRecord {
     pub id: i64,
     pub kind: MessageKind,
-    pub invitation_id: i64,
+    /// Set for invitations (and only for them).
+    pub invitation_id: Option<i64>,
     pub recipient: String,
     pub origin: String,
     pub attempts: i64,

@@ -86,7 +86,10 @@ async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, s
 }
 
 async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
-    let invitation = db::invitations::find(state.db.pool(), item.invitation_id).await?;
+    let Some(invitation_id) = item.invitation_id else {
+        return Ok(None);
+    };
+    let invitation = db::invitations::find(state.db.pool(), invitation_id).await?;
     let Some(invitation) = invitation.filter(|i| i.is_open()) else {
         return Ok(None);
     };
