@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::{
     actions::on_result, confirm::ConfirmButton, error_line::ErrorLine, readable_date,
-    readable_time, RefreshOrganization,
+    readable_time, RefreshMembers, RefreshOrganization,
 };
 use crate::{
     api::invites::{ChangeMemberRole, RemoveMember},
@@ -141,10 +141,16 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
 #[component]
 fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
-    let refresh = use_context::<RefreshOrganization>();
+    let refresh_seats = use_context::<RefreshOrganization>();
+    let refresh_table = use_context::<RefreshMembers>();
     on_result(remove, move |result| {
-        if let (Ok(()), Some(RefreshOrganization(refresh))) = (result, refresh) {
-            refresh.run(());
+        if result.is_ok() {
+            if let Some(RefreshOrganization(refresh)) = refresh_seats {
+                refresh.run(());
+            }
+            if let Some(RefreshMembers(refresh)) = refresh_table {
+                refresh.run(());
+            }
         }
     });
     let pending = remove.pending();

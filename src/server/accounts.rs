@@ -9,7 +9,7 @@ use super::{
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{AppError, CurrentUser, EmailAddress, Password, Refusal, Role};
+use crate::domain::{AppError, CurrentUser, EmailAddress, Need, Password, Refusal, Role};
 
 pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
@@ -375,12 +375,23 @@ pub async fn current_user(
     let Some(me) = visitor.account() else {
         return Ok(None);
     };
-    let title = match me.organization_id() {
-        Some(organization) => db::organizations::title(state.db.pool(), organization)
-            .await
-            .or_internal("reading the organization")?
-            .unwrap_or_default(),
-        None => String::new(),
+    let (title, pending_members) = match me.organization_id() {
+        Some(organization) => {
+            let title = db::organizations::title(state.db.pool(), organization)
+                .await
+                .or_internal("reading the organization")?
+                .unwrap_or_default();
+            let admin = me.role().is_some_and(|r| r.allows(Need::Admin).is_ok());
+            let pending = if admin {
+                db::organizations::pending_members(state.db.pool(), organization)
+                    .await
+                    .or_internal("counting pending members")?
+            } else {
+                0
+            };
+            (title, pending)
+        }
+        None => (String::new(), 0),
     };
     Ok(Some(CurrentUser {
         id: me.user_id(),
@@ -388,6 +399,7 @@ pub async fn current_user(
         role: me.role(),
         organization_id: me.organization_id(),
         organization_title: title,
+        pending_members,
     }))
 }
 
