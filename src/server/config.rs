@@ -1,12 +1,15 @@
 //! Settings, all from environment variables (documented in the README with their defaults).
 
 use std::{
+    fmt,
     net::{IpAddr, SocketAddr},
     path::PathBuf,
     time::Duration,
 };
 
-#[derive(Clone, Debug)]
+/// The settings. Their `Debug` output (as logged or printed) hides the secrets: the server key,
+/// the SMTP password and the database password.
+#[derive(Clone)]
 pub struct Config {
     /// `DATABASE_URL`: `sqlite://...` or `postgres://...`.
     pub database_url: String,
@@ -86,11 +89,15 @@ impl IpRange {
         };
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -136,7 +143,7 @@ pub enum SmtpTls {
     Tls,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SmtpConfig {
     /// `LABEL_STUDIO_SMTP_HOST`
     pub host: String,
@@ -146,6 +153,134 @@ pub struct SmtpConfig {
     pub credentials: Option<(String, String)>,
     /// `LABEL_STUDIO_SMTP_TLS`: `starttls` (default), `tls` or `none`
     pub tls: SmtpTls,
+}
+
+/// What `Debug` shows in place of a secret.
+const REDACTED: &str = "***";
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field is named here, so that a new one cannot be shown without a decision.
+        let Config {
+            database_url,
+            site_addr,
+            site_root,
+            data_dir,
+            disable_signup_without_link,
+            license_seats,
+            invite_expiry_days,
+            secret_key,
+            public_url,
+            smtp,
+            mail_transport,
+            email_from,
+            mail_retry_base_seconds,
+            mail_poll_interval,
+            shutdown_grace,
+            allowed_hosts,
+            trusted_proxies,
+            login_max_failures,
+            login_max_failures_per_client,
+            login_lockout,
+            signups_per_hour,
+            invites_per_day,
+            resend_cooldown,
+            hash_concurrency,
+            hash_queue,
+            max_connections,
+            session_idle,
+            session_max_age,
+        } = self;
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(database_url))
+            .field("site_addr", site_addr)
+            .field("site_root", site_root)
+            .field("data_dir", data_dir)
+            .field("disable_signup_without_link", disable_signup_without_link)
+            .field("license_seats", license_seats)
+            .field("invite_expiry_days", invite_expiry_days)
+            .field("secret_key", &secret_key.as_ref().map(|_| REDACTED))
+            .field("public_url", public_url)
+            .field("smtp", smtp)
+            .field("mail_transport", mail_transport)
+            .field("email_from", email_from)
+            .field("mail_retry_base_seconds", mail_retry_base_seconds)
+            .field("mail_poll_interval", mail_poll_interval)
+            .field("shutdown_grace", shutdown_grace)
+            .field("allowed_hosts", allowed_hosts)
+            .field("trusted_proxies", trusted_proxies)
+            .field("login_max_failures", login_max_failures)
+            .field(
+                "login_max_failures_per_client",
+                login_max_failures_per_client,
+            )
+            .field("login_lockout", login_lockout)
+            .field("signups_per_hour", signups_per_hour)
+            .field("invites_per_day", invites_per_day)
+            .field("resend_cooldown", resend_cooldown)
+            .field("hash_concurrency", hash_concurrency)
+            .field("hash_queue", hash_queue)
+            .field("max_connections", max_connections)
+            .field("session_idle", session_idle)
+            .field("session_max_age", session_max_age)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let SmtpConfig {
+            host,
+            port,
+            credentials,
+            tls,
+        } = self;
+        f.debug_struct("SmtpConfig")
+            .field("host", host)
+            .field("port", port)
+            .field(
+                "credentials",
+                &credentials.as_ref().map(|(user, _)| (user, REDACTED)),
+            )
+            .field("tls", tls)
+            .finish()
+    }
+}
+
+/// A database URL without its password (`postgres://app:***@db/labels`), for messages and logs:
+/// the password is hidden where it is the user's (`user:password@`) and where it is a parameter
+/// (`?password=...`).
+pub fn redact_url(url: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    // The last `@` ends the user's part, even when an unescaped one is in the password.
+    let at = url.rfind('@').filter(|at| *at >= authority);
+    let query = {
+        let from = at.unwrap_or(authority);
+        url[from..].find('?').map(|i| from + i)
+    };
+    let address = &url[..query.unwrap_or(url.len())];
+    let mut redacted = match at.and_then(|at| url[authority..at].find(':').map(|c| (at, c))) {
+        Some((at, colon)) => format!(
+            "{}{REDACTED}{}",
+            &url[..authority + colon + 1],
+            &address[at..]
+        ),
+        None => address.to_owned(),
+    };
+    if let Some(query) = query {
+        let parameters: Vec<String> = url[query + 1..]
+            .split('&')
+            .map(|parameter| match parameter.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                    format!("{name}={REDACTED}")
+                }
+                _ => parameter.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&parameters.join("&"));
+    }
+    redacted
 }
 
 impl Config {
@@ -386,9 +521,16 @@ mod tests {
             "10.0.0.0/8, 192.168.1.7,fd00::/8",
         )])
         .unwrap();
-        let trusted = |ip: &str| c.trusted_proxies.iter().any(|r| r.contains(ip.parse().unwrap()));
+        let trusted = |ip: &str| {
+            c.trusted_proxies
+                .iter()
+                .any(|r| r.contains(ip.parse().unwrap()))
+        };
         assert!(trusted("10.200.3.4") && trusted("192.168.1.7") && trusted("fd12::1"));
-        assert!(trusted("::ffff:10.1.1.1"), "IPv4 peers seen through an IPv6 socket");
+        assert!(
+            trusted("::ffff:10.1.1.1"),
+            "IPv4 peers seen through an IPv6 socket"
+        );
         assert!(!trusted("192.168.1.8") && !trusted("11.0.0.1") && !trusted("fe80::1"));
         let err = config(&[("LABEL_STUDIO_TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
         assert!(err.contains("LABEL_STUDIO_TRUSTED_PROXIES") && err.contains("10.0.0.0/33"));
@@ -396,7 +538,11 @@ mod tests {
 
     #[test]
     fn allowed_hosts_are_a_lowercase_comma_list() {
-        let c = config(&[("LABEL_STUDIO_ALLOWED_HOSTS", "Labels.Example.com, ,10.0.0.5:8080")]).unwrap();
+        let c = config(&[(
+            "LABEL_STUDIO_ALLOWED_HOSTS",
+            "Labels.Example.com, ,10.0.0.5:8080",
+        )])
+        .unwrap();
         assert_eq!(c.allowed_hosts, ["labels.example.com", "10.0.0.5:8080"]);
     }
 
@@ -416,6 +562,75 @@ mod tests {
         );
         let err = config(&[("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "maybe")]).unwrap_err();
         assert!(err.contains("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_key_and_the_passwords() {
+        let c = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://app:db-secret@db.internal:5432/labels",
+            ),
+            (
+                "LABEL_STUDIO_SECRET_KEY",
+                "key-secret-key-secret-key-secret-42",
+            ),
+            ("LABEL_STUDIO_SMTP_HOST", "smtp.example.com"),
+            ("LABEL_STUDIO_SMTP_USER", "mailer"),
+            ("LABEL_STUDIO_SMTP_PASSWORD", "smtp-secret"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        for secret in ["db-secret", "key-secret", "smtp-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("postgres://app:***@db.internal:5432/labels"),
+            "{shown}"
+        );
+        assert!(shown.contains("secret_key: Some(\"***\")"), "{shown}");
+        assert!(
+            shown.contains("credentials: Some((\"mailer\", \"***\"))"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("smtp.example.com") && shown.contains("site_addr"),
+            "{shown}"
+        );
+        assert!(format!("{:?}", config(&[]).unwrap()).contains("secret_key: None"));
+    }
+
+    #[test]
+    fn database_urls_lose_their_password_wherever_it_is() {
+        for (url, shown) in [
+            (
+                "postgres://app:pw@db/labels",
+                "postgres://app:***@db/labels",
+            ),
+            (
+                "postgres://app:p@ss@db/labels",
+                "postgres://app:***@db/labels",
+            ),
+            (
+                "postgres://app:p?ss@db/labels",
+                "postgres://app:***@db/labels",
+            ),
+            ("postgres://app@db/labels", "postgres://app@db/labels"),
+            (
+                "postgres://db/labels?user=app&password=pw&sslmode=require",
+                "postgres://db/labels?user=app&password=***&sslmode=require",
+            ),
+            (
+                "postgresql://app:pw@db/labels?PASSWORD=pw",
+                "postgresql://app:***@db/labels?PASSWORD=***",
+            ),
+            (
+                "sqlite://data/gatehouse.db?mode=rwc",
+                "sqlite://data/gatehouse.db?mode=rwc",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
     }
 
     #[test]

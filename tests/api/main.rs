@@ -6,6 +6,7 @@ mod smtp;
 
 mod accounts;
 mod cli;
+mod hardening;
 mod invites;
 mod matrix;
 mod organization;
