@@ -13,28 +13,45 @@ pub async fn sign_up(
 ) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
-    authorized(|state, _: auth::Anyone| async move {
-        let signed_in = accounts::sign_up(&state, &email, &password, token.as_deref()).await?;
+    authorized(|state, caller: auth::Anyone| async move {
+        let signed_in =
+            accounts::sign_up(&state, &caller, &email, &password, token.as_deref()).await?;
         set_cookie(&auth::session_set_cookie(
             &signed_in.session,
-            auth::is_https(&state, &headers()),
+            caller.origin().https,
+            state.config.session_max_age,
         ));
         Ok(())
     })
     .await
 }
 
+/// Signs in; with an invite token, an account in no organization joins the inviting one.
 #[server(prefix = "/_sfn", endpoint = "auth/log_in")]
-pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+pub async fn log_in(
+    email: String,
+    password: String,
+    token: Option<String>,
+) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
-    authorized(|state, _: auth::Anyone| async move {
+    authorized(|state, caller: auth::Anyone| async move {
+        let https = caller.origin().https;
         let headers = headers();
-        let signed_in =
-            accounts::sign_in(&state, &email, &password, auth::session_cookie(&headers)).await?;
+        let old_session = auth::session_cookie(&headers, https);
+        let signed_in = accounts::sign_in(
+            &state,
+            &caller,
+            &email,
+            &password,
+            old_session,
+            token.as_deref(),
+        )
+        .await?;
         set_cookie(&auth::session_set_cookie(
             &signed_in.session,
-            auth::is_https(&state, &headers),
+            https,
+            state.config.session_max_age,
         ));
         Ok(())
     })
@@ -45,12 +62,11 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
 pub async fn log_out() -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
-    authorized(|state, _: auth::Anyone| async move {
+    authorized(|state, me: auth::Visitor| async move {
+        let https = me.origin().https;
         let headers = headers();
-        accounts::sign_out(&state, &headers).await?;
-        set_cookie(&auth::session_clear_cookie(auth::is_https(
-            &state, &headers,
-        )));
+        accounts::sign_out(&state, &me, auth::session_cookie(&headers, https)).await?;
+        set_cookie(&auth::session_clear_cookie(https));
         Ok(())
     })
     .await

@@ -13,7 +13,7 @@ use crate::domain::{
 pub async fn get_invite_link() -> Result<InviteLink, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, invites};
-    authorized(|state, me: Admin| async move { invites::link(&state, &me, &headers()).await }).await
+    authorized(|state, me: Admin| async move { invites::link(&state, &me).await }).await
 }
 
 /// Replaces the invite link; the old one stops working at once.
@@ -21,8 +21,7 @@ pub async fn get_invite_link() -> Result<InviteLink, AppError> {
 pub async fn reset_invite_link() -> Result<InviteLink, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, invites};
-    authorized(|state, me: Admin| async move { invites::reset_link(&state, &me, &headers()).await })
-        .await
+    authorized(|state, me: Admin| async move { invites::reset_link(&state, &me).await }).await
 }
 
 /// Invites each address of `emails` (separated by commas, semicolons, spaces or new lines).
@@ -35,7 +34,7 @@ pub async fn send_invites(emails: String, role: Role) -> Result<Vec<InviteOutcom
         server::{auth::Admin, invites},
     };
     authorized(|state, me: Admin| async move {
-        invites::send(&state, &me, &split_email_list(&emails), role, &headers())
+        invites::send(&state, &me, &split_email_list(&emails), role)
             .await?
             .into_result()
     })
@@ -54,8 +53,7 @@ pub async fn list_invitations() -> Result<PendingInvitations, AppError> {
 pub async fn resend_invitation(id: i64) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, invites};
-    authorized(|state, me: Admin| async move { invites::resend(&state, &me, id, &headers()).await })
-        .await
+    authorized(|state, me: Admin| async move { invites::resend(&state, &me, id).await }).await
 }
 
 #[server(prefix = "/_sfn", endpoint = "invites/revoke")]
@@ -108,6 +106,15 @@ pub async fn change_member_role(user_id: i64, role: Role) -> Result<MemberRow, A
         |state, me: Admin| async move { roles::change_role(&state, &me, user_id, role).await },
     )
     .await
+}
+
+/// Removes a member from the organization (any role but Owner, never oneself).
+#[server(prefix = "/_sfn", endpoint = "members/remove")]
+pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::Admin, roles};
+    authorized(|state, me: Admin| async move { roles::remove_member(&state, &me, user_id).await })
+        .await
 }
 
 /// The Owner hands the organization to an active member (by email), confirming with their password.

@@ -35,7 +35,10 @@ pub(crate) mod ssr {
             let state = use_context::<AppState>().ok_or_else(|| {
                 crate::server::error::internal("server function", "no AppState in context")
             })?;
-            let me = auth::authorize::<W>(&state, &headers(), Scope::Own).await?;
+            let request = use_context::<http::request::Parts>().ok_or_else(|| {
+                crate::server::error::internal("server function", "no request in context")
+            })?;
+            let me = auth::authorize::<W>(&state, &request, Scope::Own).await?;
             body(state, me).await
         }
         .await;
@@ -49,6 +52,9 @@ pub(crate) mod ssr {
                     http::HeaderName::from_static(super::ERROR_REFERENCE_HEADER),
                     http::HeaderValue::from_static("1"),
                 );
+                if let Some(seconds) = e.retry_after() {
+                    res.insert_header(http::header::RETRY_AFTER, seconds.into());
+                }
             }
         }
         result

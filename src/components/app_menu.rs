@@ -45,8 +45,8 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
     super::actions::on_success(log_out, |()| go_to("/user/login"));
     let renamed = expect_context::<RenamedTitle>().0;
     let title = user.organization_title.clone();
-    let active = user.role.allows(Need::Active).is_ok();
-    let admin = user.role.allows(Need::Admin).is_ok();
+    let active = user.allows(Need::Active).is_ok();
+    let admin = user.allows(Need::Admin).is_ok();
     view! {
         <div class="menu">
             <button
@@ -85,7 +85,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
         <span class="whoami" data-testid="whoami">
             {user.email.clone()}
             " · "
-            {user.role.label()}
+            {user.role_label()}
         </span>
     }
 }

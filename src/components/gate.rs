@@ -31,7 +31,7 @@ pub fn Gate(
                         Ok(None) => view! { <Redirect path="/user/login" /> }.into_any(),
                         Ok(Some(user)) => {
                             let need = if admin_only { Need::Admin } else { Need::Active };
-                            match user.role.allows(need) {
+                            match user.allows(need) {
                                 Ok(()) => render(user),
                                 Err(refusal) => {
                                     set_status(403);

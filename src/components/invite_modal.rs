@@ -157,12 +157,7 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
         // Keep the addresses that can be fixed and sent again; the rest are done.
         let retry: Vec<String> = outcomes
             .iter()
-            .filter(|o| {
-                matches!(
-                    o.status,
-                    InviteStatus::InvalidAddress | InviteStatus::NoFreeSeat
-                )
-            })
+            .filter(|o| o.status == InviteStatus::InvalidAddress || o.status.is_refusal())
             .map(|o| o.email.clone())
             .collect();
         set_emails.set(retry.join("\n"));

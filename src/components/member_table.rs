@@ -2,9 +2,12 @@
 
 use leptos::prelude::*;
 
-use super::{actions::on_result, readable_date, readable_time, RefreshOrganization};
+use super::{
+    actions::on_result, confirm::ConfirmButton, error_line::ErrorLine, readable_date,
+    readable_time, RefreshOrganization,
+};
 use crate::{
-    api::invites::ChangeMemberRole,
+    api::invites::{ChangeMemberRole, RemoveMember},
     domain::{MemberPage, Role},
 };
 
@@ -36,6 +39,7 @@ pub fn MemberTable(
                         <th scope="col">"Role"</th>
                         <th scope="col">"Joined"</th>
                         <th scope="col">"Last activity"</th>
+                        <th scope="col"><span class="sr-only">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -44,6 +48,8 @@ pub fn MemberTable(
                         .into_iter()
                         .map(|m| {
                             let joined = readable_time(&m.joined_at);
+                            let removable = m.role != Role::Owner && m.user_id != me;
+                            let who = if m.name.is_empty() { m.email.clone() } else { format!("{} ({})", m.name, m.email) };
                             view! {
                                 <tr>
                                     <td class="email">{m.email.clone()}</td>
@@ -64,6 +70,9 @@ pub fn MemberTable(
                                             }
                                             None => view! { <span class="muted">"Never"</span> }.into_any(),
                                         }}
+                                    </td>
+                                    <td>
+                                        {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> })}
                                     </td>
                                 </tr>
                             }
@@ -125,6 +134,33 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
                 }}
             </span>
         </div>
+    }
+}
+
+/// "Remove", after a confirmation that names the member; the table is read again afterwards.
+#[component]
+fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
+    let remove = ServerAction::<RemoveMember>::new();
+    let refresh = use_context::<RefreshOrganization>();
+    on_result(remove, move |result| {
+        if let (Ok(()), Some(RefreshOrganization(refresh))) = (result, refresh) {
+            refresh.run(());
+        }
+    });
+    let pending = remove.pending();
+    let value = remove.value();
+    view! {
+        <ConfirmButton
+            label="Remove"
+            question=format!("Remove {who} from the organization? Their seat is freed and they are signed out; they can be invited again.")
+            confirm_label="Remove member"
+            danger=true
+            disabled=Signal::derive(move || pending.try_get().unwrap_or(false))
+            on_confirm=Callback::new(move |()| {
+                remove.dispatch(RemoveMember { user_id });
+            })
+        />
+        <ErrorLine message=move || value.try_get().flatten().and_then(Result::err).map(|e| e.to_string()) />
     }
 }
 

@@ -24,6 +24,9 @@ pub enum InviteStatus {
     AlreadyMember,
     InvalidAddress,
     NoFreeSeat,
+    /// Not sent now: the organization's daily quota is used up, or this address was invited less
+    /// than a minute ago.
+    RateLimited,
 }
 
 impl InviteStatus {
@@ -34,7 +37,13 @@ impl InviteStatus {
             InviteStatus::AlreadyMember => "Already a member",
             InviteStatus::InvalidAddress => "Invalid address",
             InviteStatus::NoFreeSeat => "No free seat",
+            InviteStatus::RateLimited => "Not sent yet",
         }
+    }
+
+    /// Whether the address was refused for now, and may be sent again later as it is.
+    pub fn is_refusal(self) -> bool {
+        matches!(self, InviteStatus::NoFreeSeat | InviteStatus::RateLimited)
     }
 
     pub fn is_success(self) -> bool {
@@ -109,6 +118,9 @@ pub enum InviteInfo {
         organization_title: String,
         email: String,
         role: Role,
+        /// The address already has an account (removed from its organization): it accepts by
+        /// logging in, not by signing up.
+        has_account: bool,
     },
 }
 

@@ -17,7 +17,7 @@ pub use invites::{
     PendingInvitation, PendingInvitations, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES,
 };
 pub use password::Password;
-pub use policy::{Need, Refusal};
+pub use policy::{admits, Need, Refusal};
 pub use role::Role;
 pub use time::format_timestamp;
 pub use title::{is_direction_control, OrgTitle};

@@ -21,6 +21,8 @@ pub enum Need {
 /// Why a signed-in member may not do something.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Refusal {
+    /// The account belongs to no organization (its member was removed).
+    NoOrganization,
     Deactivated,
     Pending,
     NotAdmin,
@@ -31,6 +33,9 @@ impl Refusal {
     /// The message an API client or a form shows.
     pub fn message(self) -> &'static str {
         match self {
+            Refusal::NoOrganization => {
+                "You are not a member of any organization. Ask an administrator for an invitation."
+            }
             Refusal::Deactivated => {
                 "Your account has been deactivated. Ask an administrator of your organization to restore it."
             }
@@ -43,6 +48,7 @@ impl Refusal {
     /// The heading of the page that a refused member sees instead.
     pub fn page_title(self) -> &'static str {
         match self {
+            Refusal::NoOrganization => "You are not a member of any organization",
             Refusal::Deactivated => "Your account has been deactivated",
             Refusal::Pending => "Waiting for your role",
             Refusal::NotAdmin | Refusal::NotOwner => "You don't have access to this page",
@@ -52,6 +58,7 @@ impl Refusal {
     /// The explanation under that heading.
     pub fn page_text(self, organization_title: &str) -> String {
         match self {
+            Refusal::NoOrganization => "Ask an administrator for an invitation: once you accept it, you can use their organization.".into(),
             Refusal::Deactivated => {
                 "An administrator of your organization deactivated your account. Ask them to restore it.".into()
             }
@@ -67,6 +74,16 @@ impl Refusal {
 impl From<Refusal> for AppError {
     fn from(refusal: Refusal) -> Self {
         AppError::Forbidden(refusal.message().into())
+    }
+}
+
+/// Whether a signed-in account with this role (`None`: in no organization) meets `need`, and if
+/// not, why. Without an organization an account is signed in, and nothing more.
+pub fn admits(role: Option<Role>, need: Need) -> Result<(), Refusal> {
+    match (role, need) {
+        (Some(role), need) => role.allows(need),
+        (None, Need::SignedIn) => Ok(()),
+        (None, _) => Err(Refusal::NoOrganization),
     }
 }
 
@@ -131,6 +148,18 @@ mod tests {
         deactivated_member_fails_active: Role::Deactivated, Need::Active => Err(Refusal::Deactivated);
         deactivated_member_fails_admin: Role::Deactivated, Need::Admin => Err(Refusal::Deactivated);
         deactivated_member_fails_owner: Role::Deactivated, Need::Owner => Err(Refusal::Deactivated);
+    }
+
+    #[test]
+    fn without_an_organization_an_account_is_only_signed_in() {
+        assert_eq!(admits(None, Need::SignedIn), Ok(()));
+        for need in [Need::Active, Need::Admin, Need::Owner] {
+            assert_eq!(admits(None, need), Err(Refusal::NoOrganization), "{need:?}");
+        }
+        assert_eq!(
+            admits(Some(Role::Manager), Need::Admin),
+            Err(Refusal::NotAdmin)
+        );
     }
 
     #[test]

@@ -9,9 +9,23 @@ use super::Role;
 pub struct CurrentUser {
     pub id: i64,
     pub email: String,
-    pub role: Role,
-    pub organization_id: i64,
+    /// Their role, or `None` for an account that belongs to no organization (removed from it).
+    pub role: Option<Role>,
+    pub organization_id: Option<i64>,
+    /// Empty without an organization.
     pub organization_title: String,
+}
+
+impl CurrentUser {
+    /// Whether they meet `need`, and if not, why (see [`Role::allows`]).
+    pub fn allows(&self, need: super::Need) -> Result<(), super::Refusal> {
+        super::admits(self.role, need)
+    }
+
+    /// Their role as the menu shows it.
+    pub fn role_label(&self) -> &'static str {
+        self.role.map_or("No organization", Role::label)
+    }
 }
 
 /// The organization's Owner.

@@ -20,7 +20,7 @@ pub fn AccountPage() -> impl IntoView {
                         <dt>"Email"</dt>
                         <dd data-testid="account-email">{user.email.clone()}</dd>
                         <dt>"Role"</dt>
-                        <dd data-testid="account-role">{user.role.label()}</dd>
+                        <dd data-testid="account-role">{user.role_label()}</dd>
                         <dt>"Organization"</dt>
                         <dd>{user.organization_title.clone()}</dd>
                     </dl>

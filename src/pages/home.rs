@@ -11,11 +11,11 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Home" />
         <Gate render=|user| {
-            let admin = user.role.allows(Need::Admin).is_ok();
+            let admin = user.allows(Need::Admin).is_ok();
             view! {
                 <section class="card">
                     <h1>"Welcome to " {user.organization_title.clone()}</h1>
-                    <p>"You are signed in as " <strong>{user.email.clone()}</strong> ", " {user.role.label()} "."</p>
+                    <p>"You are signed in as " <strong>{user.email.clone()}</strong> ", " {user.role_label()} "."</p>
                     <Show when=move || admin>
                         <p>
                             <A href="/organization">"Manage the organization"</A>

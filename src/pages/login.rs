@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     api::auth::{get_signup_settings, LogIn},
@@ -20,11 +20,20 @@ pub fn LoginPage() -> impl IntoView {
     let value = action.value();
     on_success(action, |()| go_to("/"));
     let settings = Resource::new(|| (), |_| get_signup_settings());
+    // An invite token: an account in no organization joins the inviting one as it logs in.
+    let token = use_query_map()
+        .read_untracked()
+        .get("token")
+        .filter(|t| !t.trim().is_empty());
     view! {
         <Title text="Log in" />
         <section class="card auth">
             <h1>"Log in"</h1>
+            {token.is_some().then(|| view! {
+                <p class="muted" data-testid="login-intro">"Log in to accept the invitation."</p>
+            })}
             <ActionForm action=action>
+                {token.map(|t| view! { <input type="hidden" name="token" value=t /> })}
                 <Field label="Email" name="email" kind="email" autocomplete="username"
                     error=Signal::derive(field_error(move || value.get(), "email")) />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password"

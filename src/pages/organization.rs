@@ -24,7 +24,7 @@ pub fn OrganizationPage() -> impl IntoView {
         <Title text="Organization" />
         <Gate
             admin_only=true
-            render=|user| view! { <OrganizationPanel me=user.id is_owner=user.role == Role::Owner /> }.into_any()
+            render=|user| view! { <OrganizationPanel me=user.id is_owner=user.role == Some(Role::Owner) /> }.into_any()
         />
     }
 }

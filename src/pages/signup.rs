@@ -45,6 +45,17 @@ pub fn SignupPage() -> impl IntoView {
                         }
                         .into_any()
                     }
+                    (Some(token), Some(Ok(InviteInfo::Email { organization_title, email, has_account: true, .. }))) => view! {
+                        <section class="card auth">
+                            <h1>{format!("Join {organization_title}")}</h1>
+                            <p data-testid="signup-intro">
+                                "You already have an account for " <strong>{email}</strong>
+                                ". Log in to accept the invitation."
+                            </p>
+                            <A href=format!("/user/login?token={token}") attr:class="button primary">"Log in to accept"</A>
+                        </section>
+                    }
+                    .into_any(),
                     (Some(token), Some(Ok(info))) => view! { <SignupForm invite=Some((token, info)) /> }.into_any(),
                     _ if disabled => view! {
                         <Notice
@@ -87,6 +98,7 @@ fn SignupForm(
             organization_title,
             email,
             role,
+            ..
         }) => (
             format!("Join {organization_title}"),
             format!("You are invited as {}.", role.label()),

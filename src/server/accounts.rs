@@ -1,13 +1,13 @@
 //! Signing up, signing in and out, and the personal API token.
 
-use axum::http::HeaderMap;
-
 use super::{
-    auth::{self, keys::Keys, password, secrets, Active, Visitor},
+    auth::{self, keys::Keys, password, secrets, Active, Anyone, Visitor},
     db::{self, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{self, Destination, InviteToken},
-    now, AppState,
+    now,
+    throttle::{self, Limit},
+    AppState,
 };
 use crate::domain::{AppError, CurrentUser, EmailAddress, Password, Refusal, Role};
 
@@ -15,6 +15,10 @@ pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
 pub const OTHER_ADDRESS: &str =
     "This invitation was sent to another email address. Sign up with the address it was sent to.";
+pub const LOG_IN_TO_ACCEPT: &str =
+    "An account with this email already exists: log in to accept the invitation.";
+pub const ALREADY_IN_AN_ORGANIZATION: &str =
+    "This account already belongs to an organization; an account belongs to one organization at a time.";
 pub const SIGNUP_DISABLED: &str =
     "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
 
@@ -30,6 +34,7 @@ pub struct SignedIn {
 /// transaction; a bad token creates nothing.
 pub async fn sign_up(
     state: &AppState,
+    caller: &Anyone,
     email: &str,
     password: &str,
     invite_token: Option<&str>,
@@ -44,6 +49,18 @@ pub async fn sign_up(
         None => None,
         Some(raw) => Some(InviteToken::parse(raw)?),
     };
+    let client = caller.origin().client.to_string();
+    if let Err(wait) = throttle::count(
+        state.db.pool(),
+        Limit::signups_per_client(&state.config),
+        &client,
+        1,
+    )
+    .await?
+    {
+        tracing::info!(client = %client, "refused a signup: too many from this address");
+        return Err(wait.refusal("signups from your network"));
+    }
     // The token is checked before the slow password hash, so a bad link answers at once; it is
     // checked again, atomically, in the transaction.
     if let Some(token) = &token {
@@ -58,9 +75,14 @@ pub async fn sign_up(
         .or_internal("checking an email")?
         .is_some()
     {
-        return Err(AppError::invalid("email", EMAIL_TAKEN));
+        let message = if token.is_some() {
+            LOG_IN_TO_ACCEPT
+        } else {
+            EMAIL_TAKEN
+        };
+        return Err(AppError::invalid("email", message));
     }
-    let hash = password::hash(password).await?;
+    let hash = password::hash(&state.hashing, password).await?;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
     let user_id = match token {
         None => {
@@ -110,9 +132,9 @@ pub async fn sign_up(
             .await?
         }
     };
-    let session = create_session(&mut tx, user_id).await?;
+    let session = create_session(state, &mut tx, user_id).await?;
     tx.commit().await.or_internal("committing signup")?;
-    tracing::info!(user_id, "signed up");
+    tracing::info!(user_id, client = %client, "signed up");
     Ok(SignedIn { user_id, session })
 }
 
@@ -177,53 +199,161 @@ async fn insert_user(
 }
 
 /// Checks the password and starts a new session. Every mismatch reads the same and costs the
-/// same time, whether or not the account exists.
+/// same time, whether or not the account exists. Failed attempts are counted per email and per
+/// client address; over either limit the attempt is refused before any password is checked.
 pub async fn sign_in(
     state: &AppState,
+    caller: &Anyone,
     email: &str,
     password: &str,
     old_session: Option<&str>,
+    invite_token: Option<&str>,
 ) -> Result<SignedIn, AppError> {
     let mismatch = || AppError::Unauthenticated(LOGIN_MISMATCH.into());
-    let email = EmailAddress::parse(email).map_err(|_| mismatch())?;
-    let user = db::users::find_by_email(state.db.pool(), &email)
+    let client = caller.origin().client.to_string();
+    let pool = state.db.pool();
+    let per_client = Limit::login_failures_per_client(&state.config);
+    let per_email = Limit::login_failures_per_email(&state.config);
+    let locked_out = |wait: throttle::Wait, email: &str| {
+        tracing::info!(client = %client, email, "refused a login: locked out");
+        wait.refusal("failed attempts")
+    };
+    // Each attempt counts as a failure until it succeeds, so that concurrent guesses cannot slip
+    // past the limit while their passwords are being checked.
+    let from_client = match throttle::count(pool, per_client, &client, 1).await? {
+        Ok(counted) => counted,
+        Err(wait) => return Err(locked_out(wait, "")),
+    };
+    let Ok(email) = EmailAddress::parse(email) else {
+        tracing::info!(client = %client, "failed login: not an email address");
+        return Err(mismatch());
+    };
+    let for_email = match throttle::count(pool, per_email, email.as_str(), 1).await? {
+        Ok(counted) => counted,
+        Err(wait) => {
+            from_client.take_back(pool).await?;
+            return Err(locked_out(wait, email.as_str()));
+        }
+    };
+    let user = db::users::find_by_email(pool, &email)
         .await
         .or_internal("finding a user")?;
     let (user_id, stored) = match user {
         Some(u) => (Some(u.id), Some(u.password_hash)),
         None => (None, None),
     };
-    if !password::verify(stored, password.to_owned()).await? {
+    let verified = match password::verify(&state.hashing, stored, password.to_owned()).await {
+        Ok(verified) => verified,
+        Err(busy) => {
+            // Not checked, so not a failure.
+            from_client.take_back(pool).await?;
+            for_email.take_back(pool).await?;
+            return Err(busy);
+        }
+    };
+    let Some(user_id) = user_id.filter(|_| verified) else {
+        tracing::info!(client = %client, user_id, "failed login");
         return Err(mismatch());
-    }
-    let user_id = user_id.ok_or_else(mismatch)?;
-    let principal = db::principals::by_user_id(state.db.pool(), user_id)
+    };
+    from_client.take_back(pool).await?;
+    for_email.take_back(pool).await?;
+    throttle::clear(pool, per_email, email.as_str()).await?;
+    let principal = db::principals::by_user_id(pool, user_id)
         .await
         .or_internal("reading a membership")?;
-    if principal.is_some_and(|p| p.role == Role::Deactivated) {
+    if principal.is_some_and(|p| p.role == Some(Role::Deactivated)) {
+        tracing::info!(client = %client, user_id, "refused a login: deactivated");
         return Err(Refusal::Deactivated.into());
     }
+    let token = invite_token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(InviteToken::parse)
+        .transpose()?;
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
+    if let Some(token) = token {
+        join_in(&mut tx, user_id, &email, token).await?;
+    }
     if let Some(old) = old_session {
         db::sessions::delete(&mut *tx, &secrets::hash(old))
             .await
             .or_internal("ending the old session")?;
     }
-    let session = create_session(&mut tx, user_id).await?;
+    let session = create_session(state, &mut tx, user_id).await?;
     tx.commit().await.or_internal("committing sign-in")?;
+    tracing::info!(client = %client, user_id, "logged in");
     Ok(SignedIn { user_id, session })
 }
 
-pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    if let Some(session) = auth::session_cookie(headers) {
+/// An account that belongs to no organization joins one by logging in with its invite token: as
+/// Pending through the invite link, with the invited role through an email invitation to its
+/// own address.
+async fn join_in(
+    tx: &mut Tx,
+    user_id: i64,
+    email: &EmailAddress,
+    token: InviteToken,
+) -> Result<(), AppError> {
+    if db::memberships::organization_of(&mut **tx, user_id)
+        .await
+        .or_internal("reading a membership")?
+        .is_some()
+    {
+        return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()));
+    }
+    let now = now();
+    let (organization_id, role) = match token {
+        InviteToken::Link(token_hash) => {
+            let org = db::organizations::find_by_invite_hash(&mut **tx, &token_hash)
+                .await
+                .or_internal("finding an invite link")?
+                .ok_or_else(invite_token::invalid)?;
+            (org.id, Role::NotActivated)
+        }
+        InviteToken::Invitation(token_hash) => {
+            let invitation = db::invitations::accept(&mut **tx, &token_hash, now)
+                .await
+                .or_internal("accepting an invitation")?
+                .ok_or_else(invite_token::invalid)?;
+            if invitation.email != email.as_str() {
+                return Err(AppError::invalid("email", OTHER_ADDRESS));
+            }
+            db::outbox::cancel_unsent(&mut **tx, invitation.id)
+                .await
+                .or_internal("cancelling a message")?;
+            (invitation.organization_id, invitation.role)
+        }
+    };
+    match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
+        Ok(_) => {
+            tracing::info!(user_id, organization_id, role = %role, "joined an organization by logging in");
+            Ok(())
+        }
+        Err(e) if is_unique_violation(&e) => {
+            Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()))
+        }
+        Err(e) => Err(super::error::internal("joining an organization", e)),
+    }
+}
+
+/// Ends the caller's session, if they have one.
+pub async fn sign_out(
+    state: &AppState,
+    me: &Visitor,
+    session: Option<&str>,
+) -> Result<(), AppError> {
+    if let Some(session) = session {
         db::sessions::delete(state.db.pool(), &secrets::hash(session))
             .await
             .or_internal("ending a session")?;
+        if let Some(account) = me.account() {
+            tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
+        }
     }
     Ok(())
 }
 
-async fn create_session(tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
+async fn create_session(state: &AppState, tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
     let session = secrets::generate(secrets::SESSION_PREFIX);
     let now = now();
     db::sessions::insert(
@@ -231,7 +361,7 @@ async fn create_session(tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
         &secrets::hash(&session),
         user_id,
         now,
-        now + auth::SESSION_TTL_SECONDS,
+        now + auth::seconds(state.config.session_max_age),
     )
     .await
     .or_internal("creating a session")?;
@@ -243,13 +373,16 @@ pub async fn current_user(
     state: &AppState,
     visitor: &Visitor,
 ) -> Result<Option<CurrentUser>, AppError> {
-    let Some(me) = visitor.member() else {
+    let Some(me) = visitor.account() else {
         return Ok(None);
     };
-    let title = db::organizations::title(state.db.pool(), me.organization_id())
-        .await
-        .or_internal("reading the organization")?
-        .unwrap_or_default();
+    let title = match me.organization_id() {
+        Some(organization) => db::organizations::title(state.db.pool(), organization)
+            .await
+            .or_internal("reading the organization")?
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     Ok(Some(CurrentUser {
         id: me.user_id(),
         email: me.email().to_owned(),
@@ -278,7 +411,18 @@ pub async fn reset_api_token(state: &AppState, me: &Active) -> Result<String, Ap
         .acquire()
         .await
         .or_internal("resetting a token")?;
-    new_api_token(&mut conn, &state.keys, me.user_id()).await
+    let token = new_api_token(&mut conn, &state.keys, me.user_id()).await?;
+    tracing::info!(client = %me.origin().client, user_id = me.user_id(), "reset the API token");
+    Ok(token)
+}
+
+/// Ends every session of `user_id` and replaces their API token, inside `tx`: nothing they held
+/// works any more (deactivation; restoring them later revives none of it).
+pub async fn revoke_credentials(tx: &mut Tx, keys: &Keys, user_id: i64) -> Result<(), AppError> {
+    db::sessions::delete_all_of(&mut **tx, user_id)
+        .await
+        .or_internal("ending sessions")?;
+    new_api_token(tx, keys, user_id).await.map(drop)
 }
 
 async fn new_api_token(

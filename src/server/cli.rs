@@ -109,7 +109,9 @@ async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<Str
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
     auth::common_passwords::check(&password, &email).map_err(|e| e.to_string())?;
-    let hash = password::hash(password).await.map_err(|e| e.to_string())?;
+    let hash = password::hash(&state.hashing, password)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut tx = state
         .db
         .begin()

@@ -72,6 +72,14 @@ pub struct Config {
     pub session_idle: Duration,
     /// `LABEL_STUDIO_SESSION_MAX_DAYS`: a session ends this long after sign-in in any case.
     pub session_max_age: Duration,
+    /// How long a client may take to send a request's headers (and, on a kept-alive connection,
+    /// to start the next request) before the connection is closed.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body, counted from its headers; then 408.
+    pub body_timeout: Duration,
+    /// How long the server may take to answer a request, counted from its headers; then 503
+    /// (or 408 when the body is what did not arrive).
+    pub request_timeout: Duration,
 }
 
 /// An address range in CIDR notation (`10.0.0.0/8`, `fd00::/8`); a bare address is a range of one.
@@ -190,6 +198,9 @@ impl fmt::Debug for Config {
             max_connections,
             session_idle,
             session_max_age,
+            header_timeout,
+            body_timeout,
+            request_timeout,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &redact_url(database_url))
@@ -223,6 +234,9 @@ impl fmt::Debug for Config {
             .field("max_connections", max_connections)
             .field("session_idle", session_idle)
             .field("session_max_age", session_max_age)
+            .field("header_timeout", header_timeout)
+            .field("body_timeout", body_timeout)
+            .field("request_timeout", request_timeout)
             .finish()
     }
 }
@@ -320,6 +334,9 @@ impl Default for Config {
             max_connections: 10_000,
             session_idle: Duration::from_secs(12 * 60 * 60),
             session_max_age: Duration::from_secs(14 * 24 * 60 * 60),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

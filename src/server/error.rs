@@ -10,8 +10,15 @@ use rand::Rng;
 use crate::domain::AppError;
 
 /// Logs the full cause of an unexpected failure and returns an [`AppError::Internal`] that names
-/// the log line, never the cause itself (no SQL text reaches a client).
-pub fn internal(context: &str, cause: impl std::fmt::Display) -> AppError {
+/// the log line, never the cause itself (no SQL text reaches a client). A database that cannot
+/// be reached is not a bug: that is [`database_unreachable`], a 503 the caller may retry.
+pub fn internal(context: &str, cause: impl std::fmt::Display + 'static) -> AppError {
+    if let Some(e) = (&cause as &dyn std::any::Any).downcast_ref::<sqlx::Error>() {
+        if is_unreachable(e) {
+            tracing::warn!(context, error = %e, "database unreachable");
+            return database_unreachable();
+        }
+    }
     let reference = format!("{:08x}", rand::thread_rng().gen::<u32>());
     tracing::error!(reference, context, error = %cause, "internal error");
     AppError::Internal(reference)
@@ -22,9 +29,38 @@ pub trait OrInternal<T> {
     fn or_internal(self, context: &str) -> Result<T, AppError>;
 }
 
-impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
+impl<T, E: std::fmt::Display + 'static> OrInternal<T> for Result<T, E> {
     fn or_internal(self, context: &str) -> Result<T, AppError> {
         self.map_err(|e| internal(context, e))
+    }
+}
+
+/// Seconds a caller is asked to wait when the database is unreachable.
+pub const DATABASE_RETRY_AFTER_SECONDS: u64 = 5;
+
+/// The answer while the database cannot be reached: 503 with `Retry-After`.
+pub fn database_unreachable() -> AppError {
+    AppError::Unavailable {
+        message: "The database is unreachable; try again in a moment.".into(),
+        retry_after: DATABASE_RETRY_AFTER_SECONDS,
+    }
+}
+
+/// Whether the error says the database could not be reached (no connection within the pool's
+/// acquire timeout, a connection refused, reset or dropped, the server shutting down), rather
+/// than that a statement failed.
+pub fn is_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // PostgreSQL: connection exceptions (class 08), the server shutting down or starting up
+        // (57P01-57P03), no connection slots left (53300).
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 

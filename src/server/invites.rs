@@ -1,7 +1,5 @@
 //! The invite link and email invitations (SPEC section 5).
 
-use axum::http::{header, HeaderMap};
-
 use super::{
     auth::{secrets, Admin},
     db::{
@@ -11,7 +9,9 @@ use super::{
     error::OrInternal,
     invite_token::{Destination, InviteToken},
     mail::MessageKind,
-    now, seats, AppState,
+    now, seats,
+    throttle::{self, Limit},
+    AppState,
 };
 use crate::domain::{
     format_timestamp, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome, InviteStatus,
@@ -31,49 +31,22 @@ pub fn check_count(given: usize) -> Result<(), AppError> {
     Ok(())
 }
 
-/// The address people reach the app at: the configured public URL, else the request's host.
-pub fn origin(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = &state.config.public_url {
-        return url.clone();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| state.leptos_options.site_addr.to_string());
-    let scheme = if super::auth::is_https(state, headers) {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
-}
-
-fn invite_link(state: &AppState, salt: &[u8], headers: &HeaderMap) -> InviteLink {
+fn invite_link(state: &AppState, me: &Admin, salt: &[u8]) -> InviteLink {
     let token = state.keys.invite_link(salt);
     InviteLink {
-        invite_url: format!("{}/user/signup?token={token}", origin(state, headers)),
+        invite_url: format!("{}/user/signup?token={token}", me.origin().public),
         token,
     }
 }
 
 /// The organization's invite link; made on first use, never changed by reading it.
-pub async fn link(
-    state: &AppState,
-    me: &Admin,
-    headers: &HeaderMap,
-) -> Result<InviteLink, AppError> {
+pub async fn link(state: &AppState, me: &Admin) -> Result<InviteLink, AppError> {
     let org = me.organization_id();
     if let Some(salt) = db::organizations::invite_salt(state.db.pool(), org)
         .await
         .or_internal("reading the invite link")?
     {
-        return Ok(invite_link(state, &salt, headers));
+        return Ok(invite_link(state, me, &salt));
     }
     let salt = secrets::random_bytes::<16>();
     let hash = secrets::hash(&state.keys.invite_link(&salt));
@@ -85,16 +58,12 @@ pub async fn link(
         .await
         .or_internal("reading the invite link")?
         .ok_or_else(super::auth::organization_not_found)?;
-    Ok(invite_link(state, &salt, headers))
+    Ok(invite_link(state, me, &salt))
 }
 
 /// Replaces the invite link. The old one stops working at once, for every instance, since each
 /// signup looks the link up in the database.
-pub async fn reset_link(
-    state: &AppState,
-    me: &Admin,
-    headers: &HeaderMap,
-) -> Result<InviteLink, AppError> {
+pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppError> {
     let salt = secrets::random_bytes::<16>();
     let hash = secrets::hash(&state.keys.invite_link(&salt));
     db::organizations::replace_invite_link(state.db.pool(), me.organization_id(), &salt, &hash)
@@ -105,7 +74,7 @@ pub async fn reset_link(
         user_id = me.user_id(),
         "reset the invite link"
     );
-    Ok(invite_link(state, &salt, headers))
+    Ok(invite_link(state, me, &salt))
 }
 
 fn invitable(role: Role) -> Result<(), AppError> {
@@ -143,7 +112,6 @@ pub async fn send(
     me: &Admin,
     addresses: &[String],
     role: Role,
-    headers: &HeaderMap,
 ) -> Result<Invited, AppError> {
     invitable(role)?;
     if addresses.is_empty() {
@@ -153,7 +121,7 @@ pub async fn send(
         ));
     }
     check_count(addresses.len())?;
-    let batch = Batch::new(state, me, role, headers);
+    let mut batch = Batch::new(state, me, role);
     let org = me.organization_id();
     let mut results = Vec::with_capacity(addresses.len());
     let mut refusal = None;
@@ -164,6 +132,7 @@ pub async fn send(
         .lock_organization(&mut tx, org)
         .await
         .or_internal("locking the organization")?;
+    batch.read_quota(&mut tx).await?;
     for raw in addresses {
         let outcome = |status, detail: &str| InviteOutcome {
             email: raw.trim().to_owned(),
@@ -186,9 +155,14 @@ pub async fn send(
                 results.push(outcome(InviteStatus::NoFreeSeat, &e.to_string()));
                 refusal.get_or_insert(e);
             }
+            Err(e @ AppError::TooManyRequests { .. }) => {
+                results.push(outcome(InviteStatus::RateLimited, &e.to_string()));
+                refusal.get_or_insert(e);
+            }
             Err(e) => return Err(e),
         }
     }
+    batch.record_sent(&mut tx).await?;
     tx.commit().await.or_internal("committing invitations")?;
     state.outbox_wake.notify_one();
     let sent = results.iter().filter(|o| o.status.is_success()).count();
@@ -199,7 +173,7 @@ pub async fn send(
         total = results.len(),
         "sent invitations"
     );
-    let refused = results.iter().all(|r| r.status == InviteStatus::NoFreeSeat);
+    let refused = results.iter().all(|r| r.status.is_refusal());
     Ok(Invited {
         refusal: refusal.filter(|_| refused),
         results,
@@ -214,25 +188,76 @@ struct Batch<'a> {
     origin: String,
     now: i64,
     expires_at: i64,
+    /// Messages the organization may still send today, and how long until it may send more.
+    quota: (i64, throttle::Wait),
+    /// Messages this request queued.
+    sent: i64,
 }
 
 impl<'a> Batch<'a> {
-    fn new(state: &'a AppState, me: &'a Admin, role: Role, headers: &HeaderMap) -> Self {
+    fn new(state: &'a AppState, me: &'a Admin, role: Role) -> Self {
         let now = now();
         Self {
             state,
             me,
             role,
-            origin: origin(state, headers),
+            origin: me.origin().public.clone(),
             now,
             expires_at: now + state.config.invite_expiry_days * 24 * 60 * 60,
+            quota: (0, throttle::Wait { seconds: 0 }),
+            sent: 0,
         }
+    }
+
+    fn quota_limit(&self) -> Limit {
+        Limit::invitations_per_organization(&self.state.config)
+    }
+
+    /// Reads what is left of the organization's daily quota, inside the locked transaction.
+    async fn read_quota(&mut self, tx: &mut db::Tx) -> Result<(), AppError> {
+        let subject = self.me.organization_id().to_string();
+        self.quota = throttle::remaining(&mut **tx, self.quota_limit(), &subject).await?;
+        Ok(())
+    }
+
+    /// Counts the messages queued by this request against the quota, in the same transaction.
+    async fn record_sent(&self, tx: &mut db::Tx) -> Result<(), AppError> {
+        let subject = self.me.organization_id().to_string();
+        throttle::record(&mut **tx, self.quota_limit(), &subject, self.sent).await
+    }
+
+    /// Refuses one more message when the quota is used up, or when `open` was sent less than the
+    /// cooldown ago.
+    fn check_rate(&self, open: Option<&OpenInvitation>) -> Result<(), AppError> {
+        let cooldown = super::auth::seconds(self.state.config.resend_cooldown);
+        if let Some(open) = open.filter(|o| o.created_at > self.now - cooldown) {
+            let seconds = (open.created_at + cooldown - self.now).max(1);
+            return Err(AppError::TooManyRequests {
+                message: format!(
+                    "Invited less than a minute ago; it can be sent again in {seconds} s."
+                ),
+                retry_after: seconds.unsigned_abs(),
+            });
+        }
+        let (left, wait) = self.quota;
+        if self.sent >= left {
+            let hours = wait.seconds.div_ceil(3600).max(1);
+            return Err(AppError::TooManyRequests {
+                message: format!(
+                    "Not sent: this organization has sent its {} invitations for the last 24 hours. Try again in {hours} {}.",
+                    self.state.config.invites_per_day,
+                    if hours == 1 { "hour" } else { "hours" },
+                ),
+                retry_after: wait.seconds,
+            });
+        }
+        Ok(())
     }
 
     /// Invites (or invites again) one address inside the locked transaction; a missing seat is
     /// `AppError::NoFreeSeat`.
     async fn invite(
-        &self,
+        &mut self,
         tx: &mut db::Tx,
         email: &EmailAddress,
     ) -> Result<InviteOutcome, AppError> {
@@ -268,11 +293,12 @@ impl<'a> Batch<'a> {
 
     /// Writes the invitation (a new one, or `open` renewed) and queues its message.
     async fn issue(
-        &self,
+        &mut self,
         tx: &mut db::Tx,
         email: &EmailAddress,
         open: Option<OpenInvitation>,
     ) -> Result<InviteOutcome, AppError> {
+        self.check_rate(open.as_ref())?;
         let org = self.me.organization_id();
         let answer = |status, detail: &str| InviteOutcome {
             email: email.to_string(),
@@ -326,6 +352,7 @@ impl<'a> Batch<'a> {
         )
         .await
         .or_internal("queueing a message")?;
+        self.sent += 1;
         Ok(answer(status, detail))
     }
 }
@@ -363,25 +390,21 @@ fn no_such_invitation() -> AppError {
 
 /// Sends an open invitation again with a new secret and expiry. Without a free seat for it
 /// (its reservation lapsed), nothing is sent and the error says so.
-pub async fn resend(
-    state: &AppState,
-    me: &Admin,
-    id: i64,
-    headers: &HeaderMap,
-) -> Result<(), AppError> {
+pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppError> {
     let invitation = db::invitations::find(state.db.pool(), id)
         .await
         .or_internal("finding an invitation")?
         .filter(|i| i.organization_id == me.organization_id() && i.is_open())
         .ok_or_else(no_such_invitation)?;
     let email = EmailAddress::parse(&invitation.email)?;
-    let batch = Batch::new(state, me, invitation.role, headers);
+    let mut batch = Batch::new(state, me, invitation.role);
     let mut tx = state.db.begin().await.or_internal("starting a resend")?;
     state
         .db
         .lock_organization(&mut tx, me.organization_id())
         .await
         .or_internal("locking the organization")?;
+    batch.read_quota(&mut tx).await?;
     // Revoked or accepted meanwhile: there is nothing to send again (re-inviting would make a new
     // invitation the admin did not ask for).
     let still_open = db::invitations::find_open(&mut *tx, me.organization_id(), email.as_str())
@@ -394,6 +417,7 @@ pub async fn resend(
         Some(member) => member,
         None => batch.issue(&mut tx, &email, still_open).await?,
     };
+    batch.record_sent(&mut tx).await?;
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");
@@ -458,10 +482,18 @@ pub async fn info(state: &AppState, token: &str) -> Result<InviteInfo, AppError>
                 .await
                 .or_internal("reading an organization")?
                 .unwrap_or_default();
+            let has_account = match EmailAddress::parse(&invitation.email) {
+                Ok(email) => db::users::find_by_email(state.db.pool(), &email)
+                    .await
+                    .or_internal("checking an address")?
+                    .is_some(),
+                Err(_) => false,
+            };
             Ok(InviteInfo::Email {
                 organization_title: title,
                 role: invitation.role,
                 email: invitation.email,
+                has_account,
             })
         }
     }

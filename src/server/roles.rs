@@ -66,12 +66,51 @@ pub async fn change_role(
                 "The member's role changed meanwhile. Reload and try again.".into(),
             ));
         }
+        if role == Role::Deactivated {
+            // Restoring them later must not revive a stolen session or token.
+            super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+        }
     }
     tx.commit().await.or_internal("committing a role change")?;
-    tracing::info!(organization_id = org, by = me.user_id(), user_id, from = %current, to = %role, "changed a role");
+    tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, from = %current, to = %role, "changed a role");
     super::members::one(state, me, user_id)
         .await?
         .ok_or_else(not_a_member)
+}
+
+/// Removes a member (any role but Owner, never oneself) from the organization: their seat is free
+/// at once, their sessions end and their token is replaced; the account stays, in no organization,
+/// so that any organization may invite it again.
+pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result<(), AppError> {
+    if user_id == me.user_id() {
+        return Err(AppError::Forbidden(
+            "You cannot remove yourself from the organization.".into(),
+        ));
+    }
+    let org = me.organization_id();
+    let mut tx = state.db.begin().await.or_internal("starting a removal")?;
+    state
+        .db
+        .lock_organization(&mut tx, org)
+        .await
+        .or_internal("locking the organization")?;
+    let current = db::memberships::role_of(&mut *tx, org, user_id)
+        .await
+        .or_internal("reading a role")?
+        .ok_or_else(not_a_member)?;
+    if current == Role::Owner {
+        return Err(AppError::Forbidden(
+            "Nobody can remove the Owner; the Owner can transfer ownership first.".into(),
+        ));
+    }
+    db::memberships::delete(&mut *tx, org, user_id)
+        .await
+        .or_internal("removing a member")?
+        .ok_or_else(not_a_member)?;
+    super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+    tx.commit().await.or_internal("committing a removal")?;
+    tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, role = %current, "removed a member");
+    Ok(())
 }
 
 /// The Owner hands the organization to an active member, confirming with their password. The old
@@ -85,7 +124,7 @@ pub async fn transfer_ownership(
     let stored = db::users::find_password_hash(state.db.pool(), me.user_id())
         .await
         .or_internal("reading a password")?;
-    if !password::verify(stored, password_text.to_owned()).await? {
+    if !password::verify(&state.hashing, stored, password_text.to_owned()).await? {
         return Err(AppError::invalid("password", "That is not your password."));
     }
     transfer(state, me.organization_id(), Some(me.user_id()), to).await

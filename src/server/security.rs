@@ -2,7 +2,8 @@
 //!
 //! A state-changing request that a browser sends with our session cookie must come from our own
 //! origin: its `Origin` (or, failing that, `Sec-Fetch-Site`) says so. Requests authenticated by
-//! `Authorization: Token` are exempt: a cross-site page cannot set that header.
+//! `Authorization: Token …` are exempt: a cross-site page cannot set that header (only that
+//! scheme is: it is the only one the app accepts).
 
 use axum::{
     extract::{Request, State},
@@ -11,7 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{error::ApiError, AppState};
+use super::{error::ApiError, origin::RequestOrigin, AppState};
 use crate::domain::AppError;
 
 pub async fn same_origin_only(
@@ -23,10 +24,7 @@ pub async fn same_origin_only(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe
-        && !request.headers().contains_key(header::AUTHORIZATION)
-        && !is_same_origin(&state, request.headers())
-    {
+    if !safe && !has_token(request.headers()) && !is_same_origin(&state, &request) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
         return ApiError(AppError::Forbidden(
             "Cross-site request refused: this action must be sent from the app's own pages.".into(),
@@ -47,18 +45,26 @@ pub async fn same_origin_only(
     response
 }
 
-fn is_same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+/// Whether the request carries an `Authorization: Token …` header.
+fn has_token(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim_start().get(..6))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("token "))
+}
+
+fn is_same_origin(state: &AppState, request: &Request) -> bool {
+    let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        if let Some(public) = &state.config.public_url {
-            if origin.eq_ignore_ascii_case(public) {
-                return true;
-            }
-        }
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let origin_host = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"));
-        return matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h));
+        let ours = request
+            .extensions()
+            .get::<RequestOrigin>()
+            .map(|o| o.public.as_str());
+        return [ours, state.config.public_url.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|ours| origin.eq_ignore_ascii_case(ours));
     }
     // No Origin: only a browser that says the request is cross-site is refused; other clients
     // (scripts, curl) carry no ambient cookie unless they chose to send one.

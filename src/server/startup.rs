@@ -1,7 +1,7 @@
 //! Building the app: database, keys, the router with its layers, and the listener. `main` and the
 //! integration tests start exactly this.
 
-use std::{future::IntoFuture, net::SocketAddr};
+use std::net::SocketAddr;
 
 use axum::{
     extract::{DefaultBodyLimit, Request},
@@ -13,7 +13,11 @@ use axum::{
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
-use super::{db::Db, rest, security, AppState, Config};
+use super::{
+    db::Db,
+    limits::{self, RequestLimits},
+    rest, security, AppState, Config,
+};
 use crate::app::{shell, App};
 
 /// Server functions live under this prefix, apart from the REST API's `/api`.
@@ -69,32 +73,15 @@ impl Application {
         self,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let janitor = tokio::spawn(remove_expired_sessions(self.state.db.clone()));
+        let janitor = tokio::spawn(tidy_up(self.state.clone()));
         let outbox = tokio::spawn(super::mail::run_outbox(self.state.clone()));
-        let grace = self.state.config.shutdown_grace;
-        let (stopping, stop_requested) = tokio::sync::oneshot::channel::<()>();
-        let stop = async move {
-            stop.await;
-            let _ = stopping.send(());
+        let config = &self.state.config;
+        let limits = super::serve::ServeLimits {
+            max_connections: config.max_connections,
+            header_timeout: config.header_timeout,
+            grace: config.shutdown_grace,
         };
-        let serve = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(stop)
-            .into_future();
-        let deadline = async move {
-            // The sender lives in the server's future: an error means it has finished already.
-            if stop_requested.await.is_ok() {
-                tokio::time::sleep(grace).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        let served = tokio::select! {
-            served = serve => served,
-            () = deadline => {
-                tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
-                Ok(())
-            }
-        };
+        let served = super::serve::serve(self.listener, self.router, limits, stop).await;
         janitor.abort();
         outbox.abort();
         served
@@ -123,21 +110,35 @@ pub fn router(state: AppState) -> Router {
             security::same_origin_only,
         ))
         .layer(middleware::from_fn(cache_static_files))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::origin::check_host,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            RequestLimits::from_config(&state.config),
+            limits::limit_requests,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Deletes expired sessions hourly. Every instance may run it; the deletes are idempotent.
-async fn remove_expired_sessions(db: Db) {
+/// Deletes ended sessions and attempts no abuse limit counts any more, hourly. Every instance
+/// may run it; the deletes are idempotent.
+async fn tidy_up(state: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
     loop {
         every_hour.tick().await;
-        match super::db::sessions::delete_expired(db.pool(), super::now()).await {
+        let now = super::now();
+        let idle_since = now - super::auth::seconds(state.config.session_idle);
+        match super::db::sessions::delete_expired(state.db.pool(), now, idle_since).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
-            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+            Ok(n) => tracing::info!(sessions = n, "removed ended sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not remove ended sessions"),
+        }
+        if let Err(e) = super::throttle::prune(state.db.pool(), &state.config).await {
+            tracing::warn!(error = %e, "could not remove old attempts");
         }
     }
 }

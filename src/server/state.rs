@@ -5,7 +5,13 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
-use super::{auth::keys::Keys, db::Db, mail::Mailer, Config};
+use super::{
+    auth::{keys::Keys, password::HashBudget},
+    db::Db,
+    mail::Mailer,
+    origin::AllowedHosts,
+    Config,
+};
 
 /// Everything a request handler or server function needs, passed explicitly (no globals), so
 /// that each test runs its own app against its own database.
@@ -17,6 +23,10 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Password hashes running and waiting.
+    pub hashing: Arc<HashBudget>,
+    /// The `Host` values the server answers for.
+    pub allowed_hosts: Arc<AllowedHosts>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -42,6 +52,8 @@ impl AppState {
         let mailer = Mailer::from_config(&config)?;
         Ok(Self {
             db,
+            allowed_hosts: Arc::new(AllowedHosts::from_config(&config, site_addr)),
+            hashing: Arc::new(HashBudget::new(config.hash_concurrency, config.hash_queue)),
             config: Arc::new(config),
             keys: Arc::new(keys),
             mailer: Arc::new(mailer),

@@ -17,7 +17,7 @@ crate::on_both_databases!(
     sessions_and_tokens_are_stored_only_as_hashes,
     disabled_signup_refuses_signup_without_a_link,
     twenty_concurrent_signups_with_one_email_create_one_account,
-    deactivated_users_cannot_log_in_or_use_their_session,
+    deactivated_users_are_signed_out_and_cannot_log_in,
 );
 
 async fn signup_creates_an_organization_with_the_user_as_owner_and_signs_in(backend: Backend) {
@@ -358,7 +358,7 @@ async fn twenty_concurrent_signups_with_one_email_create_one_account(backend: Ba
     );
 }
 
-async fn deactivated_users_cannot_log_in_or_use_their_session(backend: Backend) {
+async fn deactivated_users_are_signed_out_and_cannot_log_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let member = app.add_member(Role::Annotator).await;
@@ -379,9 +379,11 @@ async fn deactivated_users_cannot_log_in_or_use_their_session(backend: Backend) 
         .send()
         .await
         .unwrap();
-    assert!(error_detail(res, StatusCode::FORBIDDEN)
-        .await
-        .contains("deactivated"));
+    assert_eq!(
+        error_detail(res, StatusCode::UNAUTHORIZED).await,
+        "Sign in to continue.",
+        "the session ended"
+    );
     let res = app
         .log_in_with(&new_client(), &member.email, PASSWORD)
         .await;

@@ -160,9 +160,33 @@ impl TestApp {
             secret_key: Some(SECRET_KEY.into()),
             // Tests read the mail from memory; the ones about SMTP or `.eml` files set it back.
             mail_transport: MailTransport::Memory,
+            // Every test's requests come from 127.0.0.1: the per-address limits and the re-send
+            // cooldown are off, except in the tests about them, which set their own.
+            signups_per_hour: 1_000_000,
+            login_max_failures_per_client: 1_000_000,
+            resend_cooldown: Duration::ZERO,
             ..Config::default()
         };
         configure(&mut config);
+        // A test reaches the app directly, as the proxy in front of it would.
+        if config.public_url.is_some() && config.allowed_hosts.is_empty() {
+            config.allowed_hosts.push("127.0.0.1".into());
+        }
+        Self::start(database, config).await
+    }
+
+    /// A second instance of the app, with the same settings, on the same database (as several
+    /// instances behind a load balancer).
+    pub async fn second_instance(&self) -> Self {
+        let database = TestDatabase {
+            url: self.database.url.clone(),
+            dir: std::env::temp_dir().join(unique("gatehouse-test-")),
+            pg_name: None,
+        };
+        Self::start(database, self.config.clone()).await
+    }
+
+    async fn start(database: TestDatabase, config: Config) -> Self {
         // Every app of the test process runs on one shared runtime, as in production, where
         // one runtime serves every request; the test's own runtime only drives its clients.
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -4,12 +4,16 @@
 mod helpers;
 mod smtp;
 
+mod abuse;
 mod accounts;
 mod cli;
 mod hardening;
 mod invites;
+mod limits;
 mod matrix;
 mod organization;
+mod outage;
 mod pages;
+mod removal;
 mod roles;
 mod security;

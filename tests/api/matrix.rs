@@ -65,8 +65,9 @@ fn expected(rule: Rule, caller: Caller) -> u16 {
     let admin = matches!(caller, Owner | Administrator | OtherOrganization);
     match (rule, caller) {
         (Rule::Public(code), _) => code,
-        (_, Anonymous) => 401,
-        (_, Pending | Deactivated) => 403,
+        // Deactivation ended the member's session: they are signed out.
+        (_, Anonymous | Deactivated) => 401,
+        (_, Pending) => 403,
         (Rule::Active, _) => 200,
         (Rule::Admins(ok), _) => {
             if admin {
@@ -102,7 +103,8 @@ fn expected(rule: Rule, caller: Caller) -> u16 {
 }
 
 async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // Every caller tries the same wrong login: no lockout here (the abuse tests have their own).
+    let app = TestApp::spawn_with(backend, |c| c.login_max_failures = 1000).await;
     app.sign_up().await;
     let owner = app.client.clone();
     let org_id = app.org_id().await;
@@ -178,6 +180,13 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             memberships.clone(),
             json!({"user_id": target_id, "role": "REVIEWER"}),
             Rule::AdminsHere(200),
+        ),
+        // Nobody with this id is a member anywhere: admins find no such member.
+        (
+            Method::DELETE,
+            format!("{memberships}/999999"),
+            json!(null),
+            Rule::AdminsHere(404),
         ),
         (
             Method::GET,
@@ -270,6 +279,11 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::AdminsHere(200),
         ),
         (
+            "members/remove",
+            vec![("user_id", "999999")],
+            Rule::Admins(404),
+        ),
+        (
             "members/transfer_ownership",
             vec![
                 ("email", "nobody@example.com"),
@@ -336,6 +350,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
                         "{} {}",
                         m.to_uppercase(),
                         path.replace("{id}", &org_id.to_string())
+                            .replace("{user_id}", "999999")
                     )
                 })
         })

@@ -12,7 +12,7 @@ crate::on_both_databases!(
     renaming_rejects_bad_titles_with_a_clear_message,
     missing_or_wrong_tokens_are_unauthorized,
     only_owner_and_administrator_may_rename,
-    pending_and_deactivated_members_get_403_from_every_endpoint,
+    pending_members_get_403_and_deactivated_ones_401_from_every_endpoint,
     whoami_and_the_token_endpoints,
     resetting_the_token_kills_the_old_one,
 );
@@ -313,7 +313,7 @@ async fn only_owner_and_administrator_may_rename(backend: Backend) {
     }
 }
 
-async fn pending_and_deactivated_members_get_403_from_every_endpoint(backend: Backend) {
+async fn pending_members_get_403_and_deactivated_ones_401_from_every_endpoint(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     for role in [Role::NotActivated, Role::Deactivated] {
@@ -342,11 +342,13 @@ async fn pending_and_deactivated_members_get_403_from_every_endpoint(backend: Ba
                     .await
                     .unwrap(),
             ] {
-                assert_eq!(
-                    res.status(),
-                    StatusCode::FORBIDDEN,
-                    "{role} {method} {path}"
-                );
+                // Deactivation ended the session and replaced the token.
+                let expected = if role == Role::Deactivated {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::FORBIDDEN
+                };
+                assert_eq!(res.status(), expected, "{role} {method} {path}");
             }
         }
     }

@@ -115,10 +115,17 @@ async fn pending_members_see_only_the_waiting_page(backend: Backend) {
         assert!(page.contains("Waiting for your role"), "{path}");
         assert!(!page.contains("Rename the organization"));
     }
+    // Deactivation ends the session: they are back at the login page.
     app.set_role(member.id, Role::Deactivated).await;
-    let (status, page) = get(&member.client, app.url("/")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(page.contains("Your account has been deactivated"));
+    let res = member
+        .client
+        .get(app.url("/"))
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/user/login");
 }
 
 async fn unknown_pages_are_404(backend: Backend) {

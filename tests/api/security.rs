@@ -131,11 +131,15 @@ async fn malformed_server_function_calls_are_client_errors(backend: Backend) {
 }
 
 async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+    })
+    .await;
     let res = app
         .client
         .post(app.url("/_sfn/auth/sign_up"))
         .header("x-forwarded-proto", "https")
+        .header(header::ORIGIN, app.address.replace("http://", "https://"))
         .form(&[("email", "tls@example.com"), ("password", PASSWORD)])
         .send()
         .await
@@ -146,7 +150,26 @@ async fn the_session_cookie_is_secure_behind_https(backend: Backend) {
         .unwrap()
         .to_str()
         .unwrap();
-    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    assert!(
+        cookie.starts_with("__Host-") && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
+    // The same header from a client that is not a trusted proxy proves nothing.
+    let direct = TestApp::spawn(backend).await;
+    let res = direct
+        .client
+        .post(direct.url("/_sfn/auth/sign_up"))
+        .header("x-forwarded-proto", "https")
+        .header(header::ORIGIN, &direct.address)
+        .form(&[("email", "tls@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(
+        cookie.starts_with("gatehouse_session=") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
 
     let behind_proxy = TestApp::spawn_with(backend, |c| {
         c.public_url = Some("https://labels.example.com".into())

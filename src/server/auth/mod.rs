@@ -6,14 +6,16 @@ pub mod keys;
 pub mod password;
 pub mod secrets;
 
-use axum::http::{header, HeaderMap};
+use axum::http::{header, request::Parts, HeaderMap};
 
-use super::{db, error::OrInternal, now, AppState};
-use crate::domain::{AppError, Need, Role};
+use super::{db, error::OrInternal, now, origin::RequestOrigin, AppState};
+use crate::domain::{admits, AppError, Need, Refusal, Role};
 
+/// The session cookie's name over plain HTTP.
 pub const SESSION_COOKIE: &str = "gatehouse_session";
-/// Sessions last two weeks from sign-in.
-pub const SESSION_TTL_SECONDS: i64 = 14 * 24 * 60 * 60;
+/// Its name over HTTPS: the `__Host-` prefix makes browsers refuse it unless it is `Secure`, for
+/// the whole host and set by it, so a neighbouring subdomain cannot plant a session.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-gatehouse_session";
 
 /// The user behind a request, with their membership as it is in the database right now. Only
 /// [`authorize`] makes one, so holding one (inside a witness) proves who the caller is.
@@ -23,6 +25,7 @@ pub struct Member {
     email: String,
     organization_id: i64,
     role: Role,
+    origin: RequestOrigin,
 }
 
 impl Member {
@@ -42,6 +45,55 @@ impl Member {
     pub fn role(&self) -> Role {
         self.role
     }
+
+    /// Where the request came from (the client's address) and the public origin it reached.
+    pub fn origin(&self) -> &RequestOrigin {
+        &self.origin
+    }
+}
+
+/// A signed-in account, whatever its standing: the caller before any need is checked.
+#[derive(Clone, Debug)]
+pub struct Account {
+    user_id: i64,
+    email: String,
+    /// Their organization and role; `None` once removed from their organization.
+    membership: Option<(i64, Role)>,
+    origin: RequestOrigin,
+}
+
+impl Account {
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+
+    pub fn organization_id(&self) -> Option<i64> {
+        self.membership.map(|(organization, _)| organization)
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.membership.map(|(_, role)| role)
+    }
+
+    pub fn origin(&self) -> &RequestOrigin {
+        &self.origin
+    }
+
+    /// The account as a member of its organization, if it has one.
+    fn into_member(self) -> Result<Member, Refusal> {
+        let (organization_id, role) = self.membership.ok_or(Refusal::NoOrganization)?;
+        Ok(Member {
+            user_id: self.user_id,
+            email: self.email,
+            organization_id,
+            role,
+            origin: self.origin,
+        })
+    }
 }
 
 mod sealed {
@@ -56,7 +108,11 @@ pub trait Witness: sealed::Sealed + Sized + Send + 'static {
     /// Whether the caller must be looked up at all.
     const IDENTIFIES: bool = true;
     #[doc(hidden)]
-    fn admit(member: Option<Member>, proof: sealed::Proof) -> Result<Self, AppError>;
+    fn admit(
+        account: Option<Account>,
+        origin: RequestOrigin,
+        proof: sealed::Proof,
+    ) -> Result<Self, AppError>;
 }
 
 macro_rules! witness {
@@ -75,8 +131,12 @@ macro_rules! witness {
         impl sealed::Sealed for $name {}
 
         impl Witness for $name {
-            fn admit(member: Option<Member>, _: sealed::Proof) -> Result<Self, AppError> {
-                let member = member.ok_or_else(AppError::signed_out)?;
+            fn admit(
+                account: Option<Account>,
+                _: RequestOrigin,
+                _: sealed::Proof,
+            ) -> Result<Self, AppError> {
+                let member = account.ok_or_else(AppError::signed_out)?.into_member()?;
                 member.role.allows($need)?;
                 Ok(Self(member))
             }
@@ -113,36 +173,54 @@ macro_rules! implies {
 implies!(Owner => Active as active);
 implies!(Admin => Active as active);
 
-/// Whoever is calling, signed in or not, Pending and Deactivated included (so that the app can
-/// tell them where they stand).
+/// Whoever is calling, signed in or not, Pending, Deactivated and without an organization
+/// included (so that the app can tell them where they stand).
 #[derive(Clone, Debug)]
-pub struct Visitor(Option<Member>);
+pub struct Visitor(Option<Account>, RequestOrigin);
 
 impl Visitor {
     /// The caller, if signed in.
-    pub fn member(&self) -> Option<&Member> {
+    pub fn account(&self) -> Option<&Account> {
         self.0.as_ref()
+    }
+
+    pub fn origin(&self) -> &RequestOrigin {
+        &self.1
     }
 }
 
 impl sealed::Sealed for Visitor {}
 
 impl Witness for Visitor {
-    fn admit(member: Option<Member>, _: sealed::Proof) -> Result<Self, AppError> {
-        Ok(Self(member))
+    fn admit(
+        account: Option<Account>,
+        origin: RequestOrigin,
+        _: sealed::Proof,
+    ) -> Result<Self, AppError> {
+        Ok(Self(account, origin))
     }
 }
 
-/// Anyone at all; the caller is not looked up (signing up and in).
-#[derive(Clone, Copy, Debug)]
-pub struct Anyone;
+/// Anyone at all; the caller is not looked up (signing up and in), only where they come from.
+#[derive(Clone, Debug)]
+pub struct Anyone(RequestOrigin);
+
+impl Anyone {
+    pub fn origin(&self) -> &RequestOrigin {
+        &self.0
+    }
+}
 
 impl sealed::Sealed for Anyone {}
 
 impl Witness for Anyone {
     const IDENTIFIES: bool = false;
-    fn admit(_: Option<Member>, _: sealed::Proof) -> Result<Self, AppError> {
-        Ok(Self)
+    fn admit(
+        _: Option<Account>,
+        origin: RequestOrigin,
+        _: sealed::Proof,
+    ) -> Result<Self, AppError> {
+        Ok(Self(origin))
     }
 }
 
@@ -165,26 +243,30 @@ pub fn organization_not_found() -> AppError {
 /// need.
 pub async fn authorize<W: Witness>(
     state: &AppState,
-    headers: &HeaderMap,
+    request: &Parts,
     scope: Scope<'_>,
 ) -> Result<W, AppError> {
+    let origin = RequestOrigin::of(state, request)?;
     if !W::IDENTIFIES {
-        return W::admit(None, sealed::Proof(()));
+        return W::admit(None, origin, sealed::Proof(()));
     }
-    let member = identify(state, headers).await?;
-    if let (Scope::Named(id), Some(m)) = (scope, &member) {
-        if m.role.allows(Need::Active).is_ok() && id.parse::<i64>().ok() != Some(m.organization_id)
-        {
+    let account = identify(state, &request.headers, &origin).await?;
+    if let (Scope::Named(id), Some(a)) = (scope, &account) {
+        if admits(a.role(), Need::Active).is_ok() && id.parse::<i64>().ok() != a.organization_id() {
             return Err(organization_not_found());
         }
     }
-    W::admit(member, sealed::Proof(()))
+    W::admit(account, origin, sealed::Proof(()))
 }
 
 /// Resolves the request's credentials. An `Authorization` header must hold a valid token (a
-/// wrong one is an error, never a silent fallback to the cookie); a stale or unknown session
-/// cookie is simply no session.
-async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Member>, AppError> {
+/// wrong one is an error, never a silent fallback to the cookie); a stale, idle or unknown
+/// session cookie is simply no session.
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    origin: &RequestOrigin,
+) -> Result<Option<Account>, AppError> {
     let now = now();
     let record = if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = parse_token_header(value.to_str().unwrap_or_default())?;
@@ -196,14 +278,29 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Member
                     "Invalid token. Copy your current token from the Account page.".into(),
                 )
             })?
-    } else if let Some(session) = session_cookie(headers) {
-        match db::principals::by_session(state.db.pool(), &secrets::hash(session), now)
+    } else if let Some(session) = session_cookie(headers, origin.https) {
+        let idle = seconds(state.config.session_idle);
+        let id_hash = secrets::hash(session);
+        let Some(record) = db::principals::by_session(state.db.pool(), &id_hash, now, now - idle)
             .await
             .or_internal("looking up a session")?
+        else {
+            return Ok(None);
+        };
+        // Seen again: pushes the idle deadline back, written at most every minute (or every
+        // quarter of the idle time, if that is shorter).
+        if record
+            .session_seen_at
+            .is_some_and(|t| t < now - (idle / 4).min(60))
         {
-            Some(record) => record,
-            None => return Ok(None),
+            let pool = state.db.pool().clone();
+            tokio::spawn(async move {
+                if let Err(e) = db::sessions::touch(&pool, &id_hash, now).await {
+                    tracing::warn!(error = %e, "could not record a session's last request");
+                }
+            });
         }
+        record
     } else {
         return Ok(None);
     };
@@ -216,12 +313,17 @@ async fn identify(state: &AppState, headers: &HeaderMap) -> Result<Option<Member
             }
         });
     }
-    Ok(Some(Member {
+    Ok(Some(Account {
         user_id: record.user_id,
         email: record.email,
-        organization_id: record.organization_id,
-        role: record.role,
+        membership: record.organization_id.zip(record.role),
+        origin: origin.clone(),
     }))
+}
+
+/// A duration in whole seconds, for timestamps.
+pub fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
 }
 
 fn parse_token_header(value: &str) -> Result<&str, AppError> {
@@ -238,46 +340,46 @@ fn parse_token_header(value: &str) -> Result<&str, AppError> {
     }
 }
 
-/// The session id from the `Cookie` header, if any.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The session id from the `Cookie` header, if any. Over HTTPS only the `__Host-` cookie counts.
+pub fn session_cookie(headers: &HeaderMap, https: bool) -> Option<&str> {
+    let wanted = cookie_name(https);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.trim())
         .filter(|v| !v.is_empty())
 }
 
-/// The `Set-Cookie` value that starts a session.
-pub fn session_set_cookie(session: &str, secure: bool) -> String {
+fn cookie_name(https: bool) -> &'static str {
+    if https {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+/// The `Set-Cookie` value that starts a session; the browser keeps it no longer than the server
+/// does.
+pub fn session_set_cookie(session: &str, https: bool, max_age: std::time::Duration) -> String {
     format!(
-        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={SESSION_TTL_SECONDS}{}",
-        if secure { "; Secure" } else { "" }
+        "{}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
+        cookie_name(https),
+        max_age.as_secs(),
+        if https { "; Secure" } else { "" }
     )
 }
 
 /// The `Set-Cookie` value that ends a session in the browser.
-pub fn session_clear_cookie(secure: bool) -> String {
+pub fn session_clear_cookie(https: bool) -> String {
     format!(
-        "{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
+        "{}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{}",
+        cookie_name(https),
+        if https { "; Secure" } else { "" }
     )
-}
-
-/// Whether the browser reached us over HTTPS (directly configured, or through a proxy that says so).
-pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
-    state
-        .config
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"))
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 #[cfg(test)]
@@ -303,16 +405,30 @@ mod tests {
             header::COOKIE,
             "a=1; gatehouse_session=xyz; b=2".parse().unwrap(),
         );
-        assert_eq!(session_cookie(&headers), Some("xyz"));
+        assert_eq!(session_cookie(&headers, false), Some("xyz"));
+        assert_eq!(
+            session_cookie(&headers, true),
+            None,
+            "over HTTPS only __Host- counts"
+        );
         headers.insert(header::COOKIE, "gatehouse_session=".parse().unwrap());
-        assert_eq!(session_cookie(&headers), None);
+        assert_eq!(session_cookie(&headers, false), None);
+        headers.insert(
+            header::COOKIE,
+            "__Host-gatehouse_session=abc".parse().unwrap(),
+        );
+        assert_eq!(session_cookie(&headers, true), Some("abc"));
     }
 
     #[test]
-    fn session_cookie_is_http_only_and_same_site() {
-        let c = session_set_cookie("s", false);
+    fn session_cookie_is_http_only_same_site_and_host_prefixed_over_https() {
+        let age = std::time::Duration::from_secs(3600);
+        let c = session_set_cookie("s", false, age);
+        assert!(c.starts_with("gatehouse_session=s;"));
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"));
-        assert!(!c.contains("Secure"));
-        assert!(session_set_cookie("s", true).ends_with("; Secure"));
+        assert!(c.contains("Max-Age=3600") && !c.contains("Secure"));
+        let c = session_set_cookie("s", true, age);
+        assert!(c.starts_with("__Host-gatehouse_session=s;") && c.ends_with("; Secure"));
+        assert!(!c.contains("Domain"), "a __Host- cookie names no domain");
     }
 }

@@ -1,7 +1,13 @@
 //! Argon2id password hashing (the crate's defaults are OWASP's: 19 MiB, 2 passes, 1 lane), run on
-//! the blocking pool so that it never stalls the async runtime.
+//! the blocking pool so that it never stalls the async runtime, and within a budget: at most one
+//! hash per core at once and a bounded queue, so that a flood of logins cannot exhaust memory.
 
-use std::sync::OnceLock;
+use std::sync::{
+    atomic::{AtomicU64, AtomicUsize, Ordering},
+    OnceLock,
+};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -13,8 +19,58 @@ use crate::{
     server::error::OrInternal,
 };
 
-pub async fn hash(password: Password) -> Result<String, AppError> {
+/// How many hashes may run at once, and how many more may wait for a turn.
+pub struct HashBudget {
+    running: std::sync::Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
+    computed: AtomicU64,
+}
+
+impl HashBudget {
+    pub fn new(concurrency: usize, queue: usize) -> Self {
+        Self {
+            running: std::sync::Arc::new(Semaphore::new(concurrency.max(1))),
+            waiting: AtomicUsize::new(0),
+            queue,
+            computed: AtomicU64::new(0),
+        }
+    }
+
+    /// How many hashes have been computed (or verified) so far.
+    pub fn computed(&self) -> u64 {
+        self.computed.load(Ordering::Relaxed)
+    }
+
+    /// A turn to hash: at once if a core is free, after a wait if the queue has room, else a 503
+    /// that tells the client to come back in a second.
+    async fn turn(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        if let Ok(permit) = self.running.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::Unavailable {
+                message: "The server is busy checking passwords. Try again in a moment.".into(),
+                retry_after: 1,
+            });
+        }
+        let permit = self.running.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        permit.or_internal("waiting for the password hasher")
+    }
+
+    async fn start(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        let turn = self.turn().await?;
+        self.computed.fetch_add(1, Ordering::Relaxed);
+        Ok(turn)
+    }
+}
+
+pub async fn hash(budget: &HashBudget, password: Password) -> Result<String, AppError> {
+    let turn = budget.start().await?;
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         Argon2::default()
             .hash_password(
                 password.expose().as_bytes(),
@@ -29,8 +85,14 @@ pub async fn hash(password: Password) -> Result<String, AppError> {
 
 /// Checks a password against a stored hash. With no hash (unknown account) it checks against a
 /// fixed one, so that a wrong email takes as long as a wrong password.
-pub async fn verify(stored: Option<String>, password: String) -> Result<bool, AppError> {
+pub async fn verify(
+    budget: &HashBudget,
+    stored: Option<String>,
+    password: String,
+) -> Result<bool, AppError> {
+    let turn = budget.start().await?;
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let known = stored.is_some();
         let Ok(parsed) = PasswordHash::new(stored.as_deref().unwrap_or_else(|| dummy_hash()))
         else {
@@ -64,20 +126,53 @@ mod tests {
 
     #[tokio::test]
     async fn a_hashed_password_verifies_and_a_wrong_one_does_not() {
-        let stored = hash(Password::parse("correct horse").unwrap())
+        let budget = HashBudget::new(1, 0);
+        let stored = hash(&budget, Password::parse("correct horse").unwrap())
             .await
             .unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(verify(Some(stored.clone()), "correct horse".into())
+        assert!(
+            verify(&budget, Some(stored.clone()), "correct horse".into())
+                .await
+                .unwrap()
+        );
+        assert!(!verify(&budget, Some(stored), "wrong horse!".into())
             .await
             .unwrap());
-        assert!(!verify(Some(stored), "wrong horse!".into()).await.unwrap());
     }
 
     #[tokio::test]
     async fn an_unknown_account_never_verifies() {
-        assert!(!verify(None, "no account has this password".into())
-            .await
-            .unwrap());
+        assert!(!verify(
+            &HashBudget::new(1, 0),
+            None,
+            "no account has this password".into()
+        )
+        .await
+        .unwrap());
+    }
+
+    #[tokio::test]
+    async fn beyond_the_running_and_waiting_hashes_the_answer_is_busy_at_once() {
+        let budget = HashBudget::new(1, 1);
+        let running = budget.turn().await.unwrap();
+        let waiting = async { budget.turn().await.map(drop) };
+        let refused = async {
+            // Let the waiter take its place in the queue first.
+            tokio::task::yield_now().await;
+            budget.turn().await.map(drop)
+        };
+        let release = async {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            drop(running);
+        };
+        let (waited, refused, ()) = tokio::join!(waiting, refused, release);
+        assert!(waited.is_ok(), "a waiting hash gets its turn");
+        let refused = refused.unwrap_err();
+        assert_eq!(
+            (refused.status_code(), refused.retry_after()),
+            (503, Some(1))
+        );
     }
 }

@@ -36,7 +36,7 @@ static FIND_BY_HASH: LazyLock<String> =
     LazyLock::new(|| format!("{SELECT_INVITATION} WHERE i.token_hash = $1"));
 static FIND: LazyLock<String> = LazyLock::new(|| format!("{SELECT_INVITATION} WHERE i.id = $1"));
 static FIND_OPEN: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT i.id, i.expires_at FROM invitations i WHERE i.organization_id = $1 AND i.email = $2 AND {}", open_invitation("i"))
+    format!("SELECT i.id, i.created_at, i.expires_at FROM invitations i WHERE i.organization_id = $1 AND i.email = $2 AND {}", open_invitation("i"))
 });
 static LIST_OPEN: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -101,6 +101,8 @@ pub async fn find<'e>(
 #[derive(sqlx::FromRow)]
 pub struct OpenInvitation {
     pub id: i64,
+    /// When it was last sent.
+    pub created_at: i64,
     pub expires_at: i64,
 }
 

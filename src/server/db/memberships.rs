@@ -118,3 +118,31 @@ pub async fn promote_to_owner<'e>(
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Removes a member from their organization (the account stays, in no organization); returns
+/// the role they had, or `None` if they were not a member of it. Never the Owner.
+pub async fn delete<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+) -> Result<Option<Role>, sqlx::Error> {
+    sqlx::query_scalar(
+        "DELETE FROM memberships WHERE organization_id = $1 AND user_id = $2 AND role <> 'OWNER' \
+         RETURNING role",
+    )
+    .bind(organization_id)
+    .bind(user_id)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The organization a user belongs to, if any.
+pub async fn organization_of<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT organization_id FROM memberships WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
+}

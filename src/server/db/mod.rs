@@ -10,6 +10,7 @@ pub mod outbox;
 pub mod principals;
 pub mod sessions;
 pub mod sql;
+pub mod throttle;
 pub mod users;
 
 use std::{str::FromStr, time::Duration};
@@ -32,6 +33,11 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
 }
+
+/// How long a request waits for a PostgreSQL connection. When the server cannot be reached,
+/// this is how long a request takes to be answered 503 ("the database is unreachable"), so it
+/// is short; a healthy pool hands out a connection in milliseconds.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -87,7 +93,7 @@ impl Db {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await?
             }

@@ -1,4 +1,5 @@
-//! Sessions: stored by the hash of their id, with an expiry.
+//! Sessions: stored by the hash of their id, with a fixed expiry and the time of their last
+//! request (a session idle for too long has ended too).
 
 use sqlx::AnyExecutor;
 
@@ -10,7 +11,8 @@ pub async fn insert<'e>(
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $3)",
     )
     .bind(id_hash.to_vec())
     .bind(user_id)
@@ -29,9 +31,38 @@ pub async fn delete<'e>(ex: impl AnyExecutor<'e>, id_hash: &[u8]) -> Result<(), 
         .map(|_| ())
 }
 
-pub async fn delete_expired<'e>(ex: impl AnyExecutor<'e>, now: i64) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+/// Records a request on the session.
+pub async fn touch<'e>(
+    ex: impl AnyExecutor<'e>,
+    id_hash: &[u8],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1")
         .bind(now)
+        .bind(id_hash.to_vec())
+        .execute(ex)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every session of a user (deactivated, removed, or a new password).
+pub async fn delete_all_of<'e>(ex: impl AnyExecutor<'e>, user_id: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(ex)
+        .await
+        .map(|d| d.rows_affected())
+}
+
+/// Deletes sessions that have expired or gone idle.
+pub async fn delete_expired<'e>(
+    ex: impl AnyExecutor<'e>,
+    now: i64,
+    idle_since: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
+        .bind(now)
+        .bind(idle_since)
         .execute(ex)
         .await
         .map(|d| d.rows_affected())

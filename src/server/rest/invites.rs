@@ -2,7 +2,7 @@
 
 use axum::{
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -40,9 +40,8 @@ use crate::{
 pub async fn get_link(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
-    headers: HeaderMap,
 ) -> ApiResult<InviteLink> {
-    Ok(Json(invites::link(&state, &me, &headers).await?))
+    Ok(Json(invites::link(&state, &me).await?))
 }
 
 /// Replace the invite link
@@ -57,9 +56,8 @@ pub async fn get_link(
 pub async fn reset_link(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
-    headers: HeaderMap,
 ) -> ApiResult<InviteLink> {
-    Ok(Json(invites::reset_link(&state, &me, &headers).await?))
+    Ok(Json(invites::reset_link(&state, &me).await?))
 }
 
 fn invitable_role() -> ObjectBuilder {
@@ -110,34 +108,45 @@ pub struct InviteRefusal {
 /// signup, usable once, only by that address, until it expires after
 /// LABEL_STUDIO_INVITE_EXPIRY_DAYS days) and its own answer. An address already invited is
 /// re-sent with a new link. Each new invitation reserves a seat. Messages are delivered
-/// afterwards, from a durable outbox.
+/// afterwards, from a durable outbox. An organization sends at most LABEL_STUDIO_INVITES_PER_DAY
+/// messages in a rolling day, and one address at most one a minute; an address over either limit
+/// is answered `rate_limited`.
 #[utoipa::path(post, path = "/invite/send-email", tag = "invitations", operation_id = "sendEmailInvitations",
     request_body = SendEmails,
     responses(
         (status = 200, description = "One result per address.", body = InviteResults),
         (status = 400, description = "A body that cannot be read, no addresses, more than 1000, or a role that cannot be invited.", body = ErrorBody),
         (status = 409, description = "No address could be invited for lack of seats (\"No free seats: N of N in use. …\"); the body also carries `results`.", body = InviteRefusal),
+        (status = 429, description = "No address could be invited now: the daily quota is used up, or they were all invited less than a minute ago. `Retry-After` says when to try again; the body also carries `results`.", body = InviteRefusal,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
         AdminErrors,
         BodyErrors,
     ))]
 pub async fn send_email(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<SendEmails>,
 ) -> Result<Response, ApiError> {
     // Entries may hold several addresses each: the list is bounded before it is split.
     invites::check_count(body.emails.len())?;
     let addresses = split_email_list(&body.emails.join("\n"));
     let role = body.role.unwrap_or(Role::Annotator);
-    let invited = invites::send(&state, &me, &addresses, role, &headers).await?;
+    let invited = invites::send(&state, &me, &addresses, role).await?;
     Ok(match invited.refusal {
         Some(refusal) => {
             let body = InviteRefusal {
                 error: ErrorBody::new(&refusal),
                 results: invited.results,
             };
-            (StatusCode::CONFLICT, Json(body)).into_response()
+            let status =
+                StatusCode::from_u16(refusal.status_code()).unwrap_or(StatusCode::CONFLICT);
+            let mut response = (status, Json(body)).into_response();
+            if let Some(seconds) = refusal.retry_after() {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, seconds.into());
+            }
+            response
         }
         None => Json(InviteResults {
             results: invited.results,

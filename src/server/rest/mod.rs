@@ -98,6 +98,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             organization::list_memberships,
             organization::change_membership
         ))
+        .routes(routes!(organization::remove_membership))
         .routes(routes!(invites::get_link))
         .routes(routes!(invites::reset_link))
         .routes(routes!(invites::send_email))
@@ -186,9 +187,7 @@ impl<W: Witness> FromRequestParts<AppState> for Authorized<W> {
             .find(|(name, _)| *name == "id")
             .map(|(_, value)| value);
         let scope = named.map_or(Scope::Own, Scope::Named);
-        Ok(Authorized(
-            auth::authorize::<W>(state, &parts.headers, scope).await?,
-        ))
+        Ok(Authorized(auth::authorize::<W>(state, parts, scope).await?))
     }
 }
 

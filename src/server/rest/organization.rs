@@ -1,7 +1,8 @@
 //! `/api/organization/`, `/api/organizations/{id}` and its memberships.
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::{rejection::QueryRejection, Query, RawPathParams, State},
+    http::StatusCode,
     routing::{get, MethodRouter},
     Json,
 };
@@ -250,4 +251,40 @@ pub async fn change_membership(
     Ok(Json(
         roles::change_role(&state, &me, change.user_id, change.role).await?,
     ))
+}
+
+/// Remove a member
+///
+/// Owner or Administrator only. Any member but the Owner, never oneself, whatever their status.
+/// Their seat is free at once, their sessions end and their API token is replaced; the account
+/// remains, in no organization, and any organization may invite it again.
+#[utoipa::path(delete, path = "/organizations/{id}/memberships/{user_id}", tag = "organization", operation_id = "removeMember",
+    params(
+        ("id" = i64, Path, description = "The caller's organization's id."),
+        ("user_id" = i64, Path, description = "The member's user id."),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "Not an Owner or Administrator, the Owner, or oneself.", body = ErrorBody),
+        (status = 404, description = "No such organization, or no such member in it.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn remove_membership(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    params: RawPathParams,
+) -> Result<StatusCode, ApiError> {
+    // An id that is not a whole number names no member.
+    let user_id = params
+        .iter()
+        .find(|(name, _)| *name == "user_id")
+        .and_then(|(_, value)| value.parse::<i64>().ok())
+        .ok_or_else(|| {
+            ApiError(AppError::NotFound(
+                "There is no such member in this organization.".into(),
+            ))
+        })?;
+    roles::remove_member(&state, &me, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,295 @@
+//! Where a request comes from and which address it reached.
+//!
+//! The client is the socket peer, or, when the peer is a proxy listed in
+//! `LABEL_STUDIO_TRUSTED_PROXIES`, the last address in `X-Forwarded-For` that is not one of those
+//! proxies. The public origin, which every link the app hands out starts with, is
+//! `LABEL_STUDIO_HOST` when it is set; otherwise the request's `Host` (or a trusted proxy's
+//! `X-Forwarded-Host` and `X-Forwarded-Proto`), and only if that host is allowed, as Django's
+//! `ALLOWED_HOSTS`: so a forged `Host` never ends up in a link or an email.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{header, request::Parts, HeaderMap},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::{config::Config, error::ApiError, AppState};
+use crate::domain::AppError;
+
+/// Who sent a request and where they reached us; set on every request by [`check_host`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestOrigin {
+    /// The client's address, for the abuse limits and the security log.
+    pub client: IpAddr,
+    /// `scheme://host[:port]`, as the browser reached us.
+    pub public: String,
+    /// Whether the browser reached us over HTTPS.
+    pub https: bool,
+}
+
+impl RequestOrigin {
+    /// The origin of a request whose host was checked by [`check_host`] (read from its
+    /// extensions); worked out again if the request did not pass through it.
+    pub fn of(state: &AppState, parts: &Parts) -> Result<Self, AppError> {
+        match parts.extensions.get::<RequestOrigin>() {
+            Some(origin) => Ok(origin.clone()),
+            None => resolve(state, &parts.headers, peer(&parts.extensions)),
+        }
+    }
+}
+
+/// Refuses a request for a host the settings do not allow (400), and records its
+/// [`RequestOrigin`] for everything behind it. `/health` answers whatever the host, for load
+/// balancers that probe by address.
+pub async fn check_host(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let peer = peer(request.extensions());
+    match resolve(&state, request.headers(), peer) {
+        Ok(origin) => {
+            request.extensions_mut().insert(origin);
+            next.run(request).await
+        }
+        Err(_) if request.uri().path() == "/health" => next.run(request).await,
+        Err(refusal) => ApiError(refusal).into_response(),
+    }
+}
+
+fn peer(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+}
+
+fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<RequestOrigin, AppError> {
+    let config = &state.config;
+    let from_proxy = is_trusted(config, peer);
+    let forwarded = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned())
+            .filter(|_| from_proxy)
+    };
+    let host = forwarded("x-forwarded-host")
+        .or_else(|| {
+            headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !state.allowed_hosts.allows(&host) {
+        let shown: String = host.chars().take(100).collect();
+        return Err(AppError::BadRequest(format!(
+            "Unknown host {shown:?}: this server does not answer for it. If people reach it at this address, set LABEL_STUDIO_HOST or LABEL_STUDIO_ALLOWED_HOSTS."
+        )));
+    }
+    let client = client_address(config, headers, peer);
+    if let Some(public) = &config.public_url {
+        return Ok(RequestOrigin {
+            client,
+            https: public.starts_with("https://"),
+            public: public.clone(),
+        });
+    }
+    let https = forwarded("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    Ok(RequestOrigin {
+        client,
+        public: format!("{}://{host}", if https { "https" } else { "http" }),
+        https,
+    })
+}
+
+fn is_trusted(config: &Config, ip: IpAddr) -> bool {
+    config
+        .trusted_proxies
+        .iter()
+        .any(|range| range.contains(ip))
+}
+
+/// The peer, or, behind trusted proxies, the address the outermost of them saw: the last
+/// `X-Forwarded-For` hop that is not a trusted proxy itself.
+fn client_address(config: &Config, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    if !is_trusted(config, peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = parse_hop(hop) else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(config, ip) {
+            break;
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry: an address, maybe with a port (`1.2.3.4:5678`, `[::1]:80`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// The `Host` values the server answers for.
+#[derive(Clone, Debug)]
+pub struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    /// The host of `LABEL_STUDIO_HOST` and `LABEL_STUDIO_ALLOWED_HOSTS`; when neither is set, the
+    /// loopback names and the address the server listens on.
+    pub fn from_config(config: &Config, listening: SocketAddr) -> Self {
+        let mut hosts = config.allowed_hosts.clone();
+        if let Some(public) = &config.public_url {
+            let authority = public.split_once("://").map_or(public.as_str(), |(_, a)| a);
+            hosts.push(authority.trim_end_matches('/').to_ascii_lowercase());
+        }
+        if hosts.is_empty() {
+            hosts.extend(["localhost", "127.0.0.1", "[::1]"].map(String::from));
+            hosts.push(match listening.ip() {
+                IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            });
+        }
+        Self(hosts)
+    }
+
+    /// Whether `host` (a `Host` header, lowercase) is one of them. An entry without a port
+    /// allows every port; `.example.com` allows the domain and its subdomains; `*` allows all.
+    pub fn allows(&self, host: &str) -> bool {
+        let Some(name) = host_name(host) else {
+            return false;
+        };
+        self.0.iter().any(|entry| {
+            if entry == "*" {
+                true
+            } else if let Some(domain) = entry.strip_prefix('.') {
+                name == domain || name.ends_with(entry.as_str())
+            } else if host_name(entry) == Some(entry.as_str()) {
+                name == entry
+            } else {
+                host == entry
+            }
+        })
+    }
+}
+
+/// The name part of a `Host` value (without its port), if the value is well formed.
+fn host_name(host: &str) -> Option<&str> {
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        let end = rest.find(']')?;
+        let name = &host[..end + 2];
+        (name, rest[end + 1..].strip_prefix(':'))
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        }
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
+    (port_ok && name_ok).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(config: Config) -> AllowedHosts {
+        AllowedHosts::from_config(&config, "127.0.0.1:3000".parse().unwrap())
+    }
+
+    #[test]
+    fn without_settings_loopback_names_and_the_listen_address_are_allowed() {
+        let hosts = allowed(Config::default());
+        for ok in [
+            "localhost",
+            "localhost:3000",
+            "127.0.0.1:3000",
+            "[::1]:3000",
+            "127.0.0.1",
+        ] {
+            assert!(hosts.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:3000",
+            "localhost.evil.example",
+            "",
+            "127.0.0.1:x",
+            "localhost:3000/x",
+        ] {
+            assert!(!hosts.allows(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_public_host_and_the_allowed_list_replace_the_defaults() {
+        let hosts = allowed(Config {
+            public_url: Some("https://labels.example.com".into()),
+            allowed_hosts: vec!["10.0.0.5:8080".into(), ".corp.example".into()],
+            ..Config::default()
+        });
+        for ok in [
+            "labels.example.com",
+            "labels.example.com:443",
+            "10.0.0.5:8080",
+            "corp.example",
+            "a.b.corp.example",
+        ] {
+            assert!(hosts.allows(ok), "{ok}");
+        }
+        for bad in [
+            "localhost",
+            "127.0.0.1:3000",
+            "10.0.0.5:8081",
+            "evilcorp.example",
+            "example.com",
+        ] {
+            assert!(!hosts.allows(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_is_read_only_from_trusted_proxies() {
+        let config = Config {
+            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+            ..Config::default()
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.9, 10.0.0.3".parse().unwrap(),
+        );
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let stranger: IpAddr = "198.51.100.1".parse().unwrap();
+        assert_eq!(
+            client_address(&config, &headers, proxy),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_address(&config, &headers, stranger), stranger);
+        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_address(&config, &headers, proxy), proxy);
+    }
+}

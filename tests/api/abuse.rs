@@ -1,0 +1,643 @@
+//! Abuse limits and the session lifecycle (SPEC section 8): login lockout, the password-hash
+//! budget, signup and invitation quotas, untrusted `Host` and forwarded headers, idle and
+//! absolute session expiry, and credentials that die with deactivation.
+
+use std::time::{Duration, Instant};
+
+use gatehouse::domain::{InviteStatus, Role};
+use reqwest::{header, Client, Method, Response, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+crate::on_both_databases!(
+    failed_logins_lock_the_email_until_the_window_passes,
+    the_lockout_is_shared_by_every_instance,
+    a_refused_login_checks_no_password,
+    a_saturated_password_hasher_answers_busy_at_once,
+    failed_logins_from_one_client_address_are_limited,
+    signups_from_one_client_address_are_limited,
+    invitations_have_a_daily_quota,
+    an_invitation_is_sent_again_at_most_once_a_minute,
+    a_forged_host_is_refused_and_never_reaches_a_mail,
+    links_use_the_public_host_whatever_the_request_says,
+    forwarded_headers_count_only_from_a_trusted_proxy,
+    an_idle_session_ends,
+    a_session_ends_at_its_maximum_age_however_busy,
+    deactivation_ends_sessions_and_the_token_for_good,
+);
+
+const WRONG: &str = "not the password";
+
+/// Signs up an Owner with a client of its own, then forgets that client: the account exists and
+/// nobody is signed in.
+async fn account(app: &TestApp) -> String {
+    let email = format!("{}@example.com", unique("user-"));
+    let res = app.sign_up_with(&new_client(), &email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    email
+}
+
+async fn log_in(app: &TestApp, email: &str, password: &str) -> Response {
+    app.log_in_with(&new_client(), email, password).await
+}
+
+fn retry_after(res: &Response) -> u64 {
+    res.headers()
+        .get(header::RETRY_AFTER)
+        .expect("a Retry-After header")
+        .to_str()
+        .unwrap()
+        .parse()
+        .expect("Retry-After in seconds")
+}
+
+async fn failed_logins_lock_the_email_until_the_window_passes(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.login_max_failures = 3;
+        c.login_lockout = Duration::from_secs(3);
+    })
+    .await;
+    let email = account(&app).await;
+    for _ in 0..3 {
+        let res = log_in(&app, &email, WRONG).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    for password in [WRONG, PASSWORD] {
+        let res = log_in(&app, &email, password).await;
+        let wait = retry_after(&res);
+        assert!((1..=3).contains(&wait), "Retry-After {wait}");
+        assert_eq!(
+            server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
+            "Too many failed attempts. Try again in 1 minute.",
+            "refused, right password or not"
+        );
+    }
+    // Another address is not affected.
+    let other = account(&app).await;
+    assert_eq!(
+        log_in(&app, &other, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    assert_eq!(
+        log_in(&app, &email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // The success cleared the count: three more failures before the next lockout.
+    for _ in 0..3 {
+        assert_eq!(
+            log_in(&app, &email, WRONG).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        log_in(&app, &email, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+async fn the_lockout_is_shared_by_every_instance(backend: Backend) {
+    let one = TestApp::spawn_with(backend, |c| c.login_max_failures = 3).await;
+    let two = one.second_instance().await;
+    let email = account(&one).await;
+    for app in [&one, &two, &one] {
+        assert_eq!(
+            log_in(app, &email, WRONG).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for app in [&two, &one] {
+        let res = log_in(app, &email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+}
+
+async fn a_refused_login_checks_no_password(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.login_max_failures = 2).await;
+    let email = account(&app).await;
+    let mut checked = Duration::ZERO;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let res = log_in(&app, &email, WRONG).await;
+        checked += started.elapsed();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let hashes = app.state.hashing.computed();
+    let mut refused = Duration::ZERO;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let res = log_in(&app, &email, PASSWORD).await;
+        refused += started.elapsed();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(
+        app.state.hashing.computed(),
+        hashes,
+        "no password was hashed for a refused attempt"
+    );
+    assert!(
+        refused < checked,
+        "refusals ({refused:?}) take less than password checks ({checked:?})"
+    );
+}
+
+async fn a_saturated_password_hasher_answers_busy_at_once(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.hash_concurrency = 1;
+        c.hash_queue = 2;
+    })
+    .await;
+    let attempts = (0..24).map(|i| {
+        let app = &app;
+        async move {
+            let res = log_in(app, &format!("nobody-{i}@example.com"), WRONG).await;
+            let status = res.status();
+            let wait = res
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let message = server_fn_error(res, status).await;
+            (status, wait, message)
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let busy: Vec<_> = answers
+        .iter()
+        .filter(|(status, ..)| *status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    let checked = answers
+        .iter()
+        .filter(|(status, ..)| *status == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(!busy.is_empty(), "{answers:?}");
+    assert!(
+        checked >= 3,
+        "one running and two waiting were checked: {answers:?}"
+    );
+    assert_eq!(busy.len() + checked, answers.len(), "{answers:?}");
+    for (_, wait, message) in busy {
+        assert_eq!(wait.as_deref(), Some("1"));
+        assert!(message.contains("busy"), "{message}");
+    }
+}
+
+async fn failed_logins_from_one_client_address_are_limited(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.login_max_failures_per_client = 3;
+    })
+    .await;
+    let email = account(&app).await;
+    for i in 0..3 {
+        let res = log_in(&app, &format!("guess-{i}@example.com"), WRONG).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = log_in(&app, &email, PASSWORD).await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "Too many failed attempts. Try again in 15 minutes."
+    );
+}
+
+async fn signups_from_one_client_address_are_limited(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.signups_per_hour = 2).await;
+    account(&app).await;
+    account(&app).await;
+    let hashes = app.state.hashing.computed();
+    let res = app
+        .sign_up_with(&new_client(), "third@example.com", PASSWORD)
+        .await;
+    assert!(retry_after(&res) > 3500);
+    assert_eq!(
+        server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "Too many signups from your network. Try again in 60 minutes."
+    );
+    assert_eq!(app.state.hashing.computed(), hashes);
+}
+
+async fn invitations_have_a_daily_quota(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.invites_per_day = 3).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let results = app
+        .invite(
+            &token,
+            &[
+                "a@example.com",
+                "b@example.com",
+                "c@example.com",
+                "d@example.com",
+            ],
+            Role::Annotator,
+        )
+        .await;
+    let statuses: Vec<_> = results.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            InviteStatus::Invited,
+            InviteStatus::Invited,
+            InviteStatus::Invited,
+            InviteStatus::RateLimited
+        ]
+    );
+    assert_eq!(
+        results[3].detail,
+        "Not sent: this organization has sent its 3 invitations for the last 24 hours. Try again in 24 hours."
+    );
+    // Nothing left: the request as a whole is refused, and nothing is written.
+    let res = app
+        .api(Method::POST, "/api/invite/send-email", &token)
+        .json(&json!({"emails": ["e@example.com"], "role": "ANNOTATOR"}))
+        .send()
+        .await;
+    assert!(retry_after(&res) > 80_000);
+    assert!(error_detail(res, StatusCode::TOO_MANY_REQUESTS)
+        .await
+        .contains("has sent its 3 invitations"));
+    assert_eq!(app.count("invitations").await, 3);
+    assert_eq!(app.count("email_outbox").await, 3);
+}
+
+async fn an_invitation_is_sent_again_at_most_once_a_minute(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.resend_cooldown = Duration::from_secs(2);
+    })
+    .await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    app.invite(&token, &["frank@example.com"], Role::Reviewer)
+        .await;
+    let again = app
+        .invite(
+            &token,
+            &["frank@example.com", "grace@example.com"],
+            Role::Reviewer,
+        )
+        .await;
+    assert_eq!(again[0].status, InviteStatus::RateLimited);
+    assert!(
+        again[0]
+            .detail
+            .starts_with("Invited less than a minute ago"),
+        "{again:?}"
+    );
+    assert_eq!(again[1].status, InviteStatus::Invited);
+    // Alone, it is refused as a whole.
+    let res = app
+        .api(Method::POST, "/api/invite/send-email", &token)
+        .json(&json!({"emails": ["frank@example.com"], "role": "REVIEWER"}))
+        .send()
+        .await;
+    assert!((1..=2).contains(&retry_after(&res)));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status_code"], 429);
+    assert_eq!(body["results"][0]["status"], "rate_limited");
+    let id: i64 =
+        sqlx::query_scalar("SELECT id FROM invitations WHERE email = 'frank@example.com'")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+    let res = app
+        .server_fn(&app.client, "invites/resend", &[("id", &id.to_string())])
+        .await;
+    assert!((1..=2).contains(&retry_after(&res)));
+    server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await;
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let res = app
+        .server_fn(&app.client, "invites/resend", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.wait_for_mail_to("frank@example.com", 2).await;
+}
+
+/// Sends `request` with the `Host` header replaced.
+async fn with_host(client: &Client, method: Method, url: &str, host: &str) -> Response {
+    client
+        .request(method, url)
+        .header(header::HOST, host)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_forged_host_is_refused_and_never_reaches_a_mail(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let token = app.token(&app.client).await;
+    for path in [
+        "/",
+        "/user/login",
+        "/api/organization/",
+        "/pkg/gatehouse.css",
+    ] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header(header::HOST, "evil.example")
+            .header(header::AUTHORIZATION, format!("Token {token}"))
+            .send()
+            .await
+            .unwrap();
+        let detail = error_detail(res, StatusCode::BAD_REQUEST).await;
+        assert!(
+            detail.starts_with("Unknown host \"evil.example\"")
+                && detail.contains("set LABEL_STUDIO_HOST or LABEL_STUDIO_ALLOWED_HOSTS"),
+            "{path}: {detail}"
+        );
+    }
+    let res = app
+        .client
+        .post(app.url("/api/invite/send-email"))
+        .header(header::HOST, "evil.example")
+        .header(header::AUTHORIZATION, format!("Token {token}"))
+        .json(&json!({"emails": ["victim@example.com"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.count("invitations").await, 0);
+    // The health check answers load balancers that probe by address.
+    let res = with_host(&app.client, Method::GET, &app.url("/health"), "10.1.2.3").await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // A loopback name is allowed without settings, and is what the link says.
+    let port = app.address.rsplit(':').next().unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/invite/send-email"))
+        .header(header::HOST, format!("localhost:{port}"))
+        .header(header::AUTHORIZATION, format!("Token {token}"))
+        .json(&json!({"emails": ["victim@example.com"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let link = app.invitation_link_to("victim@example.com", 1).await;
+    assert!(
+        link.starts_with(&format!("http://localhost:{port}/user/signup?token=")),
+        "{link}"
+    );
+}
+
+async fn links_use_the_public_host_whatever_the_request_says(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.public_url = Some("https://labels.example.com".into());
+        c.allowed_hosts = vec!["127.0.0.1".into(), "internal.example".into()];
+    })
+    .await;
+    let email = format!("{}@example.com", unique("owner-"));
+    let res = app
+        .client
+        .post(app.url("/_sfn/auth/sign_up"))
+        .header(header::ORIGIN, "https://labels.example.com")
+        .form(&[("email", email.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with("__Host-gatehouse_session=") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let token: Value = app
+        .client
+        .get(app.url("/api/current-user/token"))
+        .header(header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"]
+        .as_str()
+        .expect("signed in by the __Host- cookie");
+    let link: Value = app
+        .client
+        .get(app.url("/api/invite"))
+        .header(header::HOST, "internal.example")
+        .header(header::AUTHORIZATION, format!("Token {token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        link["invite_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://labels.example.com/user/signup?token="),
+        "{link}"
+    );
+    // Over HTTPS the plain cookie name is not a session (a neighbour could have planted it).
+    let plain = session.replace("__Host-", "");
+    let res = app
+        .client
+        .get(app.url("/api/current-user/whoami"))
+        .header(header::COOKIE, plain)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn forwarded_headers_count_only_from_a_trusted_proxy(backend: Backend) {
+    let trusting = TestApp::spawn_with(backend, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        c.allowed_hosts = vec!["labels.example.com".into(), "127.0.0.1".into()];
+        c.login_max_failures_per_client = 2;
+    })
+    .await;
+    // Through the proxy: its X-Forwarded-* name the public address.
+    trusting.sign_up().await;
+    let token = trusting.token(&trusting.client).await;
+    let link = |app: &TestApp, headers: Vec<(&'static str, &'static str)>| {
+        let mut request = app
+            .client
+            .get(app.url("/api/invite"))
+            .header(header::AUTHORIZATION, format!("Token {token}"));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let res = link(
+        &trusting,
+        vec![
+            ("x-forwarded-host", "labels.example.com"),
+            ("x-forwarded-proto", "https"),
+            ("host", "labels.example.com"),
+        ],
+    )
+    .await
+    .unwrap();
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["invite_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://labels.example.com/user/signup"),
+        "{body}"
+    );
+    // A forwarded host must be allowed like any other.
+    let res = link(
+        &trusting,
+        vec![
+            ("x-forwarded-host", "evil.example"),
+            ("host", "labels.example.com"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // Failures are counted per forwarded client.
+    let from = |ip: &'static str| {
+        let app = &trusting;
+        async move {
+            app.client
+                .post(app.url("/_sfn/auth/log_in"))
+                .header("x-forwarded-for", ip)
+                .header(header::HOST, "labels.example.com")
+                .header(header::ORIGIN, "http://labels.example.com")
+                .form(&[("email", "nobody@example.com"), ("password", WRONG)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(from("203.0.113.1").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(from("203.0.113.1").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(from("203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(from("203.0.113.2").await, StatusCode::UNAUTHORIZED);
+
+    // Without the proxy listed, the same headers are ignored.
+    let plain = TestApp::spawn_with(backend, |c| c.login_max_failures_per_client = 2).await;
+    plain.sign_up().await;
+    let token = plain.token(&plain.client).await;
+    let body: Value = plain
+        .client
+        .get(plain.url("/api/invite"))
+        .header(header::AUTHORIZATION, format!("Token {token}"))
+        .header("x-forwarded-host", "localhost")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["invite_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/user/signup", plain.address)),
+        "{body}"
+    );
+    for (ip, status) in [
+        ("203.0.113.1", StatusCode::UNAUTHORIZED),
+        ("203.0.113.2", StatusCode::UNAUTHORIZED),
+        ("203.0.113.3", StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        let res = plain
+            .client
+            .post(plain.url("/_sfn/auth/log_in"))
+            .header("x-forwarded-for", ip)
+            .header(header::ORIGIN, &plain.address)
+            .form(&[("email", "nobody@example.com"), ("password", WRONG)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "all from 127.0.0.1");
+    }
+}
+
+async fn signed_in(app: &TestApp, client: &Client) -> bool {
+    let res = client
+        .get(app.url("/api/current-user/whoami"))
+        .send()
+        .await
+        .unwrap();
+    match res.status() {
+        StatusCode::OK => true,
+        StatusCode::UNAUTHORIZED => false,
+        other => panic!("unexpected {other}"),
+    }
+}
+
+async fn an_idle_session_ends(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.session_idle = Duration::from_secs(2);
+    })
+    .await;
+    app.sign_up().await;
+    // Busy: every request pushes the deadline back.
+    for _ in 0..4 {
+        assert!(signed_in(&app, &app.client).await);
+        tokio::time::sleep(Duration::from_millis(900)).await;
+    }
+    assert!(signed_in(&app, &app.client).await);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert!(!signed_in(&app, &app.client).await, "idle for over 2 s");
+}
+
+async fn a_session_ends_at_its_maximum_age_however_busy(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.session_max_age = Duration::from_secs(3);
+    })
+    .await;
+    let email = format!("{}@example.com", unique("owner-"));
+    let res = app.sign_up_with(&app.client, &email, PASSWORD).await;
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.split(';').any(|part| part.trim() == "Max-Age=3"),
+        "the browser keeps it no longer: {cookie}"
+    );
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2000) {
+        assert!(signed_in(&app, &app.client).await);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(!signed_in(&app, &app.client).await);
+}
+
+async fn deactivation_ends_sessions_and_the_token_for_good(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let member = app.add_member(Role::Annotator).await;
+    let old_token = app.token(&member.client).await;
+    assert!(signed_in(&app, &member.client).await);
+
+    app.set_role(member.id, Role::Deactivated).await;
+    app.set_role(member.id, Role::Annotator).await;
+
+    assert!(
+        !signed_in(&app, &member.client).await,
+        "restoring revives no session"
+    );
+    let res = app
+        .api(Method::GET, "/api/current-user/whoami", &old_token)
+        .send()
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "nor the old token");
+    // They sign in again, with a new token.
+    let res = app
+        .log_in_with(&member.client, &member.email, PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_ne!(app.token(&member.client).await, old_token);
+}

@@ -1,0 +1,330 @@
+//! Removing a member: the seat is freed, their credentials die, the account stays in no
+//! organization, and any organization may invite it again.
+
+use gatehouse::domain::{CurrentUser, InviteStatus, MemberPage, Role};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+crate::on_both_databases!(
+    a_removed_member_loses_seat_sessions_and_token_and_keeps_the_account,
+    nobody_removes_the_owner_or_themselves_and_only_admins_remove,
+    concurrent_removal_and_role_change_leave_one_consistent_state,
+    a_removed_member_rejoins_through_the_invite_link_as_pending,
+);
+
+fn remove_path(org: i64, user_id: i64) -> String {
+    format!("/api/organizations/{org}/memberships/{user_id}")
+}
+
+async fn a_removed_member_loses_seat_sessions_and_token_and_keeps_the_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    let member = app.add_member(Role::Reviewer).await;
+    let member_token = app.token(&member.client).await;
+    assert_eq!(app.organization(&owner).await.seats.used, 2);
+
+    let res = app
+        .api(Method::DELETE, &remove_path(org, member.id), &owner)
+        .send()
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.organization(&owner).await.seats.used,
+        1,
+        "the seat is free"
+    );
+    let page: MemberPage = app
+        .api(
+            Method::GET,
+            &format!(
+                "/api/organizations/{org}/memberships?search={}",
+                member.email
+            ),
+            &owner,
+        )
+        .json_ok()
+        .await;
+    assert_eq!(page.count, 0);
+    // Their session and token are dead.
+    let res = member
+        .client
+        .get(app.url("/api/current-user/whoami"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .api(Method::GET, "/api/current-user/whoami", &member_token)
+        .send()
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    // The account remains: they sign in, and belong to no organization.
+    let res = app
+        .log_in_with(&member.client, &member.email, PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = member
+        .client
+        .get(app.url("/api/current-user/whoami"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_detail(res, StatusCode::FORBIDDEN).await,
+        "You are not a member of any organization. Ask an administrator for an invitation."
+    );
+    let res = app
+        .server_fn(&member.client, "auth/current_user", &[])
+        .await;
+    let me: Option<CurrentUser> = res.json().await.unwrap();
+    let me = me.expect("signed in");
+    assert_eq!((me.role, me.organization_id), (None, None));
+    let (status, page) = {
+        let res = member
+            .client
+            .get(app.url("/"))
+            .header(reqwest::header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        page.contains("You are not a member of any organization"),
+        "one page says where they stand"
+    );
+
+    // Another organization may invite the address again; the account accepts by logging in.
+    let other = another_owner(&app).await;
+    let results = app.invite(&other, &[&member.email], Role::Annotator).await;
+    assert_eq!(results[0].status, InviteStatus::Invited, "{results:?}");
+    let link = app.invitation_link_to(&member.email, 2).await;
+    let token = crate::smtp::token_of(&link);
+    let info: Value = app
+        .server_fn(&new_client(), "invites/info", &[("token", &token)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["Email"]["has_account"], true, "{info}");
+    let (res, _) = app.join(&token, &member.email).await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::BAD_REQUEST).await,
+        "An account with this email already exists: log in to accept the invitation."
+    );
+    let res = app
+        .server_fn(
+            &member.client,
+            "auth/log_in",
+            &[
+                ("email", &member.email),
+                ("password", PASSWORD),
+                ("token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let me = app.whoami(&member.client).await;
+    assert_eq!(me.role, Role::Annotator);
+    assert_ne!(
+        me.organization_id, org,
+        "in the organization that invited them"
+    );
+    // An account in an organization cannot join a second one.
+    let res = app
+        .server_fn(
+            &new_client(),
+            "auth/log_in",
+            &[
+                ("email", &member.email),
+                ("password", PASSWORD),
+                ("token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let link: Value = app.api(Method::GET, "/api/invite", &owner).json_ok().await;
+    let res = app
+        .server_fn(
+            &new_client(),
+            "auth/log_in",
+            &[
+                ("email", &member.email),
+                ("password", PASSWORD),
+                ("token", link["token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::CONFLICT).await,
+        "This account already belongs to an organization; an account belongs to one organization at a time."
+    );
+}
+
+async fn a_removed_member_rejoins_through_the_invite_link_as_pending(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    let member = app.add_member(Role::Manager).await;
+    app.api(Method::DELETE, &remove_path(org, member.id), &owner)
+        .send()
+        .await;
+    let link: Value = app.api(Method::GET, "/api/invite", &owner).json_ok().await;
+    let res = app
+        .server_fn(
+            &member.client,
+            "auth/log_in",
+            &[
+                ("email", &member.email),
+                ("password", PASSWORD),
+                ("token", link["token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let me: Option<CurrentUser> = app
+        .server_fn(&member.client, "auth/current_user", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me = me.unwrap();
+    assert_eq!(
+        (me.role, me.organization_id),
+        (Some(Role::NotActivated), Some(org))
+    );
+}
+
+/// Signs up the Owner of another organization on the same app; returns their token.
+async fn another_owner(app: &TestApp) -> String {
+    let client = new_client();
+    let email = format!("{}@example.com", unique("other-owner-"));
+    let res = app.sign_up_with(&client, &email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    app.token(&client).await
+}
+
+async fn nobody_removes_the_owner_or_themselves_and_only_admins_remove(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    let owner_id = app.whoami(&app.client).await.id;
+    let admin = app.add_member(Role::Administrator).await;
+    let admin_token = app.token(&admin.client).await;
+    let manager = app.add_member(Role::Manager).await;
+    let manager_token = app.token(&manager.client).await;
+    let pending = app.add_member(Role::NotActivated).await;
+
+    let detail = app
+        .api(Method::DELETE, &remove_path(org, owner_id), &admin_token)
+        .error(StatusCode::FORBIDDEN)
+        .await;
+    assert!(detail.contains("Nobody can remove the Owner"), "{detail}");
+    let detail = app
+        .api(Method::DELETE, &remove_path(org, admin.id), &admin_token)
+        .error(StatusCode::FORBIDDEN)
+        .await;
+    assert!(detail.contains("cannot remove yourself"), "{detail}");
+    app.api(
+        Method::DELETE,
+        &remove_path(org, pending.id),
+        &manager_token,
+    )
+    .error(StatusCode::FORBIDDEN)
+    .await;
+    app.api(Method::DELETE, &remove_path(org, 999_999), &owner)
+        .error(StatusCode::NOT_FOUND)
+        .await;
+    app.api(
+        Method::DELETE,
+        &format!("/api/organizations/{org}/memberships/x"),
+        &owner,
+    )
+    .error(StatusCode::NOT_FOUND)
+    .await;
+    // Another organization's Owner cannot reach these members.
+    let stranger = another_owner(&app).await;
+    app.api(Method::DELETE, &remove_path(org, pending.id), &stranger)
+        .error(StatusCode::NOT_FOUND)
+        .await;
+    // An Administrator removes a Pending member (any status but Owner), through the page's
+    // server function too.
+    let res = app
+        .server_fn(
+            &admin.client,
+            "members/remove",
+            &[("user_id", &pending.id.to_string())],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let res = app
+        .api(Method::DELETE, &remove_path(org, pending.id), &owner)
+        .send()
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND, "already removed");
+}
+
+async fn concurrent_removal_and_role_change_leave_one_consistent_state(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    for _ in 0..3 {
+        let member = app.add_member(Role::Annotator).await;
+        let removal = app
+            .api(Method::DELETE, &remove_path(org, member.id), &owner)
+            .send();
+        let change = app
+            .api(
+                Method::PATCH,
+                &format!("/api/organizations/{org}/memberships"),
+                &owner,
+            )
+            .json(&serde_json::json!({"user_id": member.id, "role": "MANAGER"}))
+            .send();
+        let (removed, changed) = tokio::join!(removal, change);
+        assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+        // The change either came first (and the removal then removed a Manager) or found no
+        // such member.
+        let changed_status = changed.status();
+        assert!(
+            [StatusCode::OK, StatusCode::NOT_FOUND].contains(&changed_status),
+            "{changed_status}"
+        );
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM memberships WHERE user_id = $1")
+                .bind(member.id)
+                .fetch_optional(app.db().pool())
+                .await
+                .unwrap();
+        assert_eq!(role, None, "removed whatever the order");
+        let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
+            .bind(member.id)
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+        assert_eq!(sessions, 0);
+    }
+    let seats: Value = app
+        .api(Method::GET, "/api/organization/", &owner)
+        .json_ok()
+        .await;
+    assert_eq!(seats["seats"]["used"], 1, "only the Owner holds a seat");
+}
