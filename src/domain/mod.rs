@@ -20,5 +20,5 @@ pub use password::Password;
 pub use policy::{admits, Need, Refusal};
 pub use role::Role;
 pub use time::format_timestamp;
-pub use title::OrgTitle;
+pub use title::{is_direction_control, OrgTitle};
 pub use views::{CurrentUser, OrganizationView, OwnerView, SeatsView, SignupSettings};

@@ -41,6 +41,7 @@ pub async fn sign_up(
 ) -> Result<SignedIn, AppError> {
     let email = EmailAddress::parse(email)?;
     let password = Password::parse(password)?;
+    auth::common_passwords::check(&password, &email)?;
     let token = match invite_token.map(str::trim).filter(|t| !t.is_empty()) {
         None if state.config.disable_signup_without_link => {
             return Err(AppError::Forbidden(SIGNUP_DISABLED.into()))

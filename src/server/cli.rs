@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use super::{
     accounts,
-    auth::password,
+    auth::{self, password},
     db::{self, Db},
     error::OrInternal,
     now, AppState, Config,
@@ -108,6 +108,7 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
 async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<String, String> {
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
+    auth::common_passwords::check(&password, &email).map_err(|e| e.to_string())?;
     let hash = password::hash(&state.hashing, password)
         .await
         .map_err(|e| e.to_string())?;
