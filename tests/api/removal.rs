@@ -12,6 +12,7 @@ crate::on_both_databases!(
     nobody_removes_the_owner_or_themselves_and_only_admins_remove,
     concurrent_removal_and_role_change_leave_one_consistent_state,
     a_removed_member_rejoins_through_the_invite_link_as_pending,
+    admins_are_told_how_many_wait_for_a_role,
 );
 
 fn remove_path(org: i64, user_id: i64) -> String {
@@ -327,4 +328,55 @@ async fn concurrent_removal_and_role_change_leave_one_consistent_state(backend: 
         .json_ok()
         .await;
     assert_eq!(seats["seats"]["used"], 1, "only the Owner holds a seat");
+}
+
+async fn admins_are_told_how_many_wait_for_a_role(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let annotator = app.add_member(Role::Annotator).await;
+    assert_eq!(app.organization(&owner).await.pending_members, 0);
+    app.add_member(Role::NotActivated).await;
+    let waiting = app.add_member(Role::NotActivated).await;
+    assert_eq!(app.organization(&owner).await.pending_members, 2);
+
+    let me = |client: reqwest::Client| {
+        let app = &app;
+        async move {
+            let me: Option<CurrentUser> = app
+                .server_fn(&client, "auth/current_user", &[])
+                .await
+                .json()
+                .await
+                .unwrap();
+            me.unwrap().pending_members
+        }
+    };
+    assert_eq!(
+        me(app.client.clone()).await,
+        2,
+        "the Owner's menu counts them"
+    );
+    assert_eq!(me(annotator.client.clone()).await, 0, "others are not told");
+    let page = app
+        .client
+        .get(app.url("/organization"))
+        .header(reqwest::header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("2 people are waiting for a role."),
+        "the page says so"
+    );
+    assert!(
+        page.contains("href=\"/organization?role=NOT_ACTIVATED\""),
+        "the menu links to them"
+    );
+
+    app.set_role(waiting.id, Role::Reviewer).await;
+    assert_eq!(app.organization(&owner).await.pending_members, 1);
 }
