@@ -121,7 +121,7 @@ pub async fn sign_up(
             db::outbox::cancel_unsent(&mut *tx, invitation.id)
                 .await
                 .or_internal("cancelling a message")?;
-            create_member_in(
+            let user_id = create_member_in(
                 &mut tx,
                 &state.keys,
                 &email,
@@ -129,7 +129,12 @@ pub async fn sign_up(
                 invitation.organization_id,
                 invitation.role,
             )
-            .await?
+            .await?;
+            // The invitation reached this address: it is proven.
+            db::users::mark_verified(&mut *tx, user_id, now())
+                .await
+                .or_internal("recording a verified address")?;
+            user_id
         }
     };
     let session = create_session(state, &mut tx, user_id).await?;
@@ -321,6 +326,9 @@ async fn join_in(
             db::outbox::cancel_unsent(&mut **tx, invitation.id)
                 .await
                 .or_internal("cancelling a message")?;
+            db::users::mark_verified(&mut **tx, user_id, now)
+                .await
+                .or_internal("recording a verified address")?;
             (invitation.organization_id, invitation.role)
         }
     };
