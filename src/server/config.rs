@@ -55,6 +55,8 @@ pub struct Config {
     /// `LABEL_STUDIO_SIGNUPS_PER_HOUR`: signups, password-reset requests and verification resends
     /// accepted from one client address in an hour.
     pub signups_per_hour: i64,
+    /// How long a password-reset link works (an hour; tests shorten it).
+    pub password_reset_lifetime: Duration,
     /// `LABEL_STUDIO_INVITES_PER_DAY`: email invitations one organization may send in a rolling day.
     pub invites_per_day: i64,
     /// Shortest time between two re-sends of one invitation.
@@ -190,6 +192,7 @@ impl Default for Config {
             login_max_failures_per_client: 50,
             login_lockout: Duration::from_secs(15 * 60),
             signups_per_hour: 20,
+            password_reset_lifetime: Duration::from_secs(60 * 60),
             invites_per_day: 5000,
             resend_cooldown: Duration::from_secs(60),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 pub const API_TOKEN_PREFIX: &str = "ght_";
 pub const INVITE_LINK_PREFIX: &str = "ghl_";
 pub const INVITATION_PREFIX: &str = "ghi_";
+pub const PASSWORD_RESET_PREFIX: &str = "ghr_";
 
 pub struct Keys {
     secret: [u8; 32],
@@ -69,6 +70,11 @@ impl Keys {
         self.derive(INVITATION_PREFIX, b"gatehouse invitation", &[salt])
     }
 
+    /// The secret of one password-reset link for the given salt.
+    pub fn password_reset(&self, salt: &[u8]) -> String {
+        self.derive(PASSWORD_RESET_PREFIX, b"gatehouse password reset", &[salt])
+    }
+
     fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
@@ -106,6 +112,10 @@ mod tests {
         let invitation = keys.invitation(b"salt");
         assert!(link.starts_with(INVITE_LINK_PREFIX) && invitation.starts_with(INVITATION_PREFIX));
         assert_ne!(link[4..], invitation[4..]);
+        let reset = keys.password_reset(b"salt");
+        assert!(reset.starts_with(PASSWORD_RESET_PREFIX));
+        assert_ne!(reset[4..], invitation[4..]);
+        assert_ne!(reset[4..], link[4..]);
     }
 
     #[test]
