@@ -86,8 +86,9 @@ pub async fn find_by_hash<'e>(
     .await
 }
 
-/// Uses the token, once: marks it used if it is neither used nor expired at `now`, and returns
-/// its user. Two concurrent uses cannot both succeed.
+/// Uses the token, once: marks it used if it is neither used nor expired at `now`, nor replaced
+/// by a newer token of its user and purpose (however close together the two were asked for),
+/// and returns its user. Two concurrent uses cannot both succeed.
 pub async fn use_once<'e>(
     ex: impl AnyExecutor<'e>,
     purpose: Purpose,
@@ -97,6 +98,9 @@ pub async fn use_once<'e>(
     sqlx::query_scalar(
         "UPDATE account_tokens SET used_at = $1 \
          WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+         AND NOT EXISTS (SELECT 1 FROM account_tokens newer \
+             WHERE newer.user_id = account_tokens.user_id AND newer.purpose = account_tokens.purpose \
+             AND newer.id > account_tokens.id) \
          RETURNING user_id",
     )
     .bind(now)
