@@ -11,8 +11,9 @@ use crate::{
     api::auth::get_current_user,
     components::{app_menu::AppMenu, Me, RenamedTitle},
     pages::{
-        account::AccountPage, home::HomePage, login::LoginPage, not_found::NotFoundPage,
-        organization::OrganizationPage, signup::SignupPage,
+        account::AccountPage, forgot_password::ForgotPasswordPage, home::HomePage,
+        login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
+        reset_password::ResetPasswordPage, signup::SignupPage,
     },
 };
 
@@ -51,6 +52,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view={Lazy::<Home>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/signup") view={Lazy::<Signup>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/login") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/user/forgot-password") view={Lazy::<ForgotPassword>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/user/reset-password") view={Lazy::<ResetPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async />
                 </Routes>
@@ -83,6 +86,8 @@ lazy_page! {
     Home => HomePage,
     Signup => SignupPage,
     Login => LoginPage,
+    ForgotPassword => ForgotPasswordPage,
+    ResetPassword => ResetPasswordPage,
     Account => AccountPage,
     Organization => OrganizationPage,
 }

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use super::{
     actions::on_result, confirm::ConfirmButton, dialog::Dialog, error_line::ErrorLine,
-    readable_date, readable_time, RefreshMembers, RefreshOrganization,
+    password_reset_button::PasswordResetButton, readable_date, readable_time, RefreshMembers,
+    RefreshOrganization,
 };
 use crate::{
     api::invites::{ChangeMemberRole, RemoveMember},
@@ -76,9 +77,10 @@ pub fn MemberTable(
                                             None => view! { <span class="muted">"Never"</span> }.into_any(),
                                         }}
                                     </td>
-                                    <td>
+                                    <td><div class="row-actions">
+                                        {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> })}
                                         {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> })}
-                                    </td>
+                                    </div></td>
                                 </tr>
                             }
                         })

@@ -11,6 +11,7 @@ pub mod gate;
 pub mod invite_modal;
 pub mod member_table;
 pub mod organization;
+pub mod password_reset_button;
 
 use leptos::prelude::*;
 

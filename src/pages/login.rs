@@ -43,6 +43,7 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
+            <p class="center"><A href="/user/forgot-password">"Forgot password?"</A></p>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let disabled = settings.await.map(|s| s.signup_without_link_disabled).unwrap_or(false);

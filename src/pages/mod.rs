@@ -1,8 +1,10 @@
 //! One routed component per file.
 
 pub mod account;
+pub mod forgot_password;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod organization;
+pub mod reset_password;
 pub mod signup;

@@ -361,7 +361,12 @@ pub async fn sign_out(
     Ok(())
 }
 
-async fn create_session(state: &AppState, tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
+/// Starts a session for `user_id` inside `tx`; returns the secret for the cookie.
+pub async fn create_session(
+    state: &AppState,
+    tx: &mut Tx,
+    user_id: i64,
+) -> Result<String, AppError> {
     let session = secrets::generate(secrets::SESSION_PREFIX);
     let now = now();
     db::sessions::insert(

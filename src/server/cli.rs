@@ -48,6 +48,18 @@ pub enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Set the password of the account with this email and end all its sessions (for an account
+    /// whose owner cannot receive the reset mail).
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        /// Read the new password from standard input (first line).
+        #[arg(long, conflicts_with = "password_file")]
+        password_stdin: bool,
+        /// Read the new password from this file (first line).
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
+    },
     /// Set an organization's seat limit: a number, or "unlimited".
     SetSeats {
         #[arg(long)]
@@ -66,17 +78,18 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::CreateOwner { email, password_stdin, password_file } => {
-            let secret = if let Some(path) = password_file {
-                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
-            } else if password_stdin {
-                let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).map_err(|e| format!("cannot read standard input: {e}"))?;
-                s
-            } else {
-                return Err("give the password with --password-stdin or --password-file FILE".into());
-            };
-            let secret = secret.lines().next().unwrap_or_default();
-            create_owner(&state, &email, secret).await
+            let secret = read_password(password_stdin, password_file)?;
+            create_owner(&state, &email, &secret).await
+        }
+        Command::ResetPassword { email, password_stdin, password_file } => {
+            let secret = read_password(password_stdin, password_file)?;
+            super::password_reset::set_by_administrator(&state, &email, &secret)
+                .await
+                .map(|user_id| format!(
+                    "Set a new password for {} (user {user_id}); every session of the account has ended.",
+                    email.trim().to_lowercase()
+                ))
+                .map_err(|e| e.to_string())
         }
         Command::TransferOwnership { org, to } => {
             super::roles::transfer(&state, org, None, &to)
@@ -103,6 +116,23 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
     };
     db.close().await;
     result
+}
+
+/// The first line of the password file, or of standard input.
+fn read_password(stdin: bool, file: Option<std::path::PathBuf>) -> Result<String, String> {
+    let secret = if let Some(path) = file {
+        std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    } else if stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        s
+    } else {
+        return Err("give the password with --password-stdin or --password-file FILE".into());
+    };
+    Ok(secret.lines().next().unwrap_or_default().to_owned())
 }
 
 async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<String, String> {

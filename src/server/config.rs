@@ -58,6 +58,8 @@ pub struct Config {
     /// `LABEL_STUDIO_SIGNUPS_PER_HOUR`: signups, password-reset requests and verification resends
     /// accepted from one client address in an hour.
     pub signups_per_hour: i64,
+    /// How long a password-reset link works (an hour; tests shorten it).
+    pub password_reset_lifetime: Duration,
     /// `LABEL_STUDIO_INVITES_PER_DAY`: email invitations one organization may send in a rolling day.
     pub invites_per_day: i64,
     /// Shortest time between two re-sends of one invitation.
@@ -201,6 +203,7 @@ impl fmt::Debug for Config {
             header_timeout,
             body_timeout,
             request_timeout,
+            password_reset_lifetime,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &redact_url(database_url))
@@ -237,6 +240,7 @@ impl fmt::Debug for Config {
             .field("header_timeout", header_timeout)
             .field("body_timeout", body_timeout)
             .field("request_timeout", request_timeout)
+            .field("password_reset_lifetime", password_reset_lifetime)
             .finish()
     }
 }
@@ -327,6 +331,7 @@ impl Default for Config {
             login_max_failures_per_client: 50,
             login_lockout: Duration::from_secs(15 * 60),
             signups_per_hour: 20,
+            password_reset_lifetime: Duration::from_secs(60 * 60),
             invites_per_day: 5000,
             resend_cooldown: Duration::from_secs(60),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),

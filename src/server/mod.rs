@@ -14,6 +14,7 @@ pub mod mail;
 pub mod members;
 pub mod organization;
 pub mod origin;
+pub mod password_reset;
 pub mod rest;
 pub mod roles;
 pub mod seats;

@@ -14,6 +14,7 @@ mod matrix;
 mod organization;
 mod outage;
 mod pages;
+mod password_reset;
 mod removal;
 mod roles;
 mod security;

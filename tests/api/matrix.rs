@@ -213,6 +213,18 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::Admins(404),
         ),
         (
+            Method::POST,
+            "/api/password-reset/request".into(),
+            json!({"email": "matrix-reset@example.com"}),
+            Rule::Public(202),
+        ),
+        (
+            Method::POST,
+            "/api/password-reset/confirm".into(),
+            json!({"token": "ghr_not-a-token", "password": PASSWORD}),
+            Rule::Public(400),
+        ),
+        (
             Method::GET,
             "/api/current-user/whoami".into(),
             json!(null),
@@ -282,6 +294,22 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             "members/remove",
             vec![("user_id", "999999")],
             Rule::Admins(404),
+        ),
+        (
+            "password_reset/request",
+            vec![("email", "matrix-reset@example.com")],
+            Rule::Public(200),
+        ),
+        (
+            "password_reset/confirm",
+            vec![("token", "ghr_not-a-token"), ("password", PASSWORD)],
+            Rule::Public(400),
+        ),
+        // The other organization's Administrator does not find this member in their own.
+        (
+            "members/send_password_reset",
+            vec![("user_id", user.as_str())],
+            Rule::AdminsHere(200),
         ),
         (
             "members/transfer_ownership",

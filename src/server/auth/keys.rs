@@ -15,6 +15,7 @@ use crate::server::{files, Config};
 pub const API_TOKEN_PREFIX: &str = "ght_";
 pub const INVITE_LINK_PREFIX: &str = "ghl_";
 pub const INVITATION_PREFIX: &str = "ghi_";
+pub const PASSWORD_RESET_PREFIX: &str = "ghr_";
 
 /// The shortest server key accepted, in bytes (256 bits, as much as the HMAC uses).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -133,6 +134,11 @@ impl Keys {
         self.derive(INVITATION_PREFIX, b"gatehouse invitation", &[salt])
     }
 
+    /// The secret of one password-reset link for the given salt.
+    pub fn password_reset(&self, salt: &[u8]) -> String {
+        self.derive(PASSWORD_RESET_PREFIX, b"gatehouse password reset", &[salt])
+    }
+
     fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
@@ -207,6 +213,10 @@ mod tests {
         let invitation = keys.invitation(b"salt");
         assert!(link.starts_with(INVITE_LINK_PREFIX) && invitation.starts_with(INVITATION_PREFIX));
         assert_ne!(link[4..], invitation[4..]);
+        let reset = keys.password_reset(b"salt");
+        assert!(reset.starts_with(PASSWORD_RESET_PREFIX));
+        assert_ne!(reset[4..], invitation[4..]);
+        assert_ne!(reset[4..], link[4..]);
     }
 
     fn scratch_dir() -> std::path::PathBuf {

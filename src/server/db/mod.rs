@@ -1,6 +1,7 @@
 //! The database: one pool over SQLite or PostgreSQL, portable SQL (`$1` placeholders, integer
 //! timestamps), one module per table.
 
+pub mod account_tokens;
 pub mod api_tokens;
 pub mod invitations;
 pub mod members;

@@ -10,6 +10,8 @@ pub struct OutboxRecord {
     pub kind: MessageKind,
     /// Set for invitations (and only for them).
     pub invitation_id: Option<i64>,
+    /// Set for messages that carry a one-time account token (a password reset).
+    pub account_token_id: Option<i64>,
     pub recipient: String,
     pub origin: String,
     pub attempts: i64,
@@ -38,6 +40,32 @@ pub async fn enqueue<'e>(
     .map(|_| ())
 }
 
+/// Queues a message of `kind` that carries the one-time account token `account_token_id` of
+/// `user_id`; it is rendered (and its secret derived) when it is delivered.
+pub async fn enqueue_account_token<'e>(
+    ex: impl AnyExecutor<'e>,
+    kind: MessageKind,
+    account_token_id: i64,
+    user_id: i64,
+    recipient: &str,
+    origin: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO email_outbox (kind, account_token_id, user_id, recipient, origin, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(kind)
+    .bind(account_token_id)
+    .bind(user_id)
+    .bind(recipient)
+    .bind(origin)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
 /// Drops the undelivered messages of an invitation (revoked, or about to be sent anew).
 pub async fn cancel_unsent<'e>(
     ex: impl AnyExecutor<'e>,
@@ -56,7 +84,7 @@ pub async fn due<'e>(
     limit: i64,
 ) -> Result<Vec<OutboxRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, kind, invitation_id, recipient, origin, attempts FROM email_outbox \
+        "SELECT id, kind, invitation_id, account_token_id, recipient, origin, attempts FROM email_outbox \
          WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(now)

@@ -80,3 +80,27 @@ pub async fn mark_verified<'e>(
     .await
     .map(|_| ())
 }
+
+/// Replaces a user's password hash; `false` when there is no such user.
+pub async fn set_password_hash<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(ex)
+        .await
+        .map(|d| d.rows_affected() == 1)
+}
+
+pub async fn email_of<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
+}

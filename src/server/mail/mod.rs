@@ -18,15 +18,18 @@ use super::{config::MailTransport, Config};
 pub enum MessageKind {
     /// An email invitation; the row's `invitation_id` says which.
     Invitation,
+    /// A password-reset link; the row's `account_token_id` says which.
+    PasswordReset,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 1] = [MessageKind::Invitation];
+    pub const ALL: [MessageKind; 2] = [MessageKind::Invitation, MessageKind::PasswordReset];
 
     /// The value of the `email_outbox.kind` column.
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::Invitation => "invitation",
+            MessageKind::PasswordReset => "password_reset",
         }
     }
 }
@@ -134,7 +137,7 @@ mod tests {
         for kind in MessageKind::ALL {
             assert_eq!(kind.as_str().parse::<MessageKind>(), Ok(kind));
         }
-        assert!("password_reset".parse::<MessageKind>().is_err());
+        assert!("newsletter".parse::<MessageKind>().is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
         }
         handled += 1;
         let Some(draft) = draft(state, &item).await? else {
-            // Accepted or revoked since it was queued: nothing to send.
+            // Accepted, revoked, used or replaced since it was queued: nothing to send.
             db::outbox::delete(state.db.pool(), item.id).await?;
             continue;
         };
@@ -82,7 +82,34 @@ struct Draft {
 async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
     match item.kind {
         MessageKind::Invitation => invitation(state, item).await,
+        MessageKind::PasswordReset => password_reset(state, item).await,
     }
+}
+
+/// A password-reset link, while its token is neither used, replaced nor expired.
+async fn password_reset(
+    state: &AppState,
+    item: &OutboxRecord,
+) -> Result<Option<Draft>, sqlx::Error> {
+    let Some(token_id) = item.account_token_id else {
+        return Ok(None);
+    };
+    let token = db::account_tokens::find(state.db.pool(), token_id).await?;
+    let Some(token) = token.filter(|t| t.is_live(now())) else {
+        return Ok(None);
+    };
+    let link = format!(
+        "{}/user/reset-password?token={}",
+        item.origin,
+        state.keys.password_reset(&token.salt)
+    );
+    let content = templates::PasswordReset {
+        to: &item.recipient,
+        link: &link,
+        expires_at: token.expires_at,
+    }
+    .render();
+    Ok(Some(Draft { link, content }))
 }
 
 async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {

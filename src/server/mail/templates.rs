@@ -12,6 +12,14 @@ use crate::domain::{format_timestamp, Role};
 const TEMPLATES: &[(&str, &str)] = &[
     ("invitation.txt", include_str!("templates/invitation.txt")),
     ("invitation.html", include_str!("templates/invitation.html")),
+    (
+        "password_reset.txt",
+        include_str!("templates/password_reset.txt"),
+    ),
+    (
+        "password_reset.html",
+        include_str!("templates/password_reset.html"),
+    ),
 ];
 
 /// A rendered message, before it is addressed.
@@ -55,9 +63,7 @@ impl Invitation<'_> {
             inviter: self.inviter,
             role: self.role.label(),
             link: self.link,
-            expires: format_timestamp(self.expires_at)
-                .replace('T', " ")
-                .replace('Z', " UTC"),
+            expires: readable(self.expires_at),
         });
         Ok(Content {
             subject: format!(
@@ -98,6 +104,41 @@ fn quoted(text: &str, max_chars: usize) -> String {
     }
     out.push('"');
     out
+}
+
+/// A password-reset link for the account `to`.
+pub struct PasswordReset<'a> {
+    pub to: &'a str,
+    pub link: &'a str,
+    pub expires_at: i64,
+}
+
+impl PasswordReset<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Context<'a> {
+            to: &'a str,
+            link: &'a str,
+            expires: String,
+        }
+        let context = Value::from_serialize(Context {
+            to: self.to,
+            link: self.link,
+            expires: readable(self.expires_at),
+        });
+        Ok(Content {
+            subject: "Reset your Gatehouse password".to_owned(),
+            text: render("password_reset.txt", &context)?,
+            html: render("password_reset.html", &context)?,
+        })
+    }
+}
+
+/// A timestamp as people read it: `2026-11-22 08:03:20 UTC`.
+fn readable(timestamp: i64) -> String {
+    format_timestamp(timestamp)
+        .replace('T', " ")
+        .replace('Z', " UTC")
 }
 
 fn render(name: &str, context: &Value) -> Result<String, String> {
@@ -256,6 +297,26 @@ mod tests {
     fn links_keep_their_slashes_in_both_parts() {
         let content = invitation().render().unwrap();
         let link = "http://127.0.0.1:3000/user/signup?token=ghi_abc";
+        assert!(content.text.contains(&format!("\n{link}\n")));
+        assert!(content
+            .html
+            .contains(&format!("<a href=\"{link}\">{link}</a>")));
+    }
+
+    #[test]
+    fn the_password_reset_renders_as_its_snapshots() {
+        let content = PasswordReset {
+            to: "ada@example.com",
+            link: "http://127.0.0.1:3000/user/reset-password?token=ghr_abc",
+            expires_at: 3600,
+        }
+        .render()
+        .unwrap();
+        insta::assert_snapshot!("password_reset_subject", content.subject);
+        insta::assert_snapshot!("password_reset_text", content.text);
+        insta::assert_snapshot!("password_reset_html", content.html);
+        assert!(content.text.ends_with("stays as it is.\n") && content.html.ends_with("</html>\n"));
+        let link = "http://127.0.0.1:3000/user/reset-password?token=ghr_abc";
         assert!(content.text.contains(&format!("\n{link}\n")));
         assert!(content
             .html

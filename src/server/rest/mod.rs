@@ -6,6 +6,7 @@ mod current_user;
 mod invites;
 mod meta;
 mod organization;
+mod password_reset;
 mod responses;
 
 use std::sync::LazyLock;
@@ -59,6 +60,7 @@ Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\
         (name = "organization", description = "The caller's organization and its members."),
         (name = "invitations", description = "The invite link and email invitations."),
         (name = "current-user", description = "The caller's own account and API token."),
+        (name = "password-reset", description = "A forgotten password: a link by mail, then a new password."),
         (name = "meta", description = "This document and the health check."),
     )
 )]
@@ -106,6 +108,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(current_user::whoami))
         .routes(routes!(current_user::token))
         .routes(routes!(current_user::reset_token))
+        .routes(routes!(password_reset::request))
+        .routes(routes!(password_reset::confirm))
         .routes(routes!(meta::openapi));
     let (api, api_doc) = api.split_for_parts();
     // The same endpoints with and without a trailing slash (the document lists one spelling).

@@ -1,0 +1,46 @@
+//! A forgotten password: asking for a link, setting a new password with it, and an
+//! administrator sending a member the link.
+
+use leptos::prelude::*;
+
+use crate::domain::AppError;
+
+/// Asks for a reset link for `email`; the answer is the same whether or not it has an account.
+#[server(prefix = "/_sfn", endpoint = "password_reset/request")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::Anyone, password_reset};
+    authorized(|state, caller: Anyone| async move {
+        password_reset::request(&state, &caller, &email).await
+    })
+    .await
+}
+
+/// Sets a new password with the token of a reset link; every other session ends and this one is
+/// signed in.
+#[server(prefix = "/_sfn", endpoint = "password_reset/confirm")]
+pub async fn confirm_password_reset(token: String, password: String) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth, password_reset};
+    authorized(|state, caller: auth::Anyone| async move {
+        let signed_in = password_reset::confirm(&state, &caller, &token, &password).await?;
+        set_cookie(&auth::session_set_cookie(
+            &signed_in.session,
+            caller.origin().https,
+            state.config.session_max_age,
+        ));
+        Ok(())
+    })
+    .await
+}
+
+/// An Owner or Administrator sends a member of their organization a reset link.
+#[server(prefix = "/_sfn", endpoint = "members/send_password_reset")]
+pub async fn send_password_reset(user_id: i64) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::Admin, password_reset};
+    authorized(|state, me: Admin| async move {
+        password_reset::send_to_member(&state, &me, user_id).await
+    })
+    .await
+}

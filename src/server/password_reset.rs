@@ -1,0 +1,296 @@
+//! Forgotten passwords (SPEC section 3): a one-time `ghr_` link by mail, valid for an hour, dead
+//! once used, once a newer one is asked for, or once the password changes. Setting the new
+//! password ends every session of the account and starts a new one.
+
+use super::{
+    accounts::{self, SignedIn},
+    auth::{keys::PASSWORD_RESET_PREFIX, password, secrets, Admin, Anyone},
+    db::{
+        self,
+        account_tokens::{AccountTokenRecord, Purpose},
+        Tx,
+    },
+    error::OrInternal,
+    mail::MessageKind,
+    now,
+    throttle::{self, Limit},
+    AppState,
+};
+use crate::domain::{AppError, EmailAddress, Password, Role};
+
+/// What a reset request is answered, whether or not the address has an account.
+pub const REQUESTED: &str = "If an account exists for that address, we sent a link.";
+pub const INVALID_LINK: &str =
+    "This password reset link is invalid, has expired or was already used. Request a new one.";
+
+/// A parsed `ghr_` token: only the hash the database knows it by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResetToken([u8; 32]);
+
+impl ResetToken {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        let raw = raw.trim();
+        match raw.strip_prefix(PASSWORD_RESET_PREFIX) {
+            Some(rest) if !rest.is_empty() => Ok(Self(secrets::hash(raw))),
+            _ => Err(invalid_link()),
+        }
+    }
+
+    /// The token's row, if it can still be used.
+    async fn live<'e>(
+        &self,
+        ex: impl sqlx::AnyExecutor<'e>,
+    ) -> Result<AccountTokenRecord, AppError> {
+        db::account_tokens::find_by_hash(ex, Purpose::PasswordReset, &self.0)
+            .await
+            .or_internal("finding a password reset")?
+            .filter(|t| t.is_live(now()))
+            .ok_or_else(invalid_link)
+    }
+}
+
+pub fn invalid_link() -> AppError {
+    AppError::invalid("token", INVALID_LINK)
+}
+
+/// Asks for a reset link for `email`. Every address, known, unknown or malformed, gets the same
+/// answer in the same time: past the per-address limit, the answer is given before the account
+/// is even looked up, and the mail (for an account only) is queued in the background.
+pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(), AppError> {
+    let client = caller.origin().client.to_string();
+    if let Err(wait) = throttle::count(
+        state.db.pool(),
+        Limit::signups_per_client(&state.config),
+        &client,
+        1,
+    )
+    .await?
+    {
+        tracing::info!(client = %client, "refused a password reset request: too many from this address");
+        return Err(wait.refusal("password reset requests from your network"));
+    }
+    let Ok(email) = EmailAddress::parse(email) else {
+        tracing::info!(client = %client, "password reset requested for something that is not an address");
+        return Ok(());
+    };
+    let state = state.clone();
+    let origin = caller.origin().public.clone();
+    tokio::spawn(async move {
+        let found = db::users::find_by_email(state.db.pool(), &email).await;
+        let result = match found {
+            Ok(Some(user)) => queue(&state, user.id, email.as_str(), &origin)
+                .await
+                .map(|()| Some(user.id)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(super::error::internal("finding a user", e)),
+        };
+        match result {
+            Ok(Some(user_id)) => {
+                tracing::info!(user_id, client = %client, "password reset requested")
+            }
+            Ok(None) => {
+                tracing::info!(client = %client, "password reset requested for an address without an account")
+            }
+            Err(e) => {
+                tracing::warn!(client = %client, error = %e, "a password reset request failed")
+            }
+        }
+    });
+    Ok(())
+}
+
+/// An Owner or Administrator sends a member of their organization the reset mail. Nobody but the
+/// Owner sends it to the Owner; a Deactivated member cannot sign in, so gets none.
+pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Result<(), AppError> {
+    let role = db::memberships::role_of(state.db.pool(), me.organization_id(), user_id)
+        .await
+        .or_internal("reading a role")?
+        .ok_or_else(|| {
+            AppError::NotFound("There is no such member in this organization.".into())
+        })?;
+    if role == Role::Owner && user_id != me.user_id() {
+        return Err(AppError::Forbidden(
+            "Only the Owner can send a password reset to the Owner.".into(),
+        ));
+    }
+    if role == Role::Deactivated {
+        return Err(AppError::Conflict(
+            "This member is deactivated and cannot sign in; restore their role first.".into(),
+        ));
+    }
+    let client = me.origin().client.to_string();
+    if let Err(wait) = throttle::count(
+        state.db.pool(),
+        Limit::signups_per_client(&state.config),
+        &client,
+        1,
+    )
+    .await?
+    {
+        return Err(wait.refusal("password reset requests from your network"));
+    }
+    let email = db::users::email_of(state.db.pool(), user_id)
+        .await
+        .or_internal("reading an email")?
+        .ok_or_else(|| {
+            AppError::NotFound("There is no such member in this organization.".into())
+        })?;
+    queue(state, user_id, &email, &me.origin().public).await?;
+    tracing::info!(user_id, by = me.user_id(), client = %client, "password reset requested by an administrator");
+    Ok(())
+}
+
+/// Makes a new reset token for `user_id` (ending any earlier one) and queues its mail, in one
+/// transaction.
+async fn queue(state: &AppState, user_id: i64, email: &str, origin: &str) -> Result<(), AppError> {
+    let now = now();
+    let salt = secrets::random_bytes::<16>();
+    let token_hash = secrets::hash(&state.keys.password_reset(&salt));
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a password reset")?;
+    db::account_tokens::delete_unused(&mut *tx, user_id, Purpose::PasswordReset)
+        .await
+        .or_internal("ending earlier password resets")?;
+    let token_id = db::account_tokens::insert(
+        &mut *tx,
+        user_id,
+        Purpose::PasswordReset,
+        &token_hash,
+        &salt,
+        now,
+        now + super::auth::seconds(state.config.password_reset_lifetime),
+    )
+    .await
+    .or_internal("storing a password reset")?;
+    db::outbox::enqueue_account_token(
+        &mut *tx,
+        MessageKind::PasswordReset,
+        token_id,
+        user_id,
+        email,
+        origin,
+        now,
+    )
+    .await
+    .or_internal("queueing a password reset")?;
+    tx.commit()
+        .await
+        .or_internal("committing a password reset")?;
+    state.outbox_wake.notify_one();
+    Ok(())
+}
+
+/// Sets a new password with a reset token: the token is used up, every session of the account
+/// ends, and a new one starts (returned for the cookie).
+pub async fn confirm(
+    state: &AppState,
+    caller: &Anyone,
+    token: &str,
+    new_password: &str,
+) -> Result<SignedIn, AppError> {
+    let token = ResetToken::parse(token)?;
+    let new_password = Password::parse(new_password)?;
+    // A dead link answers at once, before the slow hash; it is used up atomically below.
+    let record = token.live(state.db.pool()).await?;
+    refuse_weak(state, record.user_id, &new_password).await?;
+    let hash = password::hash(&state.hashing, new_password).await?;
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a password reset")?;
+    let user_id = db::account_tokens::use_once(&mut *tx, Purpose::PasswordReset, &token.0, now())
+        .await
+        .or_internal("using a password reset")?
+        .ok_or_else(invalid_link)?;
+    store_password_in(&mut tx, user_id, &hash).await?;
+    db::sessions::delete_all_of(&mut *tx, user_id)
+        .await
+        .or_internal("ending sessions")?;
+    let session = accounts::create_session(state, &mut tx, user_id).await?;
+    tx.commit()
+        .await
+        .or_internal("committing a password reset")?;
+    tracing::info!(user_id, client = %caller.origin().client, "password reset completed");
+    Ok(SignedIn { user_id, session })
+}
+
+/// Refuses a common password, or the account's own address, as signup does.
+async fn refuse_weak(state: &AppState, user_id: i64, password: &Password) -> Result<(), AppError> {
+    let email = db::users::email_of(state.db.pool(), user_id)
+        .await
+        .or_internal("reading an account")?
+        .ok_or_else(invalid_link)?;
+    let email = EmailAddress::parse(&email)?;
+    crate::server::auth::common_passwords::check(password, &email)
+}
+
+/// Stores a new password hash inside `tx` and ends every unused reset link of the account (a
+/// link dies when the password changes). Sessions are the caller's to end.
+pub async fn store_password_in(tx: &mut Tx, user_id: i64, hash: &str) -> Result<(), AppError> {
+    if !db::users::set_password_hash(&mut **tx, user_id, hash)
+        .await
+        .or_internal("storing a password")?
+    {
+        return Err(AppError::NotFound("There is no such account.".into()));
+    }
+    db::account_tokens::delete_unused(&mut **tx, user_id, Purpose::PasswordReset)
+        .await
+        .or_internal("ending password resets")?;
+    Ok(())
+}
+
+/// The server administrator's `gatehouse reset-password`: sets the password of the account with
+/// `email` and ends its sessions. Returns the user id.
+pub async fn set_by_administrator(
+    state: &AppState,
+    email: &str,
+    new_password: &str,
+) -> Result<i64, AppError> {
+    let email = EmailAddress::parse(email)?;
+    let new_password = Password::parse(new_password)?;
+    let user = db::users::find_by_email(state.db.pool(), &email)
+        .await
+        .or_internal("finding a user")?
+        .ok_or_else(|| AppError::NotFound(format!("There is no account for {email}.")))?;
+    crate::server::auth::common_passwords::check(&new_password, &email)?;
+    let hash = password::hash(&state.hashing, new_password).await?;
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a password change")?;
+    store_password_in(&mut tx, user.id, &hash).await?;
+    db::sessions::delete_all_of(&mut *tx, user.id)
+        .await
+        .or_internal("ending sessions")?;
+    tx.commit()
+        .await
+        .or_internal("committing a password change")?;
+    tracing::info!(user_id = user.id, "password set from the command line");
+    Ok(user.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_ghr_token_is_a_reset_token() {
+        assert_eq!(
+            ResetToken::parse(" ghr_abc\n").unwrap(),
+            ResetToken(secrets::hash("ghr_abc"))
+        );
+        for raw in ["", "ghr_", "ghi_abc", "ght_abc", "abc", "GHR_abc"] {
+            let err = ResetToken::parse(raw).unwrap_err();
+            assert_eq!(
+                err.for_field("token").as_deref(),
+                Some(INVALID_LINK),
+                "{raw:?}"
+            );
+        }
+    }
+}
