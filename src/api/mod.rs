@@ -5,6 +5,7 @@ pub mod account;
 pub mod auth;
 pub mod invites;
 pub mod organization;
+pub mod profile;
 
 /// Set on every server function response that failed inside our code (with its status).
 pub const ERROR_REFERENCE_HEADER: &str = "x-gatehouse-error";

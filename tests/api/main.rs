@@ -13,6 +13,7 @@ mod matrix;
 mod organization;
 mod outage;
 mod pages;
+mod profile;
 mod removal;
 mod roles;
 mod security;
