@@ -13,6 +13,7 @@ crate::on_both_databases!(
     changing_the_password_ends_other_sessions_and_keeps_this_one,
     wrong_current_passwords_are_refused_and_limited,
     sessions_are_listed_without_secrets_and_ended_one_by_one_or_all_but_this,
+    the_account_page_shows_name_password_and_sessions,
 );
 
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
@@ -439,4 +440,49 @@ async fn get_json<T: serde::de::DeserializeOwned>(app: &TestApp, client: &Client
     let res = client.get(app.url(path)).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     res.json().await.unwrap()
+}
+
+async fn the_account_page_shows_name_password_and_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let signup = app
+        .client
+        .get(app.url("/user/signup"))
+        .send()
+        .await
+        .unwrap();
+    let page = signup.text().await.unwrap();
+    assert!(page.contains("name=\"first_name\"") && page.contains("name=\"last_name\""));
+
+    let email = app.sign_up().await;
+    let token = app.token(&app.client).await;
+    app.api(Method::PATCH, "/api/current-user", &token)
+        .json(&json!({"first_name": "Ada", "last_name": "Lovelace"}))
+        .json_ok::<Profile>()
+        .await;
+    let laptop = client_with_agent(CHROME);
+    assert_eq!(
+        app.log_in_with(&laptop, &email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let res = app
+        .client
+        .get(app.url("/user/account"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    for expected in [
+        "value=\"Ada\"",
+        "value=\"Lovelace\"",
+        "name=\"current_password\"",
+        "name=\"new_password\"",
+        "This device",
+        "Chrome 120 on Linux",
+        ">Sign out<",
+        "Sign out everywhere else",
+    ] {
+        assert!(page.contains(expected), "{expected} is on the page");
+    }
+    assert!(!page.contains("ghs_"), "no session secret on the page");
 }
