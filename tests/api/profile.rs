@@ -14,6 +14,7 @@ crate::on_both_databases!(
     wrong_current_passwords_are_refused_and_limited,
     sessions_are_listed_without_secrets_and_ended_one_by_one_or_all_but_this,
     the_account_page_shows_name_password_and_sessions,
+    create_owner_on_the_command_line_takes_a_name,
 );
 
 const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
@@ -485,4 +486,46 @@ async fn the_account_page_shows_name_password_and_sessions(backend: Backend) {
         assert!(page.contains(expected), "{expected} is on the page");
     }
     assert!(!page.contains("ghs_"), "no session secret on the page");
+}
+
+async fn create_owner_on_the_command_line_takes_a_name(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = format!("{}@example.com", unique("root-"));
+    let (ok, out) = app.cli(
+        &[
+            "create-owner",
+            "--email",
+            &email,
+            "--password-stdin",
+            "--first-name",
+            " Root ",
+            "--last-name",
+            "Admin",
+        ],
+        PASSWORD,
+    );
+    assert!(ok, "{out}");
+    assert_eq!(
+        app.log_in_with(&app.client, &email, PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let token = app.token(&app.client).await;
+    let found = members_matching(&app, &token, "root%20admin").await;
+    assert_eq!(found.count, 1);
+    assert_eq!(found.results[0].name, "Root Admin");
+
+    let (ok, out) = app.cli(
+        &[
+            "create-owner",
+            "--email",
+            "other@example.com",
+            "--password-stdin",
+            "--last-name",
+            "a\u{202E}b",
+        ],
+        PASSWORD,
+    );
+    assert!(!ok, "a name with a bidi override is refused: {out}");
 }
