@@ -66,7 +66,19 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
                         <li><A href="/">"Home"</A></li>
                     </Show>
                     <Show when=move || admin>
-                        <li><A href="/organization">"Organization"</A></li>
+                        <li>
+                            {if user.pending_members > 0 {
+                                let n = user.pending_members;
+                                view! {
+                                    <A href="/organization?role=NOT_ACTIVATED" attr:aria-label=format!("Organization, {n} waiting for a role")>
+                                        "Organization " <span class="count" aria-hidden="true">{n}</span>
+                                    </A>
+                                }
+                                .into_any()
+                            } else {
+                                view! { <A href="/organization">"Organization"</A> }.into_any()
+                            }}
+                        </li>
                     </Show>
                     <Show when=move || active>
                         <li><A href="/user/account">"Account"</A></li>

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 
 use super::{
-    actions::on_result, confirm::ConfirmButton, error_line::ErrorLine, readable_date,
-    readable_time, RefreshOrganization,
+    actions::on_result, confirm::ConfirmButton, dialog::Dialog, error_line::ErrorLine,
+    readable_date, readable_time, RefreshMembers, RefreshOrganization,
 };
 use crate::{
     api::invites::{ChangeMemberRole, RemoveMember},
@@ -52,13 +52,18 @@ pub fn MemberTable(
                             let who = if m.name.is_empty() { m.email.clone() } else { format!("{} ({})", m.name, m.email) };
                             view! {
                                 <tr>
-                                    <td class="email">{m.email.clone()}</td>
+                                    <td class="email">
+                                        {m.email.clone()}
+                                        {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
+                                            " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
+                                        })}
+                                    </td>
                                     <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
                                     <td>
                                         {if m.role == Role::Owner || m.user_id == me {
                                             view! { <RolePill role=m.role /> }.into_any()
                                         } else {
-                                            view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role /> }.into_any()
+                                            view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role verified=m.email_verified /> }.into_any()
                                         }}
                                     </td>
                                     <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
@@ -86,11 +91,14 @@ pub fn MemberTable(
 }
 
 /// A member's role, saved as soon as it is changed; a refusal (no free seat, say) is shown beside
-/// it and the select goes back to the saved role.
+/// it and the select goes back to the saved role. Giving a role to an address nobody has proven
+/// asks first.
 #[component]
-pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
+pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> impl IntoView {
     let change = ServerAction::<ChangeMemberRole>::new();
     let (saved, set_saved) = signal(role);
+    // The role waiting for the admin's confirmation.
+    let (asking, set_asking) = signal(None::<Role>);
     let refresh = use_context::<RefreshOrganization>();
     on_result(change, move |result| match result {
         Ok(row) => {
@@ -120,12 +128,40 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
                 disabled=move || pending.try_get().unwrap_or(false)
                 on:change=move |ev| {
                     if let Ok(role) = event_target_value(&ev).parse::<Role>() {
-                        change.dispatch(ChangeMemberRole { user_id, role });
+                        if !verified && role.counts_seat() {
+                            set_asking.set(Some(role));
+                        } else {
+                            change.dispatch(ChangeMemberRole { user_id, role });
+                        }
                     }
                 }
             >
                 {options}
             </select>
+            <Show when=move || asking.get().is_some()>
+                <Dialog
+                    title=format!("Give a role to {email}?")
+                    on_close=Callback::new(move |()| {
+                        set_asking.set(None);
+                        set_saved.set(saved.get_untracked());
+                    })
+                    class="confirm-dialog"
+                >
+                    <p>"This address has not been verified: anyone who had the invite link could have typed it."</p>
+                    <div class="actions">
+                        <button type="button" class="primary" on:click=move |_| {
+                            if let Some(role) = asking.get_untracked() {
+                                change.dispatch(ChangeMemberRole { user_id, role });
+                            }
+                            set_asking.set(None);
+                        }>"Give the role"</button>
+                        <button type="button" data-autofocus="" on:click=move |_| {
+                            set_asking.set(None);
+                            set_saved.set(saved.get_untracked());
+                        }>"Cancel"</button>
+                    </div>
+                </Dialog>
+            </Show>
             <span role="status" class=move || if matches!(value.try_get().flatten(), Some(Err(_))) { "role-error" } else { "saved" }>
                 {move || match value.try_get().flatten() {
                     Some(Ok(_)) => "Saved".to_owned(),
@@ -141,10 +177,16 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role) -> impl IntoView {
 #[component]
 fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
-    let refresh = use_context::<RefreshOrganization>();
+    let refresh_seats = use_context::<RefreshOrganization>();
+    let refresh_table = use_context::<RefreshMembers>();
     on_result(remove, move |result| {
-        if let (Ok(()), Some(RefreshOrganization(refresh))) = (result, refresh) {
-            refresh.run(());
+        if result.is_ok() {
+            if let Some(RefreshOrganization(refresh)) = refresh_seats {
+                refresh.run(());
+            }
+            if let Some(RefreshMembers(refresh)) = refresh_table {
+                refresh.run(());
+            }
         }
     });
     let pending = remove.pending();

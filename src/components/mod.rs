@@ -30,6 +30,10 @@ pub struct RenamedTitle(pub RwSignal<Option<String>>);
 #[derive(Clone, Copy)]
 pub struct RefreshOrganization(pub Callback<()>);
 
+/// Reloads the members table (after a member is removed from it).
+#[derive(Clone, Copy)]
+pub struct RefreshMembers(pub Callback<()>);
+
 /// Sets the status of the server-rendered response (no-op in the browser).
 pub fn set_status(_code: u16) {
     #[cfg(feature = "ssr")]

@@ -99,6 +99,9 @@ pub struct MemberRow {
     /// When the member last used the app or the API (to the minute), RFC 3339 in UTC.
     #[cfg_attr(feature = "ssr", schema(format = DateTime))]
     pub last_activity_at: Option<String>,
+    /// Whether the member proved they own the address: by an email invitation, or by the link
+    /// of the verification mail. Whoever holds the invite link can sign up with any address.
+    pub email_verified: bool,
 }
 
 /// A page of members, counted and sorted by the database.

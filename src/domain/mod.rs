@@ -22,5 +22,5 @@ pub use policy::{admits, Need, Refusal};
 pub use profile::{PersonName, Profile, SessionView};
 pub use role::Role;
 pub use time::format_timestamp;
-pub use title::OrgTitle;
+pub use title::{is_direction_control, OrgTitle};
 pub use views::{CurrentUser, OrganizationView, OwnerView, SeatsView, SignupSettings};

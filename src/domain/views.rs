@@ -14,6 +14,8 @@ pub struct CurrentUser {
     pub organization_id: Option<i64>,
     /// Empty without an organization.
     pub organization_title: String,
+    /// For the Owner and Administrators: members waiting for a role (0 for everyone else).
+    pub pending_members: i64,
 }
 
 impl CurrentUser {
@@ -59,6 +61,8 @@ pub struct OrganizationView {
     pub created_at: String,
     pub owner: OwnerView,
     pub seats: SeatsView,
+    /// Members waiting for a role (Pending, `NOT_ACTIVATED`).
+    pub pending_members: i64,
 }
 
 /// What the signup page needs to know before it is shown.

@@ -2,6 +2,7 @@
 
 use leptos::{html::Button, prelude::*};
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::{
     api::{invites::list_invitations, organization::get_organization},
@@ -39,6 +40,13 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
     provide_context(RefreshOrganization(Callback::new(move |()| {
         organization.refetch()
     })));
+    // `?role=NOT_ACTIVATED` (the menu's link when people wait) opens the table on that filter.
+    let role_filter = RwSignal::new(
+        use_query_map()
+            .read_untracked()
+            .get("role")
+            .and_then(|r| r.parse::<Role>().ok()),
+    );
     let (inviting, set_inviting) = signal(false);
     let invite_button = NodeRef::<Button>::new();
     let close_invite = Callback::new(move |()| {
@@ -74,7 +82,20 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
                     "Invite People"
                 </button>
             </div>
-            <Members me />
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let waiting = organization.await.map(|o| o.pending_members).unwrap_or(0);
+                    (waiting > 0).then(|| view! {
+                        <p class="waiting" role="status" data-testid="waiting-for-role">
+                            {if waiting == 1 { "1 person is waiting for a role. ".to_owned() } else { format!("{waiting} people are waiting for a role. ") }}
+                            <button type="button" class="link" on:click=move |_| role_filter.set(Some(Role::NotActivated))>
+                                "Show them"
+                            </button>
+                        </p>
+                    })
+                })}
+            </Suspense>
+            <Members me role=role_filter />
         </section>
         <PendingInvitationList invitations />
         <Show when=move || inviting.get()>

@@ -10,7 +10,9 @@ use super::{
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{AppError, CurrentUser, EmailAddress, Password, PersonName, Refusal, Role};
+use crate::domain::{
+    AppError, CurrentUser, EmailAddress, Need, Password, PersonName, Refusal, Role,
+};
 
 pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
@@ -64,6 +66,7 @@ pub async fn sign_up(
 ) -> Result<SignedIn, AppError> {
     let email = EmailAddress::parse(email)?;
     let password = Password::parse(password)?;
+    auth::common_passwords::check(&password, &email)?;
     let token = match invite_token.map(str::trim).filter(|t| !t.is_empty()) {
         None if state.config.disable_signup_without_link => {
             return Err(AppError::Forbidden(SIGNUP_DISABLED.into()))
@@ -143,7 +146,7 @@ pub async fn sign_up(
             db::outbox::cancel_unsent(&mut *tx, invitation.id)
                 .await
                 .or_internal("cancelling a message")?;
-            create_member_in(
+            let user_id = create_member_in(
                 &mut tx,
                 &state.keys,
                 &email,
@@ -151,7 +154,12 @@ pub async fn sign_up(
                 invitation.organization_id,
                 invitation.role,
             )
-            .await?
+            .await?;
+            // The invitation reached this address: it is proven.
+            db::users::mark_verified(&mut *tx, user_id, now())
+                .await
+                .or_internal("recording a verified address")?;
+            user_id
         }
     };
     if !name.is_empty() {
@@ -348,6 +356,9 @@ async fn join_in(
             db::outbox::cancel_unsent(&mut **tx, invitation.id)
                 .await
                 .or_internal("cancelling a message")?;
+            db::users::mark_verified(&mut **tx, user_id, now)
+                .await
+                .or_internal("recording a verified address")?;
             (invitation.organization_id, invitation.role)
         }
     };
@@ -414,12 +425,23 @@ pub async fn current_user(
     let Some(me) = visitor.account() else {
         return Ok(None);
     };
-    let title = match me.organization_id() {
-        Some(organization) => db::organizations::title(state.db.pool(), organization)
-            .await
-            .or_internal("reading the organization")?
-            .unwrap_or_default(),
-        None => String::new(),
+    let (title, pending_members) = match me.organization_id() {
+        Some(organization) => {
+            let title = db::organizations::title(state.db.pool(), organization)
+                .await
+                .or_internal("reading the organization")?
+                .unwrap_or_default();
+            let admin = me.role().is_some_and(|r| r.allows(Need::Admin).is_ok());
+            let pending = if admin {
+                db::organizations::pending_members(state.db.pool(), organization)
+                    .await
+                    .or_internal("counting pending members")?
+            } else {
+                0
+            };
+            (title, pending)
+        }
+        None => (String::new(), 0),
     };
     Ok(Some(CurrentUser {
         id: me.user_id(),
@@ -427,6 +449,7 @@ pub async fn current_user(
         role: me.role(),
         organization_id: me.organization_id(),
         organization_title: title,
+        pending_members,
     }))
 }
 

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use super::{
     accounts,
-    auth::password,
+    auth::{self, password},
     db::{self, Db},
     error::OrInternal,
     now, AppState, Config,
@@ -122,6 +122,7 @@ async fn create_owner(
 ) -> Result<String, String> {
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
+    auth::common_passwords::check(&password, &email).map_err(|e| e.to_string())?;
     let hash = password::hash(&state.hashing, password)
         .await
         .map_err(|e| e.to_string())?;

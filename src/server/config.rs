@@ -1,12 +1,15 @@
 //! Settings, all from environment variables (documented in the README with their defaults).
 
 use std::{
+    fmt,
     net::{IpAddr, SocketAddr},
     path::PathBuf,
     time::Duration,
 };
 
-#[derive(Clone, Debug)]
+/// The settings. Their `Debug` output (as logged or printed) hides the secrets: the server key,
+/// the SMTP password and the database password.
+#[derive(Clone)]
 pub struct Config {
     /// `DATABASE_URL`: `sqlite://...` or `postgres://...`.
     pub database_url: String,
@@ -148,7 +151,7 @@ pub enum SmtpTls {
     Tls,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SmtpConfig {
     /// `LABEL_STUDIO_SMTP_HOST`
     pub host: String,
@@ -158,6 +161,140 @@ pub struct SmtpConfig {
     pub credentials: Option<(String, String)>,
     /// `LABEL_STUDIO_SMTP_TLS`: `starttls` (default), `tls` or `none`
     pub tls: SmtpTls,
+}
+
+/// What `Debug` shows in place of a secret.
+const REDACTED: &str = "***";
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field is named here, so that a new one cannot be shown without a decision.
+        let Config {
+            database_url,
+            site_addr,
+            site_root,
+            data_dir,
+            disable_signup_without_link,
+            license_seats,
+            invite_expiry_days,
+            secret_key,
+            public_url,
+            smtp,
+            mail_transport,
+            email_from,
+            mail_retry_base_seconds,
+            mail_poll_interval,
+            shutdown_grace,
+            allowed_hosts,
+            trusted_proxies,
+            login_max_failures,
+            login_max_failures_per_client,
+            login_lockout,
+            signups_per_hour,
+            invites_per_day,
+            resend_cooldown,
+            hash_concurrency,
+            hash_queue,
+            max_connections,
+            session_idle,
+            session_max_age,
+            header_timeout,
+            body_timeout,
+            request_timeout,
+        } = self;
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(database_url))
+            .field("site_addr", site_addr)
+            .field("site_root", site_root)
+            .field("data_dir", data_dir)
+            .field("disable_signup_without_link", disable_signup_without_link)
+            .field("license_seats", license_seats)
+            .field("invite_expiry_days", invite_expiry_days)
+            .field("secret_key", &secret_key.as_ref().map(|_| REDACTED))
+            .field("public_url", public_url)
+            .field("smtp", smtp)
+            .field("mail_transport", mail_transport)
+            .field("email_from", email_from)
+            .field("mail_retry_base_seconds", mail_retry_base_seconds)
+            .field("mail_poll_interval", mail_poll_interval)
+            .field("shutdown_grace", shutdown_grace)
+            .field("allowed_hosts", allowed_hosts)
+            .field("trusted_proxies", trusted_proxies)
+            .field("login_max_failures", login_max_failures)
+            .field(
+                "login_max_failures_per_client",
+                login_max_failures_per_client,
+            )
+            .field("login_lockout", login_lockout)
+            .field("signups_per_hour", signups_per_hour)
+            .field("invites_per_day", invites_per_day)
+            .field("resend_cooldown", resend_cooldown)
+            .field("hash_concurrency", hash_concurrency)
+            .field("hash_queue", hash_queue)
+            .field("max_connections", max_connections)
+            .field("session_idle", session_idle)
+            .field("session_max_age", session_max_age)
+            .field("header_timeout", header_timeout)
+            .field("body_timeout", body_timeout)
+            .field("request_timeout", request_timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let SmtpConfig {
+            host,
+            port,
+            credentials,
+            tls,
+        } = self;
+        f.debug_struct("SmtpConfig")
+            .field("host", host)
+            .field("port", port)
+            .field(
+                "credentials",
+                &credentials.as_ref().map(|(user, _)| (user, REDACTED)),
+            )
+            .field("tls", tls)
+            .finish()
+    }
+}
+
+/// A database URL without its password (`postgres://app:***@db/labels`), for messages and logs:
+/// the password is hidden where it is the user's (`user:password@`) and where it is a parameter
+/// (`?password=...`).
+pub fn redact_url(url: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    // The last `@` ends the user's part, even when an unescaped one is in the password.
+    let at = url.rfind('@').filter(|at| *at >= authority);
+    let query = {
+        let from = at.unwrap_or(authority);
+        url[from..].find('?').map(|i| from + i)
+    };
+    let address = &url[..query.unwrap_or(url.len())];
+    let mut redacted = match at.and_then(|at| url[authority..at].find(':').map(|c| (at, c))) {
+        Some((at, colon)) => format!(
+            "{}{REDACTED}{}",
+            &url[..authority + colon + 1],
+            &address[at..]
+        ),
+        None => address.to_owned(),
+    };
+    if let Some(query) = query {
+        let parameters: Vec<String> = url[query + 1..]
+            .split('&')
+            .map(|parameter| match parameter.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                    format!("{name}={REDACTED}")
+                }
+                _ => parameter.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&parameters.join("&"));
+    }
+    redacted
 }
 
 impl Config {
@@ -442,6 +579,75 @@ mod tests {
         );
         let err = config(&[("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", "maybe")]).unwrap_err();
         assert!(err.contains("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK"));
+    }
+
+    #[test]
+    fn debug_output_hides_the_key_and_the_passwords() {
+        let c = config(&[
+            (
+                "DATABASE_URL",
+                "postgres://app:db-secret@db.internal:5432/labels",
+            ),
+            (
+                "LABEL_STUDIO_SECRET_KEY",
+                "key-secret-key-secret-key-secret-42",
+            ),
+            ("LABEL_STUDIO_SMTP_HOST", "smtp.example.com"),
+            ("LABEL_STUDIO_SMTP_USER", "mailer"),
+            ("LABEL_STUDIO_SMTP_PASSWORD", "smtp-secret"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        for secret in ["db-secret", "key-secret", "smtp-secret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("postgres://app:***@db.internal:5432/labels"),
+            "{shown}"
+        );
+        assert!(shown.contains("secret_key: Some(\"***\")"), "{shown}");
+        assert!(
+            shown.contains("credentials: Some((\"mailer\", \"***\"))"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("smtp.example.com") && shown.contains("site_addr"),
+            "{shown}"
+        );
+        assert!(format!("{:?}", config(&[]).unwrap()).contains("secret_key: None"));
+    }
+
+    #[test]
+    fn database_urls_lose_their_password_wherever_it_is() {
+        for (url, shown) in [
+            (
+                "postgres://app:pw@db/labels",
+                "postgres://app:***@db/labels",
+            ),
+            (
+                "postgres://app:p@ss@db/labels",
+                "postgres://app:***@db/labels",
+            ),
+            (
+                "postgres://app:p?ss@db/labels",
+                "postgres://app:***@db/labels",
+            ),
+            ("postgres://app@db/labels", "postgres://app@db/labels"),
+            (
+                "postgres://db/labels?user=app&password=pw&sslmode=require",
+                "postgres://db/labels?user=app&password=***&sslmode=require",
+            ),
+            (
+                "postgresql://app:pw@db/labels?PASSWORD=pw",
+                "postgresql://app:***@db/labels?PASSWORD=***",
+            ),
+            (
+                "sqlite://data/gatehouse.db?mode=rwc",
+                "sqlite://data/gatehouse.db?mode=rwc",
+            ),
+        ] {
+            assert_eq!(redact_url(url), shown);
+        }
     }
 
     #[test]

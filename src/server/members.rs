@@ -82,5 +82,6 @@ fn row(m: db::members::MemberRecord) -> MemberRow {
         role: m.role,
         joined_at: format_timestamp(m.joined_at),
         last_activity_at: m.last_activity_at.map(format_timestamp),
+        email_verified: m.email_verified_at.is_some(),
     }
 }

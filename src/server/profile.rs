@@ -2,13 +2,13 @@
 
 use super::{
     accounts::FullName,
-    auth::{password, secrets, Active},
+    auth::{common_passwords, password, secrets, Active},
     db,
     error::OrInternal,
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{AppError, Password, Profile};
+use crate::domain::{AppError, EmailAddress, Password, Profile};
 
 pub const WRONG_CURRENT_PASSWORD: &str = "That is not your current password.";
 pub const SAME_PASSWORD: &str = "Choose a password different from your current one.";
@@ -51,8 +51,10 @@ pub async fn change_password(
     current_password: &str,
     new_password: &str,
 ) -> Result<(), AppError> {
-    let new_password = Password::parse(new_password)
-        .map_err(|e| AppError::invalid("new_password", e.to_string()))?;
+    let on_new_field = |e: AppError| AppError::invalid("new_password", e.to_string());
+    let new_password = Password::parse(new_password).map_err(on_new_field)?;
+    common_passwords::check(&new_password, &EmailAddress::parse(me.email())?)
+        .map_err(on_new_field)?;
     if new_password.expose() == current_password {
         return Err(AppError::invalid("new_password", SAME_PASSWORD));
     }

@@ -36,7 +36,7 @@ impl Application {
         let db = Db::connect(&config.database_url).await.map_err(|e| {
             format!(
                 "cannot open the database {}: {e}",
-                redact(&config.database_url)
+                super::config::redact_url(&config.database_url)
             )
         })?;
         let listener = tokio::net::TcpListener::bind(config.site_addr)
@@ -188,18 +188,4 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
     tracing::info!("shutting down");
-}
-
-/// The database URL without its password, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let creds = &url[scheme_end + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }

@@ -37,17 +37,12 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// Everything but the database, from the settings: the server key (from
-    /// `LABEL_STUDIO_SECRET_KEY` or the key file), the mailer, and Leptos's options.
+    /// Everything but the database, from the settings: the data folder (readable by its owner
+    /// only), the server key (from `LABEL_STUDIO_SECRET_KEY` or the key file; a short one is an
+    /// error), the mailer, and Leptos's options.
     pub fn new(db: Db, config: Config, site_addr: std::net::SocketAddr) -> Result<Self, String> {
-        let keys = match &config.secret_key {
-            Some(secret) => Keys::from_secret(secret),
-            None => {
-                let path = config.data_dir.join("secret.key");
-                Keys::load_or_create(&path)
-                    .map_err(|e| format!("cannot read or create {}: {e}", path.display()))?
-            }
-        };
+        super::files::secure_data_dir(&config.data_dir);
+        let keys = Keys::from_config(&config)?;
         let leptos_options = LeptosOptions::builder()
             .output_name("gatehouse")
             .site_root(config.site_root.as_str())

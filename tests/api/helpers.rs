@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use crate::smtp::{invitation_link, token_of};
 
 pub const PASSWORD: &str = "correct horse battery";
-pub const SECRET_KEY: &str = "integration tests";
+pub const SECRET_KEY: &str = "integration tests: a server key of at least 32 bytes";
 /// How long a test waits for the outbox to deliver a message before it fails.
 pub const MAIL_DEADLINE: Duration = Duration::from_secs(30);
 

@@ -7,6 +7,7 @@ mod smtp;
 mod abuse;
 mod accounts;
 mod cli;
+mod hardening;
 mod invites;
 mod limits;
 mod matrix;

@@ -12,6 +12,8 @@ crate::on_both_databases!(
     nobody_removes_the_owner_or_themselves_and_only_admins_remove,
     concurrent_removal_and_role_change_leave_one_consistent_state,
     a_removed_member_rejoins_through_the_invite_link_as_pending,
+    admins_are_told_how_many_wait_for_a_role,
+    an_email_invitation_proves_the_address_and_the_invite_link_does_not,
 );
 
 fn remove_path(org: i64, user_id: i64) -> String {
@@ -327,4 +329,102 @@ async fn concurrent_removal_and_role_change_leave_one_consistent_state(backend: 
         .json_ok()
         .await;
     assert_eq!(seats["seats"]["used"], 1, "only the Owner holds a seat");
+}
+
+async fn admins_are_told_how_many_wait_for_a_role(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let annotator = app.add_member(Role::Annotator).await;
+    assert_eq!(app.organization(&owner).await.pending_members, 0);
+    app.add_member(Role::NotActivated).await;
+    let waiting = app.add_member(Role::NotActivated).await;
+    assert_eq!(app.organization(&owner).await.pending_members, 2);
+
+    let me = |client: reqwest::Client| {
+        let app = &app;
+        async move {
+            let me: Option<CurrentUser> = app
+                .server_fn(&client, "auth/current_user", &[])
+                .await
+                .json()
+                .await
+                .unwrap();
+            me.unwrap().pending_members
+        }
+    };
+    assert_eq!(
+        me(app.client.clone()).await,
+        2,
+        "the Owner's menu counts them"
+    );
+    assert_eq!(me(annotator.client.clone()).await, 0, "others are not told");
+    let page = app
+        .client
+        .get(app.url("/organization"))
+        .header(reqwest::header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("2 people are waiting for a role."),
+        "the page says so"
+    );
+    assert!(
+        page.contains("href=\"/organization?role=NOT_ACTIVATED\""),
+        "the menu links to them"
+    );
+
+    app.set_role(waiting.id, Role::Reviewer).await;
+    assert_eq!(app.organization(&owner).await.pending_members, 1);
+}
+
+async fn an_email_invitation_proves_the_address_and_the_invite_link_does_not(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    let invited = app.add_member(Role::Reviewer).await;
+    let linked = app.add_member(Role::NotActivated).await;
+    let page: MemberPage = app
+        .api(
+            Method::GET,
+            &format!("/api/organizations/{org}/memberships?page_size=100"),
+            &owner,
+        )
+        .json_ok()
+        .await;
+    let verified = |email: &str| {
+        page.results
+            .iter()
+            .find(|m| m.email == email)
+            .map(|m| m.email_verified)
+            .unwrap()
+    };
+    assert!(
+        verified(&invited.email),
+        "the invitation reached the address"
+    );
+    assert!(
+        !verified(&linked.email),
+        "anyone with the link could type any address"
+    );
+    let html = app
+        .client
+        .get(app.url("/organization"))
+        .header(reqwest::header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        html.matches("Email not verified").count(),
+        1,
+        "the Pending member with an unproven address carries the badge"
+    );
 }

@@ -9,6 +9,7 @@ use crate::{
     components::{
         error_line::ErrorLine,
         member_table::{MemberTable, Pagination},
+        RefreshMembers,
     },
     domain::Role,
 };
@@ -20,15 +21,28 @@ const SEARCH_DELAY: Duration = Duration::from_millis(300);
 
 /// Search, role filter and pages over the members table.
 #[component]
-pub fn Members(me: i64) -> impl IntoView {
+pub fn Members(
+    me: i64,
+    /// The role filter, which the page may set too (to show who waits for a role).
+    role: RwSignal<Option<Role>>,
+) -> impl IntoView {
     let (page, set_page) = signal(1_i64);
-    let (role, set_role) = signal(None::<Role>);
+    let set_role = role.write_only();
     let (search, set_search) = signal(String::new());
     let (typed, set_typed) = signal(String::new());
     let members = Resource::new(
         move || (page.get(), role.get(), search.get()),
         |(page, role, search)| list_members(page, MEMBERS_PER_PAGE, role, search),
     );
+    provide_context(RefreshMembers(Callback::new(move |()| members.refetch())));
+    // A new filter starts at the first page.
+    Effect::new(move |previous: Option<Option<Role>>| {
+        let now = role.get();
+        if previous.is_some_and(|p| p != now) {
+            set_page.set(1);
+        }
+        now
+    });
     // Searches once typing pauses, or at once on Enter.
     let waiting = StoredValue::new(None::<TimeoutHandle>);
     let stop_waiting = move || {
@@ -52,10 +66,7 @@ pub fn Members(me: i64) -> impl IntoView {
             waiting.set_value(Some(handle));
         }
     };
-    let on_role = move |ev| {
-        set_page.set(1);
-        set_role.set(event_target_value(&ev).parse::<Role>().ok());
-    };
+    let on_role = move |ev| set_role.set(event_target_value(&ev).parse::<Role>().ok());
     view! {
         <form class="filters" role="search" aria-label="Search members"
             on:submit=move |ev| {

@@ -1,6 +1,7 @@
 //! Authentication (sessions and API tokens) and authorization: the witnesses (`Active`, `Admin`,
 //! `Owner`…) that every entry point holds, made in one place.
 
+pub mod common_passwords;
 pub mod keys;
 pub mod password;
 pub mod secrets;

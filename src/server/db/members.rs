@@ -13,6 +13,7 @@ pub struct MemberRecord {
     pub role: Role,
     pub joined_at: i64,
     pub last_activity_at: Option<i64>,
+    pub email_verified_at: Option<i64>,
 }
 
 /// Which members of an organization to show.
@@ -70,7 +71,8 @@ pub async fn count<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>) -> Result<i64, 
 }
 
 const SELECT_MEMBER: &str = "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, m.role, \
-     m.created_at AS joined_at, u.last_activity_at FROM memberships m JOIN users u ON u.id = m.user_id";
+     m.created_at AS joined_at, u.last_activity_at, u.email_verified_at \
+     FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub async fn page<'e>(
     ex: impl AnyExecutor<'e>,

@@ -43,8 +43,8 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/s
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Db {
-    /// Connects and brings the schema up to date. A SQLite file (and its folder) is created when
-    /// missing.
+    /// Connects and brings the schema up to date. A SQLite file (and its folder, readable by its
+    /// owner only) is created when missing.
     pub async fn connect(url: &str) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -53,7 +53,11 @@ impl Db {
             Backend::Sqlite
         } else {
             return Err(sqlx::Error::Configuration(
-                format!("DATABASE_URL must start with sqlite: or postgres:, not {url:?}").into(),
+                format!(
+                    "DATABASE_URL must start with sqlite: or postgres:, not {:?}",
+                    crate::server::config::redact_url(url)
+                )
+                .into(),
             ));
         };
         let options = AnyConnectOptions::from_str(url)?;
@@ -62,7 +66,7 @@ impl Db {
                 if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(ToOwned::to_owned))
                 {
                     if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(&dir).map_err(|e| {
+                        crate::server::files::create_private_dir(&dir).map_err(|e| {
                             sqlx::Error::Configuration(
                                 format!("cannot create the database folder {}: {e}", dir.display())
                                     .into(),
@@ -154,4 +158,20 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_kind_of_database_is_named_without_its_password() {
+        let err = Db::connect("mysql://app:hunter2@db.internal/labels")
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("mysql://app:***@db.internal/labels"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
 }

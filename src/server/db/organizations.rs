@@ -35,11 +35,13 @@ struct ViewRecord {
     owner_id: i64,
     owner_email: String,
     seats_used: i64,
+    pending_members: i64,
 }
 
 static FIND_VIEW: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT o.id, o.title, o.created_at, o.seats, u.id AS owner_id, u.email AS owner_email, {} AS seats_used \
+        "SELECT o.id, o.title, o.created_at, o.seats, u.id AS owner_id, u.email AS owner_email, {} AS seats_used, \
+         (SELECT COUNT(*) FROM memberships p WHERE p.organization_id = o.id AND p.role = 'NOT_ACTIVATED') AS pending_members \
          FROM organizations o \
          JOIN memberships m ON m.organization_id = o.id AND m.role = 'OWNER' \
          JOIN users u ON u.id = m.user_id \
@@ -71,6 +73,7 @@ pub async fn find_view<'e>(
             id: r.owner_id,
             email: r.owner_email,
         },
+        pending_members: r.pending_members,
     }))
 }
 
@@ -205,4 +208,14 @@ pub async fn seat_usage<'e>(
         .bind(now)
         .fetch_optional(ex)
         .await
+}
+
+/// How many members of the organization wait for a role (Pending).
+pub async fn pending_members<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships WHERE organization_id = $1 AND role = 'NOT_ACTIVATED'",
+    )
+    .bind(id)
+    .fetch_one(ex)
+    .await
 }

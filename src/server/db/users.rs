@@ -115,3 +115,19 @@ pub async fn replace_password_hash<'e>(
         .await
         .map(|d| d.rows_affected() > 0)
 }
+
+/// Records that the user proved their address (an email invitation, or the verification link).
+pub async fn mark_verified<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET email_verified_at = $1 WHERE id = $2 AND email_verified_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}

@@ -32,8 +32,14 @@ pub struct Invitation<'a> {
     pub expires_at: i64,
 }
 
+/// The product, named first in every subject so that the reader knows who writes.
+pub const PRODUCT: &str = "Gatehouse";
+/// The most characters of an organization's title a subject shows; a longer one is cut with `…`.
+pub const SUBJECT_TITLE_CHARS: usize = 60;
+
 impl Invitation<'_> {
     pub fn render(&self) -> Result<Content, String> {
+        let organization = displayable(self.organization);
         #[derive(Serialize)]
         struct Context<'a> {
             to: &'a str,
@@ -45,7 +51,7 @@ impl Invitation<'_> {
         }
         let context = Value::from_serialize(Context {
             to: self.to,
-            organization: self.organization,
+            organization: &organization,
             inviter: self.inviter,
             role: self.role.label(),
             link: self.link,
@@ -54,11 +60,44 @@ impl Invitation<'_> {
                 .replace('Z', " UTC"),
         });
         Ok(Content {
-            subject: format!("{} invited you to {}", self.inviter, self.organization),
+            subject: format!(
+                "{PRODUCT}: {} invited you to join {}",
+                self.inviter,
+                quoted(&organization, SUBJECT_TITLE_CHARS)
+            ),
             text: render("invitation.txt", &context)?,
             html: render("invitation.html", &context)?,
         })
     }
+}
+
+/// What people typed, without the characters that could make it read as something else: control
+/// characters and invisible text-direction ones. New titles cannot hold them; older ones might.
+fn displayable(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| !c.is_control() && !crate::domain::is_direction_control(*c))
+        .collect()
+}
+
+/// `text` in double quotes, as the name it is rather than words of the sentence around it: a
+/// quote or backslash inside is escaped (so the name cannot close the quotes early), and a long
+/// one is cut after `max_chars` characters with `…`.
+fn quoted(text: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for (i, c) in text.chars().enumerate() {
+        if i == max_chars {
+            out.push('…');
+            break;
+        }
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 fn render(name: &str, context: &Value) -> Result<String, String> {
@@ -154,7 +193,63 @@ mod tests {
             "{}",
             content.text
         );
-        assert_eq!(content.subject, "O'Neil & Co invited you to Acme <Labs>");
+        assert_eq!(
+            content.subject,
+            "Gatehouse: O'Neil & Co invited you to join \"Acme <Labs>\""
+        );
+    }
+
+    #[test]
+    fn the_subject_names_the_product_and_quotes_the_title() {
+        let subject = |organization: &str| {
+            Invitation {
+                organization,
+                ..invitation()
+            }
+            .render()
+            .unwrap()
+            .subject
+        };
+        assert_eq!(
+            subject("Acme Labs"),
+            "Gatehouse: owner@example.com invited you to join \"Acme Labs\""
+        );
+        // A title cannot end the quotes and carry on as the sentence.
+        assert_eq!(
+            subject("Acme\" - reset your password now \"x"),
+            "Gatehouse: owner@example.com invited you to join \"Acme\\\" - reset your password now \\\"x\""
+        );
+        assert_eq!(
+            subject("back\\slash"),
+            "Gatehouse: owner@example.com invited you to join \"back\\\\slash\""
+        );
+        // A long title is cut, inside the quotes.
+        let long = subject(&"t".repeat(1000));
+        assert!(
+            long.ends_with(&format!("\"{}…\"", "t".repeat(SUBJECT_TITLE_CHARS))),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn control_and_direction_characters_of_an_old_title_are_left_out() {
+        let content = Invitation {
+            organization: "Acme\u{202E}sbaL\r\nBcc: x\u{2066}",
+            ..invitation()
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            content.subject,
+            "Gatehouse: owner@example.com invited you to join \"AcmesbaLBcc: x\""
+        );
+        for part in [&content.text, &content.html] {
+            assert!(part.contains("AcmesbaLBcc: x"), "{part}");
+            assert!(
+                !part.contains('\u{202E}') && !part.contains('\u{2066}'),
+                "{part}"
+            );
+        }
     }
 
     #[test]

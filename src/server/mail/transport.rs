@@ -100,6 +100,7 @@ impl Transport for Smtp {
 }
 
 /// Writes each message to `<dir>/<unix seconds>-<id>.eml`, for an install without a mail server.
+/// The folder and the files are readable by their owner only: the messages carry invitation links.
 pub struct Files {
     pub dir: PathBuf,
 }
@@ -107,13 +108,29 @@ pub struct Files {
 impl Transport for Files {
     fn send<'a>(&'a self, email: &'a Email) -> Sending<'a> {
         Box::pin(async move {
+            use tokio::io::AsyncWriteExt;
+
             let message = email.message()?;
             let dir = &self.dir;
-            tokio::fs::create_dir_all(dir)
+            let mut folder = tokio::fs::DirBuilder::new();
+            folder.recursive(true);
+            #[cfg(unix)]
+            folder.mode(crate::server::files::PRIVATE_DIR_MODE);
+            folder
+                .create(dir)
                 .await
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             let path = dir.join(format!("{}-{}.eml", crate::server::now(), email.id));
-            tokio::fs::write(&path, message.formatted())
+            let mut options = tokio::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            options.mode(crate::server::files::PRIVATE_FILE_MODE);
+            let written = async {
+                let mut file = options.open(&path).await?;
+                file.write_all(&message.formatted()).await?;
+                file.flush().await
+            };
+            written
                 .await
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))
         })
@@ -176,7 +193,7 @@ mod tests {
             id: 7,
             from: "Gatehouse <noreply@example.com>".parse().unwrap(),
             to: "ada@example.com".into(),
-            subject: "owner@example.com invited you to Acme <Labs>".into(),
+            subject: "Gatehouse: owner@example.com invited you to join \"Acme <Labs>\"".into(),
             text: "Create your account here:\nhttp://127.0.0.1:3000/user/signup?token=ghi_abc\n"
                 .into(),
             html: "<p>Acme &lt;Labs&gt;</p>\n".into(),
@@ -206,6 +223,35 @@ mod tests {
             ..email()
         };
         assert!(email.message().unwrap_err().contains("bad recipient"));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn eml_files_and_their_folder_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!(
+            "gatehouse-mail-{}",
+            hex::encode(crate::server::auth::secrets::random_bytes::<6>())
+        ));
+        let files = Files {
+            dir: root.join("mail"),
+        };
+        files.send(&email()).await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&files.dir), 0o700);
+        let written: Vec<_> = std::fs::read_dir(&files.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(written.len(), 1);
+        assert!(written[0].to_string_lossy().ends_with("-7.eml"));
+        assert_eq!(mode(&written[0]), 0o600);
+        let text = std::fs::read_to_string(&written[0]).unwrap();
+        assert!(
+            text.contains("token=ghi_abc"),
+            "the whole message is written: {text}"
+        );
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[tokio::test]
