@@ -4,18 +4,22 @@ use leptos::prelude::*;
 
 use crate::domain::{AppError, CurrentUser, SignupSettings};
 
-/// Creates an account (and, without an invite link, an organization) and signs in.
+/// Creates an account (and, without an invite link, an organization) and signs in. The first
+/// and last name are optional.
 #[server(prefix = "/_sfn", endpoint = "auth/sign_up")]
 pub async fn sign_up(
     email: String,
     password: String,
     token: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
 ) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth};
     authorized(|state, caller: auth::Anyone| async move {
+        let name = accounts::FullName::parse(first_name.as_deref(), last_name.as_deref())?;
         let signed_in =
-            accounts::sign_up(&state, &caller, &email, &password, token.as_deref()).await?;
+            accounts::sign_up(&state, &caller, &email, &password, token.as_deref(), &name).await?;
         set_cookie(&auth::session_set_cookie(
             &signed_in.session,
             caller.origin().https,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod invites;
 pub mod organization;
 pub mod password_reset;
+pub mod profile;
 
 /// Set on every server function response that failed inside our code (with its status).
 pub const ERROR_REFERENCE_HEADER: &str = "x-gatehouse-error";

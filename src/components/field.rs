@@ -39,6 +39,9 @@ pub fn Field(
     #[prop(optional)] autocomplete: &'static str,
     #[prop(optional, into)] value: Signal<String>,
     #[prop(optional)] readonly: bool,
+    /// May be left empty.
+    #[prop(optional)]
+    optional: bool,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("field-{name}");
@@ -52,7 +55,7 @@ pub fn Field(
                 type=kind
                 autocomplete=autocomplete
                 readonly=readonly
-                required=true
+                required=!optional
                 value=move || value.get()
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()

@@ -1,5 +1,6 @@
 //! Presentational pieces shared by the pages.
 
+pub mod account;
 pub mod actions;
 pub mod app_menu;
 pub mod confirm;

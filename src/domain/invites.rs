@@ -88,6 +88,10 @@ pub struct MemberRow {
     pub email: String,
     /// First and last name; empty when not given.
     pub name: String,
+    /// Empty when not given.
+    pub first_name: String,
+    /// Empty when not given.
+    pub last_name: String,
     pub role: Role,
     /// When the member joined, RFC 3339 in UTC.
     #[cfg_attr(feature = "ssr", schema(format = DateTime))]

@@ -5,6 +5,7 @@ mod error;
 mod invites;
 mod password;
 mod policy;
+mod profile;
 mod role;
 mod time;
 mod title;
@@ -18,6 +19,7 @@ pub use invites::{
 };
 pub use password::Password;
 pub use policy::{admits, Need, Refusal};
+pub use profile::{PersonName, Profile, SessionView};
 pub use role::Role;
 pub use time::format_timestamp;
 pub use title::{is_direction_control, OrgTitle};

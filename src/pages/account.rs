@@ -1,11 +1,17 @@
-//! The Account page: who the user is, and their personal API token.
+//! The Account page: who the user is, their name, password and sessions, and their personal API
+//! token.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
     api::account::{get_api_token, ResetApiToken},
-    components::{copy_button::CopyButton, error_line::ErrorLine, gate::Gate},
+    components::{
+        account::{name::NameForm, password::PasswordForm, sessions::SessionList},
+        copy_button::CopyButton,
+        error_line::ErrorLine,
+        gate::Gate,
+    },
 };
 
 #[component]
@@ -25,6 +31,9 @@ pub fn AccountPage() -> impl IntoView {
                         <dd>{user.organization_title.clone()}</dd>
                     </dl>
                 </section>
+                <NameForm />
+                <PasswordForm />
+                <SessionList />
                 <ApiToken />
             }
             .into_any()

@@ -119,8 +119,12 @@ fn SignupForm(
                 <Field label="Password" name="password" kind="password" autocomplete="new-password"
                     error=Signal::derive(field_error(move || value.get(), "password")) />
                 <p class="hint">"At least 8 characters."</p>
+                <Field label="First name (optional)" name="first_name" autocomplete="given-name" optional=true
+                    error=Signal::derive(field_error(move || value.get(), "first_name")) />
+                <Field label="Last name (optional)" name="last_name" autocomplete="family-name" optional=true
+                    error=Signal::derive(field_error(move || value.get(), "last_name")) />
                 {token.map(|t| view! { <input type="hidden" name="token" value=t /> })}
-                <ErrorLine message=form_error(move || value.get(), &["email", "password"]) />
+                <ErrorLine message=form_error(move || value.get(), &["email", "password", "first_name", "last_name"]) />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating account…" } else { "Create account" }}
                 </button>

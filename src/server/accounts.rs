@@ -6,10 +6,13 @@ use super::{
     error::{is_unique_violation, OrInternal},
     invite_token::{self, Destination, InviteToken},
     now,
+    origin::RequestOrigin,
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{AppError, CurrentUser, EmailAddress, Need, Password, Refusal, Role};
+use crate::domain::{
+    AppError, CurrentUser, EmailAddress, Need, Password, PersonName, Refusal, Role,
+};
 
 pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
@@ -28,6 +31,27 @@ pub struct SignedIn {
     pub session: String,
 }
 
+/// The optional first and last name given at signup (or on the Account page).
+#[derive(Clone, Debug, Default)]
+pub struct FullName {
+    pub first: PersonName,
+    pub last: PersonName,
+}
+
+impl FullName {
+    /// Parses both names; a missing one is empty.
+    pub fn parse(first: Option<&str>, last: Option<&str>) -> Result<Self, AppError> {
+        Ok(Self {
+            first: PersonName::parse("first_name", first.unwrap_or_default())?,
+            last: PersonName::parse("last_name", last.unwrap_or_default())?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.as_str().is_empty() && self.last.as_str().is_empty()
+    }
+}
+
 /// Signs up. Without a token: a user, an organization titled with the email, and the user as
 /// its Owner. With the organization's invite link: a Pending member of it. With an email
 /// invitation: a member with the invited role, for the invited address only, once. Each in one
@@ -38,6 +62,7 @@ pub async fn sign_up(
     email: &str,
     password: &str,
     invite_token: Option<&str>,
+    name: &FullName,
 ) -> Result<SignedIn, AppError> {
     let email = EmailAddress::parse(email)?;
     let password = Password::parse(password)?;
@@ -137,7 +162,12 @@ pub async fn sign_up(
             user_id
         }
     };
-    let session = create_session(state, &mut tx, user_id).await?;
+    if !name.is_empty() {
+        db::users::set_name(&mut *tx, user_id, name.first.as_str(), name.last.as_str())
+            .await
+            .or_internal("saving a name")?;
+    }
+    let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit().await.or_internal("committing signup")?;
     tracing::info!(user_id, client = %client, "signed up");
     Ok(SignedIn { user_id, session })
@@ -284,7 +314,7 @@ pub async fn sign_in(
             .await
             .or_internal("ending the old session")?;
     }
-    let session = create_session(state, &mut tx, user_id).await?;
+    let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit().await.or_internal("committing sign-in")?;
     tracing::info!(client = %client, user_id, "logged in");
     Ok(SignedIn { user_id, session })
@@ -361,11 +391,13 @@ pub async fn sign_out(
     Ok(())
 }
 
-/// Starts a session for `user_id` inside `tx`; returns the secret for the cookie.
+/// Starts a session for `user_id`, recording where it was started from (shown on the Account
+/// page). Returns its secret, for the cookie.
 pub async fn create_session(
     state: &AppState,
     tx: &mut Tx,
     user_id: i64,
+    origin: &RequestOrigin,
 ) -> Result<String, AppError> {
     let session = secrets::generate(secrets::SESSION_PREFIX);
     let now = now();
@@ -375,6 +407,10 @@ pub async fn create_session(
         user_id,
         now,
         now + auth::seconds(state.config.session_max_age),
+        &db::sessions::Device {
+            client_address: &origin.client.to_string(),
+            user_agent: &origin.user_agent,
+        },
     )
     .await
     .or_internal("creating a session")?;

@@ -39,6 +39,12 @@ pub enum Command {
         /// Read the password from this file (first line).
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,
+        /// The Owner's first name (optional).
+        #[arg(long)]
+        first_name: Option<String>,
+        /// The Owner's last name (optional).
+        #[arg(long)]
+        last_name: Option<String>,
     },
     /// Make the member with this email the Owner of the organization; the Owner becomes an
     /// Administrator.
@@ -77,9 +83,12 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
     let state = AppState::new(db.clone(), config.clone(), config.site_addr)?;
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
-        Command::CreateOwner { email, password_stdin, password_file } => {
+        Command::CreateOwner { email, password_stdin, password_file, first_name, last_name } => {
             let secret = read_password(password_stdin, password_file)?;
-            create_owner(&state, &email, &secret).await
+            match accounts::FullName::parse(first_name.as_deref(), last_name.as_deref()) {
+                Ok(name) => create_owner(&state, &email, &secret, &name).await,
+                Err(e) => Err(e.to_string()),
+            }
         }
         Command::ResetPassword { email, password_stdin, password_file } => {
             let secret = read_password(password_stdin, password_file)?;
@@ -135,7 +144,12 @@ fn read_password(stdin: bool, file: Option<std::path::PathBuf>) -> Result<String
     Ok(secret.lines().next().unwrap_or_default().to_owned())
 }
 
-async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<String, String> {
+async fn create_owner(
+    state: &AppState,
+    email: &str,
+    secret: &str,
+    name: &accounts::FullName,
+) -> Result<String, String> {
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
     auth::common_passwords::check(&password, &email).map_err(|e| e.to_string())?;
@@ -157,6 +171,9 @@ async fn create_owner(state: &AppState, email: &str, secret: &str) -> Result<Str
     )
     .await
     .map_err(|e| e.to_string())?;
+    db::users::set_name(&mut *tx, user_id, name.first.as_str(), name.last.as_str())
+        .await
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(format!(
         "Created {email} (user {user_id}) as the Owner of a new organization."

@@ -76,6 +76,8 @@ fn row(m: db::members::MemberRecord) -> MemberRow {
         name: format!("{} {}", m.first_name, m.last_name)
             .trim()
             .to_owned(),
+        first_name: m.first_name,
+        last_name: m.last_name,
         email: m.email,
         role: m.role,
         joined_at: format_timestamp(m.joined_at),

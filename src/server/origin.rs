@@ -28,6 +28,23 @@ pub struct RequestOrigin {
     pub public: String,
     /// Whether the browser reached us over HTTPS.
     pub https: bool,
+    /// The request's `User-Agent`, cut to [`USER_AGENT_MAX`] characters (what a session shows).
+    pub user_agent: String,
+}
+
+/// How much of a `User-Agent` is kept.
+pub const USER_AGENT_MAX: usize = 300;
+
+fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(USER_AGENT_MAX)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl RequestOrigin {
@@ -98,6 +115,7 @@ fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<Reques
             client,
             https: public.starts_with("https://"),
             public: public.clone(),
+            user_agent: user_agent(headers),
         });
     }
     let https = forwarded("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
@@ -105,6 +123,7 @@ fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<Reques
         client,
         public: format!("{}://{host}", if https { "https" } else { "http" }),
         https,
+        user_agent: user_agent(headers),
     })
 }
 

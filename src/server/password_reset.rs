@@ -210,7 +210,7 @@ pub async fn confirm(
     db::sessions::delete_all_of(&mut *tx, user_id)
         .await
         .or_internal("ending sessions")?;
-    let session = accounts::create_session(state, &mut tx, user_id).await?;
+    let session = accounts::create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit()
         .await
         .or_internal("committing a password reset")?;

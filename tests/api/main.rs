@@ -15,6 +15,7 @@ mod organization;
 mod outage;
 mod pages;
 mod password_reset;
+mod profile;
 mod removal;
 mod roles;
 mod security;

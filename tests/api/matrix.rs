@@ -40,6 +40,9 @@ const CALLERS: [Caller; 9] = [
     OtherOrganization,
 ];
 
+/// A session id nobody has.
+const NO_SESSION: &str = "0000000000000000";
+
 /// The fields of a server function call.
 type Form<'a> = Vec<(&'a str, &'a str)>;
 
@@ -50,6 +53,8 @@ enum Rule {
     Public(u16),
     /// Any member who may use their organization (the other organization's too).
     Active,
+    /// The same callers as `Active`; `ok` is their status.
+    ActiveWith(u16),
     /// Owner and Administrator (of their own organization); `ok` is their status.
     Admins(u16),
     /// Active members of the addressed organization; the other organization gets 404.
@@ -69,6 +74,7 @@ fn expected(rule: Rule, caller: Caller) -> u16 {
         (_, Anonymous | Deactivated) => 401,
         (_, Pending) => 403,
         (Rule::Active, _) => 200,
+        (Rule::ActiveWith(ok), _) => ok,
         (Rule::Admins(ok), _) => {
             if admin {
                 ok
@@ -242,6 +248,39 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             json!(null),
             Rule::Active,
         ),
+        (
+            Method::PATCH,
+            "/api/current-user".into(),
+            json!({"first_name": "Matrix"}),
+            Rule::Active,
+        ),
+        // A wrong current password: refused on its field, nothing changes.
+        (
+            Method::POST,
+            "/api/current-user/password".into(),
+            json!({"current_password": "not the password", "new_password": "a new password"}),
+            Rule::ActiveWith(400),
+        ),
+        (
+            Method::GET,
+            "/api/current-user/sessions".into(),
+            json!(null),
+            Rule::Active,
+        ),
+        // With the session cookie: every session but this one ends.
+        (
+            Method::DELETE,
+            "/api/current-user/sessions".into(),
+            json!(null),
+            Rule::Active,
+        ),
+        // Nobody has a session with this id.
+        (
+            Method::DELETE,
+            format!("/api/current-user/sessions/{NO_SESSION}"),
+            json!(null),
+            Rule::ActiveWith(404),
+        ),
     ];
     let server_fns: Vec<(&str, Form, Rule)> = vec![
         ("auth/current_user", vec![], Rule::Public(200)),
@@ -269,6 +308,27 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         ("account/api_token", vec![], Rule::Active),
         ("account/reset_api_token", vec![], Rule::Active),
+        ("account/profile", vec![], Rule::Active),
+        (
+            "account/rename",
+            vec![("first_name", "Matrix"), ("last_name", "")],
+            Rule::Active,
+        ),
+        (
+            "account/change_password",
+            vec![
+                ("current_password", "not the password"),
+                ("new_password", "a new password"),
+            ],
+            Rule::ActiveWith(400),
+        ),
+        ("account/sessions", vec![], Rule::Active),
+        (
+            "account/end_session",
+            vec![("id", NO_SESSION)],
+            Rule::ActiveWith(404),
+        ),
+        ("account/end_other_sessions", vec![], Rule::Active),
         ("invites/link", vec![], Rule::Admins(200)),
         ("invites/reset_link", vec![], Rule::Admins(200)),
         (
@@ -379,6 +439,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
                         m.to_uppercase(),
                         path.replace("{id}", &org_id.to_string())
                             .replace("{user_id}", "999999")
+                            .replace("{session_id}", NO_SESSION)
                     )
                 })
         })

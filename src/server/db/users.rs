@@ -65,6 +65,57 @@ pub async fn touch_activity<'e>(
     .map(|_| ())
 }
 
+/// A user's own account details.
+#[derive(sqlx::FromRow)]
+pub struct ProfileRecord {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+pub async fn find_profile<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<Option<ProfileRecord>, sqlx::Error> {
+    sqlx::query_as("SELECT id, email, first_name, last_name FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
+}
+
+pub async fn set_name<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+    first_name: &str,
+    last_name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET first_name = $1, last_name = $2 WHERE id = $3")
+        .bind(first_name)
+        .bind(last_name)
+        .bind(user_id)
+        .execute(ex)
+        .await
+        .map(|_| ())
+}
+
+/// Replaces the password hash, if it is still `old_hash` (so that of two concurrent changes,
+/// only the one that checked the current password wins); whether it was replaced.
+pub async fn replace_password_hash<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+    old_hash: &str,
+    new_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+        .bind(new_hash)
+        .bind(user_id)
+        .bind(old_hash)
+        .execute(ex)
+        .await
+        .map(|d| d.rows_affected() > 0)
+}
+
 /// Records that the user proved their address (an email invitation, or the verification link).
 pub async fn mark_verified<'e>(
     ex: impl AnyExecutor<'e>,

@@ -1,13 +1,22 @@
-//! `/api/current-user/…`: who the caller is, and their API token.
+//! `/api/current-user/…`: who the caller is, their name, password, sessions and API token.
 
-use axum::{extract::State, Json};
-use serde::Serialize;
+use axum::{
+    extract::{RawPathParams, State},
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{responses::*, ApiResult, Authorized};
+use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
-    domain::Role,
-    server::{accounts, auth::Active, AppState},
+    domain::{Profile, Role, SessionView},
+    server::{
+        accounts::{self, FullName},
+        auth::Active,
+        error::{ApiError, ErrorBody},
+        profile, sessions, AppState,
+    },
 };
 
 /// The caller.
@@ -80,4 +89,165 @@ pub async fn reset_token(
     Ok(Json(Token {
         token: accounts::reset_api_token(&state, &me).await?,
     }))
+}
+
+/// The caller's new name; a field left out keeps its value.
+#[derive(Deserialize, ToSchema)]
+pub struct NamePatch {
+    /// At most 150 characters, no control characters; trimmed; empty clears it.
+    #[schema(max_length = 150)]
+    first_name: Option<String>,
+    /// At most 150 characters, no control characters; trimmed; empty clears it.
+    #[schema(max_length = 150)]
+    last_name: Option<String>,
+}
+
+/// Change the caller's name
+///
+/// Sets the first and last name shown in the members table (and found by its search). A field
+/// left out keeps its value. Any active member may call it.
+#[utoipa::path(patch, path = "/current-user", tag = "current-user", operation_id = "updateCurrentUser",
+    request_body = NamePatch,
+    responses(
+        (status = 200, description = "The caller's account as saved.", body = Profile),
+        (status = 400, description = "A name longer than 150 characters, or with control characters.", body = ErrorBody),
+        ActiveErrors,
+        BodyErrors,
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+    JsonBody(body): JsonBody<NamePatch>,
+) -> ApiResult<Profile> {
+    let saved = profile::get(&state, &me).await?;
+    let name = FullName::parse(
+        Some(body.first_name.as_deref().unwrap_or(&saved.first_name)),
+        Some(body.last_name.as_deref().unwrap_or(&saved.last_name)),
+    )?;
+    Ok(Json(profile::rename(&state, &me, &name).await?))
+}
+
+/// The current password, and the new one.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    current_password: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    new_password: String,
+}
+
+/// Change the caller's password
+///
+/// Checks the current password, then sets the new one. Every other session of the caller ends;
+/// the session this request was made with (cookie authentication) stays. Called with an API
+/// token, every session ends; the token itself keeps working. A wrong current password is
+/// answered 400 on `current_password` and counts as a failed login of the account (past
+/// LABEL_STUDIO_LOGIN_MAX_FAILURES, 429). Any active member may call it.
+#[utoipa::path(post, path = "/current-user/password", tag = "current-user", operation_id = "changePassword",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed; the other sessions have ended."),
+        (status = 400, description = "A wrong current password, or a new one that is not allowed.", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords for this account; `Retry-After` says when to try again.", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        ActiveErrors,
+        BodyErrors,
+    ))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let current = sessions::current(&headers, me.origin().https);
+    profile::change_password(
+        &state,
+        &me,
+        current,
+        &body.current_password,
+        &body.new_password,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's sessions.
+#[derive(Serialize, ToSchema)]
+pub struct Sessions {
+    /// Active sessions, most recently used first.
+    results: Vec<SessionView>,
+}
+
+/// The caller's sessions
+///
+/// Every session the caller is signed in with that has neither expired nor gone idle: when it
+/// began, when it was last used, from which address and browser. The one this request was made
+/// with (cookie authentication) is marked `current`. No session's secret is ever shown. Any
+/// active member may call it.
+#[utoipa::path(get, path = "/current-user/sessions", tag = "current-user", operation_id = "listSessions",
+    responses(
+        (status = 200, description = "The caller's sessions.", body = Sessions),
+        ActiveErrors,
+    ))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+    headers: HeaderMap,
+) -> ApiResult<Sessions> {
+    let current = sessions::current(&headers, me.origin().https);
+    Ok(Json(Sessions {
+        results: sessions::list(&state, &me, current).await?,
+    }))
+}
+
+/// How many sessions ended.
+#[derive(Serialize, ToSchema)]
+pub struct Ended {
+    ended: u64,
+}
+
+/// Sign out everywhere else
+///
+/// Ends every session of the caller but the one this request was made with. Called with an API
+/// token (which belongs to no session), it ends every session; the token keeps working (replace
+/// it with `POST /api/current-user/reset-token`). Any active member may call it.
+#[utoipa::path(delete, path = "/current-user/sessions", tag = "current-user", operation_id = "endOtherSessions",
+    responses(
+        (status = 200, description = "How many sessions ended.", body = Ended),
+        ActiveErrors,
+    ))]
+pub async fn end_other_sessions(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+    headers: HeaderMap,
+) -> ApiResult<Ended> {
+    let current = sessions::current(&headers, me.origin().https);
+    Ok(Json(Ended {
+        ended: sessions::end_others(&state, &me, current).await?,
+    }))
+}
+
+/// End one session
+///
+/// Signs the caller out of one of their sessions, named by the `id` that
+/// `GET /api/current-user/sessions` shows. Any active member may call it.
+#[utoipa::path(delete, path = "/current-user/sessions/{session_id}", tag = "current-user", operation_id = "endSession",
+    params(("session_id" = String, Path, description = "The session's id, as listed.")),
+    responses(
+        (status = 204, description = "The session has ended."),
+        (status = 404, description = "The caller has no such session (it may have ended already).", body = ErrorBody),
+        ActiveErrors,
+    ))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Active>,
+    params: RawPathParams,
+) -> Result<StatusCode, ApiError> {
+    let id = params
+        .iter()
+        .find(|(name, _)| *name == "session_id")
+        .map(|(_, value)| value.to_owned())
+        .unwrap_or_default();
+    sessions::end_one(&state, &me, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -59,7 +59,7 @@ Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\
     tags(
         (name = "organization", description = "The caller's organization and its members."),
         (name = "invitations", description = "The invite link and email invitations."),
-        (name = "current-user", description = "The caller's own account and API token."),
+        (name = "current-user", description = "The caller's own account: name, password, sessions and API token."),
         (name = "password-reset", description = "A forgotten password: a link by mail, then a new password."),
         (name = "meta", description = "This document and the health check."),
     )
@@ -110,6 +110,13 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(current_user::reset_token))
         .routes(routes!(password_reset::request))
         .routes(routes!(password_reset::confirm))
+        .routes(routes!(current_user::update))
+        .routes(routes!(current_user::change_password))
+        .routes(routes!(
+            current_user::list_sessions,
+            current_user::end_other_sessions
+        ))
+        .routes(routes!(current_user::end_session))
         .routes(routes!(meta::openapi));
     let (api, api_doc) = api.split_for_parts();
     // The same endpoints with and without a trailing slash (the document lists one spelling).

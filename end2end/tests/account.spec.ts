@@ -1,0 +1,75 @@
+import { Browser, expect, Page, test } from "@playwright/test";
+import { open, PASSWORD, signUp, uniqueEmail } from "./helpers";
+
+const NEW_PASSWORD = "a brand new passphrase";
+
+/** Logs in from a fresh browser (another device); returns its page. */
+async function logInElsewhere(browser: Browser, email: string, password = PASSWORD): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await open(page, "/user/login");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((url) => url.pathname === "/");
+  return page;
+}
+
+/** Whether `page`'s browser is still signed in. */
+async function signedIn(page: Page): Promise<boolean> {
+  await page.goto("/user/account");
+  await page.waitForURL((url) => ["/user/account", "/user/login"].includes(url.pathname));
+  return new URL(page.url()).pathname === "/user/account";
+}
+
+test("a user gives their name and changes their password; their other sessions end", async ({ page, browser }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  const laptop = await logInElsewhere(browser, email);
+
+  await open(page, "/user/account");
+  await page.getByLabel("First name").fill("Ada");
+  await page.getByLabel("Last name").fill("Lovelace");
+  await page.getByRole("button", { name: "Save name" }).click();
+  await expect(page.getByText("Saved.")).toBeVisible();
+  await open(page, "/organization");
+  await expect(page.getByTestId("members-table")).toContainText("Ada Lovelace");
+
+  await open(page, "/user/account");
+  await page.getByLabel("Current password").fill("not my password");
+  await page.getByLabel("New password").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByText("That is not your current password.")).toBeVisible();
+  await page.getByLabel("Current password").fill(PASSWORD);
+  await page.getByLabel("New password").fill(NEW_PASSWORD);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByText("Password changed. Your other sessions have been signed out.")).toBeVisible();
+
+  expect(await signedIn(page)).toBe(true);
+  expect(await signedIn(laptop)).toBe(false);
+  const again = await logInElsewhere(browser, email, NEW_PASSWORD);
+  expect(await signedIn(again)).toBe(true);
+});
+
+test("a user signs out one session, then everywhere else", async ({ page, browser }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  const laptop = await logInElsewhere(browser, email);
+  const phone = await logInElsewhere(browser, email);
+
+  await open(page, "/user/account");
+  const sessions = page.getByTestId("session");
+  await expect(sessions).toHaveCount(3);
+  await expect(page.locator('[data-testid="session"][data-current="true"]')).toContainText("This device");
+
+  await sessions.filter({ hasNotText: "This device" }).first().getByRole("button", { name: /^Sign out/ }).click();
+  await expect(sessions).toHaveCount(2);
+  const stillIn = [await signedIn(laptop), await signedIn(phone)];
+  expect(stillIn.filter(Boolean)).toHaveLength(1);
+
+  await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+  await expect(page.getByText("Signed out of 1 other session.")).toBeVisible();
+  await expect(sessions).toHaveCount(1);
+  expect(await signedIn(laptop)).toBe(false);
+  expect(await signedIn(phone)).toBe(false);
+  expect(await signedIn(page)).toBe(true);
+});

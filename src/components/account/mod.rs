@@ -1,0 +1,5 @@
+//! The sections of the Account page, each with its own state.
+
+pub mod name;
+pub mod password;
+pub mod sessions;

@@ -1,0 +1,48 @@
+//! Changing the password: the current one is asked for; the other sessions end, this one stays.
+
+use leptos::{html::Form, prelude::*};
+
+use crate::{
+    api::profile::ChangePassword,
+    components::{
+        actions::on_success,
+        error_line::ErrorLine,
+        field::{field_error, form_error, Field},
+    },
+};
+
+#[component]
+pub fn PasswordForm() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let value = change.value();
+    let form = NodeRef::<Form>::new();
+    // The passwords typed are not left in the form.
+    on_success(change, move |()| {
+        if let Some(form) = form.get_untracked() {
+            form.reset();
+        }
+    });
+    let changed = move || matches!(value.get(), Some(Ok(()))) && !change.pending().get();
+    view! {
+        <section class="card">
+            <h2>"Change password"</h2>
+            <p class="muted">"You stay signed in here; every other session ends."</p>
+            <ActionForm action=change node_ref=form>
+                <Field label="Current password" name="current_password" kind="password" autocomplete="current-password"
+                    error=Signal::derive(field_error(move || value.get(), "current_password")) />
+                <Field label="New password" name="new_password" kind="password" autocomplete="new-password"
+                    error=Signal::derive(field_error(move || value.get(), "new_password")) />
+                <p class="hint">"At least 8 characters."</p>
+                <ErrorLine message=form_error(move || value.get(), &["current_password", "new_password"]) />
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || change.pending().get()>
+                        {move || if change.pending().get() { "Changing…" } else { "Change password" }}
+                    </button>
+                    <span class="saved" role="status">
+                        {move || changed().then_some("Password changed. Your other sessions have been signed out.")}
+                    </span>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,111 @@
+//! A user's own account: their name, and the sessions they are signed in with.
+
+use serde::{Deserialize, Serialize};
+
+use super::AppError;
+
+/// A first or last name: trimmed, at most 150 characters, no control or bidirectional-override
+/// characters (which could make a name read differently in the members table). Empty means not
+/// given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub const MAX_LEN: usize = 150;
+
+    /// Parses the name typed into `field` (`first_name` or `last_name`).
+    pub fn parse(field: &str, input: &str) -> Result<Self, AppError> {
+        let name = input.trim();
+        if name.chars().count() > Self::MAX_LEN {
+            return Err(AppError::invalid(
+                field,
+                "A name has at most 150 characters.",
+            ));
+        }
+        if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+            return Err(AppError::invalid(
+                field,
+                "A name cannot contain control characters.",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Characters that reorder the text around them (embeddings, overrides, isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// The signed-in user's own account, as the Account page and `PATCH /api/current-user` show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Profile {
+    /// The user id.
+    pub id: i64,
+    #[cfg_attr(feature = "ssr", schema(format = Email))]
+    pub email: String,
+    /// Empty when not given.
+    pub first_name: String,
+    /// Empty when not given.
+    pub last_name: String,
+}
+
+/// One of the user's active sessions. It never carries the session's secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = Session))]
+pub struct SessionView {
+    /// An opaque id for ending this session (`DELETE /api/current-user/sessions/{session_id}`);
+    /// it cannot be used to sign in.
+    pub id: String,
+    /// When the session began, RFC 3339 in UTC.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
+    pub signed_in_at: String,
+    /// When it was last used (to the minute), RFC 3339 in UTC.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime))]
+    pub last_seen_at: String,
+    /// The client's address when it signed in; empty for sessions older than this record.
+    pub client_address: String,
+    /// The browser and system read from the user agent, e.g. "Chrome 120 on Linux".
+    pub browser: String,
+    /// The user agent as sent (at most 300 characters).
+    pub user_agent: String,
+    /// Whether this is the session the request was made with.
+    pub current: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_may_be_empty() {
+        assert_eq!(
+            PersonName::parse("first_name", "  Ada ").unwrap().as_str(),
+            "Ada"
+        );
+        assert_eq!(PersonName::parse("first_name", "   ").unwrap().as_str(), "");
+        assert!(PersonName::parse("last_name", &"é".repeat(150)).is_ok());
+    }
+
+    #[test]
+    fn long_names_and_control_characters_are_refused_on_their_field() {
+        for bad in [
+            "x".repeat(151),
+            "Ada\nLovelace".into(),
+            "Ada\u{0}".into(),
+            "evil\u{202E}txt.exe".into(),
+            "a\u{2067}b".into(),
+        ] {
+            let err = PersonName::parse("last_name", &bad).unwrap_err();
+            assert!(
+                matches!(err, AppError::Invalid { ref field, .. } if field == "last_name"),
+                "{bad:?}"
+            );
+        }
+    }
+}

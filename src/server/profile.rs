@@ -1,0 +1,126 @@
+//! The signed-in user's own account: their name and their password.
+
+use super::{
+    accounts::FullName,
+    auth::{common_passwords, password, secrets, Active},
+    db,
+    error::OrInternal,
+    throttle::{self, Limit},
+    AppState,
+};
+use crate::domain::{AppError, EmailAddress, Password, Profile};
+
+pub const WRONG_CURRENT_PASSWORD: &str = "That is not your current password.";
+pub const SAME_PASSWORD: &str = "Choose a password different from your current one.";
+
+/// The caller's account details.
+pub async fn get(state: &AppState, me: &Active) -> Result<Profile, AppError> {
+    let record = db::users::find_profile(state.db.pool(), me.user_id())
+        .await
+        .or_internal("reading an account")?
+        .ok_or_else(AppError::signed_out)?;
+    Ok(Profile {
+        id: record.id,
+        email: record.email,
+        first_name: record.first_name,
+        last_name: record.last_name,
+    })
+}
+
+/// Sets the caller's first and last name (either may be empty); returns the account as saved.
+pub async fn rename(state: &AppState, me: &Active, name: &FullName) -> Result<Profile, AppError> {
+    db::users::set_name(
+        state.db.pool(),
+        me.user_id(),
+        name.first.as_str(),
+        name.last.as_str(),
+    )
+    .await
+    .or_internal("saving a name")?;
+    tracing::info!(client = %me.origin().client, user_id = me.user_id(), "changed their name");
+    get(state, me).await
+}
+
+/// Changes the caller's password after checking the current one. Every other session ends;
+/// `current_session` (the one the request came with, if any) stays. Wrong current passwords
+/// count as failed logins of the account, so they cannot be guessed here either.
+pub async fn change_password(
+    state: &AppState,
+    me: &Active,
+    current_session: Option<&str>,
+    current_password: &str,
+    new_password: &str,
+) -> Result<(), AppError> {
+    let on_new_field = |e: AppError| AppError::invalid("new_password", e.to_string());
+    let new_password = Password::parse(new_password).map_err(on_new_field)?;
+    common_passwords::check(&new_password, &EmailAddress::parse(me.email())?)
+        .map_err(on_new_field)?;
+    if new_password.expose() == current_password {
+        return Err(AppError::invalid("new_password", SAME_PASSWORD));
+    }
+    let pool = state.db.pool();
+    let client = me.origin().client;
+    let per_email = Limit::login_failures_per_email(&state.config);
+    let attempt = match throttle::count(pool, per_email, me.email(), 1).await? {
+        Ok(counted) => counted,
+        Err(wait) => {
+            tracing::info!(client = %client, user_id = me.user_id(), "refused a password change: locked out");
+            return Err(wait.refusal("failed attempts"));
+        }
+    };
+    let stored = db::users::find_password_hash(pool, me.user_id())
+        .await
+        .or_internal("reading a password")?
+        .ok_or_else(AppError::signed_out)?;
+    let verified = match password::verify(
+        &state.hashing,
+        Some(stored.clone()),
+        current_password.to_owned(),
+    )
+    .await
+    {
+        Ok(verified) => verified,
+        Err(busy) => {
+            attempt.take_back(pool).await?;
+            return Err(busy);
+        }
+    };
+    if !verified {
+        tracing::info!(client = %client, user_id = me.user_id(), "refused a password change: wrong current password");
+        return Err(AppError::invalid(
+            "current_password",
+            WRONG_CURRENT_PASSWORD,
+        ));
+    }
+    attempt.take_back(pool).await?;
+    let hash = password::hash(&state.hashing, new_password).await?;
+    let mut tx = state.db.begin().await.or_internal("changing a password")?;
+    if !db::users::replace_password_hash(&mut *tx, me.user_id(), &stored, &hash)
+        .await
+        .or_internal("changing a password")?
+    {
+        // Changed meanwhile by another request: the password just checked is no longer current.
+        return Err(AppError::invalid(
+            "current_password",
+            WRONG_CURRENT_PASSWORD,
+        ));
+    }
+    // A reset link sent before the change dies with the old password.
+    db::account_tokens::delete_unused(
+        &mut *tx,
+        me.user_id(),
+        db::account_tokens::Purpose::PasswordReset,
+    )
+    .await
+    .or_internal("ending password resets")?;
+    let ended = match current_session {
+        Some(session) => {
+            db::sessions::delete_all_but(&mut *tx, me.user_id(), &secrets::hash(session)).await
+        }
+        None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
+    }
+    .or_internal("ending sessions")?;
+    tx.commit().await.or_internal("changing a password")?;
+    tracing::info!(client = %client, user_id = me.user_id(), ended_sessions = ended, "changed the password");
+    Ok(())
+}
