@@ -1,6 +1,5 @@
-import { expect, test } from "@playwright/test";
 import { CLOSED_URL } from "../playwright.config";
-import { open, openMenu, PASSWORD, signUp, uniqueEmail } from "./helpers";
+import { expect, isCspViolation, open, openMenu, PASSWORD, signUp, test, uniqueEmail } from "./helpers";
 
 test("an owner signs up, renames the organization in the page and through the API, logs out and back in", async ({ page, request }) => {
   const email = uniqueEmail();
@@ -104,4 +103,19 @@ test("each page fetches only its own code: the Organization page's chunk loads w
   expect(wasm.some((path) => path.includes("organization_view"))).toBe(true);
   await page.getByRole("button", { name: "Invite People" }).click();
   await expect(page.getByRole("dialog", { name: "Invite people" })).toBeVisible();
+});
+
+test("the Content-Security-Policy refuses a script injected into a page, and the journey's guard hears of it", async ({ page, cspViolations }) => {
+  await open(page, "/user/login");
+  const refused = page.waitForEvent("console", (message) => isCspViolation(message.text()));
+  await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.injected = true;";
+    document.head.append(script);
+  });
+  await refused;
+  expect(await page.evaluate(() => "injected" in window)).toBe(false);
+  expect(cspViolations.join("\n")).toContain("script-src");
+  // This journey's violation was the point of it.
+  cspViolations.length = 0;
 });

@@ -1,5 +1,47 @@
-import { expect, Locator, Page } from "@playwright/test";
+import { test as base, BrowserContext, expect, Locator, Page } from "@playwright/test";
 import { randomBytes } from "node:crypto";
+
+export { expect };
+
+/** Reports, in the page's console, what the Content-Security-Policy blocked. */
+const REPORT_VIOLATIONS = () =>
+  document.addEventListener("securitypolicyviolation", (e) =>
+    console.error(`securitypolicyviolation: ${e.violatedDirective} blocked ${e.blockedURI || "inline"} in ${e.sourceFile}:${e.lineNumber}`),
+  );
+
+/** Whether a console message tells of a Content-Security-Policy violation (Chromium's own, or ours). */
+export function isCspViolation(text: string): boolean {
+  return /securitypolicyviolation|Content[ -]Security[ -]Policy/i.test(text);
+}
+
+/**
+ * Playwright's `test`, where a journey fails if the Content-Security-Policy blocked anything in
+ * any page it opened: in its own browser context or in one it made with `browser.newContext()`.
+ */
+export const test = base.extend<{ cspViolations: string[] }>({
+  cspViolations: [
+    async ({ context, browser }, use) => {
+      const violations: string[] = [];
+      const watch = (ctx: BrowserContext) => {
+        ctx.on("console", (message) => {
+          if (isCspViolation(message.text())) {
+            violations.push(`${message.location().url}: ${message.text()}`);
+          }
+        });
+        return ctx.addInitScript(REPORT_VIOLATIONS);
+      };
+      // Contexts the journey makes are watched from their first page on; Chromium reports a
+      // violation in the console, the listener only adds detail.
+      const watchNew = (ctx: BrowserContext) => void watch(ctx).catch(() => {});
+      browser.on("context", watchNew);
+      await watch(context);
+      await use(violations);
+      browser.off("context", watchNew);
+      expect(violations, "Content-Security-Policy violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 
 export const PASSWORD = "correct horse battery";
 

@@ -1,8 +1,8 @@
-import { expect, Locator, Page, test } from "@playwright/test";
+import { Locator, Page } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { OPEN_DATA_DIR, OPEN_URL } from "../playwright.config";
-import { open, openMenu, PASSWORD, signUp, uniqueEmail } from "./helpers";
+import { expect, open, openMenu, PASSWORD, signUp, test, uniqueEmail } from "./helpers";
 
 const INVALID_LINK = "This invite link is invalid or has been reset. Ask your administrator for a new one.";
 const RESET_QUESTION =

@@ -1,8 +1,7 @@
-import { expect, test } from "@playwright/test";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { OPEN_DATA_DIR } from "../playwright.config";
-import { open, signUp, uniqueEmail } from "./helpers";
+import { expect, open, signUp, test, uniqueEmail } from "./helpers";
 
 const MAIL_DIR = path.join(OPEN_DATA_DIR, "mail");
 const SENT = "If an account exists for that address, we sent a link.";

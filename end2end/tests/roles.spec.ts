@@ -1,6 +1,6 @@
-import { Browser, expect, Locator, Page, test } from "@playwright/test";
+import { Browser, Locator, Page } from "@playwright/test";
 import { SEATS_URL } from "../playwright.config";
-import { open, openMenu, PASSWORD, uniqueEmail } from "./helpers";
+import { expect, open, openMenu, PASSWORD, test, uniqueEmail } from "./helpers";
 
 /** Signs up a new Owner on the server at `base`. */
 async function signUpOwner(page: Page, base: string): Promise<string> {

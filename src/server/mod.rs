@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod headers;
 pub mod invite_token;
 pub mod invites;
 pub mod limits;

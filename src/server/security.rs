@@ -1,4 +1,4 @@
-//! Cross-site request forgery protection and security headers.
+//! Cross-site request forgery protection (the security headers are in `headers`).
 //!
 //! A state-changing request that a browser sends with our session cookie must come from our own
 //! origin: its `Origin` (or, failing that, `Sec-Fetch-Site`) says so. Requests authenticated by
@@ -7,7 +7,7 @@
 
 use axum::{
     extract::{Request, State},
-    http::{header, HeaderMap, HeaderValue, Method},
+    http::{header, HeaderMap, Method},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -31,18 +31,7 @@ pub async fn same_origin_only(
         ))
         .into_response();
     }
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    response
+    next.run(request).await
 }
 
 /// Whether the request carries an `Authorization: Token …` header.

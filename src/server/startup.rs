@@ -15,6 +15,7 @@ use tower_http::{compression::CompressionLayer, trace::TraceLayer};
 
 use super::{
     db::Db,
+    headers,
     limits::{self, RequestLimits},
     rest, security, AppState, Config,
 };
@@ -101,9 +102,15 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .merge(rest::router())
-        // Provides `AppState` as context to every page render and server function.
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Provides `AppState` as context to every page render and server function, and the
+        // request's nonce for the Content-Security-Policy.
+        .leptos_routes_with_context(&state, routes, headers::provide_nonce, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(headers::provide_nonce, shell))
         .layer(middleware::from_fn(server_fn_errors_are_client_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -121,6 +128,11 @@ pub fn router(state: AppState) -> Router {
             limits::limit_requests,
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so that every answer carries the security headers, whichever layer made it.
+        .layer(middleware::from_fn_with_state(
+            headers::SecurityHeaders::new(&state.config),
+            headers::security_headers,
+        ))
         .with_state(state)
 }
 

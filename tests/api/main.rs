@@ -8,6 +8,7 @@ mod abuse;
 mod accounts;
 mod cli;
 mod hardening;
+mod headers;
 mod invites;
 mod limits;
 mod matrix;
