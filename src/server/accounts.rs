@@ -253,6 +253,10 @@ pub async fn sign_in(
         tracing::info!(client = %client, email, "refused a login: locked out");
         wait.refusal("failed attempts")
     };
+    // A flood beyond what the hashers can take is told so at once, before any database work.
+    if !state.hashing.has_room() {
+        return Err(password::busy());
+    }
     // Each attempt counts as a failure until it succeeds, so that concurrent guesses cannot slip
     // past the limit while their passwords are being checked.
     let from_client = match throttle::count(pool, per_client, &client, 1).await? {

@@ -1,10 +1,12 @@
-//! Argon2id password hashing (the crate's defaults are OWASP's: 19 MiB, 2 passes, 1 lane), run on
-//! the blocking pool so that it never stalls the async runtime, and within a budget: at most one
-//! hash per core at once and a bounded queue, so that a flood of logins cannot exhaust memory.
+//! Argon2id password hashing (the crate's defaults are OWASP's: 19 MiB, 2 passes, 1 lane), within
+//! a budget: at most one hash per core at once, each on one of a fixed set of hasher threads (so
+//! that the 19 MiB blocks are reused by as many allocator arenas as there are hashers, never one
+//! per thread of the blocking pool), and a bounded queue, so that a flood of logins cannot exhaust
+//! memory or stall the async runtime.
 
 use std::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},
-    OnceLock,
+    mpsc, Arc, Mutex, OnceLock,
 };
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -21,20 +23,73 @@ use crate::{
 
 /// How many hashes may run at once, and how many more may wait for a turn.
 pub struct HashBudget {
-    running: std::sync::Arc<Semaphore>,
+    running: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
     computed: AtomicU64,
+    /// Work for the hasher threads; they stop when it is dropped.
+    jobs: Mutex<mpsc::Sender<Job>>,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 impl HashBudget {
     pub fn new(concurrency: usize, queue: usize) -> Self {
+        let concurrency = concurrency.max(1);
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let inbox = Arc::new(Mutex::new(inbox));
+        for n in 0..concurrency {
+            let inbox = Arc::clone(&inbox);
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-hasher-{n}"))
+                .spawn(move || loop {
+                    let job = match inbox.lock() {
+                        Ok(inbox) => inbox.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hasher thread");
+            }
+        }
         Self {
-            running: std::sync::Arc::new(Semaphore::new(concurrency.max(1))),
+            running: Arc::new(Semaphore::new(concurrency)),
             waiting: AtomicUsize::new(0),
             queue,
             computed: AtomicU64::new(0),
+            jobs: Mutex::new(jobs),
         }
+    }
+
+    /// Whether a hash asked for now would be admitted (run or queued); a cheap early answer for
+    /// a flood, before any other work. [`HashBudget::turn`] decides for good.
+    pub fn has_room(&self) -> bool {
+        self.running.available_permits() > 0 || self.waiting.load(Ordering::Acquire) < self.queue
+    }
+
+    /// Runs `work` on a hasher thread (the caller holds a turn) and hands back its result.
+    async fn run<T: Send + 'static>(
+        &self,
+        turn: OwnedSemaphorePermit,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let result = work();
+            // The turn ends before the answer is told, so the caller's next hash finds it free.
+            drop(turn);
+            let _ = done.send(result);
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| crate::server::error::internal("password hasher", "poisoned"))?
+            .send(job)
+            .or_internal("handing a password to the hasher")?;
+        result.await.or_internal("waiting for the password hasher")
     }
 
     /// How many hashes have been computed (or verified) so far.
@@ -50,10 +105,7 @@ impl HashBudget {
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(AppError::Unavailable {
-                message: "The server is busy checking passwords. Try again in a moment.".into(),
-                retry_after: 1,
-            });
+            return Err(busy());
         }
         let permit = self.running.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -69,18 +121,17 @@ impl HashBudget {
 
 pub async fn hash(budget: &HashBudget, password: Password) -> Result<String, AppError> {
     let turn = budget.start().await?;
-    tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        Argon2::default()
-            .hash_password(
-                password.expose().as_bytes(),
-                &SaltString::generate(&mut OsRng),
-            )
-            .map(|h| h.to_string())
-    })
-    .await
-    .or_internal("joining the password hasher")?
-    .or_internal("hashing a password")
+    budget
+        .run(turn, move || {
+            Argon2::default()
+                .hash_password(
+                    password.expose().as_bytes(),
+                    &SaltString::generate(&mut OsRng),
+                )
+                .map(|h| h.to_string())
+        })
+        .await?
+        .or_internal("hashing a password")
 }
 
 /// Checks a password against a stored hash. With no hash (unknown account) it checks against a
@@ -91,20 +142,27 @@ pub async fn verify(
     password: String,
 ) -> Result<bool, AppError> {
     let turn = budget.start().await?;
-    tokio::task::spawn_blocking(move || {
-        let _turn = turn;
-        let known = stored.is_some();
-        let Ok(parsed) = PasswordHash::new(stored.as_deref().unwrap_or_else(|| dummy_hash()))
-        else {
-            return false;
-        };
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        known && matches
-    })
-    .await
-    .or_internal("joining the password verifier")
+    budget
+        .run(turn, move || {
+            let known = stored.is_some();
+            let Ok(parsed) = PasswordHash::new(stored.as_deref().unwrap_or_else(|| dummy_hash()))
+            else {
+                return false;
+            };
+            let matches = Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            known && matches
+        })
+        .await
+}
+
+/// The answer when the hashers and their queue are full: 503, back in a second.
+pub fn busy() -> AppError {
+    AppError::Unavailable {
+        message: "The server is busy checking passwords. Try again in a moment.".into(),
+        retry_after: 1,
+    }
 }
 
 fn dummy_hash() -> &'static str {
