@@ -15,14 +15,15 @@ impl PersonName {
 
     /// Parses the name typed into `field` (`first_name` or `last_name`).
     pub fn parse(field: &str, input: &str) -> Result<Self, AppError> {
+        // As typed: the limits hold before trimming, as the API document says.
         let name = input.trim();
-        if name.chars().count() > Self::MAX_LEN {
+        if input.chars().count() > Self::MAX_LEN {
             return Err(AppError::invalid(
                 field,
                 "A name has at most 150 characters.",
             ));
         }
-        if name.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        if input.chars().any(|c| c.is_control() || is_bidi_control(c)) {
             return Err(AppError::invalid(
                 field,
                 "A name cannot contain control characters.",

@@ -92,14 +92,34 @@ pub async fn reset_token(
 }
 
 /// The caller's new name; a field left out keeps its value.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 pub struct NamePatch {
-    /// At most 150 characters, no control characters; trimmed; empty clears it.
-    #[schema(max_length = 150)]
+    /// At most 150 characters, no control or text-direction characters; trimmed; empty clears it.
+    #[schema(
+        max_length = 150,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     first_name: Option<String>,
-    /// At most 150 characters, no control characters; trimmed; empty clears it.
-    #[schema(max_length = 150)]
+    /// At most 150 characters, no control or text-direction characters; trimmed; empty clears it.
+    #[schema(
+        max_length = 150,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     last_name: Option<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for NamePatch {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Fields {
+            first_name: Option<String>,
+            last_name: Option<String>,
+        }
+        super::password_reset::from_object::<D, Fields>(d).map(|f| Self {
+            first_name: f.first_name,
+            last_name: f.last_name,
+        })
+    }
 }
 
 /// Change the caller's name

@@ -17,7 +17,9 @@ use crate::server::{
 };
 
 /// Reads a body as `T` only from a JSON object (serde would take an array of the fields too).
-fn from_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<T, D::Error> {
+pub(super) fn from_object<'de, D: Deserializer<'de>, T: DeserializeOwned>(
+    d: D,
+) -> Result<T, D::Error> {
     let object = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
     serde_json::from_value(serde_json::Value::Object(object)).map_err(serde::de::Error::custom)
 }
