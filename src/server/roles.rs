@@ -14,6 +14,30 @@ fn not_a_member() -> AppError {
     AppError::NotFound("There is no such member in this organization.".into())
 }
 
+/// A transaction holding the organization's lock, and the role `user_id` has in it under that
+/// lock (a change decided on it cannot race another).
+async fn locked_role_of(
+    state: &AppState,
+    organization_id: i64,
+    user_id: i64,
+) -> Result<(db::Tx, Role), AppError> {
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a membership change")?;
+    state
+        .db
+        .lock_organization(&mut tx, organization_id)
+        .await
+        .or_internal("locking the organization")?;
+    let role = db::memberships::role_of(&mut *tx, organization_id, user_id)
+        .await
+        .or_internal("reading a role")?
+        .ok_or_else(not_a_member)?;
+    Ok((tx, role))
+}
+
 /// Changes a member's role. `OWNER` is never assignable, nobody changes the Owner's role or
 /// their own, and a change that takes a seat needs a free one.
 pub async fn change_role(
@@ -35,20 +59,7 @@ pub async fn change_role(
     }
     let org = me.organization_id();
     let now = now();
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a role change")?;
-    state
-        .db
-        .lock_organization(&mut tx, org)
-        .await
-        .or_internal("locking the organization")?;
-    let current = db::memberships::role_of(&mut *tx, org, user_id)
-        .await
-        .or_internal("reading a role")?
-        .ok_or_else(not_a_member)?;
+    let (mut tx, current) = locked_role_of(state, org, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can change the Owner's role.".into(),
@@ -88,16 +99,7 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         ));
     }
     let org = me.organization_id();
-    let mut tx = state.db.begin().await.or_internal("starting a removal")?;
-    state
-        .db
-        .lock_organization(&mut tx, org)
-        .await
-        .or_internal("locking the organization")?;
-    let current = db::memberships::role_of(&mut *tx, org, user_id)
-        .await
-        .or_internal("reading a role")?
-        .ok_or_else(not_a_member)?;
+    let (mut tx, current) = locked_role_of(state, org, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can remove the Owner; the Owner can transfer ownership first.".into(),
