@@ -9,11 +9,11 @@ use leptos_router::{
 
 use crate::{
     api::auth::get_current_user,
-    components::{app_menu::AppMenu, Me, RenamedTitle},
+    components::{app_menu::AppMenu, verify_banner::VerifyBanner, Me, RenamedTitle},
     pages::{
         account::AccountPage, forgot_password::ForgotPasswordPage, home::HomePage,
         login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
-        reset_password::ResetPasswordPage, signup::SignupPage,
+        reset_password::ResetPasswordPage, signup::SignupPage, verify_email::VerifyEmailPage,
     },
 };
 
@@ -48,12 +48,14 @@ pub fn App() -> impl IntoView {
         <Router>
             <AppMenu />
             <main class="page">
+                <VerifyBanner />
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view={Lazy::<Home>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/signup") view={Lazy::<Signup>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/login") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/forgot-password") view={Lazy::<ForgotPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/reset-password") view={Lazy::<ResetPassword>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/user/verify-email") view={Lazy::<VerifyEmail>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async />
                 </Routes>
@@ -88,6 +90,7 @@ lazy_page! {
     Login => LoginPage,
     ForgotPassword => ForgotPasswordPage,
     ResetPassword => ResetPasswordPage,
+    VerifyEmail => VerifyEmailPage,
     Account => AccountPage,
     Organization => OrganizationPage,
 }

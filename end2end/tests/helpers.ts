@@ -1,5 +1,8 @@
 import { test as base, BrowserContext, expect, Locator, Page } from "@playwright/test";
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { OPEN_DATA_DIR } from "../playwright.config";
 
 export { expect };
 
@@ -70,4 +73,40 @@ export async function openMenu(page: Page): Promise<Locator> {
   const menu = page.getByRole("navigation", { name: "Main" });
   await expect(menu).toBeVisible();
   return menu;
+}
+
+/** Where the default server writes its messages (it has no SMTP server). */
+export const MAIL_DIR = path.join(OPEN_DATA_DIR, "mail");
+
+/** Undoes quoted-printable (soft line breaks and =XX escapes), as a mail client would. */
+function decodeQuotedPrintable(text: string): string {
+  const joined = text.replace(/=\r?\n/g, "");
+  const bytes = Buffer.from(joined.replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))), "latin1");
+  return bytes.toString("utf8");
+}
+
+/** The decoded messages to `address` so far, oldest first (files are `<seconds>-<id>.eml`). */
+export function messagesTo(address: string): string[] {
+  if (!fs.existsSync(MAIL_DIR)) return [];
+  const order = (name: string) => name.replace(".eml", "").split("-").map(Number);
+  return fs
+    .readdirSync(MAIL_DIR)
+    .filter((name) => name.endsWith(".eml"))
+    .sort((a, b) => {
+      const [x, y] = [order(a), order(b)];
+      return x[0] - y[0] || x[1] - y[1];
+    })
+    .map((name) => decodeQuotedPrintable(fs.readFileSync(path.join(MAIL_DIR, name), "utf8")))
+    .filter((text) => text.includes(`To: ${address}`));
+}
+
+/** The link to `page` with a token starting `prefix` in the newest message to `address` that
+ *  has one, or "" if none has come yet. */
+export function linkInMail(address: string, page: string, prefix: string): string {
+  const pattern = new RegExp(`https?://[^\\s"<>]+${page.replace(/\//g, "\\/")}\\?token=${prefix}[A-Za-z0-9_-]+`);
+  for (const text of messagesTo(address).reverse()) {
+    const link = text.match(pattern);
+    if (link) return link[0];
+  }
+  return "";
 }

@@ -1,31 +1,7 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { OPEN_DATA_DIR } from "../playwright.config";
-import { expect, open, signUp, test, uniqueEmail } from "./helpers";
+import { expect, linkInMail, open, signUp, test, uniqueEmail } from "./helpers";
 
-const MAIL_DIR = path.join(OPEN_DATA_DIR, "mail");
 const SENT = "If an account exists for that address, we sent a link.";
 const NEW_PASSWORD = "a brand new password";
-
-/** Undoes quoted-printable (soft line breaks and =XX escapes), as a mail client would. */
-function decodeQuotedPrintable(text: string): string {
-  const joined = text.replace(/=\r?\n/g, "");
-  const bytes = Buffer.from(joined.replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))), "latin1");
-  return bytes.toString("utf8");
-}
-
-/** The reset link of the first message to `address` that has one, or "" if none has come yet. */
-function resetLinkTo(address: string): string {
-  if (!fs.existsSync(MAIL_DIR)) return "";
-  for (const name of fs.readdirSync(MAIL_DIR).sort()) {
-    if (!name.endsWith(".eml")) continue;
-    const text = decodeQuotedPrintable(fs.readFileSync(path.join(MAIL_DIR, name), "utf8"));
-    if (!text.includes(`To: ${address}`)) continue;
-    const link = text.match(/https?:\/\/[^\s"<]+\/user\/reset-password\?token=ghr_[A-Za-z0-9_-]+/);
-    if (link) return link[0];
-  }
-  return "";
-}
 
 test("a forgotten password is reset through the link in the mail, which ends the other sessions", async ({ page, browser }) => {
   const email = uniqueEmail();
@@ -48,7 +24,7 @@ test("a forgotten password is reset through the link in the mail, which ends the
   await expect(visitor.getByTestId("reset-requested")).toHaveText(SENT);
 
   let link = "";
-  await expect.poll(() => (link = resetLinkTo(email)), { timeout: 20_000 }).toContain("token=ghr_");
+  await expect.poll(() => (link = linkInMail(email, "/user/reset-password", "ghr_")), { timeout: 20_000 }).toContain("token=ghr_");
   await open(visitor, link);
   await visitor.getByLabel("New password").fill(NEW_PASSWORD);
   await visitor.getByRole("button", { name: "Set new password" }).click();

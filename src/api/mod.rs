@@ -7,6 +7,7 @@ pub mod invites;
 pub mod organization;
 pub mod password_reset;
 pub mod profile;
+pub mod verification;
 
 /// Set on every server function response that failed inside our code (with its status).
 pub const ERROR_REFERENCE_HEADER: &str = "x-gatehouse-error";

@@ -8,16 +8,16 @@ use crate::domain::{AppError, Profile, SessionView};
 #[server(prefix = "/_sfn", endpoint = "account/profile")]
 pub async fn get_profile() -> Result<Profile, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Active, profile};
-    authorized(|state, me: Active| async move { profile::get(&state, &me).await }).await
+    use crate::server::{auth::SignedIn, profile};
+    authorized(|state, me: SignedIn| async move { profile::get(&state, &me).await }).await
 }
 
 /// Sets the caller's first and last name (either may be empty).
 #[server(prefix = "/_sfn", endpoint = "account/rename")]
 pub async fn rename_me(first_name: String, last_name: String) -> Result<Profile, AppError> {
     use super::ssr::*;
-    use crate::server::{accounts::FullName, auth::Active, profile};
-    authorized(|state, me: Active| async move {
+    use crate::server::{accounts::FullName, auth::SignedIn, profile};
+    authorized(|state, me: SignedIn| async move {
         let name = FullName::parse(Some(&first_name), Some(&last_name))?;
         profile::rename(&state, &me, &name).await
     })
@@ -31,8 +31,8 @@ pub async fn change_password(
     new_password: String,
 ) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Active, profile, sessions};
-    authorized(|state, me: Active| async move {
+    use crate::server::{auth::SignedIn, profile, sessions};
+    authorized(|state, me: SignedIn| async move {
         let headers = headers();
         let current = sessions::current(&headers, me.origin().https);
         profile::change_password(&state, &me, current, &current_password, &new_password).await
@@ -44,8 +44,8 @@ pub async fn change_password(
 #[server(prefix = "/_sfn", endpoint = "account/sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionView>, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Active, sessions};
-    authorized(|state, me: Active| async move {
+    use crate::server::{auth::SignedIn, sessions};
+    authorized(|state, me: SignedIn| async move {
         let headers = headers();
         sessions::list(&state, &me, sessions::current(&headers, me.origin().https)).await
     })
@@ -56,16 +56,16 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, AppError> {
 #[server(prefix = "/_sfn", endpoint = "account/end_session")]
 pub async fn end_session(id: String) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Active, sessions};
-    authorized(|state, me: Active| async move { sessions::end_one(&state, &me, &id).await }).await
+    use crate::server::{auth::SignedIn, sessions};
+    authorized(|state, me: SignedIn| async move { sessions::end_one(&state, &me, &id).await }).await
 }
 
 /// Ends every session of the caller but this one; returns how many ended.
 #[server(prefix = "/_sfn", endpoint = "account/end_other_sessions")]
 pub async fn end_other_sessions() -> Result<u64, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Active, sessions};
-    authorized(|state, me: Active| async move {
+    use crate::server::{auth::SignedIn, sessions};
+    authorized(|state, me: SignedIn| async move {
         let headers = headers();
         sessions::end_others(&state, &me, sessions::current(&headers, me.origin().https)).await
     })

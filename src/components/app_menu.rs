@@ -47,6 +47,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
     let title = user.organization_title.clone();
     let active = user.allows(Need::Active).is_ok();
     let admin = user.allows(Need::Admin).is_ok();
+    let own_account = user.allows(Need::SignedIn).is_ok();
     view! {
         <div class="menu">
             <button
@@ -80,7 +81,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
                             }}
                         </li>
                     </Show>
-                    <Show when=move || active>
+                    <Show when=move || own_account>
                         <li><A href="/user/account">"Account"</A></li>
                     </Show>
                     <li>

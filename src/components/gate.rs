@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use leptos_router::components::Redirect;
+use leptos_router::components::{Redirect, A};
 
 use super::{set_status, Me};
 use crate::domain::{CurrentUser, Need};
@@ -14,9 +14,9 @@ type Render = Arc<dyn Fn(CurrentUser) -> AnyView + Send + Sync>;
 
 #[component]
 pub fn Gate(
-    /// Only the Owner and Administrators may see the page.
-    #[prop(optional)]
-    admin_only: bool,
+    /// Who may see the page: active members unless it says otherwise.
+    #[prop(default = Need::Active)]
+    need: Need,
     render: impl Fn(CurrentUser) -> AnyView + Send + Sync + 'static,
 ) -> impl IntoView {
     let me = expect_context::<Me>().0;
@@ -30,16 +30,21 @@ pub fn Gate(
                         Err(e) => view! { <Notice title="Something went wrong" text=e.to_string() /> }.into_any(),
                         Ok(None) => view! { <Redirect path="/user/login" /> }.into_any(),
                         Ok(Some(user)) => {
-                            let need = if admin_only { Need::Admin } else { Need::Active };
                             match user.allows(need) {
                                 Ok(()) => render(user),
                                 Err(refusal) => {
                                     set_status(403);
+                                    // Pending members and accounts without an organization
+                                    // still look after their own account.
+                                    let own_account = user.allows(Need::SignedIn).is_ok();
                                     view! {
                                         <Notice
                                             title=refusal.page_title()
                                             text=refusal.page_text(&user.organization_title)
                                         />
+                                        <Show when=move || own_account>
+                                            <p class="center"><A href="/user/account">"Your account"</A></p>
+                                        </Show>
                                     }
                                     .into_any()
                                 }

@@ -13,6 +13,7 @@ pub mod invite_modal;
 pub mod member_table;
 pub mod organization;
 pub mod password_reset_button;
+pub mod verify_banner;
 
 use leptos::prelude::*;
 

@@ -16,6 +16,8 @@ pub struct CurrentUser {
     pub organization_title: String,
     /// For the Owner and Administrators: members waiting for a role (0 for everyone else).
     pub pending_members: i64,
+    /// Whether they proved their address (by an email invitation or the verification link).
+    pub email_verified: bool,
 }
 
 impl CurrentUser {
@@ -28,6 +30,15 @@ impl CurrentUser {
     pub fn role_label(&self) -> &'static str {
         self.role.map_or("No organization", Role::label)
     }
+}
+
+/// What opening an email-verification link did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailVerified {
+    /// The address it verified.
+    pub email: String,
+    /// The link had been used already (the page was reloaded): nothing changed.
+    pub already: bool,
 }
 
 /// The organization's Owner.

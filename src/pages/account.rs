@@ -12,13 +12,16 @@ use crate::{
         error_line::ErrorLine,
         gate::Gate,
     },
+    domain::Need,
 };
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text="Account" />
-        <Gate render=|user| {
+        <Gate need=Need::SignedIn render=|user| {
+            // The API is for members who may use the organization.
+            let active = user.allows(Need::Active).is_ok();
             view! {
                 <section class="card">
                     <h1>"Your account"</h1>
@@ -28,13 +31,15 @@ pub fn AccountPage() -> impl IntoView {
                         <dt>"Role"</dt>
                         <dd data-testid="account-role">{user.role_label()}</dd>
                         <dt>"Organization"</dt>
-                        <dd>{user.organization_title.clone()}</dd>
+                        <dd>{if user.organization_title.is_empty() { "—".to_owned() } else { user.organization_title.clone() }}</dd>
                     </dl>
                 </section>
                 <NameForm />
                 <PasswordForm />
                 <SessionList />
-                <ApiToken />
+                <Show when=move || active>
+                    <ApiToken />
+                </Show>
             }
             .into_any()
         } />

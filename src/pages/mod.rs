@@ -8,3 +8,4 @@ pub mod not_found;
 pub mod organization;
 pub mod reset_password;
 pub mod signup;
+pub mod verify_email;

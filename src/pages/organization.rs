@@ -16,7 +16,7 @@ use crate::{
         },
         RefreshOrganization,
     },
-    domain::Role,
+    domain::{Need, Role},
 };
 
 #[component]
@@ -24,7 +24,7 @@ pub fn OrganizationPage() -> impl IntoView {
     view! {
         <Title text="Organization" />
         <Gate
-            admin_only=true
+            need=Need::Admin
             render=|user| view! { <OrganizationPanel me=user.id is_owner=user.role == Some(Role::Owner) /> }.into_any()
         />
     }

@@ -5,10 +5,10 @@ use super::{
     db::{self, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{self, Destination, InviteToken},
-    now,
+    notices, now,
     origin::RequestOrigin,
     throttle::{self, Limit},
-    AppState,
+    verification, AppState,
 };
 use crate::domain::{
     AppError, CurrentUser, EmailAddress, Need, Password, PersonName, Refusal, Role,
@@ -108,24 +108,30 @@ pub async fn sign_up(
         return Err(AppError::invalid("email", message));
     }
     let hash = password::hash(&state.hashing, password).await?;
+    let origin = &caller.origin().public;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
     let user_id = match token {
         None => {
-            create_owner_in(
+            let user_id = create_owner_in(
                 &mut tx,
                 &state.keys,
                 &email,
                 &hash,
                 state.config.license_seats,
             )
-            .await?
+            .await?;
+            verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
+            user_id
         }
         Some(InviteToken::Link(token_hash)) => {
             let org = db::organizations::find_by_invite_hash(&mut *tx, &token_hash)
                 .await
                 .or_internal("finding an invite link")?
                 .ok_or_else(invite_token::invalid)?;
-            create_member_in(
+            // The organization is locked (for the notice) before the membership refers to it:
+            // the other way round, two joins at once would each wait for the other on PostgreSQL.
+            notices::pending_joined_in(&mut tx, state, org.id, origin, now()).await?;
+            let user_id = create_member_in(
                 &mut tx,
                 &state.keys,
                 &email,
@@ -133,7 +139,9 @@ pub async fn sign_up(
                 org.id,
                 Role::NotActivated,
             )
-            .await?
+            .await?;
+            verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
+            user_id
         }
         Some(InviteToken::Invitation(token_hash)) => {
             let invitation = db::invitations::accept(&mut *tx, &token_hash, now())
@@ -169,6 +177,7 @@ pub async fn sign_up(
     }
     let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit().await.or_internal("committing signup")?;
+    state.outbox_wake.notify_one();
     tracing::info!(user_id, client = %client, "signed up");
     Ok(SignedIn { user_id, session })
 }
@@ -311,7 +320,15 @@ pub async fn sign_in(
         .transpose()?;
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
     if let Some(token) = token {
-        join_in(&mut tx, user_id, &email, token).await?;
+        join_in(
+            &mut tx,
+            state,
+            user_id,
+            &email,
+            token,
+            &caller.origin().public,
+        )
+        .await?;
     }
     if let Some(old) = old_session {
         db::sessions::delete(&mut *tx, &secrets::hash(old))
@@ -320,6 +337,7 @@ pub async fn sign_in(
     }
     let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit().await.or_internal("committing sign-in")?;
+    state.outbox_wake.notify_one();
     tracing::info!(client = %client, user_id, "logged in");
     Ok(SignedIn { user_id, session })
 }
@@ -329,9 +347,11 @@ pub async fn sign_in(
 /// own address.
 async fn join_in(
     tx: &mut Tx,
+    state: &AppState,
     user_id: i64,
     email: &EmailAddress,
     token: InviteToken,
+    origin: &str,
 ) -> Result<(), AppError> {
     if db::memberships::organization_of(&mut **tx, user_id)
         .await
@@ -366,6 +386,10 @@ async fn join_in(
             (invitation.organization_id, invitation.role)
         }
     };
+    if role == Role::NotActivated {
+        // Before the membership refers to the organization (see `sign_up`).
+        notices::pending_joined_in(tx, state, organization_id, origin, now).await?;
+    }
     match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
         Ok(_) => {
             tracing::info!(user_id, organization_id, role = %role, "joined an organization by logging in");
@@ -447,6 +471,10 @@ pub async fn current_user(
         }
         None => (String::new(), 0),
     };
+    let email_verified = db::users::email_verified_at(state.db.pool(), me.user_id())
+        .await
+        .or_internal("reading an account")?
+        .is_some();
     Ok(Some(CurrentUser {
         id: me.user_id(),
         email: me.email().to_owned(),
@@ -454,6 +482,7 @@ pub async fn current_user(
         organization_id: me.organization_id(),
         organization_title: title,
         pending_members,
+        email_verified,
     }))
 }
 

@@ -174,6 +174,10 @@ async fn create_owner(
     db::users::set_name(&mut *tx, user_id, name.first.as_str(), name.last.as_str())
         .await
         .map_err(|e| e.to_string())?;
+    // The server's administrator vouches for the address they typed.
+    db::users::mark_verified(&mut *tx, user_id, crate::server::now())
+        .await
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(format!(
         "Created {email} (user {user_id}) as the Owner of a new organization."

@@ -60,6 +60,13 @@ pub struct Config {
     pub signups_per_hour: i64,
     /// How long a password-reset link works (an hour; tests shorten it).
     pub password_reset_lifetime: Duration,
+    /// How long an email-verification link works (a day; tests shorten it).
+    pub email_verification_lifetime: Duration,
+    /// `LABEL_STUDIO_NOTIFY_PENDING`: whether the Owner and Administrators are mailed when people
+    /// join through the invite link and wait for a role.
+    pub notify_pending: bool,
+    /// The shortest time between two such mails to one organization (an hour; tests shorten it).
+    pub pending_notice_interval: Duration,
     /// `LABEL_STUDIO_INVITES_PER_DAY`: email invitations one organization may send in a rolling day.
     pub invites_per_day: i64,
     /// Shortest time between two re-sends of one invitation.
@@ -204,6 +211,9 @@ impl fmt::Debug for Config {
             body_timeout,
             request_timeout,
             password_reset_lifetime,
+            email_verification_lifetime,
+            notify_pending,
+            pending_notice_interval,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &redact_url(database_url))
@@ -241,6 +251,9 @@ impl fmt::Debug for Config {
             .field("body_timeout", body_timeout)
             .field("request_timeout", request_timeout)
             .field("password_reset_lifetime", password_reset_lifetime)
+            .field("email_verification_lifetime", email_verification_lifetime)
+            .field("notify_pending", notify_pending)
+            .field("pending_notice_interval", pending_notice_interval)
             .finish()
     }
 }
@@ -332,6 +345,9 @@ impl Default for Config {
             login_lockout: Duration::from_secs(15 * 60),
             signups_per_hour: 20,
             password_reset_lifetime: Duration::from_secs(60 * 60),
+            email_verification_lifetime: Duration::from_secs(24 * 60 * 60),
+            notify_pending: true,
+            pending_notice_interval: Duration::from_secs(60 * 60),
             invites_per_day: 5000,
             resend_cooldown: Duration::from_secs(60),
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -371,6 +387,9 @@ impl Config {
         if let Some(v) = get("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK") {
             c.disable_signup_without_link =
                 parse_bool("LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK", &v)?;
+        }
+        if let Some(v) = get("LABEL_STUDIO_NOTIFY_PENDING") {
+            c.notify_pending = parse_bool("LABEL_STUDIO_NOTIFY_PENDING", &v)?;
         }
         if let Some(v) = get("LABEL_STUDIO_LICENSE_SEATS") {
             c.license_seats = Some(parse_count("LABEL_STUDIO_LICENSE_SEATS", &v, 0)?);

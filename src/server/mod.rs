@@ -1,5 +1,6 @@
 //! Everything that runs only on the server.
 
+pub mod account_links;
 pub mod accounts;
 pub mod auth;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod invites;
 pub mod limits;
 pub mod mail;
 pub mod members;
+pub mod notices;
 pub mod organization;
 pub mod origin;
 pub mod password_reset;
@@ -26,6 +28,7 @@ pub mod sessions;
 pub mod startup;
 pub mod state;
 pub mod throttle;
+pub mod verification;
 
 pub use config::Config;
 pub use state::AppState;

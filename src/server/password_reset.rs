@@ -3,15 +3,15 @@
 //! password ends every session of the account and starts a new one.
 
 use super::{
+    account_links,
     accounts::{self, SignedIn},
-    auth::{keys::PASSWORD_RESET_PREFIX, password, secrets, Admin, Anyone},
+    auth::{keys::PASSWORD_RESET_PREFIX, password, Admin, Anyone},
     db::{
         self,
         account_tokens::{AccountTokenRecord, Purpose},
         Tx,
     },
     error::OrInternal,
-    mail::MessageKind,
     now,
     throttle::{self, Limit},
     AppState,
@@ -29,11 +29,9 @@ pub struct ResetToken([u8; 32]);
 
 impl ResetToken {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let raw = raw.trim();
-        match raw.strip_prefix(PASSWORD_RESET_PREFIX) {
-            Some(rest) if !rest.is_empty() => Ok(Self(secrets::hash(raw))),
-            _ => Err(invalid_link()),
-        }
+        account_links::token_hash(raw, PASSWORD_RESET_PREFIX)
+            .map(Self)
+            .ok_or_else(invalid_link)
     }
 
     /// The token's row, if it can still be used.
@@ -143,39 +141,21 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
 /// Makes a new reset token for `user_id` (ending any earlier one) and queues its mail, in one
 /// transaction.
 async fn queue(state: &AppState, user_id: i64, email: &str, origin: &str) -> Result<(), AppError> {
-    let now = now();
-    let salt = secrets::random_bytes::<16>();
-    let token_hash = secrets::hash(&state.keys.password_reset(&salt));
     let mut tx = state
         .db
         .begin()
         .await
         .or_internal("starting a password reset")?;
-    db::account_tokens::delete_unused(&mut *tx, user_id, Purpose::PasswordReset)
-        .await
-        .or_internal("ending earlier password resets")?;
-    let token_id = db::account_tokens::insert(
-        &mut *tx,
-        user_id,
+    account_links::issue_in(
+        &mut tx,
+        state,
         Purpose::PasswordReset,
-        &token_hash,
-        &salt,
-        now,
-        now + super::auth::seconds(state.config.password_reset_lifetime),
-    )
-    .await
-    .or_internal("storing a password reset")?;
-    db::outbox::enqueue_account_token(
-        &mut *tx,
-        MessageKind::PasswordReset,
-        token_id,
         user_id,
         email,
         origin,
-        now,
+        now(),
     )
-    .await
-    .or_internal("queueing a password reset")?;
+    .await?;
     tx.commit()
         .await
         .or_internal("committing a password reset")?;
@@ -277,6 +257,7 @@ pub async fn set_by_administrator(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::auth::secrets;
 
     #[test]
     fn only_a_ghr_token_is_a_reset_token() {

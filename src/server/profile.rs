@@ -2,7 +2,7 @@
 
 use super::{
     accounts::FullName,
-    auth::{common_passwords, password, secrets, Active},
+    auth::{common_passwords, password, secrets, SignedIn},
     db,
     error::OrInternal,
     throttle::{self, Limit},
@@ -14,7 +14,7 @@ pub const WRONG_CURRENT_PASSWORD: &str = "That is not your current password.";
 pub const SAME_PASSWORD: &str = "Choose a password different from your current one.";
 
 /// The caller's account details.
-pub async fn get(state: &AppState, me: &Active) -> Result<Profile, AppError> {
+pub async fn get(state: &AppState, me: &SignedIn) -> Result<Profile, AppError> {
     let record = db::users::find_profile(state.db.pool(), me.user_id())
         .await
         .or_internal("reading an account")?
@@ -28,7 +28,7 @@ pub async fn get(state: &AppState, me: &Active) -> Result<Profile, AppError> {
 }
 
 /// Sets the caller's first and last name (either may be empty); returns the account as saved.
-pub async fn rename(state: &AppState, me: &Active, name: &FullName) -> Result<Profile, AppError> {
+pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<Profile, AppError> {
     db::users::set_name(
         state.db.pool(),
         me.user_id(),
@@ -46,7 +46,7 @@ pub async fn rename(state: &AppState, me: &Active, name: &FullName) -> Result<Pr
 /// count as failed logins of the account, so they cannot be guessed here either.
 pub async fn change_password(
     state: &AppState,
-    me: &Active,
+    me: &SignedIn,
     current_session: Option<&str>,
     current_password: &str,
     new_password: &str,

@@ -81,8 +81,19 @@ pub async fn change_role(
             // Restoring them later must not revive a stolen session or token.
             super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
         }
+        super::notices::role_changed_in(
+            &mut tx,
+            org,
+            user_id,
+            current,
+            role,
+            &me.origin().public,
+            now,
+        )
+        .await?;
     }
     tx.commit().await.or_internal("committing a role change")?;
+    state.outbox_wake.notify_one();
     tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, from = %current, to = %role, "changed a role");
     super::members::one(state, me, user_id)
         .await?

@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderMap};
 
 use super::{
-    auth::{self, secrets, Active},
+    auth::{self, secrets, SignedIn},
     db,
     error::OrInternal,
     now, AppState,
@@ -28,7 +28,7 @@ pub fn current(headers: &HeaderMap, https: bool) -> Option<&str> {
 /// The caller's active sessions, most recently used first; `current` is marked.
 pub async fn list(
     state: &AppState,
-    me: &Active,
+    me: &SignedIn,
     current: Option<&str>,
 ) -> Result<Vec<SessionView>, AppError> {
     let current = current.map(secrets::hash);
@@ -56,7 +56,7 @@ pub async fn list(
 }
 
 /// Ends one of the caller's sessions, named by its public id.
-pub async fn end_one(state: &AppState, me: &Active, id: &str) -> Result<(), AppError> {
+pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), AppError> {
     let now = now();
     let records = db::sessions::list_of(
         state.db.pool(),
@@ -84,7 +84,7 @@ pub async fn end_one(state: &AppState, me: &Active, id: &str) -> Result<(), AppE
 /// returns how many ended.
 pub async fn end_others(
     state: &AppState,
-    me: &Active,
+    me: &SignedIn,
     current: Option<&str>,
 ) -> Result<u64, AppError> {
     let ended = match current {

@@ -44,6 +44,15 @@ impl Limit {
         }
     }
 
+    /// Verification emails one account may ask for again.
+    pub fn verification_mails_per_account() -> Self {
+        Self {
+            bucket: "verify.account",
+            max: 5,
+            window: Duration::from_secs(60 * 60),
+        }
+    }
+
     /// Email invitations sent by one organization.
     pub fn invitations_per_organization(config: &Config) -> Self {
         Self {

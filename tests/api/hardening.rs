@@ -181,23 +181,24 @@ async fn the_data_folder_and_the_mail_files_are_readable_by_their_owner_only(bac
         .invite(&token, &["eml@example.com"], Role::Annotator)
         .await;
     assert_eq!(results[0].status, InviteStatus::Invited);
-    let file = eventually("the .eml file", || async {
+    // The Owner's verification mail and the invitation.
+    let (file, text) = eventually("the invitation's .eml file", || async {
         std::fs::read_dir(app.config.mail_dir())
             .ok()?
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "eml"))
-    })
-    .await;
-    #[cfg(unix)]
-    assert_eq!(mode(&file), 0o600);
-    let text = eventually("the whole message", || async {
-        std::fs::read_to_string(&file)
-            .ok()
-            .filter(|t| invitation_link(t).is_some())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .filter_map(|p| std::fs::read_to_string(&p).ok().map(|t| (p, t)))
+            .find(|(_, t)| invitation_link(t).is_some())
     })
     .await;
     assert!(text.contains("To: eml@example.com"), "{text}");
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(app.config.mail_dir()).unwrap() {
+        assert_eq!(mode(&entry.unwrap().path()), 0o600);
+    }
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
 
     // A data folder that does not exist yet is made private from the start.
     let fresh = TestApp::spawn(backend).await;

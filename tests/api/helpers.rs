@@ -131,6 +131,9 @@ impl Drop for TestDatabase {
     }
 }
 
+/// The subject of every verification mail.
+pub const VERIFICATION_SUBJECT: &str = "Gatehouse: verify your email address";
+
 /// The real app on a random port with its own database, and a cookie-keeping client.
 pub struct TestApp {
     pub address: String,
@@ -480,11 +483,13 @@ impl TestApp {
         }
     }
 
-    /// Waits for the `nth` message (counting from 1) to `address` and returns it.
+    /// Waits for the `nth` message (counting from 1) to `address` and returns it. The
+    /// verification mail every signup without an invitation sends is not counted: the tests
+    /// about it wait for it with [`TestApp::wait_for_verification_to`].
     pub async fn wait_for_mail_to(&self, address: &str, nth: usize) -> Email {
         let to = |sent: &[Email]| {
             sent.iter()
-                .filter(|m| m.to == address)
+                .filter(|m| m.to == address && m.subject != VERIFICATION_SUBJECT)
                 .cloned()
                 .collect::<Vec<_>>()
         };
@@ -494,6 +499,35 @@ impl TestApp {
             })
             .await;
         to(&sent).swap_remove(nth - 1)
+    }
+
+    /// Waits for the `nth` verification mail (counting from 1) to `address` and returns the
+    /// token of its link.
+    pub async fn wait_for_verification_to(&self, address: &str, nth: usize) -> String {
+        let to = |sent: &[Email]| {
+            sent.iter()
+                .filter(|m| m.to == address && m.subject == VERIFICATION_SUBJECT)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let sent = self
+            .wait_for_mail_where(&format!("verification mail {nth} to {address}"), |sent| {
+                to(sent).len() >= nth
+            })
+            .await;
+        let mail = to(&sent).swap_remove(nth - 1);
+        let start = mail
+            .text
+            .find("/user/verify-email?token=")
+            .expect("a verification link");
+        let link = &mail.text[start..];
+        let token = link["/user/verify-email?token=".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(mail.html.contains(&token), "{}", mail.html);
+        token
     }
 
     pub async fn count(&self, table: &str) -> i64 {

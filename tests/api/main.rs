@@ -20,3 +20,4 @@ mod profile;
 mod removal;
 mod roles;
 mod security;
+mod verification;

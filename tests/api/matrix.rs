@@ -53,8 +53,6 @@ enum Rule {
     Public(u16),
     /// Any member who may use their organization (the other organization's too).
     Active,
-    /// The same callers as `Active`; `ok` is their status.
-    ActiveWith(u16),
     /// Owner and Administrator (of their own organization); `ok` is their status.
     Admins(u16),
     /// Active members of the addressed organization; the other organization gets 404.
@@ -63,6 +61,14 @@ enum Rule {
     AdminsHere(u16),
     /// Only the Owner; `ok` is their status.
     OwnerOnly(u16),
+    /// Any signed-in account that is not deactivated, Pending members included.
+    SignedIn,
+    /// The same callers as `SignedIn`; `ok` is their status.
+    SignedInWith(u16),
+    /// The same callers as `SignedIn`, answered by whether their address is verified: the
+    /// members who joined by email invitation are, the Owners who signed up and the Pending
+    /// member who joined through the link are not.
+    ByVerification { verified: u16, unverified: u16 },
 }
 
 fn expected(rule: Rule, caller: Caller) -> u16 {
@@ -72,9 +78,23 @@ fn expected(rule: Rule, caller: Caller) -> u16 {
         (Rule::Public(code), _) => code,
         // Deactivation ended the member's session: they are signed out.
         (_, Anonymous | Deactivated) => 401,
+        (Rule::SignedIn, _) => 200,
+        (Rule::SignedInWith(ok), _) => ok,
+        (
+            Rule::ByVerification {
+                verified,
+                unverified,
+            },
+            _,
+        ) => {
+            if matches!(caller, Owner | Pending | OtherOrganization) {
+                unverified
+            } else {
+                verified
+            }
+        }
         (_, Pending) => 403,
         (Rule::Active, _) => 200,
-        (Rule::ActiveWith(ok), _) => ok,
         (Rule::Admins(ok), _) => {
             if admin {
                 ok
@@ -252,34 +272,34 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Method::PATCH,
             "/api/current-user".into(),
             json!({"first_name": "Matrix"}),
-            Rule::Active,
+            Rule::SignedIn,
         ),
         // A wrong current password: refused on its field, nothing changes.
         (
             Method::POST,
             "/api/current-user/password".into(),
             json!({"current_password": "not the password", "new_password": "a new password"}),
-            Rule::ActiveWith(400),
+            Rule::SignedInWith(400),
         ),
         (
             Method::GET,
             "/api/current-user/sessions".into(),
             json!(null),
-            Rule::Active,
+            Rule::SignedIn,
         ),
         // With the session cookie: every session but this one ends.
         (
             Method::DELETE,
             "/api/current-user/sessions".into(),
             json!(null),
-            Rule::Active,
+            Rule::SignedIn,
         ),
         // Nobody has a session with this id.
         (
             Method::DELETE,
             format!("/api/current-user/sessions/{NO_SESSION}"),
             json!(null),
-            Rule::ActiveWith(404),
+            Rule::SignedInWith(404),
         ),
     ];
     let server_fns: Vec<(&str, Form, Rule)> = vec![
@@ -308,11 +328,11 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         ("account/api_token", vec![], Rule::Active),
         ("account/reset_api_token", vec![], Rule::Active),
-        ("account/profile", vec![], Rule::Active),
+        ("account/profile", vec![], Rule::SignedIn),
         (
             "account/rename",
             vec![("first_name", "Matrix"), ("last_name", "")],
-            Rule::Active,
+            Rule::SignedIn,
         ),
         (
             "account/change_password",
@@ -320,15 +340,29 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
                 ("current_password", "not the password"),
                 ("new_password", "a new password"),
             ],
-            Rule::ActiveWith(400),
+            Rule::SignedInWith(400),
         ),
-        ("account/sessions", vec![], Rule::Active),
+        ("account/sessions", vec![], Rule::SignedIn),
         (
             "account/end_session",
             vec![("id", NO_SESSION)],
-            Rule::ActiveWith(404),
+            Rule::SignedInWith(404),
         ),
-        ("account/end_other_sessions", vec![], Rule::Active),
+        ("account/end_other_sessions", vec![], Rule::SignedIn),
+        (
+            "verification/confirm",
+            vec![("token", "ghv_not-a-token")],
+            Rule::Public(400),
+        ),
+        // Whoever is signed in asks for their own link; a verified address is told it is.
+        (
+            "verification/resend",
+            vec![],
+            Rule::ByVerification {
+                verified: 409,
+                unverified: 200,
+            },
+        ),
         ("invites/link", vec![], Rule::Admins(200)),
         ("invites/reset_link", vec![], Rule::Admins(200)),
         (

@@ -109,12 +109,27 @@ async fn pending_members_see_only_the_waiting_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let member = app.add_member(Role::NotActivated).await;
-    for path in ["/", "/organization", "/user/account"] {
+    for path in ["/", "/organization"] {
         let (status, page) = get(&member.client, app.url(path)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert!(page.contains("Waiting for your role"), "{path}");
         assert!(!page.contains("Rename the organization"));
+        assert!(
+            page.contains("href=\"/user/account\""),
+            "{path}: their own account is a link away"
+        );
     }
+    // Their own account is theirs to look after (name, password, sessions), but the API is not.
+    let (status, page) = get(&member.client, app.url("/user/account")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("data-testid=\"account-role\">Pending<"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Change password") && !page.contains("Reset token"),
+        "{page}"
+    );
     // Deactivation ends the session: they are back at the login page.
     app.set_role(member.id, Role::Deactivated).await;
     let res = member

@@ -16,6 +16,7 @@ pub const API_TOKEN_PREFIX: &str = "ght_";
 pub const INVITE_LINK_PREFIX: &str = "ghl_";
 pub const INVITATION_PREFIX: &str = "ghi_";
 pub const PASSWORD_RESET_PREFIX: &str = "ghr_";
+pub const EMAIL_VERIFICATION_PREFIX: &str = "ghv_";
 
 /// The shortest server key accepted, in bytes (256 bits, as much as the HMAC uses).
 pub const MIN_KEY_BYTES: usize = 32;
@@ -139,6 +140,15 @@ impl Keys {
         self.derive(PASSWORD_RESET_PREFIX, b"gatehouse password reset", &[salt])
     }
 
+    /// The secret of one email-verification link for the given salt.
+    pub fn email_verification(&self, salt: &[u8]) -> String {
+        self.derive(
+            EMAIL_VERIFICATION_PREFIX,
+            b"gatehouse email verification",
+            &[salt],
+        )
+    }
+
     fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
@@ -217,6 +227,9 @@ mod tests {
         assert!(reset.starts_with(PASSWORD_RESET_PREFIX));
         assert_ne!(reset[4..], invitation[4..]);
         assert_ne!(reset[4..], link[4..]);
+        let verification = keys.email_verification(b"salt");
+        assert!(verification.starts_with(EMAIL_VERIFICATION_PREFIX));
+        assert_ne!(verification[4..], reset[4..]);
     }
 
     fn scratch_dir() -> std::path::PathBuf {

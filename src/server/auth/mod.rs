@@ -173,6 +173,33 @@ macro_rules! implies {
 implies!(Owner => Active as active);
 implies!(Admin => Active as active);
 
+/// A signed-in account that is not deactivated: Pending members and accounts without an
+/// organization included. What a person may do with their own account (name, password,
+/// sessions, address), whatever their standing in an organization.
+#[derive(Clone, Debug)]
+pub struct SignedIn(Account);
+
+impl std::ops::Deref for SignedIn {
+    type Target = Account;
+    fn deref(&self) -> &Account {
+        &self.0
+    }
+}
+
+impl sealed::Sealed for SignedIn {}
+
+impl Witness for SignedIn {
+    fn admit(
+        account: Option<Account>,
+        _: RequestOrigin,
+        _: sealed::Proof,
+    ) -> Result<Self, AppError> {
+        let account = account.ok_or_else(AppError::signed_out)?;
+        admits(account.role(), Need::SignedIn)?;
+        Ok(Self(account))
+    }
+}
+
 /// Whoever is calling, signed in or not, Pending, Deactivated and without an organization
 /// included (so that the app can tell them where they stand).
 #[derive(Clone, Debug)]

@@ -57,6 +57,28 @@ macro_rules! bind_filter {
     }};
 }
 
+/// The members who joined the organization at `since` or later and still wait for a role, in the
+/// order they joined (at most `limit`).
+pub async fn pending_since<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    since: i64,
+    limit: i64,
+) -> Result<Vec<MemberRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, m.role, \
+         m.created_at AS joined_at, u.last_activity_at, u.email_verified_at \
+         FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.organization_id = $1 AND m.role = 'NOT_ACTIVATED' AND m.created_at >= $2 \
+         ORDER BY m.created_at, u.id LIMIT $3",
+    )
+    .bind(organization_id)
+    .bind(since)
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}
+
 pub async fn count<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>) -> Result<i64, sqlx::Error> {
     // Without a search the count needs no user: the membership index answers it alone.
     let from = if f.pattern.is_some() {

@@ -27,6 +27,20 @@ pub async fn insert<'e>(
     .map(|_| ())
 }
 
+/// The Owner and Administrators of the organization: their ids and addresses.
+pub async fn admins<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.organization_id = $1 AND m.role IN ('OWNER', 'ADMINISTRATOR') ORDER BY u.id",
+    )
+    .bind(organization_id)
+    .fetch_all(ex)
+    .await
+}
+
 /// The role of `user_id` in the organization, if a member.
 pub async fn role_of<'e>(
     ex: impl AnyExecutor<'e>,

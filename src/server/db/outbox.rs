@@ -10,8 +10,13 @@ pub struct OutboxRecord {
     pub kind: MessageKind,
     /// Set for invitations (and only for them).
     pub invitation_id: Option<i64>,
-    /// Set for messages that carry a one-time account token (a password reset).
+    /// Set for messages that carry a one-time account token (a password reset, a verification).
     pub account_token_id: Option<i64>,
+    /// The user a message is to or about (account tokens, notices).
+    pub user_id: Option<i64>,
+    /// The organization a notice is about.
+    pub organization_id: Option<i64>,
+    pub created_at: i64,
     pub recipient: String,
     pub origin: String,
     pub attempts: i64,
@@ -66,6 +71,67 @@ pub async fn enqueue_account_token<'e>(
     .map(|_| ())
 }
 
+/// Queues a notice of `kind` to `user_id` (at `recipient`) about their organization, due at
+/// `due`; it is rendered, from the organization as it is then, when it is delivered.
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue_notice<'e>(
+    ex: impl AnyExecutor<'e>,
+    kind: MessageKind,
+    organization_id: i64,
+    user_id: i64,
+    recipient: &str,
+    origin: &str,
+    now: i64,
+    due: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO email_outbox (kind, organization_id, user_id, recipient, origin, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(kind)
+    .bind(organization_id)
+    .bind(user_id)
+    .bind(recipient)
+    .bind(origin)
+    .bind(now)
+    .bind(due)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Whether a notice of `kind` about the organization is still waiting to be delivered.
+pub async fn notice_waiting<'e>(
+    ex: impl AnyExecutor<'e>,
+    kind: MessageKind,
+    organization_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM email_outbox WHERE organization_id = $1 AND kind = $2 AND sent_at IS NULL",
+    )
+    .bind(organization_id)
+    .bind(kind)
+    .fetch_one(ex)
+    .await
+    .map(|n| n > 0)
+}
+
+/// When the last notice of `kind` about the organization went out (or was queued, if it never
+/// did), if there was one.
+pub async fn last_notice<'e>(
+    ex: impl AnyExecutor<'e>,
+    kind: MessageKind,
+    organization_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MAX(COALESCE(sent_at, created_at)) FROM email_outbox WHERE organization_id = $1 AND kind = $2",
+    )
+    .bind(organization_id)
+    .bind(kind)
+    .fetch_one(ex)
+    .await
+}
+
 /// Drops the undelivered messages of an invitation (revoked, or about to be sent anew).
 pub async fn cancel_unsent<'e>(
     ex: impl AnyExecutor<'e>,
@@ -84,7 +150,8 @@ pub async fn due<'e>(
     limit: i64,
 ) -> Result<Vec<OutboxRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, kind, invitation_id, account_token_id, recipient, origin, attempts FROM email_outbox \
+        "SELECT id, kind, invitation_id, account_token_id, user_id, organization_id, created_at, recipient, origin, attempts \
+         FROM email_outbox \
          WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
     )
     .bind(now)

@@ -20,16 +20,32 @@ pub enum MessageKind {
     Invitation,
     /// A password-reset link; the row's `account_token_id` says which.
     PasswordReset,
+    /// An email-verification link; the row's `account_token_id` says which.
+    EmailVerification,
+    /// To an Owner or Administrator (`user_id`): who joined their organization
+    /// (`organization_id`) through the invite link and waits for a role.
+    PendingMembers,
+    /// To a member (`user_id`) who was Pending: they have a role in `organization_id` now.
+    RoleGranted,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 2] = [MessageKind::Invitation, MessageKind::PasswordReset];
+    pub const ALL: [MessageKind; 5] = [
+        MessageKind::Invitation,
+        MessageKind::PasswordReset,
+        MessageKind::EmailVerification,
+        MessageKind::PendingMembers,
+        MessageKind::RoleGranted,
+    ];
 
     /// The value of the `email_outbox.kind` column.
     pub fn as_str(self) -> &'static str {
         match self {
             MessageKind::Invitation => "invitation",
             MessageKind::PasswordReset => "password_reset",
+            MessageKind::EmailVerification => "email_verification",
+            MessageKind::PendingMembers => "pending_members",
+            MessageKind::RoleGranted => "role_granted",
         }
     }
 }

@@ -1,7 +1,14 @@
 //! The outbox worker: claim with a lease, render by kind at delivery, send, mark sent or retry later.
 
 use super::{templates, MessageKind};
-use crate::server::{db, db::outbox::OutboxRecord, now, AppState};
+use crate::{
+    domain::Need,
+    server::{
+        account_links,
+        db::{self, account_tokens::Purpose, outbox::OutboxRecord},
+        now, AppState,
+    },
+};
 
 /// How long a worker holds a message it is delivering before another may retry it.
 const LEASE_SECONDS: i64 = 120;
@@ -82,14 +89,20 @@ struct Draft {
 async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
     match item.kind {
         MessageKind::Invitation => invitation(state, item).await,
-        MessageKind::PasswordReset => password_reset(state, item).await,
+        MessageKind::PasswordReset => account_link(state, item, Purpose::PasswordReset).await,
+        MessageKind::EmailVerification => {
+            account_link(state, item, Purpose::EmailVerification).await
+        }
+        MessageKind::PendingMembers => pending_members(state, item).await,
+        MessageKind::RoleGranted => role_granted(state, item).await,
     }
 }
 
-/// A password-reset link, while its token is neither used, replaced nor expired.
-async fn password_reset(
+/// A password-reset or verification link, while its token is neither used, replaced nor expired.
+async fn account_link(
     state: &AppState,
     item: &OutboxRecord,
+    purpose: Purpose,
 ) -> Result<Option<Draft>, sqlx::Error> {
     let Some(token_id) = item.account_token_id else {
         return Ok(None);
@@ -99,14 +112,103 @@ async fn password_reset(
         return Ok(None);
     };
     let link = format!(
-        "{}/user/reset-password?token={}",
+        "{}{}?token={}",
         item.origin,
-        state.keys.password_reset(&token.salt)
+        account_links::path(purpose),
+        account_links::secret(state, purpose, &token.salt)
     );
-    let content = templates::PasswordReset {
-        to: &item.recipient,
+    let content = match purpose {
+        Purpose::PasswordReset => templates::PasswordReset {
+            to: &item.recipient,
+            link: &link,
+            expires_at: token.expires_at,
+        }
+        .render(),
+        Purpose::EmailVerification => templates::EmailVerification {
+            to: &item.recipient,
+            link: &link,
+            expires_at: token.expires_at,
+        }
+        .render(),
+    };
+    Ok(Some(Draft { link, content }))
+}
+
+/// The most people a pending-members notice names; it counts the rest.
+const NOTICE_NAMES: i64 = 50;
+
+/// Who joined through the invite link since the notice was queued and still waits, to an Owner or
+/// Administrator who still is one.
+async fn pending_members(
+    state: &AppState,
+    item: &OutboxRecord,
+) -> Result<Option<Draft>, sqlx::Error> {
+    let pool = state.db.pool();
+    let (Some(organization_id), Some(admin_id)) = (item.organization_id, item.user_id) else {
+        return Ok(None);
+    };
+    let still_admin = db::memberships::role_of(pool, organization_id, admin_id)
+        .await?
+        .is_some_and(|role| role.allows(Need::Admin).is_ok());
+    if !still_admin {
+        return Ok(None);
+    }
+    let waiting =
+        db::members::pending_since(pool, organization_id, item.created_at, NOTICE_NAMES + 1)
+            .await?;
+    if waiting.is_empty() {
+        return Ok(None);
+    }
+    let more = if waiting.len() > NOTICE_NAMES as usize {
+        db::organizations::pending_members(pool, organization_id).await? - NOTICE_NAMES
+    } else {
+        0
+    };
+    let people = waiting
+        .iter()
+        .take(NOTICE_NAMES as usize)
+        .map(|m| templates::Waiting {
+            email: &m.email,
+            name: (&m.first_name, &m.last_name),
+            joined_at: m.joined_at,
+            verified: m.email_verified_at.is_some(),
+        })
+        .collect::<Vec<_>>();
+    let organization = db::organizations::title(pool, organization_id)
+        .await?
+        .unwrap_or_default();
+    let link = format!("{}/organization?role=NOT_ACTIVATED", item.origin);
+    let content = templates::PendingMembers {
+        organization: &organization,
+        people: &people,
+        more: more.max(0),
         link: &link,
-        expires_at: token.expires_at,
+    }
+    .render();
+    Ok(Some(Draft { link, content }))
+}
+
+/// To a member who was Pending, while they still have a role that lets them work.
+async fn role_granted(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
+    let pool = state.db.pool();
+    let (Some(organization_id), Some(user_id)) = (item.organization_id, item.user_id) else {
+        return Ok(None);
+    };
+    let Some(role) = db::memberships::role_of(pool, organization_id, user_id)
+        .await?
+        .filter(|role| role.allows(Need::Active).is_ok())
+    else {
+        return Ok(None);
+    };
+    let organization = db::organizations::title(pool, organization_id)
+        .await?
+        .unwrap_or_default();
+    let link = format!("{}/", item.origin);
+    let content = templates::RoleGranted {
+        to: &item.recipient,
+        organization: &organization,
+        role,
+        link: &link,
     }
     .render();
     Ok(Some(Draft { link, content }))

@@ -20,6 +20,30 @@ const TEMPLATES: &[(&str, &str)] = &[
         "password_reset.html",
         include_str!("templates/password_reset.html"),
     ),
+    (
+        "email_verification.txt",
+        include_str!("templates/email_verification.txt"),
+    ),
+    (
+        "email_verification.html",
+        include_str!("templates/email_verification.html"),
+    ),
+    (
+        "pending_members.txt",
+        include_str!("templates/pending_members.txt"),
+    ),
+    (
+        "pending_members.html",
+        include_str!("templates/pending_members.html"),
+    ),
+    (
+        "role_granted.txt",
+        include_str!("templates/role_granted.txt"),
+    ),
+    (
+        "role_granted.html",
+        include_str!("templates/role_granted.html"),
+    ),
 ];
 
 /// A rendered message, before it is addressed.
@@ -130,6 +154,148 @@ impl PasswordReset<'_> {
             subject: "Reset your Gatehouse password".to_owned(),
             text: render("password_reset.txt", &context)?,
             html: render("password_reset.html", &context)?,
+        })
+    }
+}
+
+/// An email-verification link for the account `to`.
+pub struct EmailVerification<'a> {
+    pub to: &'a str,
+    pub link: &'a str,
+    pub expires_at: i64,
+}
+
+impl EmailVerification<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Context<'a> {
+            to: &'a str,
+            link: &'a str,
+            expires: String,
+        }
+        let context = Value::from_serialize(Context {
+            to: self.to,
+            link: self.link,
+            expires: readable(self.expires_at),
+        });
+        Ok(Content {
+            subject: format!("{PRODUCT}: verify your email address"),
+            text: render("email_verification.txt", &context)?,
+            html: render("email_verification.html", &context)?,
+        })
+    }
+}
+
+/// Someone waiting for a role, as a pending-members notice lists them.
+pub struct Waiting<'a> {
+    pub email: &'a str,
+    /// First and last name, either possibly empty.
+    pub name: (&'a str, &'a str),
+    pub joined_at: i64,
+    pub verified: bool,
+}
+
+/// To an Owner or Administrator: who joined `organization` through the invite link and waits.
+pub struct PendingMembers<'a> {
+    pub organization: &'a str,
+    pub people: &'a [Waiting<'a>],
+    /// How many more wait than `people` lists.
+    pub more: i64,
+    pub link: &'a str,
+}
+
+impl PendingMembers<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Person {
+            who: String,
+            joined: String,
+            verified: bool,
+        }
+        #[derive(Serialize)]
+        struct Context<'a> {
+            organization: &'a str,
+            people: Vec<Person>,
+            more: i64,
+            link: &'a str,
+        }
+        let organization = displayable(self.organization);
+        let people = self
+            .people
+            .iter()
+            .map(|p| {
+                let name = displayable(format!("{} {}", p.name.0, p.name.1).trim());
+                Person {
+                    who: if name.is_empty() {
+                        p.email.to_owned()
+                    } else {
+                        format!("{name} <{}>", p.email)
+                    },
+                    joined: readable(p.joined_at),
+                    verified: p.verified,
+                }
+            })
+            .collect::<Vec<_>>();
+        let total = i64::try_from(people.len()).unwrap_or(i64::MAX) + self.more;
+        let waiting = if total == 1 {
+            "1 person is".to_owned()
+        } else {
+            format!("{total} people are")
+        };
+        let context = Value::from_serialize(Context {
+            organization: &organization,
+            people,
+            more: self.more,
+            link: self.link,
+        });
+        Ok(Content {
+            subject: format!(
+                "{PRODUCT}: {waiting} waiting for a role in {}",
+                quoted(&organization, SUBJECT_TITLE_CHARS)
+            ),
+            text: render("pending_members.txt", &context)?,
+            html: render("pending_members.html", &context)?,
+        })
+    }
+}
+
+/// To a member who waited: they have `role` in `organization` now.
+pub struct RoleGranted<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    pub role: Role,
+    pub link: &'a str,
+}
+
+impl RoleGranted<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Context<'a> {
+            to: &'a str,
+            organization: &'a str,
+            role: String,
+            link: &'a str,
+        }
+        let organization = displayable(self.organization);
+        let label = self.role.label();
+        let article = if label.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            "an"
+        } else {
+            "a"
+        };
+        let context = Value::from_serialize(Context {
+            to: self.to,
+            organization: &organization,
+            role: format!("{article} {label}"),
+            link: self.link,
+        });
+        Ok(Content {
+            subject: format!(
+                "{PRODUCT}: you can now use {}",
+                quoted(&organization, SUBJECT_TITLE_CHARS)
+            ),
+            text: render("role_granted.txt", &context)?,
+            html: render("role_granted.html", &context)?,
         })
     }
 }
@@ -321,6 +487,141 @@ mod tests {
         assert!(content
             .html
             .contains(&format!("<a href=\"{link}\">{link}</a>")));
+    }
+
+    #[test]
+    fn the_email_verification_renders_as_its_snapshots() {
+        let link = "http://127.0.0.1:3000/user/verify-email?token=ghv_abc";
+        let content = EmailVerification {
+            to: "ada@example.com",
+            link,
+            expires_at: 86400,
+        }
+        .render()
+        .unwrap();
+        insta::assert_snapshot!("email_verification_subject", content.subject);
+        insta::assert_snapshot!("email_verification_text", content.text);
+        insta::assert_snapshot!("email_verification_html", content.html);
+        assert!(content.text.contains(&format!("\n{link}\n")));
+        assert!(content.html.ends_with("</html>\n"));
+    }
+
+    fn waiting() -> [Waiting<'static>; 2] {
+        [
+            Waiting {
+                email: "ada@example.com",
+                name: ("Ada", "Lovelace"),
+                joined_at: 60,
+                verified: true,
+            },
+            Waiting {
+                email: "<b>mallory@example.com",
+                name: ("", ""),
+                joined_at: 120,
+                verified: false,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_pending_members_notice_renders_as_its_snapshots() {
+        let people = waiting();
+        let content = PendingMembers {
+            organization: "Acme <Labs>",
+            people: &people,
+            more: 0,
+            link: "http://127.0.0.1:3000/organization?role=NOT_ACTIVATED",
+        }
+        .render()
+        .unwrap();
+        insta::assert_snapshot!("pending_members_subject", content.subject);
+        insta::assert_snapshot!("pending_members_text", content.text);
+        insta::assert_snapshot!("pending_members_html", content.html);
+        assert!(
+            content.html.contains("&lt;b&gt;mallory@example.com"),
+            "{}",
+            content.html
+        );
+        assert!(!content.html.contains("<b>mallory"), "{}", content.html);
+    }
+
+    #[test]
+    fn the_pending_members_notice_counts_one_person_and_those_it_does_not_list() {
+        let people = waiting();
+        let one = PendingMembers {
+            organization: "Acme",
+            people: &people[..1],
+            more: 0,
+            link: "http://x/organization",
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            one.subject,
+            "Gatehouse: 1 person is waiting for a role in \"Acme\""
+        );
+        assert!(one.text.contains("Someone joined Acme"), "{}", one.text);
+        assert!(
+            one.text
+                .contains("- Ada Lovelace <ada@example.com>, joined 1970-01-01 00:01:00 UTC\n"),
+            "{}",
+            one.text
+        );
+        let many = PendingMembers {
+            more: 48,
+            ..PendingMembers {
+                organization: "Acme",
+                people: &people,
+                more: 0,
+                link: "http://x/organization",
+            }
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            many.subject,
+            "Gatehouse: 50 people are waiting for a role in \"Acme\""
+        );
+        assert!(many.text.contains("- and 48 more\n"), "{}", many.text);
+    }
+
+    #[test]
+    fn the_role_granted_notice_renders_as_its_snapshots() {
+        let content = RoleGranted {
+            to: "ada@example.com",
+            organization: "Acme <Labs>",
+            role: Role::Annotator,
+            link: "http://127.0.0.1:3000/",
+        }
+        .render()
+        .unwrap();
+        insta::assert_snapshot!("role_granted_subject", content.subject);
+        insta::assert_snapshot!("role_granted_text", content.text);
+        insta::assert_snapshot!("role_granted_html", content.html);
+        assert!(
+            content
+                .text
+                .contains("You are now an Annotator in Acme <Labs>"),
+            "{}",
+            content.text
+        );
+        let reviewer = RoleGranted {
+            role: Role::Reviewer,
+            organization: "Acme",
+            ..RoleGranted {
+                to: "ada@example.com",
+                organization: "",
+                role: Role::Annotator,
+                link: "http://127.0.0.1:3000/",
+            }
+        }
+        .render()
+        .unwrap();
+        assert!(
+            reviewer.text.contains("You are now a Reviewer in Acme"),
+            "{}",
+            reviewer.text
+        );
     }
 
     #[test]

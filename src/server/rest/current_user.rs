@@ -13,7 +13,7 @@ use crate::{
     domain::{Profile, Role, SessionView},
     server::{
         accounts::{self, FullName},
-        auth::Active,
+        auth::{Active, SignedIn},
         error::{ApiError, ErrorBody},
         profile, sessions, AppState,
     },
@@ -125,18 +125,18 @@ impl<'de> serde::Deserialize<'de> for NamePatch {
 /// Change the caller's name
 ///
 /// Sets the first and last name shown in the members table (and found by its search). A field
-/// left out keeps its value. Any active member may call it.
+/// left out keeps its value. Any signed-in account may call it, Pending members and accounts without an organization included.
 #[utoipa::path(patch, path = "/current-user", tag = "current-user", operation_id = "updateCurrentUser",
     request_body = NamePatch,
     responses(
         (status = 200, description = "The caller's account as saved.", body = Profile),
         (status = 400, description = "A name longer than 150 characters, or with control characters.", body = ErrorBody),
-        ActiveErrors,
+        SignedInErrors,
         BodyErrors,
     ))]
 pub async fn update(
     State(state): State<AppState>,
-    Authorized(me): Authorized<Active>,
+    Authorized(me): Authorized<SignedIn>,
     JsonBody(body): JsonBody<NamePatch>,
 ) -> ApiResult<Profile> {
     let saved = profile::get(&state, &me).await?;
@@ -162,7 +162,7 @@ pub struct PasswordChange {
 /// the session this request was made with (cookie authentication) stays. Called with an API
 /// token, every session ends; the token itself keeps working. A wrong current password is
 /// answered 400 on `current_password` and counts as a failed login of the account (past
-/// LABEL_STUDIO_LOGIN_MAX_FAILURES, 429). Any active member may call it.
+/// LABEL_STUDIO_LOGIN_MAX_FAILURES, 429). Any signed-in account may call it, Pending members and accounts without an organization included.
 #[utoipa::path(post, path = "/current-user/password", tag = "current-user", operation_id = "changePassword",
     request_body = PasswordChange,
     responses(
@@ -170,12 +170,12 @@ pub struct PasswordChange {
         (status = 400, description = "A wrong current password, or a new one that is not allowed.", body = ErrorBody),
         (status = 429, description = "Too many wrong passwords for this account; `Retry-After` says when to try again.", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait."))),
-        ActiveErrors,
+        SignedInErrors,
         BodyErrors,
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
-    Authorized(me): Authorized<Active>,
+    Authorized(me): Authorized<SignedIn>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
@@ -203,15 +203,15 @@ pub struct Sessions {
 /// Every session the caller is signed in with that has neither expired nor gone idle: when it
 /// began, when it was last used, from which address and browser. The one this request was made
 /// with (cookie authentication) is marked `current`. No session's secret is ever shown. Any
-/// active member may call it.
+/// signed-in account may call it, Pending members and accounts without an organization included.
 #[utoipa::path(get, path = "/current-user/sessions", tag = "current-user", operation_id = "listSessions",
     responses(
         (status = 200, description = "The caller's sessions.", body = Sessions),
-        ActiveErrors,
+        SignedInErrors,
     ))]
 pub async fn list_sessions(
     State(state): State<AppState>,
-    Authorized(me): Authorized<Active>,
+    Authorized(me): Authorized<SignedIn>,
     headers: HeaderMap,
 ) -> ApiResult<Sessions> {
     let current = sessions::current(&headers, me.origin().https);
@@ -230,15 +230,15 @@ pub struct Ended {
 ///
 /// Ends every session of the caller but the one this request was made with. Called with an API
 /// token (which belongs to no session), it ends every session; the token keeps working (replace
-/// it with `POST /api/current-user/reset-token`). Any active member may call it.
+/// it with `POST /api/current-user/reset-token`). Any signed-in account may call it, Pending members and accounts without an organization included.
 #[utoipa::path(delete, path = "/current-user/sessions", tag = "current-user", operation_id = "endOtherSessions",
     responses(
         (status = 200, description = "How many sessions ended.", body = Ended),
-        ActiveErrors,
+        SignedInErrors,
     ))]
 pub async fn end_other_sessions(
     State(state): State<AppState>,
-    Authorized(me): Authorized<Active>,
+    Authorized(me): Authorized<SignedIn>,
     headers: HeaderMap,
 ) -> ApiResult<Ended> {
     let current = sessions::current(&headers, me.origin().https);
@@ -250,17 +250,17 @@ pub async fn end_other_sessions(
 /// End one session
 ///
 /// Signs the caller out of one of their sessions, named by the `id` that
-/// `GET /api/current-user/sessions` shows. Any active member may call it.
+/// `GET /api/current-user/sessions` shows. Any signed-in account may call it, Pending members and accounts without an organization included.
 #[utoipa::path(delete, path = "/current-user/sessions/{session_id}", tag = "current-user", operation_id = "endSession",
     params(("session_id" = String, Path, description = "The session's id, as listed.")),
     responses(
         (status = 204, description = "The session has ended."),
         (status = 404, description = "The caller has no such session (it may have ended already).", body = ErrorBody),
-        ActiveErrors,
+        SignedInErrors,
     ))]
 pub async fn end_session(
     State(state): State<AppState>,
-    Authorized(me): Authorized<Active>,
+    Authorized(me): Authorized<SignedIn>,
     params: RawPathParams,
 ) -> Result<StatusCode, ApiError> {
     let id = params

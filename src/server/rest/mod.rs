@@ -51,6 +51,7 @@ Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\
     components(responses(
         responses::Unauthenticated,
         responses::ForbiddenInactive,
+        responses::ForbiddenDeactivated,
         responses::ForbiddenManage,
         responses::OrganizationNotFound,
         responses::PayloadTooLarge,

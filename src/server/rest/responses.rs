@@ -67,6 +67,17 @@ shared_response!(
 );
 
 shared_response!(
+    /// 403 for what any signed-in account may do with itself.
+    ForbiddenDeactivated => error_response(
+        "The caller's account is deactivated, or the request was authenticated by the session \
+         cookie and came from another site.",
+        403,
+        "Your account has been deactivated. Ask an administrator of your organization to restore it.",
+    )
+    .build()
+);
+
+shared_response!(
     /// 403 for endpoints of the Owner and Administrators.
     ForbiddenManage => error_response(
         "The caller's role may not do this (only the Owner or an Administrator may), the caller is \
@@ -124,6 +135,19 @@ impl IntoResponses for ActiveErrors {
         by_name(&[
             ("401", "Unauthenticated"),
             ("403", "ForbiddenInactive"),
+            ("500", "InternalError"),
+        ])
+    }
+}
+
+/// What every endpoint for the caller's own account may answer besides its own: 401, 403, 500.
+pub struct SignedInErrors;
+
+impl IntoResponses for SignedInErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        by_name(&[
+            ("401", "Unauthenticated"),
+            ("403", "ForbiddenDeactivated"),
             ("500", "InternalError"),
         ])
     }

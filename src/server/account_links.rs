@@ -1,0 +1,93 @@
+//! One-time links mailed to an account (password resets, email verifications): the token's row
+//! and its message are written in one transaction, and the secret is derived again from the
+//! server key and the row's salt when the message is delivered, so the database holds only the
+//! secret's hash.
+
+use super::{
+    auth::{seconds, secrets},
+    db::{self, account_tokens::Purpose, Tx},
+    error::OrInternal,
+    mail::MessageKind,
+    AppState,
+};
+use crate::domain::AppError;
+
+/// The secret of `purpose` for `salt`.
+pub fn secret(state: &AppState, purpose: Purpose, salt: &[u8]) -> String {
+    match purpose {
+        Purpose::PasswordReset => state.keys.password_reset(salt),
+        Purpose::EmailVerification => state.keys.email_verification(salt),
+    }
+}
+
+/// The page a link of `purpose` opens.
+pub fn path(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::PasswordReset => "/user/reset-password",
+        Purpose::EmailVerification => "/user/verify-email",
+    }
+}
+
+fn kind(purpose: Purpose) -> MessageKind {
+    match purpose {
+        Purpose::PasswordReset => MessageKind::PasswordReset,
+        Purpose::EmailVerification => MessageKind::EmailVerification,
+    }
+}
+
+fn lifetime(state: &AppState, purpose: Purpose) -> i64 {
+    seconds(match purpose {
+        Purpose::PasswordReset => state.config.password_reset_lifetime,
+        Purpose::EmailVerification => state.config.email_verification_lifetime,
+    })
+}
+
+/// Inside `tx`: ends the account's unused links of `purpose`, makes a new one and queues its
+/// message to `email`, with links on `origin`. The caller commits, then wakes the outbox.
+pub async fn issue_in(
+    tx: &mut Tx,
+    state: &AppState,
+    purpose: Purpose,
+    user_id: i64,
+    email: &str,
+    origin: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let salt = secrets::random_bytes::<16>();
+    let token_hash = secrets::hash(&secret(state, purpose, &salt));
+    db::account_tokens::delete_unused(&mut **tx, user_id, purpose)
+        .await
+        .or_internal("ending earlier links")?;
+    let token_id = db::account_tokens::insert(
+        &mut **tx,
+        user_id,
+        purpose,
+        &token_hash,
+        &salt,
+        now,
+        now + lifetime(state, purpose),
+    )
+    .await
+    .or_internal("storing a link")?;
+    db::outbox::enqueue_account_token(
+        &mut **tx,
+        kind(purpose),
+        token_id,
+        user_id,
+        email,
+        origin,
+        now,
+    )
+    .await
+    .or_internal("queueing a message")?;
+    Ok(())
+}
+
+/// The hash a link's token is stored by, if `raw` has the form of a token with `prefix`.
+pub fn token_hash(raw: &str, prefix: &str) -> Option<[u8; 32]> {
+    let raw = raw.trim();
+    match raw.strip_prefix(prefix) {
+        Some(rest) if !rest.is_empty() => Some(secrets::hash(raw)),
+        _ => None,
+    }
+}

@@ -1,0 +1,94 @@
+//! Mails that tell people where they stand (SPEC section 6): the Owner and Administrators hear who
+//! joined through the invite link and waits for a role, at most once an hour per organization,
+//! and a Pending member hears when they get a role.
+
+use super::{db, error::OrInternal, mail::MessageKind, AppState};
+use crate::domain::{AppError, Need, Role};
+
+/// Inside the transaction of a join through the invite link, before the membership is written
+/// (`joined_at` is no later than the membership's own time): unless a notice to the organization's admins is already waiting to
+/// go, queues one to each of them, due an interval after the last one. The notice lists, when it
+/// is delivered, everyone who joined since it was queued and still waits. (Times are whole
+/// seconds: someone who joins in the very second a notice goes out may be named in the next one
+/// too, never in neither.)
+pub async fn pending_joined_in(
+    tx: &mut db::Tx,
+    state: &AppState,
+    organization_id: i64,
+    origin: &str,
+    joined_at: i64,
+) -> Result<(), AppError> {
+    if !state.config.notify_pending {
+        return Ok(());
+    }
+    // Two joins at once must not both queue a notice.
+    state
+        .db
+        .lock_organization(tx, organization_id)
+        .await
+        .or_internal("locking the organization")?;
+    let kind = MessageKind::PendingMembers;
+    if db::outbox::notice_waiting(&mut **tx, kind, organization_id)
+        .await
+        .or_internal("reading the outbox")?
+    {
+        return Ok(());
+    }
+    let interval = super::auth::seconds(state.config.pending_notice_interval);
+    let due = db::outbox::last_notice(&mut **tx, kind, organization_id)
+        .await
+        .or_internal("reading the outbox")?
+        .map_or(joined_at, |last| (last + interval).max(joined_at));
+    for (admin_id, email) in db::memberships::admins(&mut **tx, organization_id)
+        .await
+        .or_internal("reading the administrators")?
+    {
+        db::outbox::enqueue_notice(
+            &mut **tx,
+            kind,
+            organization_id,
+            admin_id,
+            &email,
+            origin,
+            joined_at,
+            due,
+        )
+        .await
+        .or_internal("queueing a notice")?;
+    }
+    Ok(())
+}
+
+/// Inside the transaction of a role change: a Pending member who now has a role that lets them
+/// work is told so.
+pub async fn role_changed_in(
+    tx: &mut db::Tx,
+    organization_id: i64,
+    user_id: i64,
+    from: Role,
+    to: Role,
+    origin: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    if from != Role::NotActivated || to.allows(Need::Active).is_err() {
+        return Ok(());
+    }
+    let Some(email) = db::users::email_of(&mut **tx, user_id)
+        .await
+        .or_internal("reading an account")?
+    else {
+        return Ok(());
+    };
+    db::outbox::enqueue_notice(
+        &mut **tx,
+        MessageKind::RoleGranted,
+        organization_id,
+        user_id,
+        &email,
+        origin,
+        now,
+        now,
+    )
+    .await
+    .or_internal("queueing a notice")
+}

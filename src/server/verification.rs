@@ -1,0 +1,142 @@
+//! Proving an email address (SPEC section 3). Signing up without a link, or through the invite
+//! link, mails a one-time `ghv_` link, valid for a day; opening it marks the address verified.
+//! An email invitation proves the address by itself. Unverified accounts use the app as usual,
+//! with a banner that can send the link again (a limited number of times).
+
+use super::{
+    account_links,
+    auth::{keys::EMAIL_VERIFICATION_PREFIX, SignedIn},
+    db::{self, account_tokens::Purpose, Tx},
+    error::OrInternal,
+    now,
+    throttle::{self, Limit},
+    AppState,
+};
+use crate::domain::{AppError, EmailVerified};
+
+pub const INVALID_LINK: &str = "This verification link is invalid, has expired or was already used. Sign in and send yourself a new one from the banner.";
+pub const ALREADY_VERIFIED: &str = "Your email address is already verified.";
+
+/// Inside signup's transaction: the verification link of a new account and its mail.
+pub async fn queue_in(
+    tx: &mut Tx,
+    state: &AppState,
+    user_id: i64,
+    email: &str,
+    origin: &str,
+) -> Result<(), AppError> {
+    account_links::issue_in(
+        tx,
+        state,
+        Purpose::EmailVerification,
+        user_id,
+        email,
+        origin,
+        now(),
+    )
+    .await
+}
+
+/// Sends the signed-in user a new verification link, ending the earlier one. Limited per account
+/// and per client address.
+pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
+    let pool = state.db.pool();
+    let verified = db::users::email_verified_at(pool, me.user_id())
+        .await
+        .or_internal("reading an account")?;
+    if verified.is_some() {
+        return Err(AppError::Conflict(ALREADY_VERIFIED.into()));
+    }
+    if let Err(wait) = throttle::count(
+        pool,
+        Limit::verification_mails_per_account(),
+        &me.user_id().to_string(),
+        1,
+    )
+    .await?
+    {
+        return Err(wait.refusal("verification emails for this account"));
+    }
+    let client = me.origin().client.to_string();
+    if let Err(wait) =
+        throttle::count(pool, Limit::signups_per_client(&state.config), &client, 1).await?
+    {
+        return Err(wait.refusal("emails asked for from your network"));
+    }
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a verification")?;
+    queue_in(
+        &mut tx,
+        state,
+        me.user_id(),
+        me.email(),
+        &me.origin().public,
+    )
+    .await?;
+    tx.commit().await.or_internal("committing a verification")?;
+    state.outbox_wake.notify_one();
+    tracing::info!(user_id = me.user_id(), client = %client, "verification email sent again");
+    Ok(())
+}
+
+/// Uses a verification link: the link is used up and the account's address is verified. A link
+/// opened again after it verified its address (a reload) is told so and does nothing.
+pub async fn confirm(state: &AppState, token: &str) -> Result<EmailVerified, AppError> {
+    let invalid = || AppError::invalid("token", INVALID_LINK);
+    let token_hash =
+        account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
+    let now = now();
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a verification")?;
+    let used = db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
+        .await
+        .or_internal("using a verification link")?;
+    let (user_id, already) = match used {
+        Some(user_id) => (user_id, false),
+        None => {
+            let record =
+                db::account_tokens::find_by_hash(&mut *tx, Purpose::EmailVerification, &token_hash)
+                    .await
+                    .or_internal("finding a verification link")?
+                    .filter(|t| t.used_at.is_some())
+                    .ok_or_else(invalid)?;
+            (record.user_id, true)
+        }
+    };
+    if !already {
+        db::users::mark_verified(&mut *tx, user_id, now)
+            .await
+            .or_internal("recording a verified address")?;
+    }
+    let email = db::users::email_of(&mut *tx, user_id)
+        .await
+        .or_internal("reading an account")?
+        .ok_or_else(invalid)?;
+    tx.commit().await.or_internal("committing a verification")?;
+    if !already {
+        tracing::info!(user_id, "email address verified");
+    }
+    Ok(EmailVerified { email, already })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_ghv_token_is_a_verification_token() {
+        assert!(account_links::token_hash(" ghv_abc\n", EMAIL_VERIFICATION_PREFIX).is_some());
+        for raw in ["", "ghv_", "ghr_abc", "ghi_abc", "GHV_abc"] {
+            assert!(
+                account_links::token_hash(raw, EMAIL_VERIFICATION_PREFIX).is_none(),
+                "{raw:?}"
+            );
+        }
+    }
+}

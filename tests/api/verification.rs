@@ -1,0 +1,376 @@
+//! Verified addresses and the mails that tell people where they stand: the verification link
+//! (once, for a day, dead when a newer one is sent), the banner's limited resend, the notice to
+//! admins of who waits for a role (at most once an interval, naming everyone new), and the mail
+//! to a Pending member who gets a role.
+
+use std::time::Duration;
+
+use gatehouse::{
+    domain::{CurrentUser, MemberPage, Role},
+    server::mail::Email,
+};
+use reqwest::{Client, Method, StatusCode};
+
+use crate::helpers::*;
+
+crate::on_both_databases!(
+    the_verification_link_works_once_and_the_banner_goes,
+    a_verification_link_dies_after_its_lifetime_and_when_a_newer_one_is_sent,
+    resending_is_limited_and_refused_once_verified,
+    joining_through_the_invite_link_asks_for_verification_and_an_invitation_does_not,
+    admins_hear_of_everyone_waiting_at_most_once_an_interval,
+    no_notice_when_notify_pending_is_off,
+    a_pending_member_is_told_when_they_get_a_role,
+);
+
+const INVALID_LINK: &str = "This verification link is invalid, has expired or was already used. Sign in and send yourself a new one from the banner.";
+
+impl TestApp {
+    async fn verify(&self, token: &str) -> reqwest::Response {
+        self.server_fn(&new_client(), "verification/confirm", &[("token", token)])
+            .await
+    }
+
+    async fn resend_verification(&self, client: &Client) -> reqwest::Response {
+        self.server_fn(client, "verification/resend", &[]).await
+    }
+
+    async fn current_user(&self, client: &Client) -> CurrentUser {
+        let res = self.server_fn(client, "auth/current_user", &[]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Option<CurrentUser>>()
+            .await
+            .unwrap()
+            .expect("signed in")
+    }
+
+    async fn verified_in_members_table(&self, email: &str) -> bool {
+        let owner = self.token(&self.client).await;
+        let org = self.org_id().await;
+        let page: MemberPage = self
+            .api(
+                Method::GET,
+                &format!("/api/organizations/{org}/memberships?search={email}"),
+                &owner,
+            )
+            .json_ok()
+            .await;
+        page.results[0].email_verified
+    }
+}
+
+async fn the_verification_link_works_once_and_the_banner_goes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    assert!(!app.current_user(&app.client).await.email_verified);
+    assert!(!app.verified_in_members_table(&email).await);
+    let page = |client: &Client, path: &str| {
+        let request = client
+            .get(app.url(path))
+            .header(reqwest::header::ACCEPT, "text/html");
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let home = page(&app.client, "/").await;
+    assert!(home.contains("Please verify your email address"), "{home}");
+    assert!(home.contains("Resend verification email"), "{home}");
+
+    let token = app.wait_for_verification_to(&email, 1).await;
+    assert!(token.starts_with("ghv_"), "{token}");
+    // Opened by anyone holding it (the mail client's browser is rarely signed in).
+    let res = app.verify(&token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["email"], email.as_str());
+    assert_eq!(body["already"], false);
+    assert!(app.current_user(&app.client).await.email_verified);
+    assert!(app.verified_in_members_table(&email).await);
+    let home = page(&app.client, "/").await;
+    assert!(!home.contains("Please verify your email address"), "{home}");
+
+    // Opened again (a reload), it says so and changes nothing.
+    let again: serde_json::Value = app.verify(&token).await.json().await.unwrap();
+    assert_eq!(again["already"], true);
+    // The page renders the outcome on the server.
+    let shown = page(&new_client(), &format!("/user/verify-email?token={token}")).await;
+    assert!(
+        shown.contains("This address is already verified"),
+        "{shown}"
+    );
+    let forged = format!("{}x", token);
+    let res = app.verify(&forged).await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::BAD_REQUEST).await,
+        INVALID_LINK
+    );
+    let shown = new_client()
+        .get(app.url(&format!("/user/verify-email?token={forged}")))
+        .header(reqwest::header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), StatusCode::BAD_REQUEST);
+    assert!(shown.text().await.unwrap().contains(INVALID_LINK));
+    // A reset token is not a verification token.
+    let res = app.verify("ghr_abc").await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::BAD_REQUEST).await,
+        INVALID_LINK
+    );
+}
+
+async fn a_verification_link_dies_after_its_lifetime_and_when_a_newer_one_is_sent(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.email_verification_lifetime = Duration::from_secs(2)
+    })
+    .await;
+    let email = app.sign_up().await;
+    let first = app.wait_for_verification_to(&email, 1).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let res = app.verify(&first).await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::BAD_REQUEST).await,
+        INVALID_LINK,
+        "expired"
+    );
+
+    let res = app.resend_verification(&app.client).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let second = app.wait_for_verification_to(&email, 2).await;
+    let res = app.resend_verification(&app.client).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let third = app.wait_for_verification_to(&email, 3).await;
+    assert!(first != second && second != third);
+    let res = app.verify(&second).await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::BAD_REQUEST).await,
+        INVALID_LINK,
+        "a newer link ends the earlier one"
+    );
+    assert!(!app.current_user(&app.client).await.email_verified);
+    assert_eq!(app.verify(&third).await.status(), StatusCode::OK);
+    assert!(app.current_user(&app.client).await.email_verified);
+}
+
+async fn resending_is_limited_and_refused_once_verified(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    for n in 1..=5 {
+        let res = app.resend_verification(&app.client).await;
+        assert_eq!(res.status(), StatusCode::OK, "resend {n}");
+    }
+    let res = app.resend_verification(&app.client).await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(
+        server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "Too many verification emails for this account. Try again in 60 minutes."
+    );
+    // Signed out, nobody can ask.
+    let res = app.resend_verification(&new_client()).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Another account, once verified, is told there is nothing to send.
+    let other = new_client();
+    let other_email = format!("{}@example.com", unique("verified-"));
+    assert_eq!(
+        app.sign_up_with(&other, &other_email, PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let token = app.wait_for_verification_to(&other_email, 1).await;
+    assert_eq!(app.verify(&token).await.status(), StatusCode::OK);
+    let res = app.resend_verification(&other).await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::CONFLICT).await,
+        "Your email address is already verified."
+    );
+    assert!(
+        !app.current_user(&app.client).await.email_verified,
+        "{email} still is not"
+    );
+}
+
+async fn joining_through_the_invite_link_asks_for_verification_and_an_invitation_does_not(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let pending = app.add_member(Role::NotActivated).await;
+    let invited = app.add_member(Role::Annotator).await;
+    assert!(!app.current_user(&pending.client).await.email_verified);
+    assert!(app.current_user(&invited.client).await.email_verified);
+    // A Pending member looks after their own account: the resend works for them too.
+    let res = app.resend_verification(&pending.client).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let token = app.wait_for_verification_to(&pending.email, 2).await;
+    assert_eq!(app.verify(&token).await.status(), StatusCode::OK);
+    assert!(app.verified_in_members_table(&pending.email).await);
+    // The invited member was never sent a verification mail.
+    let sent = app.state.mailer.memory().unwrap().messages();
+    assert!(!sent
+        .iter()
+        .any(|m| m.to == invited.email && m.subject == VERIFICATION_SUBJECT));
+}
+
+/// The pending-members notices sent so far, to `address`.
+fn notices_to(sent: &[Email], address: &str) -> Vec<Email> {
+    sent.iter()
+        .filter(|m| m.to == address && m.subject.contains("waiting for a role"))
+        .cloned()
+        .collect()
+}
+
+async fn admins_hear_of_everyone_waiting_at_most_once_an_interval(backend: Backend) {
+    let interval = Duration::from_secs(3);
+    let app = TestApp::spawn_with(backend, |c| c.pending_notice_interval = interval).await;
+    let owner = app.sign_up().await;
+    let admin = app.add_member(Role::Administrator).await;
+    let annotator = app.add_member(Role::Annotator).await;
+
+    let first = app.add_member(Role::NotActivated).await;
+    let sent = app
+        .wait_for_mail_where("the first notice", |sent| {
+            notices_to(sent, &owner).len() == 1 && notices_to(sent, &admin.email).len() == 1
+        })
+        .await;
+    let notice = &notices_to(&sent, &owner)[0];
+    assert!(
+        notice
+            .subject
+            .starts_with("Gatehouse: 1 person is waiting for a role in \""),
+        "{}",
+        notice.subject
+    );
+    assert!(notice.text.contains(&first.email), "{}", notice.text);
+    assert!(
+        notice.text.contains("(email not verified)"),
+        "{}",
+        notice.text
+    );
+    assert!(
+        notice.text.contains("/organization?role=NOT_ACTIVATED"),
+        "{}",
+        notice.text
+    );
+    let first_sent_at = std::time::Instant::now();
+    // Times are whole seconds: someone who joins in the very second a notice goes out may be
+    // named again in the next one. Here nobody does.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // Three more join within the interval, one of them with a name: one notice names all three.
+    let second = app.add_member(Role::NotActivated).await;
+    let third = app.add_member(Role::NotActivated).await;
+    app.set_name_directly(&third.email, "Grace", "Hopper").await;
+    let fourth = app.add_member(Role::NotActivated).await;
+    let sent = app
+        .wait_for_mail_where("the second notice", |sent| {
+            notices_to(sent, &owner).len() == 2 && notices_to(sent, &admin.email).len() == 2
+        })
+        .await;
+    assert!(
+        first_sent_at.elapsed() >= interval - Duration::from_millis(1100),
+        "the second notice waited for the interval ({:?})",
+        first_sent_at.elapsed()
+    );
+    for address in [&owner, &admin.email] {
+        let notice = &notices_to(&sent, address)[1];
+        assert!(
+            notice
+                .subject
+                .starts_with("Gatehouse: 3 people are waiting"),
+            "{}",
+            notice.subject
+        );
+        for m in [&second, &fourth] {
+            assert!(
+                notice.text.contains(&format!("- {}, joined", m.email)),
+                "{}",
+                notice.text
+            );
+        }
+        assert!(
+            notice
+                .text
+                .contains(&format!("- Grace Hopper <{}>", third.email)),
+            "{}",
+            notice.text
+        );
+        assert!(
+            !notice.text.contains(&first.email),
+            "named in the first notice already: {}",
+            notice.text
+        );
+    }
+    // Nobody else hears of it, and nothing more is queued.
+    assert!(notices_to(&sent, &annotator.email).is_empty());
+    assert!(notices_to(&sent, &first.email).is_empty());
+    tokio::time::sleep(interval + Duration::from_millis(500)).await;
+    let sent = app.state.mailer.memory().unwrap().messages();
+    assert_eq!(notices_to(&sent, &owner).len(), 2);
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM email_outbox WHERE kind = 'pending_members' AND sent_at IS NULL",
+    )
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(waiting, 0);
+}
+
+async fn no_notice_when_notify_pending_is_off(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.notify_pending = false).await;
+    app.sign_up().await;
+    app.add_member(Role::NotActivated).await;
+    app.add_member(Role::NotActivated).await;
+    let queued: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM email_outbox WHERE kind = 'pending_members'")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(queued, 0);
+}
+
+async fn a_pending_member_is_told_when_they_get_a_role(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let member = app.add_member(Role::NotActivated).await;
+    app.set_role(member.id, Role::Reviewer).await;
+    let mail = app
+        .wait_for_mail_where("the role notice", |sent| {
+            sent.iter()
+                .any(|m| m.to == member.email && m.subject.contains("you can now use"))
+        })
+        .await
+        .into_iter()
+        .find(|m| m.to == member.email && m.subject.contains("you can now use"))
+        .unwrap();
+    assert!(
+        mail.text.contains("You are now a Reviewer in "),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.text.contains(&format!("{}/\n", app.address)),
+        "{}",
+        mail.text
+    );
+    // Deactivating and restoring them, or another change of role, tells them nothing more.
+    app.set_role(member.id, Role::Deactivated).await;
+    app.set_role(member.id, Role::Annotator).await;
+    app.set_role(member.id, Role::Manager).await;
+    let other = app.add_member(Role::NotActivated).await;
+    app.set_role(other.id, Role::Annotator).await;
+    let sent = app
+        .wait_for_mail_where("the second role notice", |sent| {
+            sent.iter()
+                .any(|m| m.to == other.email && m.subject.contains("you can now use"))
+        })
+        .await;
+    assert_eq!(
+        sent.iter()
+            .filter(|m| m.to == member.email && m.subject.contains("you can now use"))
+            .count(),
+        1
+    );
+}
