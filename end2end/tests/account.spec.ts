@@ -1,5 +1,5 @@
-import { Browser, expect, Page, test } from "@playwright/test";
-import { open, PASSWORD, signUp, uniqueEmail } from "./helpers";
+import { Browser, Page } from "@playwright/test";
+import { expect, linkInMail, open, PASSWORD, signUp, test, uniqueEmail } from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase";
 
@@ -72,4 +72,24 @@ test("a user signs out one session, then everywhere else", async ({ page, browse
   expect(await signedIn(laptop)).toBe(false);
   expect(await signedIn(phone)).toBe(false);
   expect(await signedIn(page)).toBe(true);
+});
+
+test("a new owner verifies their address from the mail, and the banner goes", async ({ page }) => {
+  const email = uniqueEmail();
+  await signUp(page, email);
+  const banner = page.getByTestId("verify-banner");
+  await expect(banner).toContainText(`we sent a link to ${email}`);
+  await banner.getByRole("button", { name: "Resend verification email" }).click();
+  await expect(banner.getByRole("status")).toHaveText("Sent. Check your inbox (and your spam folder).");
+
+  let link = "";
+  await expect
+    .poll(() => (link = linkInMail(email, "/user/verify-email", "ghv_")), { timeout: 30_000 })
+    .toContain("token=ghv_");
+  await open(page, link);
+  await expect(page.getByTestId("email-verified")).toContainText(`your address is verified, ${email}`);
+  await expect(page.getByTestId("verify-banner")).toHaveCount(0);
+  await page.getByRole("link", { name: "Continue to Gatehouse" }).click();
+  await expect(page.getByRole("heading", { name: `Welcome to ${email}` })).toBeVisible();
+  await expect(page.getByTestId("verify-banner")).toHaveCount(0);
 });

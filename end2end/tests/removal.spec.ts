@@ -15,12 +15,15 @@ async function invite(page: Page, email: string, role: string): Promise<void> {
   expect((await response.json()).results[0].status).toBe("invited");
 }
 
-/** The newest invitation link mailed to `email`, once it has come. */
+/** The newest invitation link mailed to `email`, once one other than `previous` has come. */
 async function newestInvitation(email: string, previous = ""): Promise<string> {
   let link = "";
   await expect
-    .poll(() => (link = linkInMail(email, "/user/signup", "ghi_")), { message: `an invitation to ${email}`, timeout: 30_000 })
-    .toMatch(new RegExp(`token=ghi_(?!${previous.split("token=")[1] ?? "-"})`));
+    .poll(() => (link = linkInMail(email, "/user/signup", "ghi_")) !== "" && link !== previous, {
+      message: `a new invitation to ${email}`,
+      timeout: 30_000,
+    })
+    .toBe(true);
   return link;
 }
 
@@ -82,24 +85,4 @@ test("an owner removes a member, who is signed out, then joins a second organiza
   const theirRow = secondOwnerPage.getByTestId("members-table").getByRole("row").filter({ hasText: member });
   await expect(theirRow.getByRole("combobox", { name: `Role of ${member}` })).toHaveValue("REVIEWER");
   await expect(theirRow).not.toContainText("Email not verified");
-});
-
-test("a new owner verifies their address from the mail, and the banner goes", async ({ page }) => {
-  const email = uniqueEmail();
-  await signUp(page, email);
-  const banner = page.getByTestId("verify-banner");
-  await expect(banner).toContainText(`we sent a link to ${email}`);
-  await banner.getByRole("button", { name: "Resend verification email" }).click();
-  await expect(banner.getByRole("status")).toHaveText("Sent. Check your inbox (and your spam folder).");
-
-  let link = "";
-  await expect
-    .poll(() => (link = linkInMail(email, "/user/verify-email", "ghv_")), { timeout: 30_000 })
-    .toContain("token=ghv_");
-  await open(page, link);
-  await expect(page.getByTestId("email-verified")).toContainText(`your address is verified, ${email}`);
-  await expect(page.getByTestId("verify-banner")).toHaveCount(0);
-  await page.getByRole("link", { name: "Continue to Gatehouse" }).click();
-  await expect(page.getByRole("heading", { name: `Welcome to ${email}` })).toBeVisible();
-  await expect(page.getByTestId("verify-banner")).toHaveCount(0);
 });
