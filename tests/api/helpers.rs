@@ -387,8 +387,19 @@ impl TestApp {
             "signup through the invitation failed: {}",
             res.text().await.unwrap()
         );
+        let id = self.member_row(&email).await.user_id;
+        if role == Role::Deactivated {
+            self.set_role(id, role).await;
+        }
+        Member { id, email, client }
+    }
+
+    /// The row of the member with `email` in the members table of the app's own client (the
+    /// Owner), found by the REST API's search.
+    pub async fn member_row(&self, email: &str) -> MemberRow {
+        let owner = self.token(&self.client).await;
         let org = self.org_id().await;
-        let found: MemberPage = self
+        let mut found: MemberPage = self
             .api(
                 Method::GET,
                 &format!("/api/organizations/{org}/memberships?search={email}"),
@@ -397,11 +408,7 @@ impl TestApp {
             .json_ok()
             .await;
         assert_eq!(found.count, 1, "{found:?}");
-        let id = found.results[0].user_id;
-        if role == Role::Deactivated {
-            self.set_role(id, role).await;
-        }
-        Member { id, email, client }
+        found.results.swap_remove(0)
     }
 
     /// The Owner (the app's own client) changes a member's role through the REST API.
@@ -487,47 +494,54 @@ impl TestApp {
     /// verification mail every signup without an invitation sends is not counted: the tests
     /// about it wait for it with [`TestApp::wait_for_verification_to`].
     pub async fn wait_for_mail_to(&self, address: &str, nth: usize) -> Email {
-        let to = |sent: &[Email]| {
-            sent.iter()
-                .filter(|m| m.to == address && m.subject != VERIFICATION_SUBJECT)
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        let sent = self
-            .wait_for_mail_where(&format!("message {nth} to {address}"), |sent| {
-                to(sent).len() >= nth
-            })
-            .await;
-        to(&sent).swap_remove(nth - 1)
+        self.nth_mail_to(address, nth, "message", |m| {
+            m.subject != VERIFICATION_SUBJECT
+        })
+        .await
     }
 
     /// Waits for the `nth` verification mail (counting from 1) to `address` and returns the
     /// token of its link.
     pub async fn wait_for_verification_to(&self, address: &str, nth: usize) -> String {
-        let to = |sent: &[Email]| {
-            sent.iter()
-                .filter(|m| m.to == address && m.subject == VERIFICATION_SUBJECT)
-                .cloned()
-                .collect::<Vec<_>>()
-        };
-        let sent = self
-            .wait_for_mail_where(&format!("verification mail {nth} to {address}"), |sent| {
-                to(sent).len() >= nth
+        let mail = self
+            .nth_mail_to(address, nth, "verification mail", |m| {
+                m.subject == VERIFICATION_SUBJECT
             })
             .await;
-        let mail = to(&sent).swap_remove(nth - 1);
         let start = mail
             .text
             .find("/user/verify-email?token=")
             .expect("a verification link");
-        let link = &mail.text[start..];
-        let token = link["/user/verify-email?token=".len()..]
+        let token = mail.text[start + "/user/verify-email?token=".len()..]
             .split_whitespace()
             .next()
             .unwrap()
             .to_owned();
         assert!(mail.html.contains(&token), "{}", mail.html);
         token
+    }
+
+    /// Waits for the `nth` message (counting from 1) to `address` of those that `keep` says are
+    /// `what`, and returns it.
+    async fn nth_mail_to(
+        &self,
+        address: &str,
+        nth: usize,
+        what: &str,
+        keep: impl Fn(&Email) -> bool,
+    ) -> Email {
+        let to = |sent: &[Email]| {
+            sent.iter()
+                .filter(|m| m.to == address && keep(m))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let sent = self
+            .wait_for_mail_where(&format!("{what} {nth} to {address}"), |sent| {
+                to(sent).len() >= nth
+            })
+            .await;
+        to(&sent).swap_remove(nth - 1)
     }
 
     pub async fn count(&self, table: &str) -> i64 {

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use gatehouse::{
-    domain::{CurrentUser, MemberPage, Role},
+    domain::{CurrentUser, Role},
     server::mail::Email,
 };
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Client, StatusCode};
 
 use crate::helpers::*;
 
@@ -45,17 +45,7 @@ impl TestApp {
     }
 
     async fn verified_in_members_table(&self, email: &str) -> bool {
-        let owner = self.token(&self.client).await;
-        let org = self.org_id().await;
-        let page: MemberPage = self
-            .api(
-                Method::GET,
-                &format!("/api/organizations/{org}/memberships?search={email}"),
-                &owner,
-            )
-            .json_ok()
-            .await;
-        page.results[0].email_verified
+        self.member_row(email).await.email_verified
     }
 }
 

@@ -139,23 +139,40 @@ pub struct PasswordReset<'a> {
 
 impl PasswordReset<'_> {
     pub fn render(&self) -> Result<Content, String> {
-        #[derive(Serialize)]
-        struct Context<'a> {
-            to: &'a str,
-            link: &'a str,
-            expires: String,
-        }
-        let context = Value::from_serialize(Context {
-            to: self.to,
-            link: self.link,
-            expires: readable(self.expires_at),
-        });
-        Ok(Content {
-            subject: "Reset your Gatehouse password".to_owned(),
-            text: render("password_reset.txt", &context)?,
-            html: render("password_reset.html", &context)?,
-        })
+        render_account_link(
+            "password_reset",
+            "Reset your Gatehouse password".to_owned(),
+            self.to,
+            self.link,
+            self.expires_at,
+        )
     }
+}
+
+/// A one-time link mailed to the account `to`: the text and HTML parts of template `name`.
+fn render_account_link(
+    name: &str,
+    subject: String,
+    to: &str,
+    link: &str,
+    expires_at: i64,
+) -> Result<Content, String> {
+    #[derive(Serialize)]
+    struct Context<'a> {
+        to: &'a str,
+        link: &'a str,
+        expires: String,
+    }
+    let context = Value::from_serialize(Context {
+        to,
+        link,
+        expires: readable(expires_at),
+    });
+    Ok(Content {
+        subject,
+        text: render(&format!("{name}.txt"), &context)?,
+        html: render(&format!("{name}.html"), &context)?,
+    })
 }
 
 /// An email-verification link for the account `to`.
@@ -167,22 +184,13 @@ pub struct EmailVerification<'a> {
 
 impl EmailVerification<'_> {
     pub fn render(&self) -> Result<Content, String> {
-        #[derive(Serialize)]
-        struct Context<'a> {
-            to: &'a str,
-            link: &'a str,
-            expires: String,
-        }
-        let context = Value::from_serialize(Context {
-            to: self.to,
-            link: self.link,
-            expires: readable(self.expires_at),
-        });
-        Ok(Content {
-            subject: format!("{PRODUCT}: verify your email address"),
-            text: render("email_verification.txt", &context)?,
-            html: render("email_verification.html", &context)?,
-        })
+        render_account_link(
+            "email_verification",
+            format!("{PRODUCT}: verify your email address"),
+            self.to,
+            self.link,
+            self.expires_at,
+        )
     }
 }
 
