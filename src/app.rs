@@ -11,7 +11,7 @@ use crate::{
     api::auth::get_current_user,
     components::{app_menu::AppMenu, Me, RenamedTitle},
     pages::{
-        account::AccountPage, forgot_password::ForgotPasswordPage, home::HomePage,
+        account::AccountPage, activity::ActivityPage, forgot_password::ForgotPasswordPage, home::HomePage,
         login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
         reset_password::ResetPasswordPage, signup::SignupPage,
     },
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/user/reset-password") view={Lazy::<ResetPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organization/activity") view={Lazy::<Activity>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -90,4 +91,5 @@ lazy_page! {
     ResetPassword => ResetPasswordPage,
     Account => AccountPage,
     Organization => OrganizationPage,
+    Activity => ActivityPage,
 }

@@ -1,6 +1,7 @@
 //! Everything that runs only on the server.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -5,6 +5,7 @@ mod helpers;
 mod smtp;
 
 mod abuse;
+mod audit;
 mod accounts;
 mod cli;
 mod hardening;

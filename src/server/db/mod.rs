@@ -2,6 +2,7 @@
 //! timestamps), one module per table.
 
 pub mod account_tokens;
+pub mod audit;
 pub mod api_tokens;
 pub mod invitations;
 pub mod members;
