@@ -231,7 +231,7 @@ pub async fn create_owner_in(
     };
     let details = json!({"title": email.as_str(), "seats": seats, "owner_id": user_id, "owner_email": email.as_str()});
     let event = match origin {
-        Some(origin) => Event::new(user(user_id, email), Action::OrganizationCreated, target).from(origin),
+        Some(origin) => Event::new(actor(user_id, email), Action::OrganizationCreated, target).from(origin),
         None => Event::new(Actor::Cli, Action::OrganizationCreated, target),
     };
     audit::record(tx, org_id, event.details(details), now).await?;
@@ -246,7 +246,7 @@ pub fn own(me: &auth::Member) -> Target {
     }
 }
 
-fn user(id: i64, email: &EmailAddress) -> Actor {
+fn actor(id: i64, email: &EmailAddress) -> Actor {
     Actor::User {
         id,
         email: email.to_string(),
@@ -259,7 +259,7 @@ fn joined_event(user_id: i64, email: &EmailAddress) -> Event {
         id: user_id,
         email: email.to_string(),
     };
-    Event::new(user(user_id, email), Action::MemberJoined, target)
+    Event::new(actor(user_id, email), Action::MemberJoined, target)
         .details(json!({"role": Role::NotActivated.as_str()}))
 }
 
@@ -273,7 +273,7 @@ fn accepted_event(
         id: invitation.id,
         email: invitation.email.clone(),
     };
-    Event::new(user(user_id, email), Action::InvitationAccepted, target)
+    Event::new(actor(user_id, email), Action::InvitationAccepted, target)
         .details(json!({"role": invitation.role.as_str(), "user_id": user_id}))
 }
 
@@ -421,7 +421,7 @@ pub async fn sign_in(
             id: user_id,
             email: email.to_string(),
         };
-        let event = Event::new(user(user_id, &email), Action::SignInSucceeded, target)
+        let event = Event::new(actor(user_id, &email), Action::SignInSucceeded, target)
             .from(caller.origin());
         audit::record(&mut tx, org, event, now).await?;
     }

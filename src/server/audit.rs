@@ -693,7 +693,7 @@ pub async fn seats_at(db: &Db, organization_id: i64, at: i64) -> Result<SeatHold
         .into_values()
         .filter(|(_, r)| r.counts_seat())
         .collect();
-    seated.sort();
+    seated.sort_by(|a, b| a.0.cmp(&b.0));
     let mut open: Vec<(String, i64)> = invitations
         .into_values()
         .filter(|(_, expires)| *expires > at)

@@ -35,10 +35,10 @@ pub struct AuditQuery {
     #[param(max_length = 254)]
     actor: Option<String>,
     /// Entries from this moment on: an ISO 8601 date (`2026-11-01`, midnight UTC) or time (`2026-11-01T14:02:00Z`).
-    #[param(pattern = TIME_PATTERN)]
+    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
     since: Option<String>,
     /// Entries up to this moment: an ISO 8601 time, or a date (up to the end of that day, UTC).
-    #[param(pattern = TIME_PATTERN)]
+    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
     until: Option<String>,
 }
 
@@ -52,15 +52,12 @@ pub struct ExportQuery {
     #[param(max_length = 254)]
     actor: Option<String>,
     /// Entries from this moment on: an ISO 8601 date (`2026-11-01`, midnight UTC) or time (`2026-11-01T14:02:00Z`).
-    #[param(pattern = TIME_PATTERN)]
+    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
     since: Option<String>,
     /// Entries up to this moment: an ISO 8601 time, or a date (up to the end of that day, UTC).
-    #[param(pattern = TIME_PATTERN)]
+    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
     until: Option<String>,
 }
-
-/// An ISO 8601 date or time (empty: no bound).
-const TIME_PATTERN: &str = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$";
 
 fn action() -> ObjectBuilder {
     ObjectBuilder::new()
