@@ -11,8 +11,8 @@ use crate::{
     api::auth::get_current_user,
     components::{app_menu::AppMenu, Me, RenamedTitle},
     pages::{
-        account::AccountPage, activity::ActivityPage, forgot_password::ForgotPasswordPage, home::HomePage,
-        login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
+        account::AccountPage, activity::ActivityPage, forgot_password::ForgotPasswordPage,
+        home::HomePage, login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
         reset_password::ResetPasswordPage, signup::SignupPage,
     },
 };

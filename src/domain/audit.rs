@@ -231,7 +231,12 @@ fn role_label(value: &serde_json::Value) -> String {
 
 /// An entry as one readable line (without its time): `admin@x.com changed bob@x.com from
 /// Annotator to Reviewer`.
-pub fn summarize(action: Action, actor: &ActorView, target: &TargetView, details: &serde_json::Value) -> String {
+pub fn summarize(
+    action: Action,
+    actor: &ActorView,
+    target: &TargetView,
+    details: &serde_json::Value,
+) -> String {
     let who = match actor.kind.as_str() {
         "cli" => "The command line".to_owned(),
         "system" => "The server".to_owned(),
@@ -239,18 +244,33 @@ pub fn summarize(action: Action, actor: &ActorView, target: &TargetView, details
         _ => actor.email.clone(),
     };
     let it = &target.label;
-    let text = |key: &str| details.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let text = |key: &str| {
+        details
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
     match action {
-        Action::OrganizationCreated => format!("{who} created the organization \"{}\"", text("title")),
+        Action::OrganizationCreated => {
+            format!("{who} created the organization \"{}\"", text("title"))
+        }
         Action::OrganizationRenamed => {
-            format!("{who} renamed the organization from \"{}\" to \"{}\"", text("from"), text("to"))
+            format!(
+                "{who} renamed the organization from \"{}\" to \"{}\"",
+                text("from"),
+                text("to")
+            )
         }
         Action::InviteLinkReset => format!("{who} reset the invite link"),
         Action::InvitationSent => format!("{who} invited {it} as {}", role_label(&details["role"])),
         Action::InvitationResent => format!("{who} re-sent the invitation to {it}"),
         Action::InvitationRevoked => format!("{who} revoked the invitation to {it}"),
         Action::InvitationAccepted => {
-            format!("{who} accepted the invitation and joined as {}", role_label(&details["role"]))
+            format!(
+                "{who} accepted the invitation and joined as {}",
+                role_label(&details["role"])
+            )
         }
         Action::MemberJoined => format!("{who} joined through the invite link (Pending)"),
         Action::MemberRoleChanged => format!(
@@ -264,11 +284,20 @@ pub fn summarize(action: Action, actor: &ActorView, target: &TargetView, details
         }
         Action::MemberRemoved => format!("{who} removed {it} from the organization"),
         Action::OwnershipTransferred => {
-            format!("{who} transferred ownership from {} to {it}", text("from_email"))
+            format!(
+                "{who} transferred ownership from {} to {it}",
+                text("from_email")
+            )
         }
         Action::SeatsChanged => {
-            let seats = |v: &serde_json::Value| v.as_i64().map_or("unlimited".to_owned(), |n| n.to_string());
-            format!("{who} changed the seats from {} to {}", seats(&details["from"]), seats(&details["to"]))
+            let seats = |v: &serde_json::Value| {
+                v.as_i64().map_or("unlimited".to_owned(), |n| n.to_string())
+            };
+            format!(
+                "{who} changed the seats from {} to {}",
+                seats(&details["from"]),
+                seats(&details["to"])
+            )
         }
         Action::PasswordResetRequested if actor.kind == "system" => {
             format!("A password reset link was requested for {it}")
@@ -278,13 +307,18 @@ pub fn summarize(action: Action, actor: &ActorView, target: &TargetView, details
         }
         Action::PasswordResetRequested => format!("{who} sent {it} a password reset link"),
         Action::PasswordResetCompleted => format!("{who} set a new password with a reset link"),
-        Action::PasswordChanged if actor.user_id == target.id => format!("{who} changed their password"),
+        Action::PasswordChanged if actor.user_id == target.id => {
+            format!("{who} changed their password")
+        }
         Action::PasswordChanged => format!("{who} set a new password for {it}"),
         Action::ApiTokenReset => format!("{who} reset their API token"),
         Action::NameChanged => format!("{who} changed their name"),
         Action::SessionEnded => {
             let n = details["ended"].as_i64().unwrap_or(0);
-            format!("{who} signed out {n} other {}", if n == 1 { "session" } else { "sessions" })
+            format!(
+                "{who} signed out {n} other {}",
+                if n == 1 { "session" } else { "sessions" }
+            )
         }
         Action::SignedOut => format!("{who} signed out"),
         Action::SignInSucceeded => format!("{who} signed in"),
@@ -311,15 +345,37 @@ mod tests {
 
     #[test]
     fn a_role_change_reads_as_one_line() {
-        let actor = ActorView { kind: "user".into(), user_id: Some(1), email: "admin@x.com".into() };
-        let target = TargetView { kind: "user".into(), id: Some(2), label: "bob@x.com".into() };
+        let actor = ActorView {
+            kind: "user".into(),
+            user_id: Some(1),
+            email: "admin@x.com".into(),
+        };
+        let target = TargetView {
+            kind: "user".into(),
+            id: Some(2),
+            label: "bob@x.com".into(),
+        };
         assert_eq!(
-            summarize(Action::MemberRoleChanged, &actor, &target, &json!({"from": "ANNOTATOR", "to": "REVIEWER"})),
+            summarize(
+                Action::MemberRoleChanged,
+                &actor,
+                &target,
+                &json!({"from": "ANNOTATOR", "to": "REVIEWER"})
+            ),
             "admin@x.com changed bob@x.com from Annotator to Reviewer"
         );
-        let cli = ActorView { kind: "cli".into(), user_id: None, email: String::new() };
+        let cli = ActorView {
+            kind: "cli".into(),
+            user_id: None,
+            email: String::new(),
+        };
         assert_eq!(
-            summarize(Action::SeatsChanged, &cli, &target, &json!({"from": null, "to": 10})),
+            summarize(
+                Action::SeatsChanged,
+                &cli,
+                &target,
+                &json!({"from": null, "to": 10})
+            ),
             "The command line changed the seats from unlimited to 10"
         );
     }

@@ -58,7 +58,20 @@ pub fn parse_timestamp(text: &str) -> Option<(i64, bool)> {
         return None;
     }
     let (year, month, day) = (number(year)?, number(month)?, number(day)?);
-    let month_days = [31, if is_leap(year) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if is_leap(year) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
         return None;
     }
@@ -71,7 +84,9 @@ pub fn parse_timestamp(text: &str) -> Option<(i64, bool)> {
         (clock, 0)
     } else if let Some(i) = time.rfind(['+', '-']) {
         let (sign, zone) = (&time[i..i + 1], &time[i + 1..]);
-        let (hours, minutes) = zone.split_once(':').unwrap_or((zone.get(..2)?, zone.get(2..)?));
+        let (hours, minutes) = zone
+            .split_once(':')
+            .unwrap_or((zone.get(..2)?, zone.get(2..)?));
         if hours.len() != 2 || minutes.len() != 2 {
             return None;
         }
@@ -85,9 +100,15 @@ pub fn parse_timestamp(text: &str) -> Option<(i64, bool)> {
         (time, 0)
     };
     // Fractions of a second are accepted and dropped.
-    let clock = clock.split_once(['.', ',']).map_or(clock, |(whole, fraction)| {
-        if number(fraction).is_some() { whole } else { "x" }
-    });
+    let clock = clock
+        .split_once(['.', ','])
+        .map_or(clock, |(whole, fraction)| {
+            if number(fraction).is_some() {
+                whole
+            } else {
+                "x"
+            }
+        });
     let mut fields = clock.split(':');
     let (hour, minute) = (fields.next()?, fields.next()?);
     let second = fields.next().unwrap_or("00");
@@ -98,7 +119,10 @@ pub fn parse_timestamp(text: &str) -> Option<(i64, bool)> {
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some((midnight + hour * 3600 + minute * 60 + second - offset, false))
+    Some((
+        midnight + hour * 3600 + minute * 60 + second - offset,
+        false,
+    ))
 }
 
 #[cfg(test)]
@@ -116,12 +140,37 @@ mod tests {
     fn iso_8601_dates_and_times_are_read_as_unix_seconds() {
         assert_eq!(parse_timestamp("1970-01-01"), Some((0, true)));
         assert_eq!(parse_timestamp("2000-02-29"), Some((951_782_400, true)));
-        assert_eq!(parse_timestamp("2026-11-22T08:03:20Z"), Some((1_795_334_600, false)));
-        assert_eq!(parse_timestamp("2026-11-22 08:03:20"), Some((1_795_334_600, false)));
-        assert_eq!(parse_timestamp("2026-11-22T09:03:20+01:00"), Some((1_795_334_600, false)));
-        assert_eq!(parse_timestamp("2026-11-22T08:03:20.250Z"), Some((1_795_334_600, false)));
-        assert_eq!(parse_timestamp("2026-11-22T08:03"), Some((1_795_334_580, false)));
-        for bad in ["", "2026", "2026-13-01", "2026-02-30", "2026-11-22T25:00", "yesterday", "2026-11-22T08:03:20+1", "2026-1-01", "+2026-11-01"] {
+        assert_eq!(
+            parse_timestamp("2026-11-22T08:03:20Z"),
+            Some((1_795_334_600, false))
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-22 08:03:20"),
+            Some((1_795_334_600, false))
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-22T09:03:20+01:00"),
+            Some((1_795_334_600, false))
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-22T08:03:20.250Z"),
+            Some((1_795_334_600, false))
+        );
+        assert_eq!(
+            parse_timestamp("2026-11-22T08:03"),
+            Some((1_795_334_580, false))
+        );
+        for bad in [
+            "",
+            "2026",
+            "2026-13-01",
+            "2026-02-30",
+            "2026-11-22T25:00",
+            "yesterday",
+            "2026-11-22T08:03:20+1",
+            "2026-1-01",
+            "+2026-11-01",
+        ] {
             assert_eq!(parse_timestamp(bad), None, "{bad:?}");
         }
     }

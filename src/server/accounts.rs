@@ -231,7 +231,9 @@ pub async fn create_owner_in(
     };
     let details = json!({"title": email.as_str(), "seats": seats, "owner_id": user_id, "owner_email": email.as_str()});
     let event = match origin {
-        Some(origin) => Event::new(actor(user_id, email), Action::OrganizationCreated, target).from(origin),
+        Some(origin) => {
+            Event::new(actor(user_id, email), Action::OrganizationCreated, target).from(origin)
+        }
         None => Event::new(Actor::Cli, Action::OrganizationCreated, target),
     };
     audit::record(tx, org_id, event.details(details), now).await?;
@@ -391,12 +393,13 @@ pub async fn sign_in(
         .map(InviteToken::parse)
         .transpose()?;
     // The organization whose log records the sign-in: the one joined with a token, else theirs.
-    let organization = match &token {
-        Some(token) => Some(match token.resolve(pool).await? {
+    let organization = match (&token, principal.and_then(|p| p.organization_id)) {
+        (Some(_), Some(_)) => return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into())),
+        (Some(token), None) => Some(match token.resolve(pool).await? {
             Destination::Invitation(invitation) => invitation.organization_id,
             Destination::Organization { id, .. } => id,
         }),
-        None => principal.and_then(|p| p.organization_id),
+        (None, theirs) => theirs,
     };
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
     if let Some(org) = organization {
@@ -521,7 +524,11 @@ async fn record_failed_sign_in(
                 .details(details),
         );
     }
-    let mut tx = state.db.begin().await.or_internal("starting an audit entry")?;
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting an audit entry")?;
     if state
         .db
         .lock_organization(&mut tx, org)

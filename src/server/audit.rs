@@ -234,10 +234,7 @@ pub async fn record_alone(
 /// Begins a transaction holding the lock of `user_id`'s organization, if they belong to one:
 /// for changes to an account (its password, token, sessions) that the organization's log
 /// records. Returns the transaction and the organization.
-pub async fn begin_for_user(
-    db: &Db,
-    user_id: i64,
-) -> Result<(Tx, Option<i64>), AppError> {
+pub async fn begin_for_user(db: &Db, user_id: i64) -> Result<(Tx, Option<i64>), AppError> {
     let mut tx = db.begin().await.or_internal("starting a change")?;
     let organization = db::memberships::organization_of(&mut *tx, user_id)
         .await
@@ -328,7 +325,11 @@ fn time(field: &str, text: &str, end_of_day: bool) -> Result<i64, AppError> {
             format!("{field} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T14:02:00Z), not {:?}.", text.trim()),
         )
     })?;
-    Ok(if date_only && end_of_day { t + 86_399 } else { t })
+    Ok(if date_only && end_of_day {
+        t + 86_399
+    } else {
+        t
+    })
 }
 
 fn given(value: &Option<String>) -> Option<&str> {
@@ -338,10 +339,17 @@ fn given(value: &Option<String>) -> Option<&str> {
 impl Query {
     /// The filters, or a 400 naming the one that is wrong.
     pub fn filter(&self) -> Result<Filters, AppError> {
-        let action = self.action.as_deref().map(str::parse::<Action>).transpose()?;
+        let action = self
+            .action
+            .as_deref()
+            .map(str::parse::<Action>)
+            .transpose()?;
         let actor = given(&self.actor).map(str::to_lowercase);
         if actor.as_ref().is_some_and(|a| a.chars().count() > 254) {
-            return Err(AppError::invalid("actor", "Search for at most 254 characters."));
+            return Err(AppError::invalid(
+                "actor",
+                "Search for at most 254 characters.",
+            ));
         }
         let (actor_email, actor_kind) = match actor.as_deref() {
             None => (None, None),
@@ -355,11 +363,18 @@ impl Query {
                 (Some(format!("%{escaped}%")), None)
             }
         };
-        let since = given(&self.since).map(|s| time("since", s, false)).transpose()?;
-        let until = given(&self.until).map(|s| time("until", s, true)).transpose()?;
+        let since = given(&self.since)
+            .map(|s| time("since", s, false))
+            .transpose()?;
+        let until = given(&self.until)
+            .map(|s| time("until", s, true))
+            .transpose()?;
         if let (Some(since), Some(until)) = (since, until) {
             if since > until {
-                return Err(AppError::invalid("until", "until must not be before since."));
+                return Err(AppError::invalid(
+                    "until",
+                    "until must not be before since.",
+                ));
             }
         }
         Ok(Filters {
@@ -456,8 +471,10 @@ pub fn csv(
     state: &AppState,
     me: &Admin,
     q: &Query,
-) -> Result<impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static, AppError>
-{
+) -> Result<
+    impl futures_util::Stream<Item = Result<String, std::io::Error>> + Send + 'static,
+    AppError,
+> {
     let filters = q.filter()?;
     let db = state.db.clone();
     let organization_id = me.organization_id();
@@ -470,7 +487,10 @@ pub fn csv(
                 return None;
             }
             if !header_sent {
-                return Some((Ok(CSV_HEADER.to_owned()), (db, filters, (true, None, false))));
+                return Some((
+                    Ok(CSV_HEADER.to_owned()),
+                    (db, filters, (true, None, false)),
+                ));
             }
             let slice = db::audit::slice_before(
                 db.pool(),
@@ -635,7 +655,11 @@ pub async fn seats_at(db: &Db, organization_id: i64, at: i64) -> Result<SeatHold
     let mut members: BTreeMap<i64, (String, Role)> = BTreeMap::new();
     let mut invitations: BTreeMap<i64, (String, i64)> = BTreeMap::new();
     let mut limit = None;
-    let role = |d: &Value, key: &str| d.get(key).and_then(Value::as_str).and_then(|r| r.parse::<Role>().ok());
+    let role = |d: &Value, key: &str| {
+        d.get(key)
+            .and_then(Value::as_str)
+            .and_then(|r| r.parse::<Role>().ok())
+    };
     for e in entries {
         let Ok(action) = e.action.parse::<Action>() else {
             continue;

@@ -176,7 +176,9 @@ async fn audit(db: &Db, command: AuditCommand) -> Result<String, String> {
             let (at, _) = crate::domain::parse_timestamp(&at).ok_or_else(|| {
                 format!("--at must be a date (2026-11-01) or an ISO 8601 time (2026-11-01T14:02:00Z), not {at:?}")
             })?;
-            let held = audit::seats_at(db, org, at).await.map_err(|e| e.to_string())?;
+            let held = audit::seats_at(db, org, at)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut out = format!(
                 "Organization {org} at {}: {} of {} seats in use",
                 crate::domain::format_timestamp(at),

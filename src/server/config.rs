@@ -385,8 +385,7 @@ impl Config {
             c.invite_expiry_days = parse_count("LABEL_STUDIO_INVITE_EXPIRY_DAYS", &v, 1)?;
         }
         if let Some(v) = get("LABEL_STUDIO_AUDIT_RETENTION_DAYS") {
-            c.audit_retention_days =
-                Some(parse_count("LABEL_STUDIO_AUDIT_RETENTION_DAYS", &v, 1)?);
+            c.audit_retention_days = Some(parse_count("LABEL_STUDIO_AUDIT_RETENTION_DAYS", &v, 1)?);
         }
         if let Some(v) = get("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS") {
             let seconds = parse_count("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", &v, 0)?;

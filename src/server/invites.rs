@@ -17,8 +17,8 @@ use super::{
 use serde_json::json;
 
 use crate::domain::{
-    format_timestamp, Action, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome, InviteStatus,
-    PendingInvitation, PendingInvitations, Role, INVITABLE_ROLES,
+    format_timestamp, Action, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome,
+    InviteStatus, PendingInvitation, PendingInvitations, Role, INVITABLE_ROLES,
 };
 
 /// Most addresses one request may invite.
@@ -70,7 +70,11 @@ pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppE
     let salt = secrets::random_bytes::<16>();
     let hash = secrets::hash(&state.keys.invite_link(&salt));
     let org = me.organization_id();
-    let mut tx = state.db.begin().await.or_internal("starting a link reset")?;
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a link reset")?;
     state
         .db
         .lock_organization(&mut tx, org)
@@ -83,7 +87,11 @@ pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppE
         .await
         .or_internal("reading an organization")?
         .ok_or_else(super::auth::organization_not_found)?;
-    let event = Event::by(me, Action::InviteLinkReset, Target::Organization { id: org, title });
+    let event = Event::by(
+        me,
+        Action::InviteLinkReset,
+        Target::Organization { id: org, title },
+    );
     audit::record(&mut tx, org, event, now()).await?;
     tx.commit().await.or_internal("committing a link reset")?;
     tracing::info!(
@@ -362,7 +370,12 @@ impl<'a> Batch<'a> {
                 let id = db::invitations::insert(&mut **tx, new)
                     .await
                     .or_internal("creating an invitation")?;
-                (id, InviteStatus::Invited, "Invitation sent.", Action::InvitationSent)
+                (
+                    id,
+                    InviteStatus::Invited,
+                    "Invitation sent.",
+                    Action::InvitationSent,
+                )
             }
         };
         db::outbox::enqueue(
@@ -449,7 +462,13 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
         None => batch.issue(&mut tx, &email, still_open).await?,
     };
     batch.record_sent(&mut tx).await?;
-    audit::record_all(&mut tx, me.organization_id(), std::mem::take(&mut batch.events), batch.now).await?;
+    audit::record_all(
+        &mut tx,
+        me.organization_id(),
+        std::mem::take(&mut batch.events),
+        batch.now,
+    )
+    .await?;
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");

@@ -232,8 +232,7 @@ pub async fn confirm(
             email: email.clone(),
         };
         let target = Target::User { id: user_id, email };
-        let event =
-            Event::new(actor, Action::PasswordResetCompleted, target).from(caller.origin());
+        let event = Event::new(actor, Action::PasswordResetCompleted, target).from(caller.origin());
         audit::record(&mut tx, org, event, now()).await?;
     }
     store_password_in(&mut tx, user_id, &hash).await?;

@@ -127,7 +127,8 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         .or_internal("removing a member")?
         .ok_or_else(not_a_member)?;
     super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
-    let event = Event::by(me, Action::MemberRemoved, target).details(json!({"role": current.as_str()}));
+    let event =
+        Event::by(me, Action::MemberRemoved, target).details(json!({"role": current.as_str()}));
     audit::record(&mut tx, org, event, now()).await?;
     tx.commit().await.or_internal("committing a removal")?;
     tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, role = %current, "removed a member");

@@ -34,7 +34,11 @@ pub async fn set_limit(
     organization_id: i64,
     limit: Option<i64>,
 ) -> Result<(), AppError> {
-    let no_such = || AppError::NotFound(format!("There is no organization with id {organization_id}."));
+    let no_such = || {
+        AppError::NotFound(format!(
+            "There is no organization with id {organization_id}."
+        ))
+    };
     let now = super::now();
     let mut tx = db.begin().await.or_internal("starting a seat change")?;
     if !db

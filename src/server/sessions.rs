@@ -115,8 +115,12 @@ async fn record_ended(
     let Some(org) = organization else {
         return Ok(());
     };
-    let event = Event::by(me, crate::domain::Action::SessionEnded, super::accounts::own(me))
-        .details(serde_json::json!({"ended": ended}));
+    let event = Event::by(
+        me,
+        crate::domain::Action::SessionEnded,
+        super::accounts::own(me),
+    )
+    .details(serde_json::json!({"ended": ended}));
     audit::record(tx, org, event, now()).await
 }
 

@@ -5,8 +5,8 @@ mod helpers;
 mod smtp;
 
 mod abuse;
-mod audit;
 mod accounts;
+mod audit;
 mod cli;
 mod hardening;
 mod headers;

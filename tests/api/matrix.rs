@@ -315,12 +315,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ("organization/get", vec![], Rule::Admins(200)),
         (
             "audit/list",
-            vec![
-                ("page", "1"),
-                ("actor", ""),
-                ("since", ""),
-                ("until", ""),
-            ],
+            vec![("page", "1"), ("actor", ""), ("since", ""), ("until", "")],
             Rule::Admins(200),
         ),
         (

@@ -24,7 +24,8 @@ pub struct EntryRecord {
     pub hash: Vec<u8>,
 }
 
-const COLUMNS: &str = "organization_id, seq, created_at, actor_kind, actor_user_id, actor_email, action, \
+const COLUMNS: &str =
+    "organization_id, seq, created_at, actor_kind, actor_user_id, actor_email, action, \
      target_kind, target_id, target_label, details, client_address, user_agent, prev_hash, hash";
 const COLUMN_COUNT: usize = 15;
 

@@ -2,8 +2,8 @@
 //! timestamps), one module per table.
 
 pub mod account_tokens;
-pub mod audit;
 pub mod api_tokens;
+pub mod audit;
 pub mod invitations;
 pub mod members;
 pub mod memberships;

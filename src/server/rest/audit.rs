@@ -16,7 +16,12 @@ use utoipa::{
 use super::{responses::*, ApiResult, Authorized};
 use crate::{
     domain::{Action, AppError, AuditPage},
-    server::{audit, auth::Admin, error::{ApiError, ErrorBody}, AppState},
+    server::{
+        audit,
+        auth::Admin,
+        error::{ApiError, ErrorBody},
+        AppState,
+    },
 };
 
 /// Which entries to list. Values are read as text first, so that a bad one gets a clear message.
@@ -35,10 +40,14 @@ pub struct AuditQuery {
     #[param(max_length = 254)]
     actor: Option<String>,
     /// Entries from this moment on: an ISO 8601 date (`2026-11-01`, midnight UTC) or time (`2026-11-01T14:02:00Z`).
-    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
+    #[param(
+        pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$"
+    )]
     since: Option<String>,
     /// Entries up to this moment: an ISO 8601 time, or a date (up to the end of that day, UTC).
-    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
+    #[param(
+        pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$"
+    )]
     until: Option<String>,
 }
 
@@ -52,10 +61,14 @@ pub struct ExportQuery {
     #[param(max_length = 254)]
     actor: Option<String>,
     /// Entries from this moment on: an ISO 8601 date (`2026-11-01`, midnight UTC) or time (`2026-11-01T14:02:00Z`).
-    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
+    #[param(
+        pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$"
+    )]
     since: Option<String>,
     /// Entries up to this moment: an ISO 8601 time, or a date (up to the end of that day, UTC).
-    #[param(pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$")]
+    #[param(
+        pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$"
+    )]
     until: Option<String>,
 }
 
