@@ -208,29 +208,6 @@ pub async fn record(
     record_all(tx, organization_id, vec![event], now).await
 }
 
-/// Writes one event in a transaction of its own that takes the organization's lock: for what
-/// changes nothing else under it (a failed sign-in).
-pub async fn record_alone(
-    state: &AppState,
-    organization_id: i64,
-    event: Event,
-) -> Result<(), AppError> {
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting an audit entry")?;
-    if state
-        .db
-        .lock_organization(&mut tx, organization_id)
-        .await
-        .or_internal("locking the organization")?
-    {
-        record(&mut tx, organization_id, event, super::now()).await?;
-    }
-    tx.commit().await.or_internal("committing an audit entry")
-}
-
 /// Begins a transaction holding the lock of `user_id`'s organization, if they belong to one:
 /// for changes to an account (its password, token, sessions) that the organization's log
 /// records. Returns the transaction and the organization.
