@@ -190,9 +190,11 @@ pub async fn record_all(
         prev = entry.hash.clone();
         entries.push(entry);
     }
-    db::audit::insert_all(&mut **tx, &entries)
-        .await
-        .or_internal("writing the audit log")?;
+    for rows in entries.chunks(db::audit::MAX_ROWS_PER_INSERT) {
+        db::audit::insert_all(&mut **tx, rows)
+            .await
+            .or_internal("writing the audit log")?;
+    }
     db::audit::set_head(&mut **tx, organization_id, seq, &prev)
         .await
         .or_internal("writing the audit chain")
@@ -506,6 +508,9 @@ pub enum Verdict {
     Broken { problem: String },
 }
 
+/// How many entries verification reads at a time.
+const VERIFY_SLICE: i64 = 1000;
+
 /// Walks an organization's chain from where retention left it (or the start) to its head.
 pub async fn verify(db: &Db, organization_id: i64) -> Result<Verdict, AppError> {
     let chain = db::audit::chain(db.pool(), organization_id)
@@ -519,42 +524,50 @@ pub async fn verify(db: &Db, organization_id: i64) -> Result<Verdict, AppError> 
         ),
         None => (0, GENESIS.to_vec(), None),
     };
-    let entries = db::audit::all_in_order(db.pool(), organization_id)
-        .await
-        .or_internal("reading the audit log")?;
     let broken = |problem: String| Ok(Verdict::Broken { problem });
     let mut expected_seq = anchor_seq + 1;
     let mut prev = anchor_hash;
     let mut count = 0;
-    for e in &entries {
-        if e.seq != expected_seq {
-            return broken(if e.seq > expected_seq {
-                format!(
+    // Read a slice at a time, so that a long log never sits in memory whole.
+    let mut last_id = i64::MIN;
+    loop {
+        let slice = db::audit::after_id(db.pool(), organization_id, last_id, VERIFY_SLICE)
+            .await
+            .or_internal("reading the audit log")?;
+        let Some(last) = slice.last() else {
+            break;
+        };
+        last_id = last.id;
+        for e in &slice {
+            if e.seq != expected_seq {
+                return broken(if e.seq > expected_seq {
+                    format!(
                     "entry {} (#{}) follows a missing entry: #{expected_seq} was deleted or moved",
                     e.id, e.seq
                 )
-            } else {
-                format!(
-                    "entry {} (#{}) is out of order: #{expected_seq} was expected here",
-                    e.id, e.seq
-                )
-            });
-        }
-        if e.prev_hash != prev {
-            return broken(format!(
+                } else {
+                    format!(
+                        "entry {} (#{}) is out of order: #{expected_seq} was expected here",
+                        e.id, e.seq
+                    )
+                });
+            }
+            if e.prev_hash != prev {
+                return broken(format!(
                 "entry {} (#{}) does not follow the entry before it (its previous hash differs)",
                 e.id, e.seq
             ));
+            }
+            if entry_hash(e) != e.hash {
+                return broken(format!(
+                    "entry {} (#{}) was altered: its content does not match its hash",
+                    e.id, e.seq
+                ));
+            }
+            prev = e.hash.clone();
+            expected_seq += 1;
+            count += 1;
         }
-        if entry_hash(e) != e.hash {
-            return broken(format!(
-                "entry {} (#{}) was altered: its content does not match its hash",
-                e.id, e.seq
-            ));
-        }
-        prev = e.hash.clone();
-        expected_seq += 1;
-        count += 1;
     }
     let last_seq = expected_seq - 1;
     match head {
