@@ -191,7 +191,7 @@ pub async fn record_all(
         entries.push(entry);
     }
     for rows in entries.chunks(db::audit::MAX_ROWS_PER_INSERT) {
-        db::audit::insert_all(&mut **tx, rows)
+        db::audit::insert_all(tx, rows)
             .await
             .or_internal("writing the audit log")?;
     }
