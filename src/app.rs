@@ -11,8 +11,8 @@ use crate::{
     api::auth::get_current_user,
     components::{app_menu::AppMenu, verify_banner::VerifyBanner, Me, RenamedTitle},
     pages::{
-        account::AccountPage, forgot_password::ForgotPasswordPage, home::HomePage,
-        login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
+        account::AccountPage, activity::ActivityPage, forgot_password::ForgotPasswordPage,
+        home::HomePage, login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
         reset_password::ResetPasswordPage, signup::SignupPage, verify_email::VerifyEmailPage,
     },
 };
@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/user/verify-email") view={Lazy::<VerifyEmail>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organization/activity") view={Lazy::<Activity>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
         </Router>
@@ -93,4 +94,5 @@ lazy_page! {
     VerifyEmail => VerifyEmailPage,
     Account => AccountPage,
     Organization => OrganizationPage,
+    Activity => ActivityPage,
 }

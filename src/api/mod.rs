@@ -2,6 +2,7 @@
 //! calls `server::*` with it.
 
 pub mod account;
+pub mod audit;
 pub mod auth;
 pub mod invites;
 pub mod organization;

@@ -9,7 +9,10 @@ use crate::domain::{AppError, EmailVerified};
 pub async fn verify_email(token: String) -> Result<EmailVerified, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Anyone, verification};
-    authorized(|state, _: Anyone| async move { verification::confirm(&state, &token).await }).await
+    authorized(|state, caller: Anyone| async move {
+        verification::confirm(&state, &caller, &token).await
+    })
+    .await
 }
 
 /// Sends the signed-in user a new verification link (a limited number of times).

@@ -80,6 +80,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
                                 view! { <A href="/organization">"Organization"</A> }.into_any()
                             }}
                         </li>
+                        <li><A href="/organization/activity">"Activity"</A></li>
                     </Show>
                     <Show when=move || own_account>
                         <li><A href="/user/account">"Account"</A></li>

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod activity_log;
 pub mod app_menu;
 pub mod confirm;
 pub mod copy_button;

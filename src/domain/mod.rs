@@ -1,5 +1,6 @@
 //! Types shared by the server and the browser. Everything here compiles to WASM.
 
+mod audit;
 mod email;
 mod error;
 mod invites;
@@ -11,6 +12,7 @@ mod time;
 mod title;
 mod views;
 
+pub use audit::{summarize, Action, ActorView, AuditEntryView, AuditPage, TargetView};
 pub use email::EmailAddress;
 pub use error::AppError;
 pub use invites::{
@@ -21,7 +23,7 @@ pub use password::Password;
 pub use policy::{admits, Need, Refusal};
 pub use profile::{PersonName, Profile, SessionView};
 pub use role::Role;
-pub use time::format_timestamp;
+pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle};
 pub use views::{
     CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, SignupSettings,

@@ -1,6 +1,7 @@
 //! One routed component per file.
 
 pub mod account;
+pub mod activity;
 pub mod forgot_password;
 pub mod home;
 pub mod login;

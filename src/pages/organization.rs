@@ -2,7 +2,7 @@
 
 use leptos::{html::Button, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     api::{invites::list_invitations, organization::get_organization},
@@ -98,6 +98,13 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             <Members me role=role_filter />
         </section>
         <PendingInvitationList invitations />
+        <section class="card">
+            <div class="card-header">
+                <h2>"Activity"</h2>
+                <A href="/organization/activity">"See who did what"</A>
+            </div>
+            <p class="hint">"Every change to the organization and its members, with who made it and when."</p>
+        </section>
         <Show when=move || inviting.get()>
             <InviteModal on_close=close_invite on_sent=invited />
         </Show>

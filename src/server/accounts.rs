@@ -1,6 +1,7 @@
 //! Signing up, signing in and out, and the personal API token.
 
 use super::{
+    audit::{self, Actor, Event, Target},
     auth::{self, keys::Keys, password, secrets, Active, Anyone, Visitor},
     db::{self, Tx},
     error::{is_unique_violation, OrInternal},
@@ -11,8 +12,9 @@ use super::{
     verification, AppState,
 };
 use crate::domain::{
-    AppError, CurrentUser, EmailAddress, Need, Password, PersonName, Refusal, Role,
+    Action, AppError, CurrentUser, EmailAddress, Need, Password, PersonName, Refusal, Role,
 };
+use serde_json::json;
 
 pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
@@ -88,12 +90,17 @@ pub async fn sign_up(
     }
     // The token is checked before the slow password hash, so a bad link answers at once; it is
     // checked again, atomically, in the transaction.
+    let mut joining = None;
     if let Some(token) = &token {
-        if let Destination::Invitation(invited) = token.resolve(state.db.pool()).await? {
-            if invited.email != email.as_str() {
-                return Err(AppError::invalid("email", OTHER_ADDRESS));
+        joining = Some(match token.resolve(state.db.pool()).await? {
+            Destination::Invitation(invited) => {
+                if invited.email != email.as_str() {
+                    return Err(AppError::invalid("email", OTHER_ADDRESS));
+                }
+                invited.organization_id
             }
-        }
+            Destination::Organization { id, .. } => id,
+        });
     }
     if db::users::find_by_email(state.db.pool(), &email)
         .await
@@ -110,6 +117,15 @@ pub async fn sign_up(
     let hash = password::hash(&state.hashing, password).await?;
     let origin = &caller.origin().public;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
+    // Joining: the organization's log records it, under its lock (taken before any change).
+    if let Some(org) = joining {
+        state
+            .db
+            .lock_organization(&mut tx, org)
+            .await
+            .or_internal("locking the organization")?;
+    }
+    let now = now();
     let user_id = match token {
         None => {
             let user_id = create_owner_in(
@@ -118,6 +134,7 @@ pub async fn sign_up(
                 &email,
                 &hash,
                 state.config.license_seats,
+                Some(caller.origin()),
             )
             .await?;
             verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
@@ -128,9 +145,7 @@ pub async fn sign_up(
                 .await
                 .or_internal("finding an invite link")?
                 .ok_or_else(invite_token::invalid)?;
-            // The organization is locked (for the notice) before the membership refers to it:
-            // the other way round, two joins at once would each wait for the other on PostgreSQL.
-            notices::pending_joined_in(&mut tx, state, org.id, origin, now()).await?;
+            notices::pending_joined_in(&mut tx, state, org.id, origin, now).await?;
             let user_id = create_member_in(
                 &mut tx,
                 &state.keys,
@@ -141,10 +156,12 @@ pub async fn sign_up(
             )
             .await?;
             verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
+            let event = joined_event(user_id, &email).from(caller.origin());
+            audit::record(&mut tx, org.id, event, now).await?;
             user_id
         }
         Some(InviteToken::Invitation(token_hash)) => {
-            let invitation = db::invitations::accept(&mut *tx, &token_hash, now())
+            let invitation = db::invitations::accept(&mut *tx, &token_hash, now)
                 .await
                 .or_internal("accepting an invitation")?
                 .ok_or_else(invite_token::invalid)?;
@@ -164,9 +181,11 @@ pub async fn sign_up(
             )
             .await?;
             // The invitation reached this address: it is proven.
-            db::users::mark_verified(&mut *tx, user_id, now())
+            db::users::mark_verified(&mut *tx, user_id, now)
                 .await
                 .or_internal("recording a verified address")?;
+            let event = accepted_event(user_id, &email, &invitation).from(caller.origin());
+            audit::record(&mut tx, invitation.organization_id, event, now).await?;
             user_id
         }
     };
@@ -182,13 +201,17 @@ pub async fn sign_up(
     Ok(SignedIn { user_id, session })
 }
 
-/// Creates a user, their organization and their Owner membership inside `tx`. Returns the user id.
+/// Creates a user, their organization and their Owner membership inside `tx`, and starts the
+/// organization's audit log with it: done by the new user from `origin`, or (without) by the
+/// command line. Returns the user id. (The new organization needs no lock: no other transaction
+/// can see it before this one commits.)
 pub async fn create_owner_in(
     tx: &mut Tx,
     keys: &Keys,
     email: &EmailAddress,
     password_hash: &str,
     seats: Option<i64>,
+    origin: Option<&RequestOrigin>,
 ) -> Result<i64, AppError> {
     let now = now();
     let user_id = insert_user(tx, email, password_hash, now).await?;
@@ -208,7 +231,58 @@ pub async fn create_owner_in(
         .await
         .or_internal("creating the Owner membership")?;
     new_api_token(tx, keys, user_id).await?;
+    let target = Target::Organization {
+        id: org_id,
+        title: email.to_string(),
+    };
+    let details = json!({"title": email.as_str(), "seats": seats, "owner_id": user_id, "owner_email": email.as_str()});
+    let event = match origin {
+        Some(origin) => {
+            Event::new(actor(user_id, email), Action::OrganizationCreated, target).from(origin)
+        }
+        None => Event::new(Actor::Cli, Action::OrganizationCreated, target),
+    };
+    audit::record(tx, org_id, event.details(details), now).await?;
     Ok(user_id)
+}
+
+/// The member themselves, as the target of a change to their own account.
+pub fn own(me: &impl auth::Identity) -> Target {
+    Target::User {
+        id: me.user_id(),
+        email: me.email().to_owned(),
+    }
+}
+
+fn actor(id: i64, email: &EmailAddress) -> Actor {
+    Actor::User {
+        id,
+        email: email.to_string(),
+    }
+}
+
+/// A new member joined through the invite link, as Pending.
+fn joined_event(user_id: i64, email: &EmailAddress) -> Event {
+    let target = Target::User {
+        id: user_id,
+        email: email.to_string(),
+    };
+    Event::new(actor(user_id, email), Action::MemberJoined, target)
+        .details(json!({"role": Role::NotActivated.as_str()}))
+}
+
+/// A member accepted an email invitation and has its role.
+fn accepted_event(
+    user_id: i64,
+    email: &EmailAddress,
+    invitation: &db::invitations::InvitationRecord,
+) -> Event {
+    let target = Target::Invitation {
+        id: invitation.id,
+        email: invitation.email.clone(),
+    };
+    Event::new(actor(user_id, email), Action::InvitationAccepted, target)
+        .details(json!({"role": invitation.role.as_str(), "user_id": user_id}))
 }
 
 /// Creates a user who joins an existing organization with `role`, inside `tx`.
@@ -301,6 +375,9 @@ pub async fn sign_in(
     };
     let Some(user_id) = user_id.filter(|_| verified) else {
         tracing::info!(client = %client, user_id, "failed login");
+        if let Some(user_id) = user_id {
+            record_failed_sign_in(state, caller, user_id, &email).await?;
+        }
         return Err(mismatch());
     };
     from_client.take_back(pool).await?;
@@ -309,7 +386,10 @@ pub async fn sign_in(
     let principal = db::principals::by_user_id(pool, user_id)
         .await
         .or_internal("reading a membership")?;
-    if principal.is_some_and(|p| p.role == Some(Role::Deactivated)) {
+    if principal
+        .as_ref()
+        .is_some_and(|p| p.role == Some(Role::Deactivated))
+    {
         tracing::info!(client = %client, user_id, "refused a login: deactivated");
         return Err(Refusal::Deactivated.into());
     }
@@ -318,17 +398,26 @@ pub async fn sign_in(
         .filter(|t| !t.is_empty())
         .map(InviteToken::parse)
         .transpose()?;
+    // The organization whose log records the sign-in: the one joined with a token, else theirs.
+    let organization = match (&token, principal.and_then(|p| p.organization_id)) {
+        (Some(_), Some(_)) => return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into())),
+        (Some(token), None) => Some(match token.resolve(pool).await? {
+            Destination::Invitation(invitation) => invitation.organization_id,
+            Destination::Organization { id, .. } => id,
+        }),
+        (None, theirs) => theirs,
+    };
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
+    if let Some(org) = organization {
+        state
+            .db
+            .lock_organization(&mut tx, org)
+            .await
+            .or_internal("locking the organization")?;
+    }
+    let now = now();
     if let Some(token) = token {
-        join_in(
-            &mut tx,
-            state,
-            user_id,
-            &email,
-            token,
-            &caller.origin().public,
-        )
-        .await?;
+        join_in(&mut tx, state, user_id, &email, token, caller).await?;
     }
     if let Some(old) = old_session {
         db::sessions::delete(&mut *tx, &secrets::hash(old))
@@ -336,6 +425,15 @@ pub async fn sign_in(
             .or_internal("ending the old session")?;
     }
     let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
+    if let Some(org) = organization {
+        let target = Target::User {
+            id: user_id,
+            email: email.to_string(),
+        };
+        let event = Event::new(actor(user_id, &email), Action::SignInSucceeded, target)
+            .from(caller.origin());
+        audit::record(&mut tx, org, event, now).await?;
+    }
     tx.commit().await.or_internal("committing sign-in")?;
     state.outbox_wake.notify_one();
     tracing::info!(client = %client, user_id, "logged in");
@@ -351,7 +449,7 @@ async fn join_in(
     user_id: i64,
     email: &EmailAddress,
     token: InviteToken,
-    origin: &str,
+    caller: &Anyone,
 ) -> Result<(), AppError> {
     if db::memberships::organization_of(&mut **tx, user_id)
         .await
@@ -361,13 +459,13 @@ async fn join_in(
         return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()));
     }
     let now = now();
-    let (organization_id, role) = match token {
+    let (organization_id, role, event) = match token {
         InviteToken::Link(token_hash) => {
             let org = db::organizations::find_by_invite_hash(&mut **tx, &token_hash)
                 .await
                 .or_internal("finding an invite link")?
                 .ok_or_else(invite_token::invalid)?;
-            (org.id, Role::NotActivated)
+            (org.id, Role::NotActivated, joined_event(user_id, email))
         }
         InviteToken::Invitation(token_hash) => {
             let invitation = db::invitations::accept(&mut **tx, &token_hash, now)
@@ -383,15 +481,18 @@ async fn join_in(
             db::users::mark_verified(&mut **tx, user_id, now)
                 .await
                 .or_internal("recording a verified address")?;
-            (invitation.organization_id, invitation.role)
+            let event = accepted_event(user_id, email, &invitation);
+            (invitation.organization_id, invitation.role, event)
         }
     };
     if role == Role::NotActivated {
         // Before the membership refers to the organization (see `sign_up`).
-        notices::pending_joined_in(tx, state, organization_id, origin, now).await?;
+        notices::pending_joined_in(tx, state, organization_id, &caller.origin().public, now)
+            .await?;
     }
     match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
         Ok(_) => {
+            audit::record(tx, organization_id, event.from(caller.origin()), now).await?;
             tracing::info!(user_id, organization_id, role = %role, "joined an organization by logging in");
             Ok(())
         }
@@ -402,20 +503,89 @@ async fn join_in(
     }
 }
 
+/// Records a wrong password for an account of an organization in its log, and, when that failure
+/// used up the attempts the address may make, that it is now locked out (once per lockout: later
+/// attempts are refused before any password is checked).
+async fn record_failed_sign_in(
+    state: &AppState,
+    caller: &Anyone,
+    user_id: i64,
+    email: &EmailAddress,
+) -> Result<(), AppError> {
+    let Some(org) = db::memberships::organization_of(state.db.pool(), user_id)
+        .await
+        .or_internal("reading a membership")?
+    else {
+        return Ok(());
+    };
+    let target = Target::User {
+        id: user_id,
+        email: email.to_string(),
+    };
+    let mut events =
+        vec![Event::new(Actor::System, Action::SignInFailed, target.clone()).from(caller.origin())];
+    let per_email = Limit::login_failures_per_email(&state.config);
+    let (left, _) = throttle::remaining(state.db.pool(), per_email, email.as_str()).await?;
+    if left == 0 {
+        let details = json!({
+            "failures": state.config.login_max_failures,
+            "minutes": state.config.login_lockout.as_secs().div_ceil(60),
+        });
+        events.push(
+            Event::new(Actor::System, Action::SignInLockedOut, target)
+                .from(caller.origin())
+                .details(details),
+        );
+    }
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting an audit entry")?;
+    if state
+        .db
+        .lock_organization(&mut tx, org)
+        .await
+        .or_internal("locking the organization")?
+    {
+        audit::record_all(&mut tx, org, events, now()).await?;
+    }
+    tx.commit().await.or_internal("committing an audit entry")
+}
+
 /// Ends the caller's session, if they have one.
 pub async fn sign_out(
     state: &AppState,
     me: &Visitor,
     session: Option<&str>,
 ) -> Result<(), AppError> {
-    if let Some(session) = session {
+    let Some(session) = session else {
+        return Ok(());
+    };
+    let Some(account) = me.account() else {
         db::sessions::delete(state.db.pool(), &secrets::hash(session))
             .await
             .or_internal("ending a session")?;
-        if let Some(account) = me.account() {
-            tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
-        }
+        return Ok(());
+    };
+    let (mut tx, organization) = audit::begin_for_user(&state.db, account.user_id()).await?;
+    db::sessions::delete(&mut *tx, &secrets::hash(session))
+        .await
+        .or_internal("ending a session")?;
+    if let Some(org) = organization {
+        let actor = Actor::User {
+            id: account.user_id(),
+            email: account.email().to_owned(),
+        };
+        let target = Target::User {
+            id: account.user_id(),
+            email: account.email().to_owned(),
+        };
+        let event = Event::new(actor, Action::SignedOut, target).from(account.origin());
+        audit::record(&mut tx, org, event, now()).await?;
     }
+    tx.commit().await.or_internal("ending a session")?;
+    tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
     Ok(())
 }
 
@@ -499,13 +669,13 @@ pub async fn api_token(state: &AppState, me: &Active) -> Result<String, AppError
 
 /// Replaces the caller's API token; the old one stops working at once.
 pub async fn reset_api_token(state: &AppState, me: &Active) -> Result<String, AppError> {
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("resetting a token")?;
-    let token = new_api_token(&mut conn, &state.keys, me.user_id()).await?;
+    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    let token = new_api_token(&mut tx, &state.keys, me.user_id()).await?;
+    if let Some(org) = organization {
+        let event = Event::by(me, Action::ApiTokenReset, own(me));
+        audit::record(&mut tx, org, event, now()).await?;
+    }
+    tx.commit().await.or_internal("resetting a token")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "reset the API token");
     Ok(token)
 }

@@ -9,7 +9,7 @@ use super::{
     auth::{self, password},
     db::{self, Db},
     error::OrInternal,
-    now, AppState, Config,
+    AppState, Config,
 };
 use crate::domain::{EmailAddress, Password};
 
@@ -73,6 +73,28 @@ pub enum Command {
         #[arg(long)]
         seats: String,
     },
+    /// Read an organization's audit log: verify its hash chain, or who held a seat when.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the organization's hash chain: "N entries, chain intact", or the first entry that
+    /// does not match (and exit 1).
+    Verify {
+        #[arg(long)]
+        org: i64,
+    },
+    /// Who held a seat at a moment (a date, midnight UTC, or an ISO 8601 time), from the log.
+    Seats {
+        #[arg(long)]
+        org: i64,
+        #[arg(long)]
+        at: String,
+    },
 }
 
 /// Runs an administrator command against the configured database; returns the line to print.
@@ -113,18 +135,71 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
                     format!("--seats must be a whole number of at least 0 or \"unlimited\", not {n:?}")
                 })?),
             };
-            match db::organizations::set_seats(db.pool(), org, limit, now()).await {
-                Ok(true) => Ok(format!(
-                    "Organization {org} now has {} seats.",
-                    limit.map_or("unlimited".to_owned(), |n| n.to_string())
-                )),
-                Ok(false) => Err(format!("There is no organization with id {org}.")),
-                Err(e) => Err(format!("cannot set seats: {e}")),
-            }
+            super::seats::set_limit(&state.db, org, limit)
+                .await
+                .map(|()| {
+                    format!(
+                        "Organization {org} now has {} seats.",
+                        limit.map_or("unlimited".to_owned(), |n| n.to_string())
+                    )
+                })
+                .map_err(|e| e.to_string())
         }
+        Command::Audit { command } => audit(&db, command).await,
     };
     db.close().await;
     result
+}
+
+async fn audit(db: &Db, command: AuditCommand) -> Result<String, String> {
+    use super::audit::{self, Verdict};
+    let exists = |org: i64| async move {
+        match db::organizations::title(db.pool(), org).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(format!("There is no organization with id {org}.")),
+            Err(e) => Err(format!("cannot read the organization: {e}")),
+        }
+    };
+    match command {
+        AuditCommand::Verify { org } => {
+            exists(org).await?;
+            match audit::verify(db, org).await.map_err(|e| e.to_string())? {
+                Verdict::Intact { entries } => Ok(format!(
+                    "{entries} {}, chain intact",
+                    if entries == 1 { "entry" } else { "entries" }
+                )),
+                Verdict::Broken { problem } => Err(format!("chain broken: {problem}")),
+            }
+        }
+        AuditCommand::Seats { org, at } => {
+            exists(org).await?;
+            let (at, _) = crate::domain::parse_timestamp(&at).ok_or_else(|| {
+                format!("--at must be a date (2026-11-01) or an ISO 8601 time (2026-11-01T14:02:00Z), not {at:?}")
+            })?;
+            let held = audit::seats_at(db, org, at)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut out = format!(
+                "Organization {org} at {}: {} of {} seats in use",
+                crate::domain::format_timestamp(at),
+                held.used(),
+                held.limit.map_or("unlimited".to_owned(), |n| n.to_string())
+            );
+            for (email, role) in &held.members {
+                out.push_str(&format!("\n{email}\t{}", role.label()));
+            }
+            for (email, expires_at) in &held.invitations {
+                out.push_str(&format!(
+                    "\n{email}\tinvitation (open until {})",
+                    crate::domain::format_timestamp(*expires_at)
+                ));
+            }
+            if held.pruned {
+                out.push_str("\nNote: retention deleted older entries; members from before them may be missing.");
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// The first line of the password file, or of standard input.
@@ -168,6 +243,7 @@ async fn create_owner(
         &email,
         &hash,
         state.config.license_seats,
+        None,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -25,6 +25,9 @@ pub struct Config {
     pub license_seats: Option<i64>,
     /// `LABEL_STUDIO_INVITE_EXPIRY_DAYS`.
     pub invite_expiry_days: i64,
+    /// `LABEL_STUDIO_AUDIT_RETENTION_DAYS`: audit entries older than this are pruned daily
+    /// (`None` = kept forever).
+    pub audit_retention_days: Option<i64>,
     /// `LABEL_STUDIO_SECRET_KEY`: the server key; when unset it is kept in `<data_dir>/secret.key`.
     pub secret_key: Option<String>,
     /// `LABEL_STUDIO_HOST`: the public URL (`https://labels.example.com`) when behind a proxy.
@@ -186,6 +189,7 @@ impl fmt::Debug for Config {
             disable_signup_without_link,
             license_seats,
             invite_expiry_days,
+            audit_retention_days,
             secret_key,
             public_url,
             smtp,
@@ -223,6 +227,7 @@ impl fmt::Debug for Config {
             .field("disable_signup_without_link", disable_signup_without_link)
             .field("license_seats", license_seats)
             .field("invite_expiry_days", invite_expiry_days)
+            .field("audit_retention_days", audit_retention_days)
             .field("secret_key", &secret_key.as_ref().map(|_| REDACTED))
             .field("public_url", public_url)
             .field("smtp", smtp)
@@ -330,6 +335,7 @@ impl Default for Config {
             disable_signup_without_link: false,
             license_seats: None,
             invite_expiry_days: 7,
+            audit_retention_days: None,
             secret_key: None,
             public_url: None,
             smtp: None,
@@ -396,6 +402,9 @@ impl Config {
         }
         if let Some(v) = get("LABEL_STUDIO_INVITE_EXPIRY_DAYS") {
             c.invite_expiry_days = parse_count("LABEL_STUDIO_INVITE_EXPIRY_DAYS", &v, 1)?;
+        }
+        if let Some(v) = get("LABEL_STUDIO_AUDIT_RETENTION_DAYS") {
+            c.audit_retention_days = Some(parse_count("LABEL_STUDIO_AUDIT_RETENTION_DAYS", &v, 1)?);
         }
         if let Some(v) = get("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS") {
             let seconds = parse_count("LABEL_STUDIO_SHUTDOWN_GRACE_SECONDS", &v, 0)?;
@@ -548,6 +557,7 @@ mod tests {
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.license_seats, None);
         assert_eq!(c.invite_expiry_days, 7);
+        assert_eq!(c.audit_retention_days, None);
         assert_eq!(c.login_max_failures, 5);
         assert_eq!(c.login_lockout.as_secs(), 15 * 60);
         assert_eq!(c.session_idle.as_secs(), 12 * 60 * 60);

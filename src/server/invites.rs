@@ -1,6 +1,7 @@
 //! The invite link and email invitations (SPEC section 5).
 
 use super::{
+    audit::{self, Event, Target},
     auth::{secrets, Admin},
     db::{
         self,
@@ -13,9 +14,11 @@ use super::{
     throttle::{self, Limit},
     AppState,
 };
+use serde_json::json;
+
 use crate::domain::{
-    format_timestamp, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome, InviteStatus,
-    PendingInvitation, PendingInvitations, Role, INVITABLE_ROLES,
+    format_timestamp, Action, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome,
+    InviteStatus, PendingInvitation, PendingInvitations, Role, INVITABLE_ROLES,
 };
 
 /// Most addresses one request may invite.
@@ -66,9 +69,31 @@ pub async fn link(state: &AppState, me: &Admin) -> Result<InviteLink, AppError> 
 pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppError> {
     let salt = secrets::random_bytes::<16>();
     let hash = secrets::hash(&state.keys.invite_link(&salt));
-    db::organizations::replace_invite_link(state.db.pool(), me.organization_id(), &salt, &hash)
+    let org = me.organization_id();
+    let mut tx = state
+        .db
+        .begin()
+        .await
+        .or_internal("starting a link reset")?;
+    state
+        .db
+        .lock_organization(&mut tx, org)
+        .await
+        .or_internal("locking the organization")?;
+    db::organizations::replace_invite_link(&mut *tx, org, &salt, &hash)
         .await
         .or_internal("resetting the invite link")?;
+    let title = db::organizations::title(&mut *tx, org)
+        .await
+        .or_internal("reading an organization")?
+        .ok_or_else(super::auth::organization_not_found)?;
+    let event = Event::by(
+        me,
+        Action::InviteLinkReset,
+        Target::Organization { id: org, title },
+    );
+    audit::record(&mut tx, org, event, now()).await?;
+    tx.commit().await.or_internal("committing a link reset")?;
     tracing::info!(
         organization_id = me.organization_id(),
         user_id = me.user_id(),
@@ -163,6 +188,8 @@ pub async fn send(
         }
     }
     batch.record_sent(&mut tx).await?;
+    // One statement for every invitation's entry, however many addresses.
+    audit::record_all(&mut tx, org, std::mem::take(&mut batch.events), batch.now).await?;
     tx.commit().await.or_internal("committing invitations")?;
     state.outbox_wake.notify_one();
     let sent = results.iter().filter(|o| o.status.is_success()).count();
@@ -192,6 +219,8 @@ struct Batch<'a> {
     quota: (i64, throttle::Wait),
     /// Messages this request queued.
     sent: i64,
+    /// The audit entries of the invitations written, in order.
+    events: Vec<Event>,
 }
 
 impl<'a> Batch<'a> {
@@ -206,6 +235,7 @@ impl<'a> Batch<'a> {
             expires_at: now + state.config.invite_expiry_days * 24 * 60 * 60,
             quota: (0, throttle::Wait { seconds: 0 }),
             sent: 0,
+            events: Vec::new(),
         }
     }
 
@@ -321,7 +351,7 @@ impl<'a> Batch<'a> {
             now: self.now,
             expires_at: self.expires_at,
         };
-        let (id, status, detail) = match open {
+        let (id, status, detail, action) = match open {
             Some(open) => {
                 db::invitations::renew(&mut **tx, open.id, new)
                     .await
@@ -333,13 +363,19 @@ impl<'a> Batch<'a> {
                     open.id,
                     InviteStatus::Resent,
                     "Invited again with a new link; the earlier link no longer works.",
+                    Action::InvitationResent,
                 )
             }
             None => {
                 let id = db::invitations::insert(&mut **tx, new)
                     .await
                     .or_internal("creating an invitation")?;
-                (id, InviteStatus::Invited, "Invitation sent.")
+                (
+                    id,
+                    InviteStatus::Invited,
+                    "Invitation sent.",
+                    Action::InvitationSent,
+                )
             }
         };
         db::outbox::enqueue(
@@ -353,6 +389,14 @@ impl<'a> Batch<'a> {
         .await
         .or_internal("queueing a message")?;
         self.sent += 1;
+        let target = Target::Invitation {
+            id,
+            email: email.to_string(),
+        };
+        self.events.push(
+            Event::by(self.me, action, target)
+                .details(json!({"role": self.role.as_str(), "expires_at": self.expires_at})),
+        );
         Ok(answer(status, detail))
     }
 }
@@ -418,6 +462,13 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
         None => batch.issue(&mut tx, &email, still_open).await?,
     };
     batch.record_sent(&mut tx).await?;
+    audit::record_all(
+        &mut tx,
+        me.organization_id(),
+        std::mem::take(&mut batch.events),
+        batch.now,
+    )
+    .await?;
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");
@@ -426,41 +477,59 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
 
 /// Revokes the open invitation with this id: its link stops working and its seat is freed.
 pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppError> {
+    let mut tx = begin_revocation(state, me).await?;
+    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now())
+        .await
+        .or_internal("revoking an invitation")?;
+    let email = match revoked {
+        Some(id) => db::invitations::find(&mut *tx, id)
+            .await
+            .or_internal("reading an invitation")?
+            .map(|i| i.email)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    finish_revocation(tx, me, revoked, email).await
+}
+
+async fn begin_revocation(state: &AppState, me: &Admin) -> Result<db::Tx, AppError> {
     let mut tx = state
         .db
         .begin()
         .await
         .or_internal("starting a revocation")?;
-    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now())
+    state
+        .db
+        .lock_organization(&mut tx, me.organization_id())
         .await
-        .or_internal("revoking an invitation")?;
-    finish_revocation(tx, me, revoked).await
+        .or_internal("locking the organization")?;
+    Ok(tx)
 }
 
 /// Revokes the open invitation of this address.
 pub async fn revoke_address(state: &AppState, me: &Admin, email: &str) -> Result<(), AppError> {
     let email = EmailAddress::parse(email)?;
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a revocation")?;
+    let mut tx = begin_revocation(state, me).await?;
     let revoked =
         db::invitations::revoke_by_email(&mut *tx, me.organization_id(), email.as_str(), now())
             .await
             .or_internal("revoking an invitation")?;
-    finish_revocation(tx, me, revoked).await
+    finish_revocation(tx, me, revoked, email.to_string()).await
 }
 
 async fn finish_revocation(
     mut tx: db::Tx,
     me: &Admin,
     revoked: Option<i64>,
+    email: String,
 ) -> Result<(), AppError> {
     let revoked = revoked.ok_or_else(no_such_invitation)?;
     db::outbox::cancel_unsent(&mut *tx, revoked)
         .await
         .or_internal("cancelling a message")?;
+    let target = Target::Invitation { id: revoked, email };
+    let event = Event::by(me, Action::InvitationRevoked, target);
+    audit::record(&mut tx, me.organization_id(), event, now()).await?;
     tx.commit().await.or_internal("committing a revocation")?;
     tracing::info!(
         organization_id = me.organization_id(),

@@ -2,6 +2,7 @@
 
 pub mod account_links;
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -1,12 +1,14 @@
 //! The caller's organization: reading and renaming it.
 
 use super::{
+    audit::{self, Event, Target},
     auth::{organization_not_found, Active, Admin},
     db,
     error::OrInternal,
     now, AppState,
 };
-use crate::domain::{AppError, OrgTitle, OrganizationView};
+use crate::domain::{Action, AppError, OrgTitle, OrganizationView};
+use serde_json::json;
 
 /// The caller's organization, with its Owner and seats.
 pub async fn view(state: &AppState, me: &Active) -> Result<OrganizationView, AppError> {
@@ -24,12 +26,31 @@ pub async fn rename(
 ) -> Result<OrganizationView, AppError> {
     let title = OrgTitle::parse(title)?;
     let id = me.organization_id();
-    if !db::organizations::rename(state.db.pool(), id, &title, now())
+    let now = now();
+    let mut tx = state.db.begin().await.or_internal("starting a rename")?;
+    state
+        .db
+        .lock_organization(&mut tx, id)
+        .await
+        .or_internal("locking the organization")?;
+    let old = db::organizations::title(&mut *tx, id)
+        .await
+        .or_internal("reading an organization")?
+        .ok_or_else(organization_not_found)?;
+    if !db::organizations::rename(&mut *tx, id, &title, now)
         .await
         .or_internal("renaming an organization")?
     {
         return Err(organization_not_found());
     }
+    let target = Target::Organization {
+        id,
+        title: title.as_str().to_owned(),
+    };
+    let event = Event::by(me, Action::OrganizationRenamed, target)
+        .details(json!({"from": old, "to": title.as_str()}));
+    audit::record(&mut tx, id, event, now).await?;
+    tx.commit().await.or_internal("committing a rename")?;
     tracing::info!(
         organization_id = id,
         user_id = me.user_id(),

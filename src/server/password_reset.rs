@@ -5,6 +5,7 @@
 use super::{
     account_links,
     accounts::{self, SignedIn},
+    audit::{self, Actor, Event, Target},
     auth::{keys::PASSWORD_RESET_PREFIX, password, Admin, Anyone},
     db::{
         self,
@@ -16,7 +17,7 @@ use super::{
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{AppError, EmailAddress, Password, Role};
+use crate::domain::{Action, AppError, EmailAddress, Password, Role};
 
 /// What a reset request is answered, whether or not the address has an account.
 pub const REQUESTED: &str = "If an account exists for that address, we sent a link.";
@@ -72,13 +73,22 @@ pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(
         return Ok(());
     };
     let state = state.clone();
-    let origin = caller.origin().public.clone();
+    let origin = caller.origin().clone();
     tokio::spawn(async move {
         let found = db::users::find_by_email(state.db.pool(), &email).await;
         let result = match found {
-            Ok(Some(user)) => queue(&state, user.id, email.as_str(), &origin)
-                .await
-                .map(|()| Some(user.id)),
+            Ok(Some(user)) => {
+                // Nobody proved who asked: the log names the server, and where the request came from.
+                let target = Target::User {
+                    id: user.id,
+                    email: email.to_string(),
+                };
+                let event =
+                    Event::new(Actor::System, Action::PasswordResetRequested, target).from(&origin);
+                queue(&state, user.id, email.as_str(), &origin.public, event)
+                    .await
+                    .map(|()| Some(user.id))
+            }
             Ok(None) => Ok(None),
             Err(e) => Err(super::error::internal("finding a user", e)),
         };
@@ -133,19 +143,30 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
         .ok_or_else(|| {
             AppError::NotFound("There is no such member in this organization.".into())
         })?;
-    queue(state, user_id, &email, &me.origin().public).await?;
+    let target = Target::User {
+        id: user_id,
+        email: email.clone(),
+    };
+    let event = Event::by(me, Action::PasswordResetRequested, target);
+    queue(state, user_id, &email, &me.origin().public, event).await?;
     tracing::info!(user_id, by = me.user_id(), client = %client, "password reset requested by an administrator");
     Ok(())
 }
 
 /// Makes a new reset token for `user_id` (ending any earlier one) and queues its mail, in one
-/// transaction.
-async fn queue(state: &AppState, user_id: i64, email: &str, origin: &str) -> Result<(), AppError> {
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a password reset")?;
+/// transaction, which writes `event` to the log of the account's organization (if it has one).
+async fn queue(
+    state: &AppState,
+    user_id: i64,
+    email: &str,
+    origin: &str,
+    event: Event,
+) -> Result<(), AppError> {
+    let now = now();
+    let (mut tx, organization) = audit::begin_for_user(&state.db, user_id).await?;
+    if let Some(org) = organization {
+        audit::record(&mut tx, org, event, now).await?;
+    }
     account_links::issue_in(
         &mut tx,
         state,
@@ -153,7 +174,7 @@ async fn queue(state: &AppState, user_id: i64, email: &str, origin: &str) -> Res
         user_id,
         email,
         origin,
-        now(),
+        now,
     )
     .await?;
     tx.commit()
@@ -177,15 +198,24 @@ pub async fn confirm(
     let record = token.live(state.db.pool()).await?;
     refuse_weak(state, record.user_id, &new_password).await?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a password reset")?;
+    let (mut tx, organization) = audit::begin_for_user(&state.db, record.user_id).await?;
     let user_id = db::account_tokens::use_once(&mut *tx, Purpose::PasswordReset, &token.0, now())
         .await
         .or_internal("using a password reset")?
         .ok_or_else(invalid_link)?;
+    if let Some(org) = organization {
+        let email = db::users::email_of(&mut *tx, user_id)
+            .await
+            .or_internal("reading an account")?
+            .unwrap_or_default();
+        let actor = Actor::User {
+            id: user_id,
+            email: email.clone(),
+        };
+        let target = Target::User { id: user_id, email };
+        let event = Event::new(actor, Action::PasswordResetCompleted, target).from(caller.origin());
+        audit::record(&mut tx, org, event, now()).await?;
+    }
     store_password_in(&mut tx, user_id, &hash).await?;
     db::sessions::delete_all_of(&mut *tx, user_id)
         .await
@@ -238,12 +268,16 @@ pub async fn set_by_administrator(
         .ok_or_else(|| AppError::NotFound(format!("There is no account for {email}.")))?;
     crate::server::auth::common_passwords::check(&new_password, &email)?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a password change")?;
+    let (mut tx, organization) = audit::begin_for_user(&state.db, user.id).await?;
     store_password_in(&mut tx, user.id, &hash).await?;
+    if let Some(org) = organization {
+        let target = Target::User {
+            id: user.id,
+            email: email.to_string(),
+        };
+        let event = Event::new(Actor::Cli, Action::PasswordChanged, target);
+        audit::record(&mut tx, org, event, now()).await?;
+    }
     db::sessions::delete_all_of(&mut *tx, user.id)
         .await
         .or_internal("ending sessions")?;

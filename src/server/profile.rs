@@ -1,14 +1,16 @@
 //! The signed-in user's own account: their name and their password.
 
 use super::{
-    accounts::FullName,
+    accounts::{own, FullName},
+    audit::{self, Event},
     auth::{common_passwords, password, secrets, SignedIn},
     db,
     error::OrInternal,
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{AppError, EmailAddress, Password, Profile};
+use crate::domain::{Action, AppError, EmailAddress, Password, Profile};
+use serde_json::json;
 
 pub const WRONG_CURRENT_PASSWORD: &str = "That is not your current password.";
 pub const SAME_PASSWORD: &str = "Choose a password different from your current one.";
@@ -29,14 +31,21 @@ pub async fn get(state: &AppState, me: &SignedIn) -> Result<Profile, AppError> {
 
 /// Sets the caller's first and last name (either may be empty); returns the account as saved.
 pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<Profile, AppError> {
+    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     db::users::set_name(
-        state.db.pool(),
+        &mut *tx,
         me.user_id(),
         name.first.as_str(),
         name.last.as_str(),
     )
     .await
     .or_internal("saving a name")?;
+    if let Some(org) = organization {
+        let event = Event::by(me, Action::NameChanged, own(me))
+            .details(json!({"first_name": name.first.as_str(), "last_name": name.last.as_str()}));
+        audit::record(&mut tx, org, event, super::now()).await?;
+    }
+    tx.commit().await.or_internal("saving a name")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "changed their name");
     get(state, me).await
 }
@@ -94,7 +103,7 @@ pub async fn change_password(
     }
     attempt.take_back(pool).await?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let mut tx = state.db.begin().await.or_internal("changing a password")?;
+    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     if !db::users::replace_password_hash(&mut *tx, me.user_id(), &stored, &hash)
         .await
         .or_internal("changing a password")?
@@ -120,6 +129,11 @@ pub async fn change_password(
         None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
     }
     .or_internal("ending sessions")?;
+    if let Some(org) = organization {
+        let event = Event::by(me, Action::PasswordChanged, own(me))
+            .details(json!({"ended_sessions": ended}));
+        audit::record(&mut tx, org, event, super::now()).await?;
+    }
     tx.commit().await.or_internal("changing a password")?;
     tracing::info!(client = %client, user_id = me.user_id(), ended_sessions = ended, "changed the password");
     Ok(())

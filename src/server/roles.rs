@@ -3,12 +3,14 @@
 //! last seat or both become the Owner.
 
 use super::{
-    auth::{password, Admin, Owner},
+    audit::{self, Actor, Event, Target},
+    auth::{password, Admin, Member, Owner},
     db,
     error::OrInternal,
     now, seats, AppState,
 };
-use crate::domain::{AppError, EmailAddress, MemberRow, Role};
+use crate::domain::{Action, AppError, EmailAddress, MemberRow, Role};
+use serde_json::json;
 
 fn not_a_member() -> AppError {
     AppError::NotFound("There is no such member in this organization.".into())
@@ -20,7 +22,7 @@ async fn locked_role_of(
     state: &AppState,
     organization_id: i64,
     user_id: i64,
-) -> Result<(db::Tx, Role), AppError> {
+) -> Result<(db::Tx, Role, Target), AppError> {
     let mut tx = state
         .db
         .begin()
@@ -35,7 +37,12 @@ async fn locked_role_of(
         .await
         .or_internal("reading a role")?
         .ok_or_else(not_a_member)?;
-    Ok((tx, role))
+    // The member as the log names them: their email at this moment.
+    let email = db::users::email_of(&mut *tx, user_id)
+        .await
+        .or_internal("reading an email")?
+        .ok_or_else(not_a_member)?;
+    Ok((tx, role, Target::User { id: user_id, email }))
 }
 
 /// Changes a member's role. `OWNER` is never assignable, nobody changes the Owner's role or
@@ -59,7 +66,7 @@ pub async fn change_role(
     }
     let org = me.organization_id();
     let now = now();
-    let (mut tx, current) = locked_role_of(state, org, user_id).await?;
+    let (mut tx, current, target) = locked_role_of(state, org, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can change the Owner's role.".into(),
@@ -81,6 +88,16 @@ pub async fn change_role(
             // Restoring them later must not revive a stolen session or token.
             super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
         }
+        let action = if role == Role::Deactivated {
+            Action::MemberDeactivated
+        } else if current == Role::Deactivated {
+            Action::MemberRestored
+        } else {
+            Action::MemberRoleChanged
+        };
+        let event = Event::by(me, action, target)
+            .details(json!({"from": current.as_str(), "to": role.as_str()}));
+        audit::record(&mut tx, org, event, now).await?;
         super::notices::role_changed_in(
             &mut tx,
             org,
@@ -110,7 +127,7 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         ));
     }
     let org = me.organization_id();
-    let (mut tx, current) = locked_role_of(state, org, user_id).await?;
+    let (mut tx, current, target) = locked_role_of(state, org, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can remove the Owner; the Owner can transfer ownership first.".into(),
@@ -121,6 +138,9 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         .or_internal("removing a member")?
         .ok_or_else(not_a_member)?;
     super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+    let event =
+        Event::by(me, Action::MemberRemoved, target).details(json!({"role": current.as_str()}));
+    audit::record(&mut tx, org, event, now()).await?;
     tx.commit().await.or_internal("committing a removal")?;
     tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, role = %current, "removed a member");
     Ok(())
@@ -140,17 +160,18 @@ pub async fn transfer_ownership(
     if !password::verify(&state.hashing, stored, password_text.to_owned()).await? {
         return Err(AppError::invalid("password", "That is not your password."));
     }
-    transfer(state, me.organization_id(), Some(me.user_id()), to).await
+    transfer(state, me.organization_id(), Some(&**me), to).await
 }
 
-/// Moves ownership of `organization_id` to the member with email `to`. With `from`, only if that
-/// user is still the Owner (the UI); without, from whoever is (the server administrator's command).
+/// Moves ownership of `organization_id` to the member with email `to`. `by` the Owner, only if
+/// they still are (the UI); without, from whoever is (the server administrator's command).
 pub async fn transfer(
     state: &AppState,
     organization_id: i64,
-    from: Option<i64>,
+    by: Option<&Member>,
     to: &str,
 ) -> Result<(), AppError> {
+    let from = by.map(Member::user_id);
     let to = EmailAddress::parse(to)?;
     let now = now();
     let mut tx = state.db.begin().await.or_internal("starting a transfer")?;
@@ -208,6 +229,20 @@ pub async fn transfer(
             ),
         ));
     }
+    let from_email = db::users::email_of(&mut *tx, owner_id)
+        .await
+        .or_internal("reading an email")?
+        .unwrap_or_default();
+    let target = Target::User {
+        id: target_id,
+        email: to.to_string(),
+    };
+    let event = match by {
+        Some(me) => Event::by(me, Action::OwnershipTransferred, target),
+        None => Event::new(Actor::Cli, Action::OwnershipTransferred, target),
+    };
+    let event = event.details(json!({"from_id": owner_id, "from_email": from_email}));
+    audit::record(&mut tx, organization_id, event, now).await?;
     tx.commit().await.or_internal("committing a transfer")?;
     tracing::info!(
         organization_id,

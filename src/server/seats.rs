@@ -1,8 +1,14 @@
 //! Seats: the check that one more would not exceed the organization's limit. Which roles take a
 //! seat is `Role::counts_seat`; what counts is `db::sql::seats_used`.
 
-use super::{db, error::OrInternal};
-use crate::domain::AppError;
+use serde_json::json;
+
+use super::{
+    audit::{self, Actor, Event, Target},
+    db,
+    error::OrInternal,
+};
+use crate::domain::{Action, AppError};
 
 /// Refuses when one more seat would exceed the organization's limit. Call it inside the
 /// transaction that holds the organization's lock (`Db::lock_organization`), so that concurrent
@@ -19,4 +25,49 @@ pub async fn ensure_free(tx: &mut db::Tx, organization_id: i64, now: i64) -> Res
         }),
         _ => Ok(()),
     }
+}
+
+/// The server administrator's `gatehouse set-seats`: sets the organization's limit (`None`:
+/// unlimited), recorded in its log, under its lock.
+pub async fn set_limit(
+    db: &db::Db,
+    organization_id: i64,
+    limit: Option<i64>,
+) -> Result<(), AppError> {
+    let no_such = || {
+        AppError::NotFound(format!(
+            "There is no organization with id {organization_id}."
+        ))
+    };
+    let now = super::now();
+    let mut tx = db.begin().await.or_internal("starting a seat change")?;
+    if !db
+        .lock_organization(&mut tx, organization_id)
+        .await
+        .or_internal("locking the organization")?
+    {
+        return Err(no_such());
+    }
+    let before = db::organizations::seat_usage(&mut *tx, organization_id, now)
+        .await
+        .or_internal("reading seats")?
+        .ok_or_else(no_such)?;
+    let title = db::organizations::title(&mut *tx, organization_id)
+        .await
+        .or_internal("reading an organization")?
+        .ok_or_else(no_such)?;
+    if !db::organizations::set_seats(&mut *tx, organization_id, limit, now)
+        .await
+        .or_internal("setting seats")?
+    {
+        return Err(no_such());
+    }
+    let target = Target::Organization {
+        id: organization_id,
+        title,
+    };
+    let event = Event::new(Actor::Cli, Action::SeatsChanged, target)
+        .details(json!({"from": before.limit, "to": limit}));
+    audit::record(&mut tx, organization_id, event, now).await?;
+    tx.commit().await.or_internal("committing a seat change")
 }

@@ -70,12 +70,15 @@ pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), Ap
     let Some(record) = records.into_iter().find(|s| public_id(&s.id_hash) == id) else {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     };
-    if !db::sessions::delete_of(state.db.pool(), me.user_id(), &record.id_hash)
+    let (mut tx, organization) = super::audit::begin_for_user(&state.db, me.user_id()).await?;
+    if !db::sessions::delete_of(&mut *tx, me.user_id(), &record.id_hash)
         .await
         .or_internal("ending a session")?
     {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     }
+    record_ended(&mut tx, organization, me, 1).await?;
+    tx.commit().await.or_internal("ending a session")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), session = %id, "ended a session");
     Ok(())
 }
@@ -87,16 +90,38 @@ pub async fn end_others(
     me: &SignedIn,
     current: Option<&str>,
 ) -> Result<u64, AppError> {
+    let (mut tx, organization) = super::audit::begin_for_user(&state.db, me.user_id()).await?;
     let ended = match current {
         Some(session) => {
-            db::sessions::delete_all_but(state.db.pool(), me.user_id(), &secrets::hash(session))
-                .await
+            db::sessions::delete_all_but(&mut *tx, me.user_id(), &secrets::hash(session)).await
         }
-        None => db::sessions::delete_all_of(state.db.pool(), me.user_id()).await,
+        None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
     }
     .or_internal("ending sessions")?;
+    record_ended(&mut tx, organization, me, ended).await?;
+    tx.commit().await.or_internal("ending sessions")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), ended, "ended the other sessions");
     Ok(ended)
+}
+
+/// Records in the organization's log that the caller ended `ended` of their sessions.
+async fn record_ended(
+    tx: &mut db::Tx,
+    organization: Option<i64>,
+    me: &SignedIn,
+    ended: u64,
+) -> Result<(), AppError> {
+    use super::audit::{self, Event};
+    let Some(org) = organization else {
+        return Ok(());
+    };
+    let event = Event::by(
+        me,
+        crate::domain::Action::SessionEnded,
+        super::accounts::own(me),
+    )
+    .details(serde_json::json!({"ended": ended}));
+    audit::record(tx, org, event, now()).await
 }
 
 /// A session's public id: the start of its stored hash, in hex. It identifies the session to its

@@ -76,6 +76,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let janitor = tokio::spawn(tidy_up(self.state.clone()));
         let outbox = tokio::spawn(super::mail::run_outbox(self.state.clone()));
+        let retention = tokio::spawn(prune_audit_log(self.state.clone()));
         let config = &self.state.config;
         let limits = super::serve::ServeLimits {
             max_connections: config.max_connections,
@@ -85,6 +86,7 @@ impl Application {
         let served = super::serve::serve(self.listener, self.router, limits, stop).await;
         janitor.abort();
         outbox.abort();
+        retention.abort();
         served
     }
 }
@@ -151,6 +153,24 @@ async fn tidy_up(state: AppState) {
         }
         if let Err(e) = super::throttle::prune(state.db.pool(), &state.config).await {
             tracing::warn!(error = %e, "could not remove old attempts");
+        }
+    }
+}
+
+/// Prunes audit entries older than `LABEL_STUDIO_AUDIT_RETENTION_DAYS` at start and then daily
+/// (nothing without the setting). Every instance may run it: each organization is pruned under
+/// its lock, and pruning twice deletes nothing more.
+async fn prune_audit_log(state: AppState) {
+    let Some(days) = state.config.audit_retention_days else {
+        return;
+    };
+    let mut every_day = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
+    loop {
+        every_day.tick().await;
+        match super::audit::prune(&state.db, days, super::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, days, "pruned the audit log"),
+            Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
         }
     }
 }

@@ -5,14 +5,16 @@
 
 use super::{
     account_links,
-    auth::{keys::EMAIL_VERIFICATION_PREFIX, SignedIn},
+    accounts::own,
+    audit::{self, Actor, Event, Target},
+    auth::{keys::EMAIL_VERIFICATION_PREFIX, Anyone, SignedIn},
     db::{self, account_tokens::Purpose, Tx},
     error::OrInternal,
     now,
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{AppError, EmailVerified};
+use crate::domain::{Action, AppError, EmailVerified};
 
 pub const INVALID_LINK: &str = "This verification link is invalid, has expired or was already used. Sign in and send yourself a new one from the banner.";
 pub const ALREADY_VERIFIED: &str = "Your email address is already verified.";
@@ -63,11 +65,11 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
     {
         return Err(wait.refusal("emails asked for from your network"));
     }
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a verification")?;
+    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    if let Some(org) = organization {
+        let event = Event::by(me, Action::EmailVerificationSent, own(me));
+        audit::record(&mut tx, org, event, now()).await?;
+    }
     queue_in(
         &mut tx,
         state,
@@ -84,40 +86,64 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
 
 /// Uses a verification link: the link is used up and the account's address is verified. A link
 /// opened again after it verified its address (a reload) is told so and does nothing.
-pub async fn confirm(state: &AppState, token: &str) -> Result<EmailVerified, AppError> {
+pub async fn confirm(
+    state: &AppState,
+    caller: &Anyone,
+    token: &str,
+) -> Result<EmailVerified, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
     let token_hash =
         account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
     let now = now();
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a verification")?;
+    // The account is known only from its link: found first, so that its organization's log
+    // can be locked before anything changes.
+    let record =
+        db::account_tokens::find_by_hash(state.db.pool(), Purpose::EmailVerification, &token_hash)
+            .await
+            .or_internal("finding a verification link")?
+            .ok_or_else(invalid)?;
+    let (mut tx, organization) = audit::begin_for_user(&state.db, record.user_id).await?;
     let used = db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
         .await
         .or_internal("using a verification link")?;
-    let (user_id, already) = match used {
-        Some(user_id) => (user_id, false),
-        None => {
-            let record =
-                db::account_tokens::find_by_hash(&mut *tx, Purpose::EmailVerification, &token_hash)
-                    .await
-                    .or_internal("finding a verification link")?
-                    .filter(|t| t.used_at.is_some())
-                    .ok_or_else(invalid)?;
-            (record.user_id, true)
-        }
-    };
-    if !already {
-        db::users::mark_verified(&mut *tx, user_id, now)
+    // Not usable: opened before (a reload), or dead.
+    let already = match used {
+        Some(_) => false,
+        None => db::account_tokens::find_by_hash(&mut *tx, Purpose::EmailVerification, &token_hash)
             .await
-            .or_internal("recording a verified address")?;
+            .or_internal("finding a verification link")?
+            .is_some_and(|t| t.used_at.is_some()),
+    };
+    if used.is_none() && !already {
+        return Err(invalid());
     }
+    let user_id = record.user_id;
     let email = db::users::email_of(&mut *tx, user_id)
         .await
         .or_internal("reading an account")?
         .ok_or_else(invalid)?;
+    if !already {
+        db::users::mark_verified(&mut *tx, user_id, now)
+            .await
+            .or_internal("recording a verified address")?;
+        if let Some(org) = organization {
+            let target = Target::User {
+                id: user_id,
+                email: email.clone(),
+            };
+            let actor = Actor::User {
+                id: user_id,
+                email: email.clone(),
+            };
+            audit::record(
+                &mut tx,
+                org,
+                Event::new(actor, Action::EmailVerified, target).from(caller.origin()),
+                now,
+            )
+            .await?;
+        }
+    }
     tx.commit().await.or_internal("committing a verification")?;
     if !already {
         tracing::info!(user_id, "email address verified");

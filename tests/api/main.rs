@@ -6,6 +6,7 @@ mod smtp;
 
 mod abuse;
 mod accounts;
+mod audit;
 mod cli;
 mod hardening;
 mod headers;

@@ -207,6 +207,18 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             json!({"user_id": target_id, "role": "REVIEWER"}),
             Rule::AdminsHere(200),
         ),
+        (
+            Method::GET,
+            format!("{here}/audit-log"),
+            json!(null),
+            Rule::AdminsHere(200),
+        ),
+        (
+            Method::GET,
+            format!("{here}/audit-log.csv"),
+            json!(null),
+            Rule::AdminsHere(200),
+        ),
         // Nobody with this id is a member anywhere: admins find no such member.
         (
             Method::DELETE,
@@ -321,6 +333,11 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::Public(400),
         ),
         ("organization/get", vec![], Rule::Admins(200)),
+        (
+            "audit/list",
+            vec![("page", "1"), ("actor", ""), ("since", ""), ("until", "")],
+            Rule::Admins(200),
+        ),
         (
             "organization/rename",
             vec![("title", "Renamed")],

@@ -52,6 +52,49 @@ impl Member {
     }
 }
 
+/// Who made a request, as the log and the messages name them: what every signed-in witness knows.
+pub trait Identity {
+    fn user_id(&self) -> i64;
+    fn email(&self) -> &str;
+    fn origin(&self) -> &RequestOrigin;
+}
+
+/// `Member` and `Account` by their fields; the witnesses by what they hold.
+macro_rules! identity {
+    (fields: $($name:ty),+) => {$(
+        impl Identity for $name {
+            fn user_id(&self) -> i64 {
+                self.user_id
+            }
+
+            fn email(&self) -> &str {
+                &self.email
+            }
+
+            fn origin(&self) -> &RequestOrigin {
+                &self.origin
+            }
+        }
+    )+};
+    (held: $($name:ty),+) => {$(
+        impl Identity for $name {
+            fn user_id(&self) -> i64 {
+                Identity::user_id(&self.0)
+            }
+
+            fn email(&self) -> &str {
+                Identity::email(&self.0)
+            }
+
+            fn origin(&self) -> &RequestOrigin {
+                Identity::origin(&self.0)
+            }
+        }
+    )+};
+}
+
+identity!(fields: Member, Account);
+
 /// A signed-in account, whatever its standing: the caller before any need is checked.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -156,6 +199,8 @@ witness!(
     /// The Owner of the organization.
     Owner = Need::Owner
 );
+
+identity!(held: Active, Admin, Owner, SignedIn);
 
 /// What a stronger witness proves of a weaker one.
 macro_rules! implies {

@@ -3,6 +3,7 @@
 
 pub mod account_tokens;
 pub mod api_tokens;
+pub mod audit;
 pub mod invitations;
 pub mod members;
 pub mod memberships;
@@ -32,13 +33,25 @@ enum Backend {
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite: one connection that every write transaction ([`Db::begin`]) takes in turn, so that
+    /// they queue in the process, each handed the database as the one before commits, instead of
+    /// polling for SQLite's write lock (its busy handler sleeps up to 100 ms between tries).
+    writer: Option<AnyPool>,
     backend: Backend,
 }
 
+/// How long a write transaction waits for SQLite's writer connection (as the busy timeout).
+const SQLITE_WRITE_WAIT: Duration = Duration::from_secs(10);
+
+/// What every SQLite connection is set to.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+
 /// How long a request waits for a PostgreSQL connection. When the server cannot be reached,
 /// this is how long a request takes to be answered 503 ("the database is unreachable"), so it
-/// is short; a healthy pool hands out a connection in milliseconds.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// is short; but a burst of changes to one organization queues on its lock while holding
+/// connections, and those requests should wait their turn rather than be refused.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -62,6 +75,7 @@ impl Db {
             ));
         };
         let options = AnyConnectOptions::from_str(url)?;
+        let mut writer = None;
         let pool = match backend {
             Backend::Sqlite => {
                 if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(ToOwned::to_owned))
@@ -75,21 +89,32 @@ impl Db {
                         })?;
                     }
                 }
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(8)
                     .min_connections(1)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
+                            conn.execute(SQLITE_PRAGMAS).await?;
                             Ok(())
                         })
                     })
-                    .connect_with(options)
-                    .await?
+                    .connect_with(options.clone())
+                    .await?;
+                writer = Some(
+                    AnyPoolOptions::new()
+                        .max_connections(1)
+                        .acquire_timeout(SQLITE_WRITE_WAIT)
+                        // A local file does not drop connections: no ping before each write.
+                        .test_before_acquire(false)
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute(SQLITE_PRAGMAS).await?;
+                                Ok(())
+                            })
+                        })
+                        .connect_lazy_with(options),
+                );
+                pool
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
@@ -104,7 +129,11 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -112,12 +141,14 @@ impl Db {
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`), so that concurrent read-then-write transactions queue instead of
-    /// failing; PostgreSQL's row locks and constraints do the same job there.
+    /// (`BEGIN IMMEDIATE`) on the writer connection, so that concurrent read-then-write
+    /// transactions queue instead of failing; PostgreSQL's row locks and constraints do the same
+    /// job there. Never begin a second one while holding one.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+        match (&self.writer, self.backend) {
+            (Some(writer), _) => writer.begin_with("BEGIN IMMEDIATE").await,
+            (None, Backend::Sqlite) => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            (None, Backend::Postgres) => self.pool.begin().await,
         }
     }
 
@@ -148,6 +179,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 }

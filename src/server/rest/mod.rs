@@ -2,6 +2,7 @@
 //! auth. The routes and the OpenAPI document at `/api/openapi.json` are built from the same
 //! handlers, so the two cannot drift.
 
+mod audit;
 mod current_user;
 mod invites;
 mod meta;
@@ -102,6 +103,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             organization::change_membership
         ))
         .routes(routes!(organization::remove_membership))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::export))
         .routes(routes!(invites::get_link))
         .routes(routes!(invites::reset_link))
         .routes(routes!(invites::send_email))
