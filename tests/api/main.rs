@@ -12,6 +12,7 @@ mod headers;
 mod invites;
 mod limits;
 mod matrix;
+mod nojs;
 mod organization;
 mod outage;
 mod pages;
