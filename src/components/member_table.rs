@@ -178,7 +178,8 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
                     None => String::new(),
                 }}
             </span>
-            <noscript inner_html=r#"<button type="submit">Save role</button>"# />
+            // Markup, not a view: with scripting on, the browser reads `<noscript>` as text.
+            {leptos::html::noscript().inner_html(r#"<button type="submit">Save role</button>"#)}
         </form>
     }
 }

@@ -93,7 +93,7 @@ async fn a_form_post_signs_up_and_lands_in_the_app(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains(
-            r#"id="field-password-error" role="alert">Use at least 8 characters for your password."#
+            r#"id="field-password-error" role="alert" class="field-error">Use at least 8 characters for your password."#
         ),
         "{html}"
     );
@@ -252,7 +252,7 @@ async fn a_role_changed_without_javascript_comes_back_to_the_organization_page_m
     assert_eq!(status, StatusCode::OK);
     let shown = html.replace("&#x27;", "'").replace("&quot;", "\"");
     assert!(
-        shown.contains(&format!(r#"class="form-error" role="alert">{error}"#)),
+        shown.contains(&format!(r#"role="alert" class="form-error">{error}"#)),
         "{error} in {html}"
     );
 }
@@ -306,7 +306,7 @@ async fn removing_without_javascript_asks_in_the_page_then_removes(backend: Back
     let (status, html) = page(&app, &app.client, &asking).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains(r#"<form class="inline" method="post" action="/_sfn/members/remove">"#),
+        html.contains(r#"<form method="post" action="/_sfn/members/remove" class="inline">"#),
         "{html}"
     );
     assert!(html.contains("Remove member"), "{html}");
