@@ -86,7 +86,7 @@ pub fn InviteModal(
         }
     };
     view! {
-        <Dialog title="Invite people" on_close close_button=true>
+        <Dialog title="Invite people" on_close close_button=true close_to="/organization">
             <div class="tabs" role="tablist" aria-label="How to invite" on:keydown=on_tab_keys>
                 {tab_button(Tab::Link, "invite-tab-link", "invite-panel-link", "Invite link", link_tab)}
                 {tab_button(Tab::Email, "invite-tab-email", "invite-panel-email", "Invite via email", email_tab)}

@@ -111,14 +111,14 @@ pub fn PendingInvitationList(
             <p class="saved" class:failed=move || matches!(outcome.get(), Some(Err(_))) role="status">
                 {move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}
             </p>
-            <form class="filters" role="search" aria-label="Search pending invitations"
+            <form class="filters" role="search" aria-label="Filter pending invitations"
                 on:submit=move |ev| {
                     ev.prevent_default();
                     apply_search();
                 }
             >
                 <div class="field">
-                    <label for="invitation-search">"Search invitations"</label>
+                    <label for="invitation-search">"Filter by email"</label>
                     <input id="invitation-search" type="search" placeholder="Email" autocomplete="off"
                         prop:value=move || typed.get() on:input=on_input />
                 </div>
