@@ -70,14 +70,25 @@ test("an owner invites two addresses and sees the result of each; an invitee sig
   const dialog = await openInviteDialog(page);
 
   const invitee = uniqueEmail("invitee");
-  await dialog.getByLabel("Email addresses").fill(`${invitee}, not-an-address`);
+  const second = uniqueEmail("second");
+  await dialog.getByLabel("Email addresses").fill(`${invitee}, ${second}`);
   await dialog.getByLabel("Role", { exact: true }).selectOption("REVIEWER");
   await dialog.getByRole("button", { name: "Send invitations" }).click();
   await expect(page).toHaveURL(/\/organization\?invite=email&invited=/);
   const results = page.getByTestId("invite-results");
   await expect(results.locator("li").filter({ hasText: invitee })).toContainText("Invited");
+  await expect(results.locator("li").filter({ hasText: second })).toContainText("Invited");
+  for (const address of [invitee, second]) {
+    await expect(page.getByTestId("pending-invitations").getByRole("row").filter({ hasText: address })).toContainText("Reviewer");
+  }
+
+  // An address that cannot be one is reported as such, beside the one that was invited.
+  const third = uniqueEmail("third");
+  await page.getByRole("dialog", { name: "Invite people" }).getByLabel("Email addresses").fill(`not-an-address; ${third}`);
+  await page.getByRole("dialog", { name: "Invite people" }).getByRole("button", { name: "Send invitations" }).click();
   await expect(results.locator("li").filter({ hasText: "not-an-address" })).toContainText("Invalid address");
-  await expect(page.getByTestId("pending-invitations").getByRole("row").filter({ hasText: invitee })).toContainText("Reviewer");
+  await expect(results.locator("li").filter({ hasText: third })).toContainText("Invited");
+  await expect(results.locator("li")).toHaveCount(2);
 
   // The invitee opens the link in the message and signs up as a Reviewer.
   await expect.poll(() => linkInMail(invitee, "/user/signup", "ghi_"), { timeout: 15_000 }).not.toBe("");
@@ -132,7 +143,7 @@ test("an owner resets the invite link after confirming, and changes a member's r
   // "Close" closes the dialog without JavaScript too; the Pending member then gets a role with
   // the button beside the drop-down.
   await dialog.getByRole("button", { name: "Close" }).click();
-  await expect(page).toHaveURL(/\/organization$/);
+  await expect(page).toHaveURL(/\/organization\??$/);
   await expect(page.getByRole("dialog", { name: "Invite people" })).toBeHidden();
   const row = page.getByTestId("members-table").getByRole("row").filter({ hasText: joiner });
   const select = row.getByRole("combobox", { name: `Role of ${joiner}` });
