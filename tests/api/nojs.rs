@@ -17,6 +17,11 @@ crate::on_both_databases!(
     removing_without_javascript_asks_in_the_page_then_removes,
     resetting_the_link_without_javascript_asks_then_replaces_it,
     pending_invitations_are_paged_and_searched,
+    invitations_are_resent_and_revoked_without_javascript,
+    ownership_is_transferred_without_javascript,
+    a_forgotten_password_is_reset_without_javascript,
+    the_account_forms_work_without_javascript,
+    the_verification_banner_resends_without_javascript,
 );
 
 /// Posts `form` to a server function as a browser does without JavaScript, from the page at
@@ -473,4 +478,252 @@ async fn pending_invitations_are_paged_and_searched(backend: Backend) {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Showing 1–20 of 44"), "{html}");
     assert_eq!(html.matches(r#"action="/_sfn/invites/resend""#).count(), 20);
+}
+
+async fn invitations_are_resent_and_revoked_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let guest = format!("{}@example.com", unique("guest-"));
+    app.invite(&owner, &[&guest], Role::Annotator).await;
+    app.wait_for_mail_to(&guest, 1).await;
+    let pending: PendingInvitations = app
+        .server_fn(&app.client, "invites/pending", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = pending.results[0].id.to_string();
+
+    let res = form_post(
+        &app,
+        &app.client,
+        "invites/resend",
+        "/organization",
+        &[("id", &id)],
+    )
+    .await;
+    let back = see_other(&res);
+    assert_eq!(back, "/organization?done=/_sfn/invites/resend");
+    app.wait_for_mail_to(&guest, 2).await;
+    let (_, html) = page(&app, &app.client, &back).await;
+    assert!(html.contains("Invitation re-sent."), "{html}");
+
+    let asking = format!("/organization?confirm=revoke-{id}");
+    let (_, html) = page(&app, &app.client, &asking).await;
+    assert!(
+        html.contains(&format!("Revoke invitation for {guest}?")),
+        "{html}"
+    );
+    assert!(html.contains(r#"action="/_sfn/invites/revoke""#), "{html}");
+    let res = form_post(&app, &app.client, "invites/revoke", &asking, &[("id", &id)]).await;
+    let back = see_other(&res);
+    assert_eq!(back, "/organization?done=/_sfn/invites/revoke");
+    let (_, html) = page(&app, &app.client, &back).await;
+    assert!(html.contains("Invitation revoked."), "{html}");
+    assert!(html.contains("No pending invitations."), "{html}");
+
+    // Revoking it again comes back with the reason.
+    let res = form_post(&app, &app.client, "invites/revoke", &asking, &[("id", &id)]).await;
+    let back = see_other(&res);
+    assert!(
+        back.starts_with("/organization?__path=%2F_sfn%2Finvites%2Frevoke&__err="),
+        "{back}"
+    );
+    let (status, html) = page(&app, &app.client, &back).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"class="saved failed""#), "{html}");
+}
+
+async fn ownership_is_transferred_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let owner = app.sign_up().await;
+    let member = app.add_member(Role::Administrator).await;
+    let wrong = form_post(
+        &app,
+        &app.client,
+        "members/transfer_ownership",
+        "/organization",
+        &[("email", &member.email), ("password", "not the password")],
+    )
+    .await;
+    let back = see_other(&wrong);
+    assert!(
+        back.starts_with("/organization?__path=%2F_sfn%2Fmembers%2Ftransfer_ownership&__err="),
+        "{back}"
+    );
+    assert_eq!(app.whoami(&app.client).await.role, Role::Owner);
+
+    let res = form_post(
+        &app,
+        &app.client,
+        "members/transfer_ownership",
+        "/organization",
+        &[("email", &member.email), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(see_other(&res), "/organization");
+    let me = app.whoami(&app.client).await;
+    assert_eq!(
+        (me.email.as_str(), me.role),
+        (owner.as_str(), Role::Administrator)
+    );
+    assert_eq!(app.whoami(&member.client).await.role, Role::Owner);
+}
+
+async fn a_forgotten_password_is_reset_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let client = new_client();
+    let res = form_post(
+        &app,
+        &client,
+        "password_reset/request",
+        "/user/forgot-password",
+        &[("email", &email)],
+    )
+    .await;
+    let back = see_other(&res);
+    assert_eq!(
+        back,
+        "/user/forgot-password?done=/_sfn/password_reset/request"
+    );
+    let (_, html) = page(&app, &client, &back).await;
+    assert!(
+        html.contains("If an account exists for that address, we sent a link."),
+        "{html}"
+    );
+
+    let is_reset =
+        |m: &gatehouse::server::mail::Email| m.to == email && m.text.contains("token=ghr_");
+    let mail = app
+        .wait_for_mail_where("a reset link", |sent| sent.iter().any(is_reset))
+        .await
+        .into_iter()
+        .find(is_reset)
+        .unwrap();
+    let at = mail.text.find("token=ghr_").unwrap() + "token=".len();
+    let token: String = mail.text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let from = format!("/user/reset-password?token={token}");
+    let short = form_post(
+        &app,
+        &client,
+        "password_reset/confirm",
+        &from,
+        &[("token", &token), ("password", "short")],
+    )
+    .await;
+    let back = see_other(&short);
+    assert!(
+        back.starts_with(&format!(
+            "{from}&__path=%2F_sfn%2Fpassword_reset%2Fconfirm&__err="
+        )),
+        "{back}"
+    );
+    let (_, html) = page(&app, &client, &back).await;
+    assert!(
+        html.contains("Use at least 8 characters for your password."),
+        "{html}"
+    );
+
+    let res = form_post(
+        &app,
+        &client,
+        "password_reset/confirm",
+        &back,
+        &[("token", &token), ("password", "a brand new password")],
+    )
+    .await;
+    assert_eq!(see_other(&res), "/");
+    assert_eq!(app.whoami(&client).await.email, email);
+}
+
+async fn the_account_forms_work_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let res = form_post(
+        &app,
+        &app.client,
+        "account/rename",
+        "/user/account",
+        &[("first_name", "Ada"), ("last_name", "Lovelace")],
+    )
+    .await;
+    let back = see_other(&res);
+    assert_eq!(back, "/user/account?done=/_sfn/account/rename");
+    let (_, html) = page(&app, &app.client, &back).await;
+    assert!(html.contains("Saved."), "{html}");
+    assert!(html.contains(r#"value="Lovelace""#), "{html}");
+
+    let elsewhere = new_client();
+    let res = app.log_in_with(&elsewhere, &email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = form_post(
+        &app,
+        &app.client,
+        "account/end_other_sessions",
+        "/user/account",
+        &[],
+    )
+    .await;
+    let back = see_other(&res);
+    assert_eq!(back, "/user/account?done=/_sfn/account/end_other_sessions");
+    let (_, html) = page(&app, &app.client, &back).await;
+    assert!(
+        html.contains("Signed out of every other session."),
+        "{html}"
+    );
+    let whoami = elsewhere
+        .get(app.url("/api/current-user/whoami"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whoami.status(), StatusCode::UNAUTHORIZED);
+
+    let res = form_post(
+        &app,
+        &app.client,
+        "account/change_password",
+        "/user/account",
+        &[
+            ("current_password", "not it"),
+            ("new_password", "a brand new password"),
+        ],
+    )
+    .await;
+    let back = see_other(&res);
+    assert!(
+        back.starts_with("/user/account?__path=%2F_sfn%2Faccount%2Fchange_password&__err="),
+        "{back}"
+    );
+    let res = form_post(
+        &app,
+        &app.client,
+        "account/change_password",
+        &back,
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", "a brand new password"),
+        ],
+    )
+    .await;
+    let back = see_other(&res);
+    assert_eq!(back, "/user/account?done=/_sfn/account/change_password");
+    let (_, html) = page(&app, &app.client, &back).await;
+    assert!(html.contains("Password changed."), "{html}");
+}
+
+async fn the_verification_banner_resends_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let first = app.wait_for_verification_to(&email, 1).await;
+    let res = form_post(&app, &app.client, "verification/resend", "/", &[]).await;
+    let back = see_other(&res);
+    assert_eq!(back, "/?done=/_sfn/verification/resend");
+    assert_ne!(app.wait_for_verification_to(&email, 2).await, first);
+    let (_, html) = page(&app, &app.client, &back).await;
+    assert!(html.contains("Sent. Check your inbox"), "{html}");
 }
