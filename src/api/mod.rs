@@ -137,7 +137,8 @@ pub(crate) mod ssr {
             return "/".to_owned();
         };
         let path = referer.path();
-        let path = if path.starts_with('/') && !path.starts_with("//") {
+        // Only a path of this site: never `//host` or `/\host`, which browsers read as another.
+        let path = if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') {
             path
         } else {
             "/"
@@ -211,6 +212,43 @@ pub(crate) mod ssr {
             http::HeaderValue::from_str(value),
         ) {
             res.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn back(referer: &str) -> String {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(http::header::REFERER, referer.parse().unwrap());
+            back_to_form(&headers)
+        }
+
+        #[test]
+        fn a_form_goes_back_to_its_page_without_what_an_answer_added() {
+            assert_eq!(back("http://h/organization"), "/organization");
+            assert_eq!(
+                back("http://h/organization?invite=link&confirm=remove-3&done=/_sfn/x&__path=a&__err=b&invited=c&role=ANNOTATOR"),
+                "/organization?invite=link&role=ANNOTATOR"
+            );
+            assert_eq!(back("http://h//evil.example/"), "/");
+            assert_eq!(back_to_form(&http::HeaderMap::new()), "/");
+        }
+
+        #[test]
+        fn answers_are_added_to_the_query() {
+            assert_eq!(with_param("/a", "done", "/_sfn/x"), "/a?done=/_sfn/x");
+            assert_eq!(with_param("/a?b=1", "k", "x y&z"), "/a?b=1&k=x%20y%26z");
+            let url = with_error(
+                "/user/login?token=t",
+                "/_sfn/auth/log_in",
+                &AppError::signed_out(),
+            );
+            assert!(
+                url.starts_with("/user/login?token=t&__path=%2F_sfn%2Fauth%2Flog_in&__err="),
+                "{url}"
+            );
         }
     }
 }
