@@ -26,6 +26,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // Without JavaScript the menu and the Invite people dialog are laid out to work.
+                <noscript><link rel="stylesheet" href="/noscript.css" /></noscript>
                 <HydrationScripts options />
                 <MetaTags />
             </head>

@@ -103,7 +103,9 @@ export function messagesTo(address: string): string[] {
 /** The link to `page` with a token starting `prefix` in the newest message to `address` that
  *  has one, or "" if none has come yet. */
 export function linkInMail(address: string, page: string, prefix: string): string {
-  const pattern = new RegExp(`https?://[^\\s"<>]+${page.replace(/\//g, "\\/")}\\?token=${prefix}[A-Za-z0-9_-]+`);
+  // The token must be followed by the rest of the message: a message still being written may
+  // end in the middle of one.
+  const pattern = new RegExp(`https?://[^\\s"<>]+${page.replace(/\//g, "\\/")}\\?token=${prefix}[A-Za-z0-9_-]+(?=[\\s"<>])`);
   for (const text of messagesTo(address).reverse()) {
     const link = text.match(pattern);
     if (link) return link[0];

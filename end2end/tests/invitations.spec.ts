@@ -214,3 +214,27 @@ test("the invite dialog keeps Tab and Escape once focus has fallen out of it (Se
   await expect(dialog).toBeHidden();
   await expect(page.getByRole("button", { name: "Invite People", exact: true })).toBeFocused();
 });
+
+test("pending invitations are listed twenty a page and filtered by address", async ({ page }) => {
+  await signUp(page, uniqueEmail());
+  const tag = uniqueEmail("page").split("@")[0];
+  const emails = Array.from({ length: 23 }, (_, i) => `${tag}-${i}@example.com`);
+  const sent = await page.request.post("/api/invite/send-email", { data: { emails, role: "ANNOTATOR" } });
+  expect(sent.status()).toBe(200);
+
+  await open(page, "/organization");
+  const pending = page.getByTestId("pending-invitations");
+  const rows = pending.getByTestId("invitations-table").locator("tbody tr");
+  await expect(pending.getByTestId("invitations-range")).toHaveText("Showing 1–20 of 23");
+  await expect(rows).toHaveCount(20);
+  await pending.getByRole("button", { name: "Next" }).click();
+  await expect(pending.getByTestId("invitations-range")).toHaveText("Showing 21–23 of 23");
+  await expect(rows).toHaveCount(3);
+
+  // The filter starts again at the first page: -1 and -10 to -19.
+  await pending.getByRole("searchbox", { name: "Filter by email" }).fill(`${tag}-1`);
+  await expect(pending.getByTestId("invitations-range")).toHaveText("Showing 1–11 of 11");
+  await expect(rows).toHaveCount(11);
+  await pending.getByRole("searchbox", { name: "Filter by email" }).fill("nobody-by-this-address");
+  await expect(pending.getByText("No pending invitations match.")).toBeVisible();
+});

@@ -25,6 +25,7 @@ pub async fn sign_up(
             caller.origin().https,
             state.config.session_max_age,
         ));
+        land_on("/");
         Ok(())
     })
     .await
@@ -57,6 +58,7 @@ pub async fn log_in(
             https,
             state.config.session_max_age,
         ));
+        land_on("/");
         Ok(())
     })
     .await
@@ -71,6 +73,7 @@ pub async fn log_out() -> Result<(), AppError> {
         let headers = headers();
         accounts::sign_out(&state, &me, auth::session_cookie(&headers, https)).await?;
         set_cookie(&auth::session_clear_cookie(https));
+        land_on("/user/login");
         Ok(())
     })
     .await

@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+/// The query parameter that carries the results of invitations sent without JavaScript.
+pub const INVITED_PARAM: &str = "invited";
+
 use crate::domain::{
     AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, MemberRow, PendingInvitations,
     Role,
@@ -34,18 +37,39 @@ pub async fn send_invites(emails: String, role: Role) -> Result<Vec<InviteOutcom
         server::{auth::Admin, invites},
     };
     authorized(|state, me: Admin| async move {
-        invites::send(&state, &me, &split_email_list(&emails), role)
+        let outcomes = invites::send(&state, &me, &split_email_list(&emails), role)
             .await?
-            .into_result()
+            .into_result()?;
+        // Without JavaScript, the dialog opens again on its results.
+        land_on(&with_param(
+            "/organization?invite=email",
+            INVITED_PARAM,
+            &crate::domain::InviteOutcome::to_query(&outcomes),
+        ));
+        Ok(outcomes)
     })
     .await
 }
 
+/// A page of the open email invitations (20 a page, newest first; the first page without
+/// `page`) whose address contains `search`.
 #[server(prefix = "/_sfn", endpoint = "invites/pending")]
-pub async fn list_invitations() -> Result<PendingInvitations, AppError> {
+pub async fn list_invitations(
+    page: Option<i64>,
+    search: Option<String>,
+) -> Result<PendingInvitations, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Admin, invites};
-    authorized(|state, me: Admin| async move { invites::pending(&state, &me).await }).await
+    authorized(|state, me: Admin| async move {
+        invites::pending(
+            &state,
+            &me,
+            page.unwrap_or(1),
+            search.as_deref().unwrap_or_default(),
+        )
+        .await
+    })
+    .await
 }
 
 /// Sends the invitation again with a new secret and a new expiry; the old link stops working.
@@ -123,7 +147,9 @@ pub async fn transfer_ownership(email: String, password: String) -> Result<(), A
     use super::ssr::*;
     use crate::server::{auth::Owner, roles};
     authorized(|state, me: Owner| async move {
-        roles::transfer_ownership(&state, &me, &email, &password).await
+        roles::transfer_ownership(&state, &me, &email, &password).await?;
+        land_on("/organization");
+        Ok(())
     })
     .await
 }

@@ -29,6 +29,7 @@ pub async fn confirm_password_reset(token: String, password: String) -> Result<(
             caller.origin().https,
             state.config.session_max_age,
         ));
+        land_on("/");
         Ok(())
     })
     .await

@@ -86,9 +86,9 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
                         <li><A href="/user/account">"Account"</A></li>
                     </Show>
                     <li>
-                        <button type="button" class="link" on:click=move |_| { log_out.dispatch(LogOut {}); }>
-                            "Log out"
-                        </button>
+                        <ActionForm action=log_out>
+                            <button type="submit" class="link">"Log out"</button>
+                        </ActionForm>
                     </li>
                 </ul>
             </nav>

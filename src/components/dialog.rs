@@ -22,6 +22,9 @@ pub fn Dialog(
     /// Shows a "Close" button beside the title.
     #[prop(optional)]
     close_button: bool,
+    /// Where "Close" goes without JavaScript (a dialog the page opened from its address).
+    #[prop(optional)]
+    close_to: Option<&'static str>,
     /// A class added to the dialog box ("confirm-dialog").
     #[prop(optional)]
     class: &'static str,
@@ -90,7 +93,18 @@ pub fn Dialog(
                 <div class="modal-header">
                     <h2 id=title_id>{title}</h2>
                     {close_button.then(|| view! {
-                        <button type="button" class="close" on:click=move |_| on_close.run(())>"Close"</button>
+                        <form class="inline" method="get" action=close_to>
+                            <button
+                                type=if close_to.is_some() { "submit" } else { "button" }
+                                class="close"
+                                on:click=move |ev| {
+                                    ev.prevent_default();
+                                    on_close.run(());
+                                }
+                            >
+                                "Close"
+                            </button>
+                        </form>
                     })}
                 </div>
                 {children()}

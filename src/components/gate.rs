@@ -57,6 +57,20 @@ pub fn Gate(
     }
 }
 
+/// On the login and signup pages: a signed-in user goes to the app instead (the server answers
+/// the page with a redirect, the hydrated app navigates).
+#[component]
+pub fn SignedInGoesToApp() -> impl IntoView {
+    let me = expect_context::<Me>().0;
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(me.await, Ok(Some(_))).then(|| view! { <Redirect path="/" /> })
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 pub fn Notice(title: &'static str, text: String) -> impl IntoView {
     view! {

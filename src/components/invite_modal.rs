@@ -1,18 +1,20 @@
 //! The "Invite people" dialog: the invite link, and invitations by email.
 
-use leptos::{html::Button, prelude::*};
+use leptos::{html::Button, prelude::*, server_fn::ServerFn};
+use leptos_router::hooks::use_query_map;
 
 use super::{
     actions::on_success,
     confirm::ConfirmButton,
     copy_button::CopyButton,
     dialog::Dialog,
+    done_without_js,
     error_line::ErrorLine,
     field::{field_error, form_error},
 };
 use crate::{
-    api::invites::{get_invite_link, ResetInviteLink, SendInvites},
-    domain::{InviteStatus, Role, INVITABLE_ROLES},
+    api::invites::{get_invite_link, ResetInviteLink, SendInvites, INVITED_PARAM},
+    domain::{AppError, InviteLink, InviteOutcome, InviteStatus, Role, INVITABLE_ROLES},
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +31,12 @@ pub fn InviteModal(
     /// Runs after invitations were sent, so the page can show them.
     on_sent: Callback<()>,
 ) -> impl IntoView {
-    let (tab, set_tab) = signal(Tab::Link);
+    // Invitations sent without JavaScript come back to the Invite via email tab.
+    let first = match use_query_map().read_untracked().get("invite").as_deref() {
+        Some("email") => Tab::Email,
+        _ => Tab::Link,
+    };
+    let (tab, set_tab) = signal(first);
     let link_tab = NodeRef::<Button>::new();
     let email_tab = NodeRef::<Button>::new();
     let select = move |t: Tab| {
@@ -79,7 +86,7 @@ pub fn InviteModal(
         }
     };
     view! {
-        <Dialog title="Invite people" on_close close_button=true>
+        <Dialog title="Invite people" on_close close_button=true close_to="/organization">
             <div class="tabs" role="tablist" aria-label="How to invite" on:keydown=on_tab_keys>
                 {tab_button(Tab::Link, "invite-tab-link", "invite-panel-link", "Invite link", link_tab)}
                 {tab_button(Tab::Email, "invite-tab-email", "invite-panel-email", "Invite via email", email_tab)}
@@ -101,15 +108,33 @@ pub fn InviteModal(
 fn InviteLinkPanel() -> impl IntoView {
     // Only reads the link: opening the dialog never changes it.
     let link = Resource::new(|| (), |_| get_invite_link());
+    view! {
+        // The server renders the link into the page, for use without JavaScript too.
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let first = link.await;
+                view! { <InviteLinkControls first /> }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn InviteLinkControls(
+    /// The link as first read.
+    first: Result<InviteLink, AppError>,
+) -> impl IntoView {
+    let first = StoredValue::new(first);
     let reset = ServerAction::<ResetInviteLink>::new();
+    let reset_without_js = done_without_js(<ResetInviteLink as ServerFn>::PATH);
     let shown = move || match reset.value().get() {
-        Some(Ok(new)) => Some(Ok(new)),
-        _ => link.get(),
+        Some(Ok(new)) => Ok(new),
+        _ => first.get_value(),
     };
-    let url = move || shown().and_then(Result::ok).map(|l| l.invite_url);
-    let error = move || match (reset.value().get(), link.get()) {
-        (Some(Err(e)), _) | (_, Some(Err(e))) => Some(e.to_string()),
-        _ => None,
+    let url = move || shown().ok().map(|l| l.invite_url);
+    let error = move || match reset.value().get() {
+        Some(Err(e)) => Some(e.to_string()),
+        _ => shown().err().map(|e| e.to_string()),
     };
     let reset_link = Callback::new(move |()| {
         reset.dispatch(ResetInviteLink {});
@@ -125,7 +150,7 @@ fn InviteLinkPanel() -> impl IntoView {
                 class="token"
                 readonly=true
                 data-testid="invite-link"
-                placeholder="Loading…"
+                value=url().unwrap_or_default()
                 prop:value=move || url().unwrap_or_default()
             />
         </div>
@@ -139,10 +164,12 @@ fn InviteLinkPanel() -> impl IntoView {
                 danger=true
                 on_confirm=reset_link
                 disabled=Signal::derive(move || reset.pending().get() || url().is_none())
+                key="reset-link"
+                action={<ResetInviteLink as ServerFn>::PATH}
             />
         </div>
         <p class="saved" role="status">
-            {move || matches!(reset.value().get(), Some(Ok(_))).then_some("The old link no longer works.")}
+            {move || (reset_without_js || matches!(reset.value().get(), Some(Ok(_)))).then_some("The old link no longer works.")}
         </p>
     }
 }
@@ -153,7 +180,15 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
     let send = ServerAction::<SendInvites>::new();
     let value = send.value();
     let (emails, set_emails) = signal(String::new());
+    // Without JavaScript the results come back in the page's query.
+    let (results, set_results) = signal(
+        use_query_map()
+            .read_untracked()
+            .get(INVITED_PARAM)
+            .map(|text| InviteOutcome::from_query(&text)),
+    );
     on_success(send, move |outcomes| {
+        set_results.set(Some(outcomes.clone()));
         // Keep the addresses that can be fixed and sent again; the rest are done.
         let retry: Vec<String> = outcomes
             .iter()
@@ -208,8 +243,8 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                 </button>
             </div>
         </ActionForm>
-        {move || match value.get() {
-            Some(Ok(outcomes)) => view! {
+        {move || match results.get() {
+            Some(outcomes) => view! {
                 <ul class="results" data-testid="invite-results" aria-label="Invitation results">
                     {outcomes
                         .into_iter()
@@ -227,7 +262,7 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                 </ul>
             }
             .into_any(),
-            _ => ().into_any(),
+            None => ().into_any(),
         }}
     }
 }

@@ -1,6 +1,6 @@
 //! The members table of the Organization page and its pagination.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use super::{
     actions::on_result, confirm::ConfirmButton, dialog::Dialog, error_line::ErrorLine,
@@ -98,6 +98,9 @@ pub fn MemberTable(
 #[component]
 pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> impl IntoView {
     let change = ServerAction::<ChangeMemberRole>::new();
+    // An error that a change without JavaScript came back with is the table's to show: it is
+    // not known which row it belongs to.
+    change.value().set(None);
     let (saved, set_saved) = signal(role);
     // The role waiting for the admin's confirmation.
     let (asking, set_asking) = signal(None::<Role>);
@@ -119,11 +122,15 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
     let options = Role::ALL
         .into_iter()
         .filter(|r| *r != Role::Owner)
-        .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
+        .map(|r| view! { <option value=r.as_str() selected=r == role>{r.label()}</option> })
         .collect_view();
     view! {
-        <div class="role-cell">
+        // Without JavaScript the role is saved with the button beside the drop-down; the app
+        // saves it as soon as it is chosen.
+        <form class="role-cell" method="post" action={<ChangeMemberRole as ServerFn>::PATH}>
+            <input type="hidden" name="user_id" value=user_id.to_string() />
             <select
+                name="role"
                 class="role-select"
                 aria-label=format!("Role of {email}")
                 prop:value=move || saved.get().as_str()
@@ -171,7 +178,9 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
                     None => String::new(),
                 }}
             </span>
-        </div>
+            // Markup, not a view: with scripting on, the browser reads `<noscript>` as text.
+            {leptos::html::noscript().inner_html(r#"<button type="submit">Save role</button>"#)}
+        </form>
     }
 }
 
@@ -179,6 +188,8 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
 #[component]
 fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
     let remove = ServerAction::<RemoveMember>::new();
+    // The table shows an error a removal without JavaScript came back with.
+    remove.value().set(None);
     let refresh_seats = use_context::<RefreshOrganization>();
     let refresh_table = use_context::<RefreshMembers>();
     on_result(remove, move |result| {
@@ -203,6 +214,9 @@ fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
             on_confirm=Callback::new(move |()| {
                 remove.dispatch(RemoveMember { user_id });
             })
+            key=format!("remove-{user_id}")
+            action={<RemoveMember as ServerFn>::PATH}
+            fields=vec![("user_id", user_id.to_string())]
         />
         <ErrorLine message=move || value.try_get().flatten().and_then(Result::err).map(|e| e.to_string()) />
     }
@@ -216,17 +230,23 @@ pub fn Pagination(
     page_size: i64,
     shown: usize,
     set_page: WriteSignal<i64>,
+    /// Names the navigation.
+    #[prop(default = "Members pages")]
+    label: &'static str,
+    /// The test id of "Showing X–Y of N".
+    #[prop(default = "members-range")]
+    range_id: &'static str,
 ) -> impl IntoView {
     let first = (page - 1) * page_size + 1;
     let last = first + shown as i64 - 1;
     let has_previous = page > 1;
     let has_next = page * page_size < count;
     view! {
-        <nav class="pagination" aria-label="Members pages">
+        <nav class="pagination" aria-label=label>
             <button type="button" disabled=!has_previous on:click=move |_| set_page.update(|p| *p = (*p - 1).max(1))>
                 "Previous"
             </button>
-            <span class="muted" data-testid="members-range">
+            <span class="muted" data-testid=range_id>
                 {if shown == 0 { format!("Showing 0 of {count}") } else { format!("Showing {first}–{last} of {count}") }}
             </span>
             <button type="button" disabled=!has_next on:click=move |_| set_page.update(|p| *p += 1)>

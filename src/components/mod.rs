@@ -48,6 +48,24 @@ pub fn set_status(_code: u16) {
     }
 }
 
+/// Whether this page was reached after a plain form post (without JavaScript) to the server
+/// function at `path` succeeded: the page then says it was done, as the hydrated app does.
+pub fn done_without_js(path: &str) -> bool {
+    leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get(crate::api::DONE_PARAM)
+        .is_some_and(|done| done == path)
+}
+
+/// The error a plain form post (without JavaScript) to the server function at `path` came back
+/// to this page with.
+pub fn error_without_js(path: &str) -> Option<AppError> {
+    use leptos::server_fn::error::ServerFnUrlError;
+    use_context::<leptos::server::ServerActionError>()
+        .filter(|e| e.path() == path)
+        .map(|e| ServerFnUrlError::<AppError>::decode_err(e.err()))
+}
+
 /// Loads a page afresh (after signing in or out, so that every part of the app sees it).
 pub fn go_to(path: &str) {
     let _ = window().location().set_href(path);

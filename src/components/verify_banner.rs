@@ -1,10 +1,10 @@
 //! The banner an account with an unverified address sees on every page, with the way to get the
 //! verification link again.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
 
-use super::Me;
+use super::{done_without_js, error_without_js, Me};
 use crate::api::verification::ResendVerification;
 
 #[component]
@@ -31,6 +31,13 @@ pub fn VerifyBanner() -> impl IntoView {
 fn Banner(email: String) -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     let value = resend.value();
+    // Without JavaScript the page comes back marked done, or with the error.
+    let path = <ResendVerification as ServerFn>::PATH;
+    if done_without_js(path) {
+        value.set(Some(Ok(())));
+    } else if let Some(e) = error_without_js(path) {
+        value.set(Some(Err(e)));
+    }
     view! {
         <aside class="banner" role="region" aria-label="Email verification" data-testid="verify-banner">
             <p>
@@ -41,13 +48,11 @@ fn Banner(email: String) -> impl IntoView {
                 Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                 None => ().into_any(),
             }}
-            <button
-                type="button"
-                disabled=move || resend.pending().get()
-                on:click=move |_| { resend.dispatch(ResendVerification {}); }
-            >
-                {move || if resend.pending().get() { "Sending…" } else { "Resend verification email" }}
-            </button>
+            <ActionForm action=resend>
+                <button type="submit" disabled=move || resend.pending().get()>
+                    {move || if resend.pending().get() { "Sending…" } else { "Resend verification email" }}
+                </button>
+            </ActionForm>
         </aside>
     }
 }

@@ -60,6 +60,36 @@ pub struct InviteOutcome {
     pub detail: String,
 }
 
+/// Longest list of invitation results, in JSON, that a page address carries (without JavaScript
+/// the results come back to the page in its query).
+const RESULTS_IN_QUERY_MAX: usize = 2000;
+
+impl InviteOutcome {
+    /// The results as a query value: JSON, as many of the first as fit in a page address.
+    pub fn to_query(outcomes: &[InviteOutcome]) -> String {
+        let mut json = String::from("[");
+        for outcome in outcomes {
+            let Ok(one) = serde_json::to_string(outcome) else {
+                continue;
+            };
+            if json.len() + one.len() + 2 > RESULTS_IN_QUERY_MAX {
+                break;
+            }
+            if json.len() > 1 {
+                json.push(',');
+            }
+            json.push_str(&one);
+        }
+        json.push(']');
+        json
+    }
+
+    /// The results a query value carries; none when it is not a list of them.
+    pub fn from_query(text: &str) -> Vec<InviteOutcome> {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+}
+
 /// An email invitation not yet accepted or revoked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingInvitation {
@@ -72,10 +102,13 @@ pub struct PendingInvitation {
     pub expired: bool,
 }
 
-/// The most recent open invitations and how many there are in all.
+/// A page of the open invitations (newest first) and how many match in all.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingInvitations {
     pub count: i64,
+    /// From 1.
+    pub page: i64,
+    pub page_size: i64,
     pub results: Vec<PendingInvitation>,
 }
 

@@ -1,12 +1,13 @@
 //! `/user/forgot-password`: asks for a reset link; every address is answered alike.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
     api::password_reset::RequestPasswordReset,
     components::{
+        done_without_js,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
     },
@@ -19,7 +20,8 @@ const SENT: &str = "If an account exists for that address, we sent a link.";
 pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<RequestPasswordReset>::new();
     let value = action.value();
-    let sent = move || matches!(value.get(), Some(Ok(())));
+    let sent_without_js = done_without_js(<RequestPasswordReset as ServerFn>::PATH);
+    let sent = move || sent_without_js || matches!(value.get(), Some(Ok(())));
     view! {
         <Title text="Forgot password" />
         <section class="card auth">

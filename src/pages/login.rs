@@ -10,6 +10,7 @@ use crate::{
         actions::on_success,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
+        gate::SignedInGoesToApp,
         go_to,
     },
 };
@@ -25,8 +26,11 @@ pub fn LoginPage() -> impl IntoView {
         .read_untracked()
         .get("token")
         .filter(|t| !t.trim().is_empty());
+    // With an invite token, an account in no organization logs in to join: no redirect then.
+    let signed_in_goes_to_app = token.is_none().then(|| view! { <SignedInGoesToApp /> });
     view! {
         <Title text="Log in" />
+        {signed_in_goes_to_app}
         <section class="card auth">
             <h1>"Log in"</h1>
             {token.is_some().then(|| view! {

@@ -35,7 +35,12 @@ pub fn OrganizationPage() -> impl IntoView {
 #[component]
 fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
     let organization = Resource::new(|| (), |_| get_organization());
-    let invitations = Resource::new(|| (), |_| list_invitations());
+    let invitation_page = RwSignal::new(1_i64);
+    let invitation_search = RwSignal::new(String::new());
+    let invitations = Resource::new(
+        move || (invitation_page.get(), invitation_search.get()),
+        |(page, search)| list_invitations(Some(page), Some(search)),
+    );
     // Role changes and invitations change the seats in use: the card shows them afresh.
     provide_context(RefreshOrganization(Callback::new(move |()| {
         organization.refetch()
@@ -47,7 +52,9 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             .get("role")
             .and_then(|r| r.parse::<Role>().ok()),
     );
-    let (inviting, set_inviting) = signal(false);
+    // `?invite` opens the Invite people dialog (the "Invite People" button without JavaScript,
+    // and where invitations sent without it come back to).
+    let (inviting, set_inviting) = signal(use_query_map().read_untracked().get("invite").is_some());
     let invite_button = NodeRef::<Button>::new();
     let close_invite = Callback::new(move |()| {
         set_inviting.set(false);
@@ -72,15 +79,21 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
         <section class="card">
             <div class="card-header">
                 <h2>"Members"</h2>
-                <button
-                    type="button"
-                    class="primary"
-                    aria-haspopup="dialog"
-                    node_ref=invite_button
-                    on:click=move |_| set_inviting.set(true)
-                >
-                    "Invite People"
-                </button>
+                <form class="inline" method="get">
+                    <input type="hidden" name="invite" value="link" />
+                    <button
+                        type="submit"
+                        class="primary"
+                        aria-haspopup="dialog"
+                        node_ref=invite_button
+                        on:click=move |ev| {
+                            ev.prevent_default();
+                            set_inviting.set(true);
+                        }
+                    >
+                        "Invite People"
+                    </button>
+                </form>
             </div>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -97,7 +110,7 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             </Suspense>
             <Members me role=role_filter />
         </section>
-        <PendingInvitationList invitations />
+        <PendingInvitationList invitations page=invitation_page search=invitation_search />
         <section class="card">
             <div class="card-header">
                 <h2>"Activity"</h2>

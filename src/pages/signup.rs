@@ -13,7 +13,7 @@ use crate::{
         actions::on_success,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
-        gate::Notice,
+        gate::{Notice, SignedInGoesToApp},
         go_to, set_status,
     },
     domain::InviteInfo,
@@ -31,8 +31,14 @@ pub fn SignupPage() -> impl IntoView {
             None => None,
         }
     });
+    let signed_in_goes_to_app = query
+        .read_untracked()
+        .get("token")
+        .is_none()
+        .then(|| view! { <SignedInGoesToApp /> });
     view! {
         <Title text="Sign up" />
+        {signed_in_goes_to_app}
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let disabled = settings.await.map(|s| s.signup_without_link_disabled).unwrap_or(false);

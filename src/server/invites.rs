@@ -401,31 +401,66 @@ impl<'a> Batch<'a> {
     }
 }
 
-/// How many open invitations the Organization page lists.
-pub const PENDING_SHOWN: i64 = 100;
+/// Open invitations per page of the Organization page.
+pub const PENDING_PAGE_SIZE: i64 = 20;
 
-/// The newest open invitations, with whether each has expired, and their total.
-pub async fn pending(state: &AppState, me: &Admin) -> Result<PendingInvitations, AppError> {
+/// A page (from 1) of the open invitations whose address contains `search` (any, when empty),
+/// newest first, with whether each has expired, and how many match.
+pub async fn pending(
+    state: &AppState,
+    me: &Admin,
+    page: i64,
+    search: &str,
+) -> Result<PendingInvitations, AppError> {
+    if page < 1 {
+        return Err(AppError::invalid("page", "page starts at 1."));
+    }
+    let search = search.trim().to_lowercase();
+    if search.chars().count() > 254 {
+        return Err(AppError::invalid(
+            "search",
+            "Search for at most 254 characters.",
+        ));
+    }
+    let pattern = (!search.is_empty()).then(|| {
+        let escaped = search
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
     let now = now();
     let org = me.organization_id();
-    let count = db::invitations::count_open(state.db.pool(), org)
+    let count = db::invitations::count_open(state.db.pool(), org, pattern.as_deref())
         .await
         .or_internal("counting invitations")?;
-    let results = db::invitations::list_open(state.db.pool(), org, PENDING_SHOWN)
-        .await
-        .or_internal("listing invitations")?
-        .into_iter()
-        .map(|i| PendingInvitation {
-            id: i.id,
-            role: i.role,
-            invited_by: i.invited_by.unwrap_or_else(|| "a former member".into()),
-            created_at: format_timestamp(i.created_at),
-            expires_at: format_timestamp(i.expires_at),
-            expired: i.expires_at <= now,
-            email: i.email,
-        })
-        .collect();
-    Ok(PendingInvitations { count, results })
+    let offset = (page - 1).saturating_mul(PENDING_PAGE_SIZE);
+    let results = db::invitations::page_open(
+        state.db.pool(),
+        org,
+        pattern.as_deref(),
+        PENDING_PAGE_SIZE,
+        offset,
+    )
+    .await
+    .or_internal("listing invitations")?
+    .into_iter()
+    .map(|i| PendingInvitation {
+        id: i.id,
+        role: i.role,
+        invited_by: i.invited_by.unwrap_or_else(|| "a former member".into()),
+        created_at: format_timestamp(i.created_at),
+        expires_at: format_timestamp(i.expires_at),
+        expired: i.expires_at <= now,
+        email: i.email,
+    })
+    .collect();
+    Ok(PendingInvitations {
+        count,
+        page,
+        page_size: PENDING_PAGE_SIZE,
+        results,
+    })
 }
 
 fn no_such_invitation() -> AppError {

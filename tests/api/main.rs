@@ -13,6 +13,7 @@ mod headers;
 mod invites;
 mod limits;
 mod matrix;
+mod nojs;
 mod organization;
 mod outage;
 mod pages;

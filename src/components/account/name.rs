@@ -1,10 +1,11 @@
 //! The user's first and last name, shown in the members table.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::profile::{get_profile, RenameMe},
     components::{
+        done_without_js,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
     },
@@ -15,7 +16,15 @@ pub fn NameForm() -> impl IntoView {
     let profile = Resource::new(|| (), |_| get_profile());
     let rename = ServerAction::<RenameMe>::new();
     let value = rename.value();
-    let saved = move || matches!(value.get(), Some(Ok(_))) && !rename.pending().get();
+    // Without JavaScript the page comes back marked done.
+    let done = done_without_js(<RenameMe as ServerFn>::PATH);
+    let saved = move || {
+        !rename.pending().get()
+            && match value.get() {
+                Some(result) => result.is_ok(),
+                None => done,
+            }
+    };
     // The name as last saved: the answer to the last rename, else as loaded.
     let shown = move |pick: fn(&crate::domain::Profile) -> String| {
         Signal::derive(move || match value.get() {

@@ -1,11 +1,12 @@
 //! Changing the password: the current one is asked for; the other sessions end, this one stays.
 
-use leptos::{html::Form, prelude::*};
+use leptos::{html::Form, prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::profile::ChangePassword,
     components::{
         actions::on_success,
+        done_without_js,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
     },
@@ -22,7 +23,15 @@ pub fn PasswordForm() -> impl IntoView {
             form.reset();
         }
     });
-    let changed = move || matches!(value.get(), Some(Ok(()))) && !change.pending().get();
+    // Without JavaScript the page comes back marked done.
+    let done = done_without_js(<ChangePassword as ServerFn>::PATH);
+    let changed = move || {
+        !change.pending().get()
+            && match value.get() {
+                Some(result) => result.is_ok(),
+                None => done,
+            }
+    };
     view! {
         <section class="card">
             <h2>"Change password"</h2>

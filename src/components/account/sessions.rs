@@ -1,11 +1,11 @@
 //! Where the user is signed in, with "Sign out" on each other session and "Sign out everywhere
 //! else".
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::profile::{list_sessions, EndOtherSessions, EndSession},
-    components::{actions::on_result, error_line::ErrorLine, readable_time},
+    components::{actions::on_result, done_without_js, error_line::ErrorLine, readable_time},
     domain::SessionView,
 };
 
@@ -17,6 +17,14 @@ pub fn SessionList() -> impl IntoView {
     on_result(end_one, move |_| sessions.refetch());
     on_result(end_others, move |_| sessions.refetch());
     let pending = move || end_one.pending().get() || end_others.pending().get();
+    // Without JavaScript the page comes back marked done.
+    let ended_without_js = if done_without_js(<EndOtherSessions as ServerFn>::PATH) {
+        Some("Signed out of every other session.")
+    } else if done_without_js(<EndSession as ServerFn>::PATH) {
+        Some("Signed out of that session.")
+    } else {
+        None
+    };
     let error = move || {
         end_one
             .value()
@@ -43,12 +51,14 @@ pub fn SessionList() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                             <div class="actions">
-                                <button type="button" disabled=move || pending() || others == 0
-                                    on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>
-                                    "Sign out everywhere else"
-                                </button>
+                                <ActionForm action=end_others>
+                                    <button type="submit" disabled=move || pending() || others == 0>
+                                        "Sign out everywhere else"
+                                    </button>
+                                </ActionForm>
                                 <span class="saved" role="status">
                                     {move || match end_others.value().get() {
+                                        None if end_one.value().get().is_none() => ended_without_js.map(str::to_owned),
                                         Some(Ok(0)) => Some("No other sessions.".to_owned()),
                                         Some(Ok(1)) => Some("Signed out of 1 other session.".to_owned()),
                                         Some(Ok(n)) => Some(format!("Signed out of {n} other sessions.")),
@@ -90,10 +100,17 @@ fn SessionItem(
                 </div>
             </div>
             {(!session.current).then(|| view! {
-                <button type="button" aria-label=label disabled=move || pending.get()
-                    on:click=move |_| on_end.run(id.clone())>
-                    "Sign out"
-                </button>
+                // Posts the form itself without JavaScript; the app sends it in the page.
+                <form class="inline" method="post" action={<EndSession as ServerFn>::PATH}>
+                    <input type="hidden" name="id" value=id.clone() />
+                    <button type="submit" aria-label=label disabled=move || pending.get()
+                        on:click=move |ev| {
+                            ev.prevent_default();
+                            on_end.run(id.clone());
+                        }>
+                        "Sign out"
+                    </button>
+                </form>
             })}
         </li>
     }

@@ -2,12 +2,17 @@
 
 use std::time::Duration;
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
-    api::invites::list_members,
+    api::{
+        invites::{list_members, ChangeMemberRole, RemoveMember},
+        password_reset::SendPasswordReset,
+    },
     components::{
+        done_without_js,
         error_line::ErrorLine,
+        error_without_js,
         member_table::{MemberTable, Pagination},
         RefreshMembers,
     },
@@ -67,7 +72,26 @@ pub fn Members(
         }
     };
     let on_role = move |ev| set_role.set(event_target_value(&ev).parse::<Role>().ok());
+    // What a change made without JavaScript in a row of the table came back with.
+    let row_paths = [
+        (<ChangeMemberRole as ServerFn>::PATH, "Role saved."),
+        (<RemoveMember as ServerFn>::PATH, "Member removed."),
+        (
+            <SendPasswordReset as ServerFn>::PATH,
+            "Password reset link sent.",
+        ),
+    ];
+    let done = row_paths
+        .iter()
+        .find(|(path, _)| done_without_js(path))
+        .map(|(_, message)| *message);
+    let failed = row_paths
+        .iter()
+        .find_map(|(path, _)| error_without_js(path))
+        .map(|e| e.to_string());
     view! {
+        {done.map(|message| view! { <p class="saved" role="status" data-testid="members-outcome">{message}</p> })}
+        <ErrorLine message=move || failed.clone() />
         <form class="filters" role="search" aria-label="Search members"
             on:submit=move |ev| {
                 ev.prevent_default();

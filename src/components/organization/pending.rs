@@ -1,26 +1,53 @@
-//! The Pending invitations card: email invitations not yet accepted, with Resend and Revoke.
+//! The Pending invitations card: email invitations not yet accepted, 20 a page with a search by
+//! address, with Resend and Revoke.
 
-use leptos::prelude::*;
+use std::time::Duration;
+
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::invites::{ResendInvitation, RevokeInvitation},
     components::{
-        actions::on_result, confirm::ConfirmButton, error_line::ErrorLine, member_table::RolePill,
+        actions::on_result,
+        confirm::ConfirmButton,
+        done_without_js,
+        error_line::ErrorLine,
+        member_table::{Pagination, RolePill},
         readable_date, readable_time, RefreshOrganization,
     },
     domain::{AppError, PendingInvitation, PendingInvitations},
 };
 
+/// How long typing must pause before the invitations are searched.
+const SEARCH_DELAY: Duration = Duration::from_millis(300);
+
 /// Email invitations not yet accepted, with Resend and Revoke.
 #[component]
 pub fn PendingInvitationList(
     invitations: Resource<Result<PendingInvitations, AppError>>,
+    /// The page shown, from 1.
+    page: RwSignal<i64>,
+    /// The search by address, as applied.
+    search: RwSignal<String>,
 ) -> impl IntoView {
     let resend = ServerAction::<ResendInvitation>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
     // The address of the last invitation acted on, for the message.
     let target = StoredValue::new(String::new());
-    let (outcome, set_outcome) = signal(None::<Result<String, String>>);
+    // Without JavaScript the page comes back marked done, or with the error.
+    let answered_without_js = if done_without_js(<ResendInvitation as ServerFn>::PATH) {
+        Some(Ok("Invitation re-sent.".to_owned()))
+    } else if done_without_js(<RevokeInvitation as ServerFn>::PATH) {
+        Some(Ok("Invitation revoked.".to_owned()))
+    } else {
+        resend
+            .value()
+            .get_untracked()
+            .or_else(|| revoke.value().get_untracked())
+            .and_then(Result::err)
+            .map(|e| Err(e.to_string()))
+    };
+    let (outcome, set_outcome) = signal(answered_without_js);
     let refresh_seats = use_context::<RefreshOrganization>();
     on_result(resend, move |result| {
         let email = target.get_value();
@@ -54,24 +81,63 @@ pub fn PendingInvitationList(
         set_outcome.set(None);
         revoke.dispatch(RevokeInvitation { id });
     });
+    // Searches once typing pauses, or at once on Enter.
+    let (typed, set_typed) = signal(search.get_untracked());
+    let waiting = StoredValue::new(None::<TimeoutHandle>);
+    let stop_waiting = move || {
+        if let Some(handle) = waiting.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+    };
+    on_cleanup(stop_waiting);
+    let apply_search = move || {
+        stop_waiting();
+        let text = typed.get_untracked().trim().to_owned();
+        if text != search.get_untracked() {
+            page.set(1);
+            search.set(text);
+        }
+    };
+    let on_input = move |ev| {
+        set_typed.set(event_target_value(&ev));
+        stop_waiting();
+        if let Ok(handle) = set_timeout_with_handle(apply_search, SEARCH_DELAY) {
+            waiting.set_value(Some(handle));
+        }
+    };
     view! {
         <section class="card" data-testid="pending-invitations" aria-labelledby="pending-invitations-title">
             <h2 id="pending-invitations-title">"Pending invitations"</h2>
             <p class="saved" class:failed=move || matches!(outcome.get(), Some(Err(_))) role="status">
                 {move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}
             </p>
+            <form class="filters" role="search" aria-label="Filter pending invitations"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    apply_search();
+                }
+            >
+                <div class="field">
+                    <label for="invitation-search">"Filter by email"</label>
+                    <input id="invitation-search" type="search" placeholder="Email" autocomplete="off"
+                        prop:value=move || typed.get() on:input=on_input />
+                </div>
+            </form>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match invitations.await {
-                        Ok(list) if list.results.is_empty() => view! { <p class="empty">"No pending invitations."</p> }.into_any(),
+                        Ok(list) if list.count == 0 && search.get_untracked().is_empty() => {
+                            view! { <p class="empty">"No pending invitations."</p> }.into_any()
+                        }
+                        Ok(list) if list.results.is_empty() && list.page == 1 => {
+                            view! { <p class="empty">"No pending invitations match."</p> }.into_any()
+                        }
                         Ok(list) => {
-                        let shown = list.results.len();
-                        let more = (list.count > shown as i64).then(|| view! {
-                            <p class="muted">"Showing the " {shown} " most recent of " {list.count} " pending invitations."</p>
-                        });
+                        let (count, current, page_size, shown) =
+                            (list.count, list.page, list.page_size, list.results.len());
                         view! {
                             <div class="table-wrap">
-                                <table class="table">
+                                <table class="table" data-testid="invitations-table">
                                     <caption class="sr-only">"Pending invitations"</caption>
                                     <thead>
                                         <tr>
@@ -91,7 +157,8 @@ pub fn PendingInvitationList(
                                     </tbody>
                                 </table>
                             </div>
-                            {more}
+                            <Pagination count page=current page_size shown set_page=page.write_only()
+                                label="Pending invitations pages" range_id="invitations-range" />
                         }
                         .into_any()
                         }
@@ -132,9 +199,16 @@ fn InvitationRow(
                 {expired.then(|| view! { " " <span class="pill expired">"Expired"</span> })}
             </td>
             <td class="row-actions">
-                <button type="button" disabled=move || busy.get() on:click=move |_| on_resend.run((id, for_resend.clone()))>
-                    "Resend"
-                </button>
+                // Posts the form itself without JavaScript; the app sends it in the page.
+                <form class="inline" method="post" action={<ResendInvitation as ServerFn>::PATH}>
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <button type="submit" disabled=move || busy.get() on:click=move |ev| {
+                        ev.prevent_default();
+                        on_resend.run((id, for_resend.clone()));
+                    }>
+                        "Resend"
+                    </button>
+                </form>
                 <ConfirmButton
                     label="Revoke"
                     question
@@ -142,6 +216,9 @@ fn InvitationRow(
                     danger=true
                     disabled=busy
                     on_confirm=Callback::new(move |()| on_revoke.run((id, for_revoke.clone())))
+                    key=format!("revoke-{id}")
+                    action={<RevokeInvitation as ServerFn>::PATH}
+                    fields=vec![("id", id.to_string())]
                 />
             </td>
         </tr>

@@ -1,11 +1,12 @@
 //! Renaming the organization; the card and the header follow the new title.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::organization::RenameOrganization,
     components::{
         actions::on_success,
+        done_without_js,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
         RenamedTitle,
@@ -27,7 +28,15 @@ pub fn RenameForm(
         renamed.set(Some(updated.title.clone()));
         set_current.set(updated);
     });
-    let saved = move || matches!(value.get(), Some(Ok(_))) && !rename.pending().get();
+    // Without JavaScript the page comes back marked done.
+    let done = done_without_js(<RenameOrganization as ServerFn>::PATH);
+    let saved = move || {
+        !rename.pending().get()
+            && match value.get() {
+                Some(result) => result.is_ok(),
+                None => done,
+            }
+    };
     view! {
         <section class="card">
             <h2>"Rename the organization"</h2>

@@ -38,16 +38,25 @@ static FIND: LazyLock<String> = LazyLock::new(|| format!("{SELECT_INVITATION} WH
 static FIND_OPEN: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT i.id, i.created_at, i.expires_at FROM invitations i WHERE i.organization_id = $1 AND i.email = $2 AND {}", open_invitation("i"))
 });
-static LIST_OPEN: LazyLock<String> = LazyLock::new(|| {
+/// The open invitations of an organization (`$1`) whose address matches the lower-case `LIKE`
+/// pattern `$2` (NULL: any).
+fn open_matching() -> String {
     format!(
-        "{SELECT_INVITATION} WHERE i.organization_id = $1 AND {} ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
+        "i.organization_id = $1 AND {} AND ($2 IS NULL OR i.email LIKE $2 ESCAPE '\\')",
         open_invitation("i")
     )
+}
+static PAGE_OPEN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{SELECT_INVITATION} WHERE {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
+        open_matching()
+    )
 });
+/// Counted on the invitations alone: the join that names the inviter is only for the page shown.
 static COUNT_OPEN: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT COUNT(*) FROM invitations i WHERE i.organization_id = $1 AND {}",
-        open_invitation("i")
+        "SELECT COUNT(*) FROM invitations i WHERE {}",
+        open_matching()
     )
 });
 static RENEW: LazyLock<String> = LazyLock::new(|| {
@@ -118,25 +127,33 @@ pub async fn find_open<'e>(
         .await
 }
 
-/// The newest open invitations of the organization, at most `limit`.
-pub async fn list_open<'e>(
+/// A page of the organization's open invitations whose address matches `pattern` (a lower-case
+/// `LIKE` pattern; `None`: all), newest first.
+pub async fn page_open<'e>(
     ex: impl AnyExecutor<'e>,
     organization_id: i64,
+    pattern: Option<&str>,
     limit: i64,
+    offset: i64,
 ) -> Result<Vec<InvitationRecord>, sqlx::Error> {
-    sqlx::query_as(LIST_OPEN.as_str())
+    sqlx::query_as(PAGE_OPEN.as_str())
         .bind(organization_id)
+        .bind(pattern)
         .bind(limit)
+        .bind(offset)
         .fetch_all(ex)
         .await
 }
 
+/// How many open invitations of the organization match `pattern` (as for `page_open`).
 pub async fn count_open<'e>(
     ex: impl AnyExecutor<'e>,
     organization_id: i64,
+    pattern: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(COUNT_OPEN.as_str())
         .bind(organization_id)
+        .bind(pattern)
         .fetch_one(ex)
         .await
 }
