@@ -11,7 +11,10 @@ use axum::{
     Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+use tower_http::{
+    compression::CompressionLayer,
+    trace::{DefaultOnFailure, TraceLayer},
+};
 
 use super::{
     db::Db,
@@ -129,7 +132,12 @@ pub fn router(state: AppState) -> Router {
             RequestLimits::from_config(&state.config),
             limits::limit_requests,
         ))
-        .layer(TraceLayer::new_for_http())
+        // A failure is logged where it happens (a 500 with its cause and reference); a refusal
+        // under load (503) is expected, and a flood of them must not flood the log.
+        .layer(
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         // Outermost, so that every answer carries the security headers, whichever layer made it.
         .layer(middleware::from_fn_with_state(
             headers::SecurityHeaders::new(&state.config),
