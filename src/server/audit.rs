@@ -459,7 +459,9 @@ pub fn csv(
     let organization_id = me.organization_id();
     // (the header sent, the seq to continue before, finished)
     let start = (false, None::<i64>, false);
-    Ok(futures_util::stream::unfold(
+    // Fused: the compression layer polls a body again after its end, which `unfold` alone
+    // answers with a panic.
+    Ok(futures_util::StreamExt::fuse(futures_util::stream::unfold(
         (db, filters, start),
         move |(db, filters, (header_sent, before, done))| async move {
             if done {
@@ -496,7 +498,7 @@ pub fn csv(
                 }
             }
         },
-    ))
+    )))
 }
 
 /// What `gatehouse audit verify` found.
