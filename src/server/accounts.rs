@@ -641,10 +641,6 @@ pub async fn current_user(
         }
         None => (String::new(), 0),
     };
-    let email_verified = db::users::email_verified_at(state.db.pool(), me.user_id())
-        .await
-        .or_internal("reading an account")?
-        .is_some();
     Ok(Some(CurrentUser {
         id: me.user_id(),
         email: me.email().to_owned(),
@@ -652,7 +648,7 @@ pub async fn current_user(
         organization_id: me.organization_id(),
         organization_title: title,
         pending_members,
-        email_verified,
+        email_verified: me.email_verified(),
     }))
 }
 

@@ -43,10 +43,7 @@ pub async fn queue_in(
 /// and per client address.
 pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
     let pool = state.db.pool();
-    let verified = db::users::email_verified_at(pool, me.user_id())
-        .await
-        .or_internal("reading an account")?;
-    if verified.is_some() {
+    if me.email_verified() {
         return Err(AppError::Conflict(ALREADY_VERIFIED.into()));
     }
     if let Err(wait) = throttle::count(

@@ -102,6 +102,8 @@ pub struct Account {
     email: String,
     /// Their organization and role; `None` once removed from their organization.
     membership: Option<(i64, Role)>,
+    /// Whether they proved their address.
+    email_verified: bool,
     origin: RequestOrigin,
 }
 
@@ -120,6 +122,10 @@ impl Account {
 
     pub fn role(&self) -> Option<Role> {
         self.membership.map(|(_, role)| role)
+    }
+
+    pub fn email_verified(&self) -> bool {
+        self.email_verified
     }
 
     pub fn origin(&self) -> &RequestOrigin {
@@ -389,6 +395,7 @@ async fn identify(
         user_id: record.user_id,
         email: record.email,
         membership: record.organization_id.zip(record.role),
+        email_verified: record.email_verified_at.is_some(),
         origin: origin.clone(),
     }))
 }

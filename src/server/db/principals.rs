@@ -13,6 +13,7 @@ pub struct PrincipalRecord {
     pub organization_id: Option<i64>,
     pub role: Option<Role>,
     pub last_activity_at: Option<i64>,
+    pub email_verified_at: Option<i64>,
     /// When the session was last seen (sessions only).
     pub session_seen_at: Option<i64>,
 }
@@ -21,6 +22,7 @@ macro_rules! select_principal {
     ($seen:literal, $tail:literal) => {
         concat!(
             "SELECT u.id AS user_id, u.email, m.organization_id, m.role, u.last_activity_at, ",
+            "u.email_verified_at, ",
             $seen,
             " AS session_seen_at FROM users u LEFT JOIN memberships m ON m.user_id = u.id ",
             $tail

@@ -116,18 +116,6 @@ pub async fn replace_password_hash<'e>(
         .map(|d| d.rows_affected() > 0)
 }
 
-/// When the user proved their address, if they have.
-pub async fn email_verified_at<'e>(
-    ex: impl AnyExecutor<'e>,
-    user_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar::<_, Option<i64>>("SELECT email_verified_at FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_optional(ex)
-        .await
-        .map(Option::flatten)
-}
-
 /// Records that the user proved their address (an email invitation, or the verification link).
 pub async fn mark_verified<'e>(
     ex: impl AnyExecutor<'e>,

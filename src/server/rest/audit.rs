@@ -13,7 +13,7 @@ use utoipa::{
     IntoParams,
 };
 
-use super::{responses::*, ApiResult, Authorized};
+use super::{query_number, responses::*, ApiResult, Authorized};
 use crate::{
     domain::{Action, AppError, AuditPage},
     server::{
@@ -81,18 +81,6 @@ fn action() -> ObjectBuilder {
         ))
 }
 
-fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
-    match value.as_deref().map(str::trim) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| {
-            ApiError(AppError::invalid(
-                field,
-                format!("{field} must be a whole number, not {v:?}."),
-            ))
-        }),
-    }
-}
-
 /// The organization's audit log, newest first
 ///
 /// Owner or Administrator only. Every change to the organization, its members, invitations and
@@ -113,8 +101,8 @@ pub async fn list(
 ) -> ApiResult<AuditPage> {
     let Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
     let query = audit::Query {
-        page: number("page", q.page, 1)?,
-        page_size: number("page_size", q.page_size, 50)?,
+        page: query_number("page", q.page, 1)?,
+        page_size: query_number("page_size", q.page_size, 50)?,
         action: q.action,
         actor: q.actor,
         since: q.since,

@@ -230,6 +230,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// A whole-number query parameter (`page`, `page_size`): `default` when absent, a 400 on the
+/// field otherwise.
+fn query_number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| {
+            ApiError(AppError::invalid(
+                field,
+                format!("{field} must be a whole number, not {v:?}."),
+            ))
+        }),
+    }
+}
+
 /// Reads an integer as JSON Schema defines one: `7` and `7.0` alike (a number with a fractional
 /// part, or out of range, is refused).
 fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {

@@ -12,7 +12,7 @@ use utoipa::{
     IntoParams, ToSchema,
 };
 
-use super::{responses::*, ApiResult, Authorized, JsonBody};
+use super::{query_number, responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
     domain::{AppError, MemberPage, MemberRow, OrgTitle, OrganizationView, Role},
     server::{
@@ -162,18 +162,6 @@ pub struct MembershipQuery {
     search: Option<String>,
 }
 
-fn number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
-    match value.as_deref().map(str::trim) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| {
-            ApiError(AppError::invalid(
-                field,
-                format!("{field} must be a whole number, not {v:?}."),
-            ))
-        }),
-    }
-}
-
 /// Members of the organization, paged
 ///
 /// Owner or Administrator only. Counted, filtered, sorted (by joining) and paged by the database.
@@ -193,8 +181,8 @@ pub async fn list_memberships(
     let Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
     let role = q.role.as_deref().map(str::parse::<Role>).transpose()?;
     let query = members::Query {
-        page: number("page", q.page, 1)?,
-        page_size: number("page_size", q.page_size, 50)?,
+        page: query_number("page", q.page, 1)?,
+        page_size: query_number("page_size", q.page_size, 50)?,
         role,
         search: q.search.unwrap_or_default(),
     };
