@@ -3,7 +3,7 @@
 use super::{
     audit::{self, Actor, Event, Target},
     auth::{self, keys::Keys, password, secrets, Active, Anyone, Visitor},
-    db::{self, Tx},
+    db::{self, Locked, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{self, Destination, InviteToken},
     notices, now,
@@ -118,13 +118,10 @@ pub async fn sign_up(
     let origin = &caller.origin().public;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
     // Joining: the organization's log records it, under its lock (taken before any change).
-    if let Some(org) = joining {
-        state
-            .db
-            .lock_organization(&mut tx, org)
-            .await
-            .or_internal("locking the organization")?;
-    }
+    let mut lock = match joining {
+        Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
+        None => None,
+    };
     let now = now();
     let user_id = match token {
         None => {
@@ -145,7 +142,8 @@ pub async fn sign_up(
                 .await
                 .or_internal("finding an invite link")?
                 .ok_or_else(invite_token::invalid)?;
-            notices::pending_joined_in(&mut tx, state, org.id, origin, now).await?;
+            let lock = locked(&mut lock, org.id)?;
+            notices::pending_joined_in(&mut tx, lock, state, origin, now).await?;
             let user_id = create_member_in(
                 &mut tx,
                 &state.keys,
@@ -157,7 +155,7 @@ pub async fn sign_up(
             .await?;
             verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
             let event = joined_event(user_id, &email).from(caller.origin());
-            audit::record(&mut tx, org.id, event, now).await?;
+            audit::record(&mut tx, lock, event, now).await?;
             user_id
         }
         Some(InviteToken::Invitation(token_hash)) => {
@@ -185,7 +183,8 @@ pub async fn sign_up(
                 .await
                 .or_internal("recording a verified address")?;
             let event = accepted_event(user_id, &email, &invitation).from(caller.origin());
-            audit::record(&mut tx, invitation.organization_id, event, now).await?;
+            let lock = locked(&mut lock, invitation.organization_id)?;
+            audit::record(&mut tx, lock, event, now).await?;
             user_id
         }
     };
@@ -242,8 +241,18 @@ pub async fn create_owner_in(
         }
         None => Event::new(Actor::Cli, Action::OrganizationCreated, target),
     };
-    audit::record(tx, org_id, event.details(details), now).await?;
+    let mut lock = Locked::created(org_id, email.to_string());
+    audit::record(tx, &mut lock, event.details(details), now).await?;
     Ok(user_id)
+}
+
+/// The lock taken on the organization an invite token led to, before the transaction changed
+/// anything. The token leads there still (it was read again inside the transaction); should it
+/// not, it is no longer valid.
+fn locked(lock: &mut Option<Locked>, organization_id: i64) -> Result<&mut Locked, AppError> {
+    lock.as_mut()
+        .filter(|l| l.id == organization_id)
+        .ok_or_else(invite_token::invalid)
 }
 
 /// The member themselves, as the target of a change to their own account.
@@ -408,16 +417,13 @@ pub async fn sign_in(
         (None, theirs) => theirs,
     };
     let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
-    if let Some(org) = organization {
-        state
-            .db
-            .lock_organization(&mut tx, org)
-            .await
-            .or_internal("locking the organization")?;
-    }
+    let mut lock = match organization {
+        Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
+        None => None,
+    };
     let now = now();
     if let Some(token) = token {
-        join_in(&mut tx, state, user_id, &email, token, caller).await?;
+        join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
     }
     if let Some(old) = old_session {
         db::sessions::delete(&mut *tx, &secrets::hash(old))
@@ -425,14 +431,14 @@ pub async fn sign_in(
             .or_internal("ending the old session")?;
     }
     let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
-    if let Some(org) = organization {
+    if let Some(lock) = lock.as_mut() {
         let target = Target::User {
             id: user_id,
             email: email.to_string(),
         };
         let event = Event::new(actor(user_id, &email), Action::SignInSucceeded, target)
             .from(caller.origin());
-        audit::record(&mut tx, org, event, now).await?;
+        audit::record(&mut tx, lock, event, now).await?;
     }
     tx.commit().await.or_internal("committing sign-in")?;
     state.outbox_wake.notify_one();
@@ -445,6 +451,7 @@ pub async fn sign_in(
 /// own address.
 async fn join_in(
     tx: &mut Tx,
+    lock: &mut Option<Locked>,
     state: &AppState,
     user_id: i64,
     email: &EmailAddress,
@@ -485,14 +492,14 @@ async fn join_in(
             (invitation.organization_id, invitation.role, event)
         }
     };
+    let lock = locked(lock, organization_id)?;
     if role == Role::NotActivated {
         // Before the membership refers to the organization (see `sign_up`).
-        notices::pending_joined_in(tx, state, organization_id, &caller.origin().public, now)
-            .await?;
+        notices::pending_joined_in(tx, lock, state, &caller.origin().public, now).await?;
     }
     match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
         Ok(_) => {
-            audit::record(tx, organization_id, event.from(caller.origin()), now).await?;
+            audit::record(tx, lock, event.from(caller.origin()), now).await?;
             tracing::info!(user_id, organization_id, role = %role, "joined an organization by logging in");
             Ok(())
         }
@@ -542,13 +549,13 @@ async fn record_failed_sign_in(
         .begin()
         .await
         .or_internal("starting an audit entry")?;
-    if state
+    if let Some(mut lock) = state
         .db
         .lock_organization(&mut tx, org)
         .await
         .or_internal("locking the organization")?
     {
-        audit::record_all(&mut tx, org, events, now()).await?;
+        audit::record_all(&mut tx, &mut lock, events, now()).await?;
     }
     tx.commit().await.or_internal("committing an audit entry")
 }
@@ -568,11 +575,11 @@ pub async fn sign_out(
             .or_internal("ending a session")?;
         return Ok(());
     };
-    let (mut tx, organization) = audit::begin_for_user(&state.db, account.user_id()).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, account.user_id()).await?;
     db::sessions::delete(&mut *tx, &secrets::hash(session))
         .await
         .or_internal("ending a session")?;
-    if let Some(org) = organization {
+    if let Some(lock) = organization.as_mut() {
         let actor = Actor::User {
             id: account.user_id(),
             email: account.email().to_owned(),
@@ -582,7 +589,7 @@ pub async fn sign_out(
             email: account.email().to_owned(),
         };
         let event = Event::new(actor, Action::SignedOut, target).from(account.origin());
-        audit::record(&mut tx, org, event, now()).await?;
+        audit::record(&mut tx, lock, event, now()).await?;
     }
     tx.commit().await.or_internal("ending a session")?;
     tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
@@ -665,11 +672,11 @@ pub async fn api_token(state: &AppState, me: &Active) -> Result<String, AppError
 
 /// Replaces the caller's API token; the old one stops working at once.
 pub async fn reset_api_token(state: &AppState, me: &Active) -> Result<String, AppError> {
-    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     let token = new_api_token(&mut tx, &state.keys, me.user_id()).await?;
-    if let Some(org) = organization {
+    if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::ApiTokenReset, own(me));
-        audit::record(&mut tx, org, event, now()).await?;
+        audit::record(&mut tx, lock, event, now()).await?;
     }
     tx.commit().await.or_internal("resetting a token")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "reset the API token");

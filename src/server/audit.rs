@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     auth::{Admin, Identity},
-    db::{self, audit::EntryRecord, Db, Tx},
+    db::{self, audit::EntryRecord, Db, Locked, Tx},
     error::OrInternal,
     origin::RequestOrigin,
     AppState,
@@ -142,22 +142,21 @@ pub fn entry_hash(e: &EntryRecord) -> Vec<u8> {
     hasher.finalize().to_vec()
 }
 
-/// Writes `events`, in order, to the organization's chain inside `tx`, in one statement. The
-/// caller holds the organization's lock (`Db::lock_organization`) in `tx`.
+/// Writes `events`, in order, to the chain of the organization locked by `lock` inside `tx`, in
+/// one statement (per thousand entries). The chain's head moves on with them: in `lock`, and in
+/// `audit_chains` by the table's trigger.
 pub async fn record_all(
     tx: &mut Tx,
-    organization_id: i64,
+    lock: &mut Locked,
     events: Vec<Event>,
     now: i64,
 ) -> Result<(), AppError> {
     if events.is_empty() {
         return Ok(());
     }
-    let chain = db::audit::chain(&mut **tx, organization_id)
-        .await
-        .or_internal("reading the audit chain")?;
-    let (mut seq, mut prev) = match chain {
-        Some(c) => (c.head_seq, c.head_hash),
+    let organization_id = lock.id;
+    let (mut seq, mut prev) = match lock.audit_head.take() {
+        Some(head) => head,
         None => (0, GENESIS.to_vec()),
     };
     let mut entries = Vec::with_capacity(events.len());
@@ -195,25 +194,36 @@ pub async fn record_all(
             .await
             .or_internal("writing the audit log")?;
     }
-    db::audit::set_head(&mut **tx, organization_id, seq, &prev)
-        .await
-        .or_internal("writing the audit chain")
+    lock.audit_head = Some((seq, prev));
+    Ok(())
 }
 
-/// Writes one event inside `tx` (which holds the organization's lock).
+/// Writes one event inside `tx`, which holds `lock`.
 pub async fn record(
     tx: &mut Tx,
-    organization_id: i64,
+    lock: &mut Locked,
     event: Event,
     now: i64,
 ) -> Result<(), AppError> {
-    record_all(tx, organization_id, vec![event], now).await
+    record_all(tx, lock, vec![event], now).await
+}
+
+/// Locks `organization_id` in `tx` ([`Db::lock_organization`]); a missing organization is a 404.
+pub async fn lock(db: &Db, tx: &mut Tx, organization_id: i64) -> Result<Locked, AppError> {
+    db.lock_organization(tx, organization_id)
+        .await
+        .or_internal("locking the organization")?
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "There is no organization with id {organization_id}."
+            ))
+        })
 }
 
 /// Begins a transaction holding the lock of `user_id`'s organization, if they belong to one:
 /// for changes to an account (its password, token, sessions) that the organization's log
-/// records. Returns the transaction and the organization.
-pub async fn begin_for_user(db: &Db, user_id: i64) -> Result<(Tx, Option<i64>), AppError> {
+/// records.
+pub async fn begin_for_user(db: &Db, user_id: i64) -> Result<(Tx, Option<Locked>), AppError> {
     let mut tx = db.begin().await.or_internal("starting a change")?;
     let organization = db::memberships::organization_of(&mut *tx, user_id)
         .await
@@ -222,8 +232,7 @@ pub async fn begin_for_user(db: &Db, user_id: i64) -> Result<(Tx, Option<i64>), 
         Some(org) => db
             .lock_organization(&mut tx, org)
             .await
-            .or_internal("locking the organization")?
-            .then_some(org),
+            .or_internal("locking the organization")?,
         None => None,
     };
     Ok((tx, locked))

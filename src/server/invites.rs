@@ -75,24 +75,17 @@ pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppE
         .begin()
         .await
         .or_internal("starting a link reset")?;
-    state
-        .db
-        .lock_organization(&mut tx, org)
-        .await
-        .or_internal("locking the organization")?;
+    let mut lock = audit::lock(&state.db, &mut tx, org).await?;
     db::organizations::replace_invite_link(&mut *tx, org, &salt, &hash)
         .await
         .or_internal("resetting the invite link")?;
-    let title = db::organizations::title(&mut *tx, org)
-        .await
-        .or_internal("reading an organization")?
-        .ok_or_else(super::auth::organization_not_found)?;
+    let title = std::mem::take(&mut lock.title);
     let event = Event::by(
         me,
         Action::InviteLinkReset,
         Target::Organization { id: org, title },
     );
-    audit::record(&mut tx, org, event, now()).await?;
+    audit::record(&mut tx, &mut lock, event, now()).await?;
     tx.commit().await.or_internal("committing a link reset")?;
     tracing::info!(
         organization_id = me.organization_id(),
@@ -152,11 +145,7 @@ pub async fn send(
     let mut refusal = None;
     let mut seen = std::collections::HashSet::new();
     let mut tx = state.db.begin().await.or_internal("starting invitations")?;
-    state
-        .db
-        .lock_organization(&mut tx, org)
-        .await
-        .or_internal("locking the organization")?;
+    let mut lock = audit::lock(&state.db, &mut tx, org).await?;
     batch.read_quota(&mut tx).await?;
     for raw in addresses {
         let outcome = |status, detail: &str| InviteOutcome {
@@ -189,7 +178,13 @@ pub async fn send(
     }
     batch.record_sent(&mut tx).await?;
     // One statement for every invitation's entry, however many addresses.
-    audit::record_all(&mut tx, org, std::mem::take(&mut batch.events), batch.now).await?;
+    audit::record_all(
+        &mut tx,
+        &mut lock,
+        std::mem::take(&mut batch.events),
+        batch.now,
+    )
+    .await?;
     tx.commit().await.or_internal("committing invitations")?;
     state.outbox_wake.notify_one();
     let sent = results.iter().filter(|o| o.status.is_success()).count();
@@ -478,11 +473,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
     let email = EmailAddress::parse(&invitation.email)?;
     let mut batch = Batch::new(state, me, invitation.role);
     let mut tx = state.db.begin().await.or_internal("starting a resend")?;
-    state
-        .db
-        .lock_organization(&mut tx, me.organization_id())
-        .await
-        .or_internal("locking the organization")?;
+    let mut lock = audit::lock(&state.db, &mut tx, me.organization_id()).await?;
     batch.read_quota(&mut tx).await?;
     // Revoked or accepted meanwhile: there is nothing to send again (re-inviting would make a new
     // invitation the admin did not ask for).
@@ -499,7 +490,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
     batch.record_sent(&mut tx).await?;
     audit::record_all(
         &mut tx,
-        me.organization_id(),
+        &mut lock,
         std::mem::take(&mut batch.events),
         batch.now,
     )
@@ -512,7 +503,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
 
 /// Revokes the open invitation with this id: its link stops working and its seat is freed.
 pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppError> {
-    let mut tx = begin_revocation(state, me).await?;
+    let (mut tx, lock) = begin_revocation(state, me).await?;
     let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now())
         .await
         .or_internal("revoking an invitation")?;
@@ -524,36 +515,33 @@ pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
             .unwrap_or_default(),
         None => String::new(),
     };
-    finish_revocation(tx, me, revoked, email).await
+    finish_revocation(tx, lock, me, revoked, email).await
 }
 
-async fn begin_revocation(state: &AppState, me: &Admin) -> Result<db::Tx, AppError> {
+async fn begin_revocation(state: &AppState, me: &Admin) -> Result<(db::Tx, db::Locked), AppError> {
     let mut tx = state
         .db
         .begin()
         .await
         .or_internal("starting a revocation")?;
-    state
-        .db
-        .lock_organization(&mut tx, me.organization_id())
-        .await
-        .or_internal("locking the organization")?;
-    Ok(tx)
+    let lock = audit::lock(&state.db, &mut tx, me.organization_id()).await?;
+    Ok((tx, lock))
 }
 
 /// Revokes the open invitation of this address.
 pub async fn revoke_address(state: &AppState, me: &Admin, email: &str) -> Result<(), AppError> {
     let email = EmailAddress::parse(email)?;
-    let mut tx = begin_revocation(state, me).await?;
+    let (mut tx, lock) = begin_revocation(state, me).await?;
     let revoked =
         db::invitations::revoke_by_email(&mut *tx, me.organization_id(), email.as_str(), now())
             .await
             .or_internal("revoking an invitation")?;
-    finish_revocation(tx, me, revoked, email.to_string()).await
+    finish_revocation(tx, lock, me, revoked, email.to_string()).await
 }
 
 async fn finish_revocation(
     mut tx: db::Tx,
+    mut lock: db::Locked,
     me: &Admin,
     revoked: Option<i64>,
     email: String,
@@ -564,7 +552,7 @@ async fn finish_revocation(
         .or_internal("cancelling a message")?;
     let target = Target::Invitation { id: revoked, email };
     let event = Event::by(me, Action::InvitationRevoked, target);
-    audit::record(&mut tx, me.organization_id(), event, now()).await?;
+    audit::record(&mut tx, &mut lock, event, now()).await?;
     tx.commit().await.or_internal("committing a revocation")?;
     tracing::info!(
         organization_id = me.organization_id(),

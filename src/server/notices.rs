@@ -5,7 +5,8 @@
 use super::{db, error::OrInternal, mail::MessageKind, AppState};
 use crate::domain::{AppError, Need, Role};
 
-/// Inside the transaction of a join through the invite link, before the membership is written
+/// Inside the transaction of a join through the invite link, which holds the organization's `lock`
+/// (so two joins at once cannot both queue a notice), before the membership is written
 /// (`joined_at` is no later than the membership's own time): unless a notice to the organization's admins is already waiting to
 /// go, queues one to each of them, due an interval after the last one. The notice lists, when it
 /// is delivered, everyone who joined since it was queued and still waits. (Times are whole
@@ -13,20 +14,15 @@ use crate::domain::{AppError, Need, Role};
 /// too, never in neither.)
 pub async fn pending_joined_in(
     tx: &mut db::Tx,
+    lock: &db::Locked,
     state: &AppState,
-    organization_id: i64,
     origin: &str,
     joined_at: i64,
 ) -> Result<(), AppError> {
     if !state.config.notify_pending {
         return Ok(());
     }
-    // Two joins at once must not both queue a notice.
-    state
-        .db
-        .lock_organization(tx, organization_id)
-        .await
-        .or_internal("locking the organization")?;
+    let organization_id = lock.id;
     let kind = MessageKind::PendingMembers;
     if db::outbox::notice_waiting(&mut **tx, kind, organization_id)
         .await

@@ -28,15 +28,7 @@ pub async fn rename(
     let id = me.organization_id();
     let now = now();
     let mut tx = state.db.begin().await.or_internal("starting a rename")?;
-    state
-        .db
-        .lock_organization(&mut tx, id)
-        .await
-        .or_internal("locking the organization")?;
-    let old = db::organizations::title(&mut *tx, id)
-        .await
-        .or_internal("reading an organization")?
-        .ok_or_else(organization_not_found)?;
+    let mut lock = audit::lock(&state.db, &mut tx, id).await?;
     if !db::organizations::rename(&mut *tx, id, &title, now)
         .await
         .or_internal("renaming an organization")?
@@ -48,8 +40,8 @@ pub async fn rename(
         title: title.as_str().to_owned(),
     };
     let event = Event::by(me, Action::OrganizationRenamed, target)
-        .details(json!({"from": old, "to": title.as_str()}));
-    audit::record(&mut tx, id, event, now).await?;
+        .details(json!({"from": lock.title, "to": title.as_str()}));
+    audit::record(&mut tx, &mut lock, event, now).await?;
     tx.commit().await.or_internal("committing a rename")?;
     tracing::info!(
         organization_id = id,

@@ -163,9 +163,9 @@ async fn queue(
     event: Event,
 ) -> Result<(), AppError> {
     let now = now();
-    let (mut tx, organization) = audit::begin_for_user(&state.db, user_id).await?;
-    if let Some(org) = organization {
-        audit::record(&mut tx, org, event, now).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
+    if let Some(lock) = organization.as_mut() {
+        audit::record(&mut tx, lock, event, now).await?;
     }
     account_links::issue_in(
         &mut tx,
@@ -198,12 +198,12 @@ pub async fn confirm(
     let record = token.live(state.db.pool()).await?;
     refuse_weak(state, record.user_id, &new_password).await?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let (mut tx, organization) = audit::begin_for_user(&state.db, record.user_id).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, record.user_id).await?;
     let user_id = db::account_tokens::use_once(&mut *tx, Purpose::PasswordReset, &token.0, now())
         .await
         .or_internal("using a password reset")?
         .ok_or_else(invalid_link)?;
-    if let Some(org) = organization {
+    if let Some(lock) = organization.as_mut() {
         let email = db::users::email_of(&mut *tx, user_id)
             .await
             .or_internal("reading an account")?
@@ -214,7 +214,7 @@ pub async fn confirm(
         };
         let target = Target::User { id: user_id, email };
         let event = Event::new(actor, Action::PasswordResetCompleted, target).from(caller.origin());
-        audit::record(&mut tx, org, event, now()).await?;
+        audit::record(&mut tx, lock, event, now()).await?;
     }
     store_password_in(&mut tx, user_id, &hash).await?;
     db::sessions::delete_all_of(&mut *tx, user_id)
@@ -268,15 +268,15 @@ pub async fn set_by_administrator(
         .ok_or_else(|| AppError::NotFound(format!("There is no account for {email}.")))?;
     crate::server::auth::common_passwords::check(&new_password, &email)?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let (mut tx, organization) = audit::begin_for_user(&state.db, user.id).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, user.id).await?;
     store_password_in(&mut tx, user.id, &hash).await?;
-    if let Some(org) = organization {
+    if let Some(lock) = organization.as_mut() {
         let target = Target::User {
             id: user.id,
             email: email.to_string(),
         };
         let event = Event::new(Actor::Cli, Action::PasswordChanged, target);
-        audit::record(&mut tx, org, event, now()).await?;
+        audit::record(&mut tx, lock, event, now()).await?;
     }
     db::sessions::delete_all_of(&mut *tx, user.id)
         .await

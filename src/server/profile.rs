@@ -31,7 +31,7 @@ pub async fn get(state: &AppState, me: &SignedIn) -> Result<Profile, AppError> {
 
 /// Sets the caller's first and last name (either may be empty); returns the account as saved.
 pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<Profile, AppError> {
-    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     db::users::set_name(
         &mut *tx,
         me.user_id(),
@@ -40,10 +40,10 @@ pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<
     )
     .await
     .or_internal("saving a name")?;
-    if let Some(org) = organization {
+    if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::NameChanged, own(me))
             .details(json!({"first_name": name.first.as_str(), "last_name": name.last.as_str()}));
-        audit::record(&mut tx, org, event, super::now()).await?;
+        audit::record(&mut tx, lock, event, super::now()).await?;
     }
     tx.commit().await.or_internal("saving a name")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "changed their name");
@@ -103,7 +103,7 @@ pub async fn change_password(
     }
     attempt.take_back(pool).await?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     if !db::users::replace_password_hash(&mut *tx, me.user_id(), &stored, &hash)
         .await
         .or_internal("changing a password")?
@@ -129,10 +129,10 @@ pub async fn change_password(
         None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
     }
     .or_internal("ending sessions")?;
-    if let Some(org) = organization {
+    if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::PasswordChanged, own(me))
             .details(json!({"ended_sessions": ended}));
-        audit::record(&mut tx, org, event, super::now()).await?;
+        audit::record(&mut tx, lock, event, super::now()).await?;
     }
     tx.commit().await.or_internal("changing a password")?;
     tracing::info!(client = %client, user_id = me.user_id(), ended_sessions = ended, "changed the password");

@@ -5,7 +5,7 @@
 use super::{
     audit::{self, Actor, Event, Target},
     auth::{password, Admin, Member, Owner},
-    db,
+    db::{self, Locked},
     error::OrInternal,
     now, seats, AppState,
 };
@@ -17,32 +17,24 @@ fn not_a_member() -> AppError {
 }
 
 /// A transaction holding the organization's lock, and the role `user_id` has in it under that
-/// lock (a change decided on it cannot race another).
+/// lock (a change decided on it cannot race another), with the member as the log names them.
 async fn locked_role_of(
     state: &AppState,
     organization_id: i64,
     user_id: i64,
-) -> Result<(db::Tx, Role, Target), AppError> {
+) -> Result<(db::Tx, Locked, Role, Target), AppError> {
     let mut tx = state
         .db
         .begin()
         .await
         .or_internal("starting a membership change")?;
-    state
-        .db
-        .lock_organization(&mut tx, organization_id)
-        .await
-        .or_internal("locking the organization")?;
-    let role = db::memberships::role_of(&mut *tx, organization_id, user_id)
+    let lock = audit::lock(&state.db, &mut tx, organization_id).await?;
+    // Their email at this moment, for the log.
+    let (role, email) = db::memberships::role_and_email(&mut *tx, organization_id, user_id)
         .await
         .or_internal("reading a role")?
         .ok_or_else(not_a_member)?;
-    // The member as the log names them: their email at this moment.
-    let email = db::users::email_of(&mut *tx, user_id)
-        .await
-        .or_internal("reading an email")?
-        .ok_or_else(not_a_member)?;
-    Ok((tx, role, Target::User { id: user_id, email }))
+    Ok((tx, lock, role, Target::User { id: user_id, email }))
 }
 
 /// Changes a member's role. `OWNER` is never assignable, nobody changes the Owner's role or
@@ -66,7 +58,7 @@ pub async fn change_role(
     }
     let org = me.organization_id();
     let now = now();
-    let (mut tx, current, target) = locked_role_of(state, org, user_id).await?;
+    let (mut tx, mut lock, current, target) = locked_role_of(state, org, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can change the Owner's role.".into(),
@@ -97,7 +89,7 @@ pub async fn change_role(
         };
         let event = Event::by(me, action, target)
             .details(json!({"from": current.as_str(), "to": role.as_str()}));
-        audit::record(&mut tx, org, event, now).await?;
+        audit::record(&mut tx, &mut lock, event, now).await?;
         super::notices::role_changed_in(
             &mut tx,
             org,
@@ -127,7 +119,7 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         ));
     }
     let org = me.organization_id();
-    let (mut tx, current, target) = locked_role_of(state, org, user_id).await?;
+    let (mut tx, mut lock, current, target) = locked_role_of(state, org, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can remove the Owner; the Owner can transfer ownership first.".into(),
@@ -140,7 +132,7 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
     super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
     let event =
         Event::by(me, Action::MemberRemoved, target).details(json!({"role": current.as_str()}));
-    audit::record(&mut tx, org, event, now()).await?;
+    audit::record(&mut tx, &mut lock, event, now()).await?;
     tx.commit().await.or_internal("committing a removal")?;
     tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, role = %current, "removed a member");
     Ok(())
@@ -175,16 +167,7 @@ pub async fn transfer(
     let to = EmailAddress::parse(to)?;
     let now = now();
     let mut tx = state.db.begin().await.or_internal("starting a transfer")?;
-    if !state
-        .db
-        .lock_organization(&mut tx, organization_id)
-        .await
-        .or_internal("locking the organization")?
-    {
-        return Err(AppError::NotFound(format!(
-            "There is no organization with id {organization_id}."
-        )));
-    }
+    let mut lock = audit::lock(&state.db, &mut tx, organization_id).await?;
     let owner_id = db::memberships::owner(&mut *tx, organization_id)
         .await
         .or_internal("finding the Owner")?
@@ -242,7 +225,7 @@ pub async fn transfer(
         None => Event::new(Actor::Cli, Action::OwnershipTransferred, target),
     };
     let event = event.details(json!({"from_id": owner_id, "from_email": from_email}));
-    audit::record(&mut tx, organization_id, event, now).await?;
+    audit::record(&mut tx, &mut lock, event, now).await?;
     tx.commit().await.or_internal("committing a transfer")?;
     tracing::info!(
         organization_id,

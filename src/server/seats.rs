@@ -41,20 +41,10 @@ pub async fn set_limit(
     };
     let now = super::now();
     let mut tx = db.begin().await.or_internal("starting a seat change")?;
-    if !db
-        .lock_organization(&mut tx, organization_id)
-        .await
-        .or_internal("locking the organization")?
-    {
-        return Err(no_such());
-    }
+    let mut lock = audit::lock(db, &mut tx, organization_id).await?;
     let before = db::organizations::seat_usage(&mut *tx, organization_id, now)
         .await
         .or_internal("reading seats")?
-        .ok_or_else(no_such)?;
-    let title = db::organizations::title(&mut *tx, organization_id)
-        .await
-        .or_internal("reading an organization")?
         .ok_or_else(no_such)?;
     if !db::organizations::set_seats(&mut *tx, organization_id, limit, now)
         .await
@@ -64,10 +54,10 @@ pub async fn set_limit(
     }
     let target = Target::Organization {
         id: organization_id,
-        title,
+        title: std::mem::take(&mut lock.title),
     };
     let event = Event::new(Actor::Cli, Action::SeatsChanged, target)
         .details(json!({"from": before.limit, "to": limit}));
-    audit::record(&mut tx, organization_id, event, now).await?;
+    audit::record(&mut tx, &mut lock, event, now).await?;
     tx.commit().await.or_internal("committing a seat change")
 }

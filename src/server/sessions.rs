@@ -70,14 +70,14 @@ pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), Ap
     let Some(record) = records.into_iter().find(|s| public_id(&s.id_hash) == id) else {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     };
-    let (mut tx, organization) = super::audit::begin_for_user(&state.db, me.user_id()).await?;
+    let (mut tx, mut organization) = super::audit::begin_for_user(&state.db, me.user_id()).await?;
     if !db::sessions::delete_of(&mut *tx, me.user_id(), &record.id_hash)
         .await
         .or_internal("ending a session")?
     {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     }
-    record_ended(&mut tx, organization, me, 1).await?;
+    record_ended(&mut tx, organization.as_mut(), me, 1).await?;
     tx.commit().await.or_internal("ending a session")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), session = %id, "ended a session");
     Ok(())
@@ -90,7 +90,7 @@ pub async fn end_others(
     me: &SignedIn,
     current: Option<&str>,
 ) -> Result<u64, AppError> {
-    let (mut tx, organization) = super::audit::begin_for_user(&state.db, me.user_id()).await?;
+    let (mut tx, mut organization) = super::audit::begin_for_user(&state.db, me.user_id()).await?;
     let ended = match current {
         Some(session) => {
             db::sessions::delete_all_but(&mut *tx, me.user_id(), &secrets::hash(session)).await
@@ -98,7 +98,7 @@ pub async fn end_others(
         None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
     }
     .or_internal("ending sessions")?;
-    record_ended(&mut tx, organization, me, ended).await?;
+    record_ended(&mut tx, organization.as_mut(), me, ended).await?;
     tx.commit().await.or_internal("ending sessions")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), ended, "ended the other sessions");
     Ok(ended)
@@ -107,12 +107,12 @@ pub async fn end_others(
 /// Records in the organization's log that the caller ended `ended` of their sessions.
 async fn record_ended(
     tx: &mut db::Tx,
-    organization: Option<i64>,
+    organization: Option<&mut db::Locked>,
     me: &SignedIn,
     ended: u64,
 ) -> Result<(), AppError> {
     use super::audit::{self, Event};
-    let Some(org) = organization else {
+    let Some(lock) = organization else {
         return Ok(());
     };
     let event = Event::by(
@@ -121,7 +121,7 @@ async fn record_ended(
         super::accounts::own(me),
     )
     .details(serde_json::json!({"ended": ended}));
-    audit::record(tx, org, event, now()).await
+    audit::record(tx, lock, event, now()).await
 }
 
 /// A session's public id: the start of its stored hash, in hex. It identifies the session to its

@@ -62,10 +62,10 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
     {
         return Err(wait.refusal("emails asked for from your network"));
     }
-    let (mut tx, organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
-    if let Some(org) = organization {
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::EmailVerificationSent, own(me));
-        audit::record(&mut tx, org, event, now()).await?;
+        audit::record(&mut tx, lock, event, now()).await?;
     }
     queue_in(
         &mut tx,
@@ -99,7 +99,7 @@ pub async fn confirm(
             .await
             .or_internal("finding a verification link")?
             .ok_or_else(invalid)?;
-    let (mut tx, organization) = audit::begin_for_user(&state.db, record.user_id).await?;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, record.user_id).await?;
     let used = db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
         .await
         .or_internal("using a verification link")?;
@@ -123,7 +123,7 @@ pub async fn confirm(
         db::users::mark_verified(&mut *tx, user_id, now)
             .await
             .or_internal("recording a verified address")?;
-        if let Some(org) = organization {
+        if let Some(lock) = organization.as_mut() {
             let target = Target::User {
                 id: user_id,
                 email: email.clone(),
@@ -134,7 +134,7 @@ pub async fn confirm(
             };
             audit::record(
                 &mut tx,
-                org,
+                lock,
                 Event::new(actor, Action::EmailVerified, target).from(caller.origin()),
                 now,
             )

@@ -1818,7 +1818,12 @@ async fn the_csv_export_quotes_commas_quotes_and_line_breaks(backend: Backend) {
     }
     let state = app.state.clone();
     let mut tx = state.db.begin().await.unwrap();
-    state.db.lock_organization(&mut tx, org).await.unwrap();
+    let mut lock = state
+        .db
+        .lock_organization(&mut tx, org)
+        .await
+        .unwrap()
+        .expect("the organization");
     let events: Vec<audit::Event> = (0..1100)
         .map(|i| {
             audit::Event::new(
@@ -1831,7 +1836,7 @@ async fn the_csv_export_quotes_commas_quotes_and_line_breaks(backend: Backend) {
             )
         })
         .collect();
-    audit::record_all(&mut tx, org, events, gatehouse::server::now())
+    audit::record_all(&mut tx, &mut lock, events, gatehouse::server::now())
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -110,25 +110,6 @@ pub async fn chain<'e>(
     .await
 }
 
-/// Records the chain's new newest entry.
-pub async fn set_head<'e>(
-    ex: impl AnyExecutor<'e>,
-    organization_id: i64,
-    seq: i64,
-    hash: &[u8],
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO audit_chains (organization_id, head_seq, head_hash) VALUES ($1, $2, $3) \
-         ON CONFLICT (organization_id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash",
-    )
-    .bind(organization_id)
-    .bind(seq)
-    .bind(hash)
-    .execute(ex)
-    .await
-    .map(drop)
-}
-
 /// Up to `limit` entries of an organization after the row `after_id`, in the order they were
 /// written (by row id: verification reads the rows as they are stored).
 pub async fn after_id<'e>(

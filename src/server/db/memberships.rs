@@ -54,6 +54,22 @@ pub async fn role_of<'e>(
         .await
 }
 
+/// A member's role and email.
+pub async fn role_and_email<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+) -> Result<Option<(Role, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.role, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.organization_id = $1 AND m.user_id = $2",
+    )
+    .bind(organization_id)
+    .bind(user_id)
+    .fetch_optional(ex)
+    .await
+}
+
 /// Sets a member's role, unless they are the Owner or `from` no longer holds.
 pub async fn set_role<'e>(
     ex: impl AnyExecutor<'e>,

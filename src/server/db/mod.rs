@@ -24,6 +24,31 @@ use sqlx::{
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// An organization's lock ([`Db::lock_organization`]), held to the end of the transaction that
+/// took it, and what was read under it. Writing to the audit log takes one, so an entry cannot be
+/// written without the lock that keeps its chain linear.
+#[derive(Debug)]
+pub struct Locked {
+    pub id: i64,
+    /// The title at the moment of locking.
+    pub title: String,
+    /// The newest entry of the organization's audit chain (its place and hash), if it has one;
+    /// `audit::record_all` moves it on as it writes.
+    pub audit_head: Option<(i64, Vec<u8>)>,
+}
+
+impl Locked {
+    /// An organization created in this transaction: no other transaction can see it before it
+    /// commits, so it needs no lock, and its audit chain is empty.
+    pub fn created(id: i64, title: String) -> Self {
+        Self {
+            id,
+            title,
+            audit_head: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Backend {
     Sqlite,
@@ -152,23 +177,56 @@ impl Db {
         }
     }
 
-    /// Serializes the changes to one organization's seats and Owner: on PostgreSQL a row lock
-    /// on the organization, held to the end of `tx`; on SQLite, `BEGIN IMMEDIATE` already holds
-    /// the database's write lock.
+    /// Serializes the changes to one organization's seats, Owner and audit log: on PostgreSQL a
+    /// row lock on the organization, held to the end of `tx`; on SQLite, `BEGIN IMMEDIATE`
+    /// already holds the database's write lock. What it reads under the lock (the title and the
+    /// head of the audit chain) comes with it, so a change does not read them again. `None` when
+    /// there is no such organization.
     pub async fn lock_organization(
         &self,
         tx: &mut Tx,
         organization_id: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let sql = match self.backend {
-            Backend::Postgres => "SELECT id FROM organizations WHERE id = $1 FOR UPDATE",
-            Backend::Sqlite => "SELECT id FROM organizations WHERE id = $1",
+    ) -> Result<Option<Locked>, sqlx::Error> {
+        let (title, audit_head) = match self.backend {
+            // One statement: nothing else writes while `BEGIN IMMEDIATE` holds the database.
+            Backend::Sqlite => {
+                let row: Option<(String, Option<i64>, Option<Vec<u8>>)> = sqlx::query_as(
+                    "SELECT o.title, c.head_seq, c.head_hash FROM organizations o \
+                     LEFT JOIN audit_chains c ON c.organization_id = o.id WHERE o.id = $1",
+                )
+                .bind(organization_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                match row {
+                    Some((title, seq, hash)) => (title, seq.zip(hash)),
+                    None => return Ok(None),
+                }
+            }
+            // Two: a statement that waited for the row lock still sees the other tables as they
+            // were when it started, so the chain is read once the lock is held.
+            Backend::Postgres => {
+                let title: Option<String> =
+                    sqlx::query_scalar("SELECT title FROM organizations WHERE id = $1 FOR UPDATE")
+                        .bind(organization_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let Some(title) = title else {
+                    return Ok(None);
+                };
+                let head = sqlx::query_as(
+                    "SELECT head_seq, head_hash FROM audit_chains WHERE organization_id = $1",
+                )
+                .bind(organization_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                (title, head)
+            }
         };
-        Ok(sqlx::query(sql)
-            .bind(organization_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .is_some())
+        Ok(Some(Locked {
+            id: organization_id,
+            title,
+            audit_head,
+        }))
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
