@@ -4,6 +4,7 @@ pub mod account_links;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -48,6 +48,7 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", config.site_addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let state = AppState::new(db, config, local)?;
+        super::bundle::compress_in_background(&state.config.site_root);
         Ok(Self {
             router: router(state.clone()),
             listener,
@@ -120,6 +121,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::same_origin_only,
+        ))
+        .layer(middleware::from_fn_with_state(
+            std::sync::Arc::<str>::from(state.config.site_root.as_str()),
+            super::bundle::serve_compressed,
         ))
         .layer(middleware::from_fn(cache_static_files))
         .layer(middleware::from_fn_with_state(
@@ -202,7 +207,9 @@ async fn server_fn_errors_are_client_errors(request: Request, next: Next) -> Res
 async fn cache_static_files(request: Request, next: Next) -> Response {
     let is_bundle = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
-    if is_bundle && response.status().is_success() {
+    if is_bundle
+        && (response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED)
+    {
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=300, must-revalidate"),

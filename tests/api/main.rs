@@ -7,6 +7,7 @@ mod smtp;
 mod abuse;
 mod accounts;
 mod audit;
+mod bundle;
 mod cli;
 mod hardening;
 mod headers;
