@@ -176,15 +176,7 @@ pub async fn send(
             Err(e) => return Err(e),
         }
     }
-    batch.record_sent(&mut tx).await?;
-    // One statement for every invitation's entry, however many addresses.
-    audit::record_all(
-        &mut tx,
-        &mut lock,
-        std::mem::take(&mut batch.events),
-        batch.now,
-    )
-    .await?;
+    batch.finish(&mut tx, &mut lock).await?;
     tx.commit().await.or_internal("committing invitations")?;
     state.outbox_wake.notify_one();
     let sent = results.iter().filter(|o| o.status.is_success()).count();
@@ -246,9 +238,12 @@ impl<'a> Batch<'a> {
     }
 
     /// Counts the messages queued by this request against the quota, in the same transaction.
-    async fn record_sent(&self, tx: &mut db::Tx) -> Result<(), AppError> {
+    /// Counts what was sent against the quota and writes every invitation's audit entry, in one
+    /// statement however many addresses.
+    async fn finish(&mut self, tx: &mut db::Tx, lock: &mut db::Locked) -> Result<(), AppError> {
         let subject = self.me.organization_id().to_string();
-        throttle::record(&mut **tx, self.quota_limit(), &subject, self.sent).await
+        throttle::record(&mut **tx, self.quota_limit(), &subject, self.sent).await?;
+        audit::record_all(tx, lock, std::mem::take(&mut self.events), self.now).await
     }
 
     /// Refuses one more message when the quota is used up, or when `open` was sent less than the
@@ -487,14 +482,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
         Some(member) => member,
         None => batch.issue(&mut tx, &email, still_open).await?,
     };
-    batch.record_sent(&mut tx).await?;
-    audit::record_all(
-        &mut tx,
-        &mut lock,
-        std::mem::take(&mut batch.events),
-        batch.now,
-    )
-    .await?;
+    batch.finish(&mut tx, &mut lock).await?;
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");
