@@ -19,7 +19,7 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
-    AnyPool, Executor,
+    AnyPool, Executor, TransactionManager,
 };
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -131,6 +131,7 @@ impl Db {
                         .acquire_timeout(SQLITE_WRITE_WAIT)
                         // A local file does not drop connections: no ping before each write.
                         .test_before_acquire(false)
+                        .after_release(|conn, _| Box::pin(end_orphaned_transaction(conn)))
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 conn.execute(SQLITE_PRAGMAS).await?;
@@ -244,6 +245,19 @@ impl Db {
     }
 }
 
+/// Rolls back a transaction that the writer connection comes back to the pool in, which nothing
+/// will end: a request cancelled inside `BEGIN IMMEDIATE` (after SQLite began it, before sqlx
+/// handed out the transaction). Left open, it would hold the database's write lock against other
+/// processes and make every later write of this one fail. Keeps the connection if it is clean.
+async fn end_orphaned_transaction(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    type Manager = <sqlx::Any as sqlx::Database>::TransactionManager;
+    if Manager::get_transaction_depth(conn) > 0 {
+        tracing::debug!("rolling back a transaction left open by a cancelled request");
+        Manager::rollback(conn).await?;
+    }
+    Ok(true)
+}
+
 /// The file path of a `sqlite:` URL, if it names a file.
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
@@ -256,6 +270,47 @@ fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Yields to the runtime `n` times.
+    async fn yield_times(n: usize) {
+        for _ in 0..n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_cancelled_anywhere_in_its_begin_leaves_the_database_writable() {
+        let dir = std::env::temp_dir().join(format!("gatehouse-db-{}", std::process::id()));
+        let url = format!("sqlite://{}/cancel.db?mode=rwc", dir.display());
+        let db = Db::connect(&url).await.expect("a database");
+        // Requests that go away at every moment of `BEGIN IMMEDIATE`, as clients do under load.
+        for i in 0..600 {
+            tokio::select! {
+                biased;
+                tx = db.begin() => drop(tx),
+                () = yield_times(i % 40) => {}
+            }
+        }
+        // The writer still begins, and another process can write once this one is done.
+        let mut tx = tokio::time::timeout(Duration::from_secs(5), db.begin())
+            .await
+            .expect("the writer is not stuck")
+            .expect("a write transaction begins");
+        sqlx::query("UPDATE organizations SET title = title")
+            .execute(&mut *tx)
+            .await
+            .expect("a write");
+        tx.commit().await.expect("a commit");
+        let mut other = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
+            .await
+            .expect("a second connection");
+        other
+            .execute("PRAGMA busy_timeout = 2000; UPDATE organizations SET title = title")
+            .await
+            .expect("another connection writes: no transaction was left holding the lock");
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[tokio::test]
     async fn an_unknown_kind_of_database_is_named_without_its_password() {
