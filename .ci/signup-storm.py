@@ -2,7 +2,7 @@
 """A signup storm for `.ci/bench`: CONNECTIONS keep-alive connections post /_sfn/auth/sign_up in a
 loop for SECONDS, each request with a fresh email and its own X-Forwarded-For address (the bench
 server trusts 127.0.0.1 as a proxy; signups are limited per client address). A client that gets
-503 posts again at once (a storm does not wait), so the figures show what a flood costs.
+503 posts again at once (a flood does not wait), or with --patient after the answer's Retry-After.
 
 With --sequential N it posts N signups one after another instead (the reference: one signup on
 an idle server). It prints figures and asserts nothing.
@@ -56,7 +56,7 @@ class Client:
         if not status_line:
             raise ConnectionError("closed")
         status = int(status_line.split()[1])
-        length, chunked, close = 0, False, False
+        length, chunked, close, self.retry_after = 0, False, False, 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
             name, value = name.strip().lower(), value.strip().lower()
@@ -66,6 +66,8 @@ class Client:
                 chunked = True
             elif name == "connection" and value == "close":
                 close = True
+            elif name == "retry-after" and value.isdigit():
+                self.retry_after = int(value)
         if chunked:
             while size := int((await self.reader.readline()).split(b";")[0], 16):
                 await self.reader.readexactly(size + 2)
@@ -82,7 +84,7 @@ class Client:
         self.reader = self.writer = None
 
 
-async def storm(base, connections, seconds):
+async def storm(base, connections, seconds, patient):
     counter = iter(range(1, 1 << 24))
     statuses = collections.Counter()
     latencies = collections.defaultdict(list)
@@ -99,6 +101,8 @@ async def storm(base, connections, seconds):
                 status = "error"
             statuses[status] += 1
             latencies[status].append(time.perf_counter() - started)
+            if patient and status == 503 and client.retry_after:
+                await asyncio.sleep(min(client.retry_after, max(0, deadline - time.monotonic())))
         client.close()
 
     started = time.monotonic()
@@ -135,11 +139,12 @@ def main():
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--sequential", type=int)
+    parser.add_argument("--patient", action="store_true", help="after a 503, wait its Retry-After")
     args = parser.parse_args()
     if args.sequential:
         asyncio.run(sequential(args.base, args.sequential))
     else:
-        asyncio.run(storm(args.base, args.connections, args.seconds))
+        asyncio.run(storm(args.base, args.connections, args.seconds, args.patient))
 
 
 if __name__ == "__main__":
