@@ -49,8 +49,9 @@ function watchUsable(selector) {
     if (!button || button.disabled || button.getClientRects().length === 0) return;
     window.__usable = performance.now();
   };
+  // The button is in the server's HTML: hydration marks the body, and only `disabled` changes it.
   new MutationObserver(check).observe(document, {
-    subtree: true, childList: true, attributes: true, attributeFilter: ["data-hydrated", "disabled"],
+    subtree: true, attributes: true, attributeFilter: ["data-hydrated", "disabled"],
   });
 }
 
