@@ -76,8 +76,13 @@ pub async fn sign_up(
         None => None,
         Some(raw) => Some(InviteToken::parse(raw)?),
     };
+    // A storm beyond what the hashers can take is told so at once, before any database work and
+    // without counting against the address's signups.
+    if !state.hashing.has_room() {
+        return Err(password::busy());
+    }
     let client = caller.origin().client.to_string();
-    if let Err(wait) = throttle::count(
+    let counted = match throttle::count(
         state.db.pool(),
         Limit::signups_per_client(&state.config),
         &client,
@@ -85,9 +90,12 @@ pub async fn sign_up(
     )
     .await?
     {
-        tracing::info!(client = %client, "refused a signup: too many from this address");
-        return Err(wait.refusal("signups from your network"));
-    }
+        Ok(counted) => counted,
+        Err(wait) => {
+            tracing::info!(client = %client, "refused a signup: too many from this address");
+            return Err(wait.refusal("signups from your network"));
+        }
+    };
     // The token is checked before the slow password hash, so a bad link answers at once; it is
     // checked again, atomically, in the transaction.
     let mut joining = None;
@@ -114,7 +122,13 @@ pub async fn sign_up(
         };
         return Err(AppError::invalid("email", message));
     }
-    let hash = password::hash(&state.hashing, password).await?;
+    let hash = match password::hash(&state.hashing, password).await {
+        Ok(hash) => hash,
+        Err(busy) => {
+            counted.take_back(state.db.pool()).await?;
+            return Err(busy);
+        }
+    };
     let origin = &caller.origin().public;
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
     // Joining: the organization's log records it, under its lock (taken before any change).

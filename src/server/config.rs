@@ -76,7 +76,8 @@ pub struct Config {
     pub resend_cooldown: Duration,
     /// Password hashes computed at once (default: the machine's cores).
     pub hash_concurrency: usize,
-    /// Password hashes that may wait for a turn; beyond them a request is answered 503 at once.
+    /// Password hashes that may wait for a turn; beyond them a request is answered 503 at once
+    /// (default: as many as run at once, so that a hash waits at most about one hash's time).
     pub hash_queue: usize,
     /// `LABEL_STUDIO_MAX_CONNECTIONS`: open connections the server accepts at once.
     pub max_connections: usize,
@@ -327,6 +328,7 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             database_url: "sqlite://data/gatehouse.db?mode=rwc".into(),
             site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
@@ -356,8 +358,8 @@ impl Default for Config {
             pending_notice_interval: Duration::from_secs(60 * 60),
             invites_per_day: 5000,
             resend_cooldown: Duration::from_secs(60),
-            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            hash_queue: 64,
+            hash_concurrency: cores,
+            hash_queue: cores,
             max_connections: 10_000,
             session_idle: Duration::from_secs(12 * 60 * 60),
             session_max_age: Duration::from_secs(14 * 24 * 60 * 60),
@@ -548,6 +550,13 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn a_password_hash_waits_for_at_most_one_round_of_the_hashers() {
+        let c = config(&[]).unwrap();
+        assert!(c.hash_concurrency >= 1);
+        assert_eq!(c.hash_queue, c.hash_concurrency);
     }
 
     #[test]

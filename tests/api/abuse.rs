@@ -15,6 +15,7 @@ crate::on_both_databases!(
     the_lockout_is_shared_by_every_instance,
     a_refused_login_checks_no_password,
     a_saturated_password_hasher_answers_busy_at_once,
+    a_signup_beyond_the_hashers_is_busy_at_once_and_not_counted,
     failed_logins_from_one_client_address_are_limited,
     signups_from_one_client_address_are_limited,
     invitations_have_a_daily_quota,
@@ -181,6 +182,34 @@ async fn a_saturated_password_hasher_answers_busy_at_once(backend: Backend) {
         assert_eq!(wait.as_deref(), Some("1"));
         assert!(message.contains("busy"), "{message}");
     }
+}
+
+async fn a_signup_beyond_the_hashers_is_busy_at_once_and_not_counted(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.hash_concurrency = 1;
+        c.hash_queue = 0;
+        c.signups_per_hour = 1;
+    })
+    .await;
+    let held = app.state.hashing.turn().await.unwrap();
+    let hashes = app.state.hashing.computed();
+    for i in 0..3 {
+        let res = app
+            .sign_up_with(&new_client(), &format!("storm-{i}@example.com"), PASSWORD)
+            .await;
+        assert_eq!(
+            res.headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.to_str().unwrap()),
+            Some("1")
+        );
+        let message = server_fn_error(res, StatusCode::SERVICE_UNAVAILABLE).await;
+        assert!(message.contains("busy"), "{message}");
+    }
+    assert_eq!(app.state.hashing.computed(), hashes, "nothing was hashed");
+    drop(held);
+    // The address's one signup an hour is still there.
+    account(&app).await;
 }
 
 async fn failed_logins_from_one_client_address_are_limited(backend: Backend) {

@@ -2,7 +2,8 @@
 //! a budget: at most one hash per core at once, each on one of a fixed set of hasher threads (so
 //! that the 19 MiB blocks are reused by as many allocator arenas as there are hashers, never one
 //! per thread of the blocking pool), and a bounded queue, so that a flood of logins cannot exhaust
-//! memory or stall the async runtime.
+//! memory or stall the async runtime. A hash waits for at most about one hash's time (the queue
+//! is as long as there are hashers, see `Config::hash_queue`).
 
 use std::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -32,6 +33,16 @@ pub struct HashBudget {
 }
 
 type Job = Box<dyn FnOnce() + Send>;
+
+/// A hash's place in the queue, given up when its wait ends however it ends: with a turn, or
+/// dropped with the request when its client goes away (as a flood's do when it stops).
+struct PlaceInQueue<'a>(&'a AtomicUsize);
+
+impl Drop for PlaceInQueue<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 impl HashBudget {
     pub fn new(concurrency: usize, queue: usize) -> Self {
@@ -98,8 +109,9 @@ impl HashBudget {
     }
 
     /// A turn to hash: at once if a core is free, after a wait if the queue has room, else a 503
-    /// that tells the client to come back in a second.
-    async fn turn(&self) -> Result<OwnedSemaphorePermit, AppError> {
+    /// that tells the client to come back in a second. Hashing takes its turn itself; a test may
+    /// hold one to keep the hashers busy.
+    pub async fn turn(&self) -> Result<OwnedSemaphorePermit, AppError> {
         if let Ok(permit) = self.running.clone().try_acquire_owned() {
             return Ok(permit);
         }
@@ -107,9 +119,12 @@ impl HashBudget {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(busy());
         }
-        let permit = self.running.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-        permit.or_internal("waiting for the password hasher")
+        let _place = PlaceInQueue(&self.waiting);
+        self.running
+            .clone()
+            .acquire_owned()
+            .await
+            .or_internal("waiting for the password hasher")
     }
 
     async fn start(&self) -> Result<OwnedSemaphorePermit, AppError> {
@@ -208,6 +223,25 @@ mod tests {
         )
         .await
         .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hash_given_up_while_waiting_leaves_the_queue() {
+        use futures::FutureExt;
+
+        let budget = HashBudget::new(1, 1);
+        let running = budget.turn().await.unwrap();
+        // Requests whose clients went away while they waited: each future is dropped mid-wait.
+        for _ in 0..3 {
+            assert!(budget.turn().now_or_never().is_none(), "it waits");
+        }
+        assert!(budget.has_room());
+        drop(running);
+        let next = budget.turn().now_or_never();
+        assert!(
+            matches!(next, Some(Ok(_))),
+            "the freed hasher takes the next at once"
+        );
     }
 
     #[tokio::test]
