@@ -78,7 +78,7 @@ pub async fn sign_up(
     };
     // A storm beyond what the hashers can take is told so at once, before any database work and
     // without counting against the address's signups.
-    if !state.hashing.has_room() {
+    if !state.hashing.has_room_soon() {
         return Err(password::busy());
     }
     let client = caller.origin().client.to_string();

@@ -301,8 +301,7 @@ async fn twenty_concurrent_invitations_for_three_free_seats_give_three(backend: 
 }
 
 async fn ten_concurrent_ownership_transfers_leave_one_owner(backend: Backend) {
-    // Every transfer gets its password checked: the race is in the database, not the hashers.
-    let app = TestApp::spawn_with(backend, |c| c.hash_queue = 10).await;
+    let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let mut admins = Vec::new();
     let mut clients = Vec::new();

@@ -2,8 +2,8 @@
 //! a budget: at most one hash per core at once, each on one of a fixed set of hasher threads (so
 //! that the 19 MiB blocks are reused by as many allocator arenas as there are hashers, never one
 //! per thread of the blocking pool), and a bounded queue, so that a flood of logins cannot exhaust
-//! memory or stall the async runtime. A hash waits for at most about one hash's time (the queue
-//! is as long as there are hashers, see `Config::hash_queue`).
+//! memory or stall the async runtime. A signup is admitted only when its hash would start within
+//! about one hash's time ([`HashBudget::has_room_soon`]).
 
 use std::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -27,6 +27,8 @@ pub struct HashBudget {
     running: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
+    /// How many hashes run at once.
+    hashers: usize,
     computed: AtomicU64,
     /// Work for the hasher threads; they stop when it is dropped.
     jobs: Mutex<mpsc::Sender<Job>>,
@@ -71,6 +73,7 @@ impl HashBudget {
             running: Arc::new(Semaphore::new(concurrency)),
             waiting: AtomicUsize::new(0),
             queue,
+            hashers: concurrency,
             computed: AtomicU64::new(0),
             jobs: Mutex::new(jobs),
         }
@@ -80,6 +83,15 @@ impl HashBudget {
     /// a flood, before any other work. [`HashBudget::turn`] decides for good.
     pub fn has_room(&self) -> bool {
         self.running.available_permits() > 0 || self.waiting.load(Ordering::Acquire) < self.queue
+    }
+
+    /// Whether a hash asked for now would start within about one hash's time: a hasher is free,
+    /// or fewer wait than there are hashers. A signup asks this, so that a storm of them is told
+    /// to come back at once instead of each waiting behind the whole queue; a login may wait in
+    /// all of it.
+    pub fn has_room_soon(&self) -> bool {
+        self.running.available_permits() > 0
+            || self.waiting.load(Ordering::Acquire) < self.hashers.min(self.queue)
     }
 
     /// Runs `work` on a hasher thread (the caller holds a turn) and hands back its result.
