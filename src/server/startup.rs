@@ -210,7 +210,9 @@ async fn render_pages_to_the_end(request: Request, next: Next) -> Response {
     if request.uri().path().starts_with(SERVER_FN_PREFIX) {
         return next.run(request).await;
     }
-    match tokio::spawn(next.run(request)).await {
+    // In the request's span, as its logs were before.
+    let render = tracing::Instrument::in_current_span(next.run(request));
+    match tokio::spawn(render).await {
         Ok(response) => response,
         // As if the render had run on the request's task.
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
