@@ -191,8 +191,6 @@ async fn prune_audit_log(state: AppState) {
     }
 }
 
-/// Server functions report their own failures with the right status; a 500 without our error
-/// reference comes from the framework failing to read the arguments, which is the client's fault.
 /// Renders a page to its end in a task of its own, whether or not anybody still waits for it.
 ///
 /// A page's render hangs every signal, action, callback and context it makes on one reactive
@@ -221,6 +219,8 @@ async fn render_pages_to_the_end(request: Request, next: Next) -> Response {
     }
 }
 
+/// Server functions report their own failures with the right status; a 500 without our error
+/// reference comes from the framework failing to read the arguments, which is the client's fault.
 async fn server_fn_errors_are_client_errors(request: Request, next: Next) -> Response {
     let is_server_fn = request.uri().path().starts_with(SERVER_FN_PREFIX);
     let mut response = next.run(request).await;
