@@ -115,8 +115,9 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
         // Setting the same role again puts the select back on it.
         Err(_) => set_saved.set(saved.get_untracked()),
     });
-    // Read through handles taken now: a page whose request was dropped mid-render disposes the
-    // action, and its attributes must then read as empty rather than panic.
+    // Read through handles taken now, leniently: a disposed action reads as idle. (A request
+    // dropped mid-render used to dispose it under this component; page renders now always run
+    // to their end, see `render_pages_to_the_end` in `server::startup`.)
     let pending = change.pending();
     let value = change.value();
     let options = Role::ALL

@@ -7,7 +7,7 @@ use axum::{
     extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
     Router,
 };
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -106,10 +106,9 @@ fn routes() -> Vec<leptos_axum::AxumRouteListing> {
 pub fn router(state: AppState) -> Router {
     let routes = routes();
     let options = state.leptos_options.clone();
-    Router::new()
-        .merge(rest::router())
-        // Provides `AppState` as context to every page render and server function, and the
-        // request's nonce for the Content-Security-Policy.
+    // Provides `AppState` as context to every page render and server function, and the
+    // request's nonce for the Content-Security-Policy.
+    let app = Router::new()
         .leptos_routes_with_context(&state, routes, headers::provide_nonce, move || {
             shell(options.clone())
         })
@@ -117,6 +116,10 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(headers::provide_nonce, shell))
+        .layer(middleware::from_fn(render_pages_to_the_end));
+    Router::new()
+        .merge(rest::router())
+        .merge(app)
         .layer(middleware::from_fn(server_fn_errors_are_client_errors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -185,6 +188,34 @@ async fn prune_audit_log(state: AppState) {
             Ok(n) => tracing::info!(entries = n, days, "pruned the audit log"),
             Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),
         }
+    }
+}
+
+/// Renders a page to its end in a task of its own, whether or not anybody still waits for it.
+///
+/// A page's render hangs every signal, action, callback and context it makes on one reactive
+/// owner tree, rooted in the request. What a `<Suspense>` or `<Transition>` shows once its data
+/// have arrived is built by an effect, a task of its own that may run on another worker thread
+/// than the request. When the request is dropped half-way (the client went away, or
+/// `request_timeout` ran out), the root owner is dropped with it and cleans the whole tree up
+/// there and then, while that effect may still be building components under it: their arena
+/// values vanish between creation and use ("Tried to access a reactive value that has already
+/// been disposed") and `use_context` no longer finds what the root provided (the router, the
+/// signed-in user). In a task of its own the render always ends as it would have for a client
+/// that waits; only then is its owner dropped, and an answer nobody reads is discarded. Server
+/// functions build no views and are cancelled with their request as before.
+async fn render_pages_to_the_end(request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(SERVER_FN_PREFIX) {
+        return next.run(request).await;
+    }
+    // In the request's span, as its logs were before.
+    let render = tracing::Instrument::in_current_span(next.run(request));
+    match tokio::spawn(render).await {
+        Ok(response) => response,
+        // As if the render had run on the request's task.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime shuts down.
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }
 

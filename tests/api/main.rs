@@ -4,6 +4,7 @@
 mod helpers;
 mod smtp;
 
+mod abandoned;
 mod abuse;
 mod accounts;
 mod audit;
