@@ -118,29 +118,20 @@ async fn the_lockout_is_shared_by_every_instance(backend: Backend) {
 async fn a_refused_login_checks_no_password(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.login_max_failures = 2).await;
     let email = account(&app).await;
-    let mut checked = Duration::ZERO;
     for _ in 0..2 {
-        let started = Instant::now();
         let res = log_in(&app, &email, WRONG).await;
-        checked += started.elapsed();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
+    // Counted by the hasher itself: a timing would depend on what else the machine is doing.
     let hashes = app.state.hashing.computed();
-    let mut refused = Duration::ZERO;
     for _ in 0..2 {
-        let started = Instant::now();
         let res = log_in(&app, &email, PASSWORD).await;
-        refused += started.elapsed();
         assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     }
     assert_eq!(
         app.state.hashing.computed(),
         hashes,
         "no password was hashed for a refused attempt"
-    );
-    assert!(
-        refused < checked,
-        "refusals ({refused:?}) take less than password checks ({checked:?})"
     );
 }
 
