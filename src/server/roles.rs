@@ -28,12 +28,14 @@ async fn locked_role_of(
         .begin()
         .await
         .or_internal("starting a membership change")?;
-    let lock = audit::lock(&state.db, &mut tx, organization_id).await?;
-    // Their email at this moment, for the log.
-    let (role, email) = db::memberships::role_and_email(&mut *tx, organization_id, user_id)
+    let (lock, member) = state
+        .db
+        .lock_organization_and_member(&mut tx, organization_id, user_id)
         .await
-        .or_internal("reading a role")?
-        .ok_or_else(not_a_member)?;
+        .or_internal("locking the organization")?
+        .ok_or_else(super::auth::organization_not_found)?;
+    // Their email at this moment, for the log.
+    let (role, email) = member.ok_or_else(not_a_member)?;
     Ok((tx, lock, role, Target::User { id: user_id, email }))
 }
 

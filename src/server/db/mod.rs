@@ -22,6 +22,8 @@ use sqlx::{
     AnyPool, Executor, TransactionManager,
 };
 
+use crate::domain::Role;
+
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// An organization's lock ([`Db::lock_organization`]), held to the end of the transaction that
@@ -228,6 +230,54 @@ impl Db {
             title,
             audit_head,
         }))
+    }
+
+    /// [`Db::lock_organization`], and one member's role and email read under the lock too (on
+    /// SQLite in the same statement): what a change to a member decides on. The member is `None`
+    /// when they do not belong to the organization.
+    pub async fn lock_organization_and_member(
+        &self,
+        tx: &mut Tx,
+        organization_id: i64,
+        user_id: i64,
+    ) -> Result<Option<(Locked, Option<(Role, String)>)>, sqlx::Error> {
+        type Row = (
+            String,
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<Role>,
+            Option<String>,
+        );
+        match self.backend {
+            Backend::Sqlite => {
+                let row: Option<Row> = sqlx::query_as(
+                    "SELECT o.title, c.head_seq, c.head_hash, m.role, u.email FROM organizations o \
+                     LEFT JOIN audit_chains c ON c.organization_id = o.id \
+                     LEFT JOIN memberships m ON m.organization_id = o.id AND m.user_id = $2 \
+                     LEFT JOIN users u ON u.id = m.user_id WHERE o.id = $1",
+                )
+                .bind(organization_id)
+                .bind(user_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                Ok(row.map(|(title, seq, hash, role, email)| {
+                    let lock = Locked {
+                        id: organization_id,
+                        title,
+                        audit_head: seq.zip(hash),
+                    };
+                    (lock, role.zip(email))
+                }))
+            }
+            Backend::Postgres => {
+                let Some(lock) = self.lock_organization(tx, organization_id).await? else {
+                    return Ok(None);
+                };
+                let member =
+                    memberships::role_and_email(&mut **tx, organization_id, user_id).await?;
+                Ok(Some((lock, member)))
+            }
+        }
     }
 
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
