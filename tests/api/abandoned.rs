@@ -80,16 +80,6 @@ fn random_up_to(max: Duration) -> Duration {
     max.mul_f64(fraction)
 }
 
-async fn load_organization_page(client: &reqwest::Client, url: &str) -> (StatusCode, String) {
-    let res = client
-        .get(url)
-        .header(header::ACCEPT, "text/html")
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
-}
-
 /// Many loads of the Organization page of a large organization, each given up on at a random
 /// point of its render (a client-side timeout closes the connection): the reactive owner of a
 /// render that is dropped must not be torn down under the parts of the page still being built.
@@ -103,7 +93,7 @@ async fn abandoned_organization_page_loads_cause_no_panic(backend: Backend) {
 
     // How long a whole load takes: the loads given up on stop anywhere within it.
     let started = Instant::now();
-    let (status, page) = load_organization_page(&app.client, &url).await;
+    let (status, page) = load_page(&app.client, &url).await;
     let full = started.elapsed();
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("data-testid=\"members-table\""));
@@ -146,7 +136,7 @@ async fn abandoned_organization_page_loads_cause_no_panic(backend: Backend) {
         messages.join("\n")
     );
     // And it still serves the page in full.
-    let (status, page) = load_organization_page(&app.client, &url).await;
+    let (status, page) = load_page(&app.client, &url).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("data-testid=\"members-table\""));
     assert!(page.contains("Remove"));

@@ -57,6 +57,17 @@ macro_rules! on_both_databases {
     };
 }
 
+/// A page load as a browser makes it: its status and HTML.
+pub async fn load_page(client: &Client, url: &str) -> (StatusCode, String) {
+    let res = client
+        .get(url)
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(secrets::random_bytes::<6>()))
 }

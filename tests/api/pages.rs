@@ -18,17 +18,6 @@ crate::on_both_databases!(
     undeclared_methods_are_405_with_the_allowed_ones,
 );
 
-/// A page load as a browser makes it.
-async fn get(client: &reqwest::Client, url: String) -> (StatusCode, String) {
-    let res = client
-        .get(url)
-        .header(header::ACCEPT, "text/html")
-        .send()
-        .await
-        .unwrap();
-    (res.status(), res.text().await.unwrap())
-}
-
 async fn signed_out_visitors_are_sent_to_the_login_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     for path in ["/", "/organization", "/user/account"] {
@@ -42,7 +31,7 @@ async fn signed_out_visitors_are_sent_to_the_login_page(backend: Backend) {
         assert_eq!(res.status(), StatusCode::FOUND, "{path}");
         assert_eq!(res.headers().get(header::LOCATION).unwrap(), "/user/login");
     }
-    let (status, page) = get(&app.client, app.url("/user/signup")).await;
+    let (status, page) = load_page(&app.client, &app.url("/user/signup")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Create your account") && page.contains("name=\"email\""));
 }
@@ -50,14 +39,14 @@ async fn signed_out_visitors_are_sent_to_the_login_page(backend: Backend) {
 async fn the_owner_sees_the_organization_menu_entry_and_page(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;
-    let (status, home) = get(&app.client, app.url("/")).await;
+    let (status, home) = load_page(&app.client, &app.url("/")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         home.contains("href=\"/organization\""),
         "the menu has Organization"
     );
     assert!(home.contains(&email));
-    let (status, page) = get(&app.client, app.url("/organization")).await;
+    let (status, page) = load_page(&app.client, &app.url("/organization")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Rename the organization"));
     assert!(
@@ -72,14 +61,14 @@ async fn members_without_the_role_get_403_on_the_organization_page(backend: Back
     app.sign_up().await;
     for role in [Role::Manager, Role::Reviewer, Role::Annotator] {
         let member = app.add_member(role).await.client;
-        let (status, home) = get(&member, app.url("/")).await;
+        let (status, home) = load_page(&member, &app.url("/")).await;
         assert_eq!(status, StatusCode::OK);
         assert!(
             !home.contains("href=\"/organization\""),
             "{role} has no Organization entry"
         );
         assert!(home.contains("href=\"/user/account\""));
-        let (status, page) = get(&member, app.url("/organization")).await;
+        let (status, page) = load_page(&member, &app.url("/organization")).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role}");
         assert!(
             page.contains("You don&#x27;t have access to this page")
@@ -88,7 +77,7 @@ async fn members_without_the_role_get_403_on_the_organization_page(backend: Back
         assert!(!page.contains("Rename the organization"));
     }
     let admin = app.add_member(Role::Administrator).await.client;
-    let (status, page) = get(&admin, app.url("/organization")).await;
+    let (status, page) = load_page(&admin, &app.url("/organization")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Rename the organization"));
 }
@@ -97,7 +86,7 @@ async fn the_account_page_shows_email_role_and_token(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;
     let token = app.token(&app.client).await;
-    let (status, page) = get(&app.client, app.url("/user/account")).await;
+    let (status, page) = load_page(&app.client, &app.url("/user/account")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(&format!("data-testid=\"account-email\">{email}<")));
     assert!(page.contains("data-testid=\"account-role\">Owner<"));
@@ -110,7 +99,7 @@ async fn pending_members_see_only_the_waiting_page(backend: Backend) {
     app.sign_up().await;
     let member = app.add_member(Role::NotActivated).await;
     for path in ["/", "/organization"] {
-        let (status, page) = get(&member.client, app.url(path)).await;
+        let (status, page) = load_page(&member.client, &app.url(path)).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
         assert!(page.contains("Waiting for your role"), "{path}");
         assert!(!page.contains("Rename the organization"));
@@ -120,7 +109,7 @@ async fn pending_members_see_only_the_waiting_page(backend: Backend) {
         );
     }
     // Their own account is theirs to look after (name, password, sessions), but the API is not.
-    let (status, page) = get(&member.client, app.url("/user/account")).await;
+    let (status, page) = load_page(&member.client, &app.url("/user/account")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         page.contains("data-testid=\"account-role\">Pending<"),
@@ -145,7 +134,7 @@ async fn pending_members_see_only_the_waiting_page(backend: Backend) {
 
 async fn unknown_pages_are_404(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (status, page) = get(&app.client, app.url("/no/such/page")).await;
+    let (status, page) = load_page(&app.client, &app.url("/no/such/page")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("Page not found"));
     let res = app
