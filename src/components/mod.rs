@@ -14,6 +14,7 @@ pub mod invite_modal;
 pub mod member_table;
 pub mod organization;
 pub mod password_reset_button;
+pub mod search_box;
 pub mod verify_banner;
 
 use leptos::prelude::*;

@@ -1,7 +1,5 @@
 //! The members table with search, a role filter and pages.
 
-use std::time::Duration;
-
 use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
@@ -14,6 +12,7 @@ use crate::{
         error_line::ErrorLine,
         error_without_js,
         member_table::{MemberTable, Pagination},
+        search_box::SearchBox,
         RefreshMembers,
     },
     domain::Role,
@@ -21,8 +20,6 @@ use crate::{
 
 /// Rows per page of the members table.
 const MEMBERS_PER_PAGE: i64 = 50;
-/// How long typing must pause before the members table searches.
-const SEARCH_DELAY: Duration = Duration::from_millis(300);
 
 /// Search, role filter and pages over the members table.
 #[component]
@@ -34,7 +31,6 @@ pub fn Members(
     let (page, set_page) = signal(1_i64);
     let set_role = role.write_only();
     let (search, set_search) = signal(String::new());
-    let (typed, set_typed) = signal(String::new());
     let members = Resource::new(
         move || (page.get(), role.get(), search.get()),
         |(page, role, search)| list_members(page, MEMBERS_PER_PAGE, role, search),
@@ -48,29 +44,11 @@ pub fn Members(
         }
         now
     });
-    // Searches once typing pauses, or at once on Enter.
-    let waiting = StoredValue::new(None::<TimeoutHandle>);
-    let stop_waiting = move || {
-        if let Some(handle) = waiting.try_update_value(Option::take).flatten() {
-            handle.clear();
-        }
-    };
-    on_cleanup(stop_waiting);
-    let apply_search = move || {
-        stop_waiting();
-        let text = typed.get_untracked().trim().to_owned();
-        if text != search.get_untracked() {
-            set_page.set(1);
-            set_search.set(text);
-        }
-    };
-    let on_input = move |ev| {
-        set_typed.set(event_target_value(&ev));
-        stop_waiting();
-        if let Ok(handle) = set_timeout_with_handle(apply_search, SEARCH_DELAY) {
-            waiting.set_value(Some(handle));
-        }
-    };
+    // Searches once typing pauses, or at once on Enter; a new search starts at the first page.
+    let search_box = SearchBox::new(search, move |text| {
+        set_page.set(1);
+        set_search.set(text);
+    });
     let on_role = move |ev| set_role.set(event_target_value(&ev).parse::<Role>().ok());
     // What a change made without JavaScript in a row of the table came back with.
     let row_paths = [
@@ -95,13 +73,13 @@ pub fn Members(
         <form class="filters" role="search" aria-label="Search members"
             on:submit=move |ev| {
                 ev.prevent_default();
-                apply_search();
+                search_box.apply();
             }
         >
             <div class="field">
                 <label for="member-search">"Search"</label>
                 <input id="member-search" type="search" placeholder="Email or name" autocomplete="off"
-                    prop:value=move || typed.get() on:input=on_input />
+                    prop:value=move || search_box.typed.get() on:input=move |ev| search_box.on_input(ev) />
             </div>
             <div class="field">
                 <label for="member-role">"Filter by role"</label>

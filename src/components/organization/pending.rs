@@ -1,8 +1,6 @@
 //! The Pending invitations card: email invitations not yet accepted, 20 a page with a search by
 //! address, with Resend and Revoke.
 
-use std::time::Duration;
-
 use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
@@ -13,13 +11,12 @@ use crate::{
         done_without_js,
         error_line::ErrorLine,
         member_table::{Pagination, RolePill},
-        readable_date, readable_time, RefreshOrganization,
+        readable_date, readable_time,
+        search_box::SearchBox,
+        RefreshOrganization,
     },
     domain::{AppError, PendingInvitation, PendingInvitations},
 };
-
-/// How long typing must pause before the invitations are searched.
-const SEARCH_DELAY: Duration = Duration::from_millis(300);
 
 /// Email invitations not yet accepted, with Resend and Revoke.
 #[component]
@@ -81,30 +78,11 @@ pub fn PendingInvitationList(
         set_outcome.set(None);
         revoke.dispatch(RevokeInvitation { id });
     });
-    // Searches once typing pauses, or at once on Enter.
-    let (typed, set_typed) = signal(search.get_untracked());
-    let waiting = StoredValue::new(None::<TimeoutHandle>);
-    let stop_waiting = move || {
-        if let Some(handle) = waiting.try_update_value(Option::take).flatten() {
-            handle.clear();
-        }
-    };
-    on_cleanup(stop_waiting);
-    let apply_search = move || {
-        stop_waiting();
-        let text = typed.get_untracked().trim().to_owned();
-        if text != search.get_untracked() {
-            page.set(1);
-            search.set(text);
-        }
-    };
-    let on_input = move |ev| {
-        set_typed.set(event_target_value(&ev));
-        stop_waiting();
-        if let Ok(handle) = set_timeout_with_handle(apply_search, SEARCH_DELAY) {
-            waiting.set_value(Some(handle));
-        }
-    };
+    // Searches once typing pauses, or at once on Enter; a new search starts at the first page.
+    let search_box = SearchBox::new(search, move |text| {
+        page.set(1);
+        search.set(text);
+    });
     view! {
         <section class="card" data-testid="pending-invitations" aria-labelledby="pending-invitations-title">
             <h2 id="pending-invitations-title">"Pending invitations"</h2>
@@ -114,13 +92,13 @@ pub fn PendingInvitationList(
             <form class="filters" role="search" aria-label="Filter pending invitations"
                 on:submit=move |ev| {
                     ev.prevent_default();
-                    apply_search();
+                    search_box.apply();
                 }
             >
                 <div class="field">
                     <label for="invitation-search">"Filter by email"</label>
                     <input id="invitation-search" type="search" placeholder="Email" autocomplete="off"
-                        prop:value=move || typed.get() on:input=on_input />
+                        prop:value=move || search_box.typed.get() on:input=move |ev| search_box.on_input(ev) />
                 </div>
             </form>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
