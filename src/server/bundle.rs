@@ -90,9 +90,11 @@ fn compress_dir(dir: &Path) -> std::io::Result<(usize, u64, u64)> {
         let Some(content_type) = content_type(&path) else {
             continue;
         };
+        // The file as stat'ed before reading it: one being rewritten meanwhile (a rebuild) reads
+        // at another length and is skipped, and one rewritten after has a newer time, which
+        // `serve_compressed` compares on every request.
         let meta = std::fs::metadata(&path)?;
         let bytes = std::fs::read(&path)?;
-        // Read again after reading: a file rewritten meanwhile (a rebuild) is left for next time.
         let (modified, len) = (meta.modified()?, meta.len());
         if bytes.len() as u64 != len {
             continue;
