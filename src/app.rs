@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::{
     api::auth::get_current_user,
-    components::{app_menu::AppMenu, verify_banner::VerifyBanner, Me, RenamedTitle},
+    components::{app_menu::AppMenu, load::load, verify_banner::VerifyBanner, Me, RenamedTitle},
     pages::{
         account::AccountPage, activity::ActivityPage, forgot_password::ForgotPasswordPage,
         home::HomePage, login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
@@ -41,7 +41,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let me = Resource::new(|| (), |_| get_current_user());
+    let me = load(|| (), |_| get_current_user());
     provide_context(Me(me));
     provide_context(RenamedTitle(RwSignal::new(None)));
     view! {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{AppError, CurrentUser, SignupSettings};
+use crate::domain::{AppError, Visit};
 
 /// Creates an account (and, without an invite link, an organization) and signs in. The first
 /// and last name are optional.
@@ -79,21 +79,15 @@ pub async fn log_out() -> Result<(), AppError> {
     .await
 }
 
-/// The signed-in user, or `None`. Pending and deactivated users are returned too, so the app can
-/// tell them where they stand.
+/// The signed-in user (or `None`) and the signup settings. Pending and deactivated users are
+/// returned too, so the app can tell them where they stand.
 #[server(prefix = "/_sfn", endpoint = "auth/current_user")]
-pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+pub async fn get_current_user() -> Result<Visit, AppError> {
     use super::ssr::*;
     use crate::server::{accounts, auth::Visitor};
-    authorized(|state, me: Visitor| async move { accounts::current_user(&state, &me).await }).await
-}
-
-#[server(prefix = "/_sfn", endpoint = "auth/signup_settings")]
-pub async fn get_signup_settings() -> Result<SignupSettings, AppError> {
-    use super::ssr::*;
-    use crate::server::auth::Anyone;
-    authorized(|state, _: Anyone| async move {
-        Ok(SignupSettings {
+    authorized(|state, me: Visitor| async move {
+        Ok(Visit {
+            user: accounts::current_user(&state, &me).await?,
             signup_without_link_disabled: state.config.disable_signup_without_link,
         })
     })

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{error_line::ErrorLine, readable_time};
+use super::{error_line::ErrorLine, load::load, readable_time};
 use crate::{
     api::audit::{list_audit_log, ENTRIES_PER_PAGE},
     domain::{Action, AuditEntryView, AuditPage},
@@ -52,7 +52,7 @@ pub fn ActivityLog(organization_id: i64) -> impl IntoView {
     let (page, set_page) = signal(1_i64);
     let (applied, set_applied) = signal(Filters::default());
     let (typed, set_typed) = signal(Filters::default());
-    let entries = Resource::new(
+    let entries = load(
         move || (page.get(), applied.get()),
         |(page, f)| {
             list_audit_log(

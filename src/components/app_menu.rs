@@ -16,7 +16,7 @@ pub fn AppMenu() -> impl IntoView {
         <header class="topbar">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    match me.await {
+                    match me.await.map(|visit| visit.user) {
                         Ok(Some(user)) => view! { <SignedInMenu user /> }.into_any(),
                         _ => view! { <span class="brand">"Gatehouse"</span> }.into_any(),
                     }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 
 use super::{set_status, Me};
-use crate::domain::{CurrentUser, Need};
+use crate::domain::{CurrentUser, Need, Visit};
 
 type Render = Arc<dyn Fn(CurrentUser) -> AnyView + Send + Sync>;
 
@@ -26,7 +26,7 @@ pub fn Gate(
             {move || {
                 let render = render.clone();
                 Suspend::new(async move {
-                    match me.await {
+                    match me.await.map(|visit| visit.user) {
                         Err(e) => view! { <Notice title="Something went wrong" text=e.to_string() /> }.into_any(),
                         Ok(None) => view! { <Redirect path="/user/login" /> }.into_any(),
                         Ok(Some(user)) => {
@@ -65,7 +65,7 @@ pub fn SignedInGoesToApp() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                matches!(me.await, Ok(Some(_))).then(|| view! { <Redirect path="/" /> })
+                matches!(me.await, Ok(Visit { user: Some(_), .. })).then(|| view! { <Redirect path="/" /> })
             })}
         </Suspense>
     }

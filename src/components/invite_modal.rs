@@ -11,6 +11,7 @@ use super::{
     done_without_js,
     error_line::ErrorLine,
     field::{field_error, form_error},
+    load::load,
 };
 use crate::{
     api::invites::{get_invite_link, ResetInviteLink, SendInvites, INVITED_PARAM},
@@ -107,7 +108,7 @@ pub fn InviteModal(
 #[component]
 fn InviteLinkPanel() -> impl IntoView {
     // Only reads the link: opening the dialog never changes it.
-    let link = Resource::new(|| (), |_| get_invite_link());
+    let link = load(|| (), |_| get_invite_link());
     view! {
         // The server renders the link into the page, for use without JavaScript too.
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -11,6 +11,7 @@ pub mod error_line;
 pub mod field;
 pub mod gate;
 pub mod invite_modal;
+pub mod load;
 pub mod member_table;
 pub mod organization;
 pub mod password_reset_button;
@@ -19,11 +20,12 @@ pub mod verify_banner;
 
 use leptos::prelude::*;
 
-use crate::domain::{AppError, CurrentUser};
+use crate::domain::{AppError, Visit};
 
-/// The signed-in user, loaded once per page load and shared through context.
+/// Who is visiting (the signed-in user, if any), loaded once per page load and shared through
+/// context.
 #[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<Option<CurrentUser>, AppError>>);
+pub struct Me(pub load::Loaded<Visit>);
 
 /// The organization's title as last renamed in this page, so that the header follows a rename
 /// without reloading the signed-in user (which would re-render the page).

@@ -16,7 +16,7 @@ pub fn VerifyBanner() -> impl IntoView {
             {move || Suspend::new(async move {
                 // The verification page tells the outcome itself.
                 let on_verify_page = location.pathname.get_untracked() == "/user/verify-email";
-                match me.await {
+                match me.await.map(|visit| visit.user) {
                     Ok(Some(user)) if !user.email_verified && !on_verify_page => {
                         view! { <Banner email=user.email /> }.into_any()
                     }

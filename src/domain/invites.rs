@@ -86,7 +86,7 @@ impl InviteOutcome {
 
     /// The results a query value carries; none when it is not a list of them.
     pub fn from_query(text: &str) -> Vec<InviteOutcome> {
-        serde_json::from_str(text).unwrap_or_default()
+        serde_json::from_slice(text.as_bytes()).unwrap_or_default()
     }
 }
 

@@ -25,6 +25,4 @@ pub use profile::{PersonName, Profile, SessionView};
 pub use role::Role;
 pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle};
-pub use views::{
-    CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, SignupSettings,
-};
+pub use views::{CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, Visit};

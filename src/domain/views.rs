@@ -76,9 +76,12 @@ pub struct OrganizationView {
     pub pending_members: i64,
 }
 
-/// What the signup page needs to know before it is shown.
+/// What every page learns once about who is visiting: the signed-in user, and what the login and
+/// signup pages offer a visitor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignupSettings {
+pub struct Visit {
+    /// The signed-in user, or `None`.
+    pub user: Option<CurrentUser>,
     /// Signup without an invite link is turned off on this instance.
     pub signup_without_link_disabled: bool,
 }

@@ -11,6 +11,7 @@ use crate::{
         copy_button::CopyButton,
         error_line::ErrorLine,
         gate::Gate,
+        load::load,
     },
     domain::Need,
 };
@@ -48,7 +49,7 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn ApiToken() -> impl IntoView {
-    let token = Resource::new(|| (), |_| get_api_token());
+    let token = load(|| (), |_| get_api_token());
     let reset = ServerAction::<ResetApiToken>::new();
     let shown = move || match reset.value().get() {
         Some(Ok(new)) => Some(Ok(new)),

@@ -5,13 +5,13 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    api::auth::{get_signup_settings, LogIn},
+    api::auth::LogIn,
     components::{
         actions::on_success,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
         gate::SignedInGoesToApp,
-        go_to,
+        go_to, Me,
     },
 };
 
@@ -20,7 +20,7 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let value = action.value();
     on_success(action, |()| go_to("/"));
-    let settings = Resource::new(|| (), |_| get_signup_settings());
+    let me = expect_context::<Me>().0;
     // An invite token: an account in no organization joins the inviting one as it logs in.
     let token = use_query_map()
         .read_untracked()
@@ -50,7 +50,7 @@ pub fn LoginPage() -> impl IntoView {
             <p class="center"><A href="/user/forgot-password">"Forgot password?"</A></p>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    let disabled = settings.await.map(|s| s.signup_without_link_disabled).unwrap_or(false);
+                    let disabled = me.await.map(|v| v.signup_without_link_disabled).unwrap_or(false);
                     (!disabled).then(|| view! {
                         <p class="center">"New here? " <A href="/user/signup">"Sign up"</A></p>
                     })

@@ -10,6 +10,7 @@ use crate::{
         error_line::ErrorLine,
         gate::Gate,
         invite_modal::InviteModal,
+        load::load,
         organization::{
             details::OrganizationDetails, members::Members, pending::PendingInvitationList,
             transfer::OwnershipTransfer,
@@ -34,10 +35,10 @@ pub fn OrganizationPage() -> impl IntoView {
 /// the Owner, the ownership transfer.
 #[component]
 fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
-    let organization = Resource::new(|| (), |_| get_organization());
+    let organization = load(|| (), |_| get_organization());
     let invitation_page = RwSignal::new(1_i64);
     let invitation_search = RwSignal::new(String::new());
-    let invitations = Resource::new(
+    let invitations = load(
         move || (invitation_page.get(), invitation_search.get()),
         |(page, search)| list_invitations(Some(page), Some(search)),
     );

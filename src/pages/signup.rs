@@ -5,16 +5,15 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    api::{
-        auth::{get_signup_settings, SignUp},
-        invites::get_invite_info,
-    },
+    api::{auth::SignUp, invites::get_invite_info},
     components::{
         actions::on_success,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
         gate::{Notice, SignedInGoesToApp},
-        go_to, set_status,
+        go_to,
+        load::load,
+        set_status, Me,
     },
     domain::InviteInfo,
 };
@@ -23,12 +22,12 @@ use crate::{
 pub fn SignupPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").filter(|t| !t.trim().is_empty());
-    let settings = Resource::new(|| (), |_| get_signup_settings());
+    let me = expect_context::<Me>().0;
     // What the invite token leads to; `None` without a token.
-    let invite = Resource::new(token, |token| async move {
+    let invite = load(token, |token| async move {
         match token {
-            Some(token) => Some(get_invite_info(token).await),
-            None => None,
+            Some(token) => get_invite_info(token).await.map(Some),
+            None => Ok(None),
         }
     });
     let signed_in_goes_to_app = query
@@ -41,9 +40,9 @@ pub fn SignupPage() -> impl IntoView {
         {signed_in_goes_to_app}
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let disabled = settings.await.map(|s| s.signup_without_link_disabled).unwrap_or(false);
+                let disabled = me.await.map(|v| v.signup_without_link_disabled).unwrap_or(false);
                 match (token(), invite.await) {
-                    (_, Some(Err(e))) => {
+                    (_, Err(e)) => {
                         set_status(e.status_code());
                         view! {
                             <Notice title="This invite link can't be used" text=e.to_string() />
@@ -51,7 +50,7 @@ pub fn SignupPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    (Some(token), Some(Ok(InviteInfo::Email { organization_title, email, has_account: true, .. }))) => view! {
+                    (Some(token), Ok(Some(InviteInfo::Email { organization_title, email, has_account: true, .. }))) => view! {
                         <section class="card auth">
                             <h1>{format!("Join {organization_title}")}</h1>
                             <p data-testid="signup-intro">
@@ -62,7 +61,7 @@ pub fn SignupPage() -> impl IntoView {
                         </section>
                     }
                     .into_any(),
-                    (Some(token), Some(Ok(info))) => view! { <SignupForm invite=Some((token, info)) /> }.into_any(),
+                    (Some(token), Ok(Some(info))) => view! { <SignupForm invite=Some((token, info)) /> }.into_any(),
                     _ if disabled => view! {
                         <Notice
                             title="Signing up needs an invitation"

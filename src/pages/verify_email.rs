@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
+use crate::components::load::load;
 use crate::{api::verification::verify_email, components::set_status};
 
 #[component]
@@ -13,7 +14,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
         .read_untracked()
         .get("token")
         .unwrap_or_default();
-    let outcome = Resource::new(move || token.clone(), verify_email);
+    let outcome = load(move || token.clone(), verify_email);
     view! {
         <Title text="Verify your email address" />
         <section class="card auth">

@@ -316,7 +316,6 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
     ];
     let server_fns: Vec<(&str, Form, Rule)> = vec![
         ("auth/current_user", vec![], Rule::Public(200)),
-        ("auth/signup_settings", vec![], Rule::Public(200)),
         (
             "auth/sign_up",
             vec![("email", "not-an-email"), ("password", PASSWORD)],

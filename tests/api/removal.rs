@@ -1,7 +1,7 @@
 //! Removing a member: the seat is freed, their credentials die, the account stays in no
 //! organization, and any organization may invite it again.
 
-use gatehouse::domain::{CurrentUser, InviteStatus, MemberPage, Role};
+use gatehouse::domain::{InviteStatus, MemberPage, Role, Visit};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -82,8 +82,7 @@ async fn a_removed_member_loses_seat_sessions_and_token_and_keeps_the_account(ba
     let res = app
         .server_fn(&member.client, "auth/current_user", &[])
         .await;
-    let me: Option<CurrentUser> = res.json().await.unwrap();
-    let me = me.expect("signed in");
+    let me = res.json::<Visit>().await.unwrap().user.expect("signed in");
     assert_eq!((me.role, me.organization_id), (None, None));
     let (status, page) = {
         let res = member
@@ -195,13 +194,14 @@ async fn a_removed_member_rejoins_through_the_invite_link_as_pending(backend: Ba
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let me: Option<CurrentUser> = app
+    let me = app
         .server_fn(&member.client, "auth/current_user", &[])
         .await
-        .json()
+        .json::<Visit>()
         .await
-        .unwrap();
-    let me = me.unwrap();
+        .unwrap()
+        .user
+        .expect("signed in");
     assert_eq!(
         (me.role, me.organization_id),
         (Some(Role::NotActivated), Some(org))
@@ -344,13 +344,13 @@ async fn admins_are_told_how_many_wait_for_a_role(backend: Backend) {
     let me = |client: reqwest::Client| {
         let app = &app;
         async move {
-            let me: Option<CurrentUser> = app
+            let visit: Visit = app
                 .server_fn(&client, "auth/current_user", &[])
                 .await
                 .json()
                 .await
                 .unwrap();
-            me.unwrap().pending_members
+            visit.user.expect("signed in").pending_members
         }
     };
     assert_eq!(

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use gatehouse::{
-    domain::{CurrentUser, Role},
+    domain::{CurrentUser, Role, Visit},
     server::mail::Email,
 };
 use reqwest::{Client, StatusCode};
@@ -38,10 +38,7 @@ impl TestApp {
     async fn current_user(&self, client: &Client) -> CurrentUser {
         let res = self.server_fn(client, "auth/current_user", &[]).await;
         assert_eq!(res.status(), StatusCode::OK);
-        res.json::<Option<CurrentUser>>()
-            .await
-            .unwrap()
-            .expect("signed in")
+        res.json::<Visit>().await.unwrap().user.expect("signed in")
     }
 
     async fn verified_in_members_table(&self, email: &str) -> bool {

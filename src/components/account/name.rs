@@ -8,12 +8,13 @@ use crate::{
         done_without_js,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
+        load::load,
     },
 };
 
 #[component]
 pub fn NameForm() -> impl IntoView {
-    let profile = Resource::new(|| (), |_| get_profile());
+    let profile = load(|| (), |_| get_profile());
     let rename = ServerAction::<RenameMe>::new();
     let value = rename.value();
     // Without JavaScript the page comes back marked done.

@@ -5,13 +5,15 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::profile::{list_sessions, EndOtherSessions, EndSession},
-    components::{actions::on_result, done_without_js, error_line::ErrorLine, readable_time},
+    components::{
+        actions::on_result, done_without_js, error_line::ErrorLine, load::load, readable_time,
+    },
     domain::SessionView,
 };
 
 #[component]
 pub fn SessionList() -> impl IntoView {
-    let sessions = Resource::new(|| (), |_| list_sessions());
+    let sessions = load(|| (), |_| list_sessions());
     let end_one = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
     on_result(end_one, move |_| sessions.refetch());

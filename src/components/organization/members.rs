@@ -11,6 +11,7 @@ use crate::{
         done_without_js,
         error_line::ErrorLine,
         error_without_js,
+        load::load,
         member_table::{MemberTable, Pagination},
         search_box::SearchBox,
         RefreshMembers,
@@ -31,7 +32,7 @@ pub fn Members(
     let (page, set_page) = signal(1_i64);
     let set_role = role.write_only();
     let (search, set_search) = signal(String::new());
-    let members = Resource::new(
+    let members = load(
         move || (page.get(), role.get(), search.get()),
         |(page, role, search)| list_members(page, MEMBERS_PER_PAGE, role, search),
     );

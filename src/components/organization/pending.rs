@@ -10,18 +10,19 @@ use crate::{
         confirm::ConfirmButton,
         done_without_js,
         error_line::ErrorLine,
+        load::Loaded,
         member_table::{Pagination, RolePill},
         readable_date, readable_time,
         search_box::SearchBox,
         RefreshOrganization,
     },
-    domain::{AppError, PendingInvitation, PendingInvitations},
+    domain::{PendingInvitation, PendingInvitations},
 };
 
 /// Email invitations not yet accepted, with Resend and Revoke.
 #[component]
 pub fn PendingInvitationList(
-    invitations: Resource<Result<PendingInvitations, AppError>>,
+    invitations: Loaded<PendingInvitations>,
     /// The page shown, from 1.
     page: RwSignal<i64>,
     /// The search by address, as applied.
