@@ -105,7 +105,7 @@ pub fn Dialog(
                                 "Close"
                             </button>
                         </form>
-                    })}
+                    }.into_any())}
                 </div>
                 {children()}
             </div>

@@ -65,7 +65,11 @@ pub fn SignedInGoesToApp() -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                matches!(me.await, Ok(Visit { user: Some(_), .. })).then(|| view! { <Redirect path="/" /> })
+                if matches!(me.await, Ok(Visit { user: Some(_), .. })) {
+                    view! { <Redirect path="/" /> }.into_any()
+                } else {
+                    ().into_any()
+                }
             })}
         </Suspense>
     }

@@ -114,7 +114,7 @@ fn InviteLinkPanel() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let first = link.await;
-                view! { <InviteLinkControls first /> }
+                view! { <InviteLinkControls first /> }.into_any()
             })}
         </Suspense>
     }

@@ -57,7 +57,7 @@ pub fn MemberTable(
                                         {m.email.clone()}
                                         {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
                                             " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
-                                        })}
+                                        }.into_any())}
                                     </td>
                                     <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
                                     <td>
@@ -78,8 +78,8 @@ pub fn MemberTable(
                                         }}
                                     </td>
                                     <td><div class="row-actions">
-                                        {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> })}
-                                        {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> })}
+                                        {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> }.into_any())}
+                                        {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> }.into_any())}
                                     </div></td>
                                 </tr>
                             }

@@ -27,7 +27,9 @@ pub fn LoginPage() -> impl IntoView {
         .get("token")
         .filter(|t| !t.trim().is_empty());
     // With an invite token, an account in no organization logs in to join: no redirect then.
-    let signed_in_goes_to_app = token.is_none().then(|| view! { <SignedInGoesToApp /> });
+    let signed_in_goes_to_app = token
+        .is_none()
+        .then(|| view! { <SignedInGoesToApp /> }.into_any());
     view! {
         <Title text="Log in" />
         {signed_in_goes_to_app}
@@ -35,9 +37,9 @@ pub fn LoginPage() -> impl IntoView {
             <h1>"Log in"</h1>
             {token.is_some().then(|| view! {
                 <p class="muted" data-testid="login-intro">"Log in to accept the invitation."</p>
-            })}
+            }.into_any())}
             <ActionForm action=action>
-                {token.map(|t| view! { <input type="hidden" name="token" value=t /> })}
+                {token.map(|t| view! { <input type="hidden" name="token" value=t /> }.into_any())}
                 <Field label="Email" name="email" kind="email" autocomplete="username"
                     error=Signal::derive(field_error(move || value.get(), "email")) />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password"
@@ -51,9 +53,10 @@ pub fn LoginPage() -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let disabled = me.await.map(|v| v.signup_without_link_disabled).unwrap_or(false);
-                    (!disabled).then(|| view! {
-                        <p class="center">"New here? " <A href="/user/signup">"Sign up"</A></p>
-                    })
+                    if disabled {
+                        return ().into_any();
+                    }
+                    view! { <p class="center">"New here? " <A href="/user/signup">"Sign up"</A></p> }.into_any()
                 })}
             </Suspense>
         </section>

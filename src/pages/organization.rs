@@ -99,14 +99,18 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let waiting = organization.await.map(|o| o.pending_members).unwrap_or(0);
-                    (waiting > 0).then(|| view! {
+                    if waiting == 0 {
+                        return ().into_any();
+                    }
+                    view! {
                         <p class="waiting" role="status" data-testid="waiting-for-role">
                             {if waiting == 1 { "1 person is waiting for a role. ".to_owned() } else { format!("{waiting} people are waiting for a role. ") }}
                             <button type="button" class="link" on:click=move |_| role_filter.set(Some(Role::NotActivated))>
                                 "Show them"
                             </button>
                         </p>
-                    })
+                    }
+                    .into_any()
                 })}
             </Suspense>
             <Members me role=role_filter />

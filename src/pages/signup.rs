@@ -34,7 +34,7 @@ pub fn SignupPage() -> impl IntoView {
         .read_untracked()
         .get("token")
         .is_none()
-        .then(|| view! { <SignedInGoesToApp /> });
+        .then(|| view! { <SignedInGoesToApp /> }.into_any());
     view! {
         <Title text="Sign up" />
         {signed_in_goes_to_app}
@@ -128,7 +128,7 @@ fn SignupForm(
                     error=Signal::derive(field_error(move || value.get(), "first_name")) />
                 <Field label="Last name (optional)" name="last_name" autocomplete="family-name" optional=true
                     error=Signal::derive(field_error(move || value.get(), "last_name")) />
-                {token.map(|t| view! { <input type="hidden" name="token" value=t /> })}
+                {token.map(|t| view! { <input type="hidden" name="token" value=t /> }.into_any())}
                 <ErrorLine message=form_error(move || value.get(), &["email", "password", "first_name", "last_name"]) />
                 <button type="submit" class="primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating account…" } else { "Create account" }}

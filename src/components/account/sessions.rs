@@ -95,7 +95,7 @@ fn SessionItem(
         <li class="session" data-testid="session" data-current=session.current.to_string()>
             <div class="session-what">
                 <strong title=session.user_agent.clone()>{session.browser.clone()}</strong>
-                {session.current.then(|| view! { <span class="pill this-device">"This device"</span> })}
+                {session.current.then(|| view! { <span class="pill this-device">"This device"</span> }.into_any())}
                 <div class="muted">
                     {address} " · signed in " {readable_time(&session.signed_in_at)}
                     " · last seen " {readable_time(&session.last_seen_at)}
@@ -113,7 +113,7 @@ fn SessionItem(
                         "Sign out"
                     </button>
                 </form>
-            })}
+            }.into_any())}
         </li>
     }
 }

@@ -69,7 +69,7 @@ pub fn Members(
         .find_map(|(path, _)| error_without_js(path))
         .map(|e| e.to_string());
     view! {
-        {done.map(|message| view! { <p class="saved" role="status" data-testid="members-outcome">{message}</p> })}
+        {done.map(|message| view! { <p class="saved" role="status" data-testid="members-outcome">{message}</p> }.into_any())}
         <ErrorLine message=move || failed.clone() />
         <form class="filters" role="search" aria-label="Search members"
             on:submit=move |ev| {
@@ -103,7 +103,7 @@ pub fn Members(
                             (members.count, members.page, members.page_size, members.results.len());
                         view! {
                             <MemberTable members me />
-                            {(count > 0).then(|| view! { <Pagination count page page_size shown set_page /> })}
+                            {(count > 0).then(|| view! { <Pagination count page page_size shown set_page /> }.into_any())}
                         }
                         .into_any()
                     }

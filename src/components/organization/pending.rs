@@ -175,7 +175,7 @@ fn InvitationRow(
             <td>{invited_by}</td>
             <td>
                 <time datetime=expires_at.clone() title=readable_time(&expires_at)>{readable_date(&expires_at)}</time>
-                {expired.then(|| view! { " " <span class="pill expired">"Expired"</span> })}
+                {expired.then(|| view! { " " <span class="pill expired">"Expired"</span> }.into_any())}
             </td>
             <td class="row-actions">
                 // Posts the form itself without JavaScript; the app sends it in the page.
