@@ -328,7 +328,6 @@ impl Config {
 
 impl Default for Config {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             database_url: "sqlite://data/gatehouse.db?mode=rwc".into(),
             site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
@@ -358,7 +357,7 @@ impl Default for Config {
             pending_notice_interval: Duration::from_secs(60 * 60),
             invites_per_day: 5000,
             resend_cooldown: Duration::from_secs(60),
-            hash_concurrency: cores,
+            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             hash_queue: 64,
             max_connections: 10_000,
             session_idle: Duration::from_secs(12 * 60 * 60),

@@ -237,7 +237,6 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// Counts the messages queued by this request against the quota, in the same transaction.
     /// Counts what was sent against the quota and writes every invitation's audit entry, in one
     /// statement however many addresses.
     async fn finish(&mut self, tx: &mut db::Tx, lock: &mut db::Locked) -> Result<(), AppError> {
