@@ -18,11 +18,30 @@ pub async fn sign_up(
     use crate::server::{accounts, auth};
     authorized(|state, caller: auth::Anyone| async move {
         let name = accounts::FullName::parse(first_name.as_deref(), last_name.as_deref())?;
-        let signed_in =
-            accounts::sign_up(&state, &caller, &email, &password, token.as_deref(), &name).await?;
+        let https = caller.origin().https;
+        let headers = headers();
+        let old_session = auth::session_cookie(&headers, https);
+        let session = match accounts::sign_up(
+            &state,
+            &caller,
+            &email,
+            &password,
+            token.as_deref(),
+            &name,
+            old_session,
+        )
+        .await?
+        {
+            accounts::SignedUp::New(signed_in) => signed_in.session,
+            // Answered as a new account is: a session cookie, for a session that does not exist
+            // (the next page asks to sign in; the address's owner was mailed why).
+            accounts::SignedUp::AlreadyRegistered => {
+                auth::secrets::generate(auth::secrets::SESSION_PREFIX)
+            }
+        };
         set_cookie(&auth::session_set_cookie(
-            &signed_in.session,
-            caller.origin().https,
+            &session,
+            https,
             state.config.session_max_age,
         ));
         land_on("/");

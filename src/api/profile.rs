@@ -24,18 +24,29 @@ pub async fn rename_me(first_name: String, last_name: String) -> Result<Profile,
     .await
 }
 
-/// Changes the caller's password; every other session ends, this one stays.
+/// Changes the caller's password; every other session ends, this one stays. With
+/// `reset_api_token` (a checkbox: present when ticked), the personal API token is replaced too.
 #[server(prefix = "/_sfn", endpoint = "account/change_password")]
 pub async fn change_password(
     current_password: String,
     new_password: String,
+    #[server(default)] reset_api_token: Option<String>,
 ) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{auth::SignedIn, profile, sessions};
     authorized(|state, me: SignedIn| async move {
         let headers = headers();
         let current = sessions::current(&headers, me.origin().https);
-        profile::change_password(&state, &me, current, &current_password, &new_password).await
+        let reset_api_token = reset_api_token.is_some();
+        profile::change_password(
+            &state,
+            &me,
+            current,
+            &current_password,
+            &new_password,
+            reset_api_token,
+        )
+        .await
     })
     .await
 }

@@ -23,6 +23,8 @@ pub fn AccountPage() -> impl IntoView {
         <Gate need=Need::SignedIn render=|user| {
             // The API is for members who may use the organization.
             let active = user.allows(Need::Active).is_ok();
+            // Bumped when a password change may have replaced the token: it is read again.
+            let token_version = RwSignal::new(0_u32);
             view! {
                 <section class="card">
                     <h1>"Your account"</h1>
@@ -36,10 +38,10 @@ pub fn AccountPage() -> impl IntoView {
                     </dl>
                 </section>
                 <NameForm />
-                <PasswordForm />
+                <PasswordForm token_changed=Callback::new(move |()| token_version.update(|v| *v += 1)) />
                 <SessionList />
                 <Show when=move || active>
-                    <ApiToken />
+                    <ApiToken version=token_version />
                 </Show>
             }
             .into_any()
@@ -47,12 +49,15 @@ pub fn AccountPage() -> impl IntoView {
     }
 }
 
+/// The token, read again whenever `version` changes.
 #[component]
-fn ApiToken() -> impl IntoView {
-    let token = load(|| (), |_| get_api_token());
+fn ApiToken(version: RwSignal<u32>) -> impl IntoView {
+    let token = load(move || version.get(), |_| get_api_token());
     let reset = ServerAction::<ResetApiToken>::new();
+    // The version the last reset was made at: a later read of the token is newer than it.
+    let reset_at = RwSignal::new(0_u32);
     let shown = move || match reset.value().get() {
-        Some(Ok(new)) => Some(Ok(new)),
+        Some(Ok(new)) if reset_at.get() == version.get() => Some(Ok(new)),
         _ => token.get(),
     };
     view! {
@@ -75,6 +80,7 @@ fn ApiToken() -> impl IntoView {
                 <div class="actions">
                     <CopyButton label="Copy" text=Signal::derive(move || shown().and_then(Result::ok)) />
                     <button type="button" disabled=move || reset.pending().get() on:click=move |_| {
+                        reset_at.set(version.get_untracked());
                         reset.dispatch(ResetApiToken {});
                     }>
                         "Reset token"

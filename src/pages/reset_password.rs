@@ -29,7 +29,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
         <Title text="Choose a new password" />
         <section class="card auth">
             <h1>"Choose a new password"</h1>
-            <p class="muted">"Setting it signs you out everywhere else."</p>
+            <p class="muted">"Setting it signs you out everywhere else and replaces your personal API token: scripts that use the old one need the new one from your Account page."</p>
             <ActionForm action=action>
                 <input type="hidden" name="token" value=token />
                 <Field label="New password" name="password" kind="password" autocomplete="new-password"

@@ -33,6 +33,16 @@ pub struct SignedIn {
     pub session: String,
 }
 
+/// What a signup came to. Both are answered alike, so that a signup does not tell whether an
+/// address has an account.
+pub enum SignedUp {
+    /// A new account, signed in.
+    New(SignedIn),
+    /// The address already had an account: nothing was made, and the address was mailed where to
+    /// sign in or reset its password.
+    AlreadyRegistered,
+}
+
 /// The optional first and last name given at signup (or on the Account page).
 #[derive(Clone, Debug, Default)]
 pub struct FullName {
@@ -57,7 +67,9 @@ impl FullName {
 /// Signs up. Without a token: a user, an organization titled with the email, and the user as
 /// its Owner. With the organization's invite link: a Pending member of it. With an email
 /// invitation: a member with the invited role, for the invited address only, once. Each in one
-/// transaction; a bad token creates nothing.
+/// transaction; a bad token creates nothing. `old_session` (the browser's, if it was signed in)
+/// ends. Without a token, an address that already has an account is answered in the same time
+/// as a new one, and mailed instead ([`SignedUp::AlreadyRegistered`]).
 pub async fn sign_up(
     state: &AppState,
     caller: &Anyone,
@@ -65,7 +77,8 @@ pub async fn sign_up(
     password: &str,
     invite_token: Option<&str>,
     name: &FullName,
-) -> Result<SignedIn, AppError> {
+    old_session: Option<&str>,
+) -> Result<SignedUp, AppError> {
     let email = EmailAddress::parse(email)?;
     let password = Password::parse(password)?;
     auth::common_passwords::check(&password, &email)?;
@@ -110,18 +123,13 @@ pub async fn sign_up(
             Destination::Organization { id, .. } => id,
         });
     }
-    if db::users::find_by_email(state.db.pool(), &email)
+    let existing = db::users::find_by_email(state.db.pool(), &email)
         .await
-        .or_internal("checking an email")?
-        .is_some()
-    {
-        let message = if token.is_some() {
-            LOG_IN_TO_ACCEPT
-        } else {
-            EMAIL_TAKEN
-        };
-        return Err(AppError::invalid("email", message));
+        .or_internal("checking an email")?;
+    if existing.is_some() && token.is_some() {
+        return Err(AppError::invalid("email", LOG_IN_TO_ACCEPT));
     }
+    // Hashed for an existing address too, so that both take the time of a signup.
     let hash = match password::hash(&state.hashing, password).await {
         Ok(hash) => hash,
         Err(busy) => {
@@ -129,7 +137,13 @@ pub async fn sign_up(
             return Err(busy);
         }
     };
-    let origin = &caller.origin().public;
+    if let Some(user) = existing {
+        drop(hash);
+        tell_already_registered(state, caller, user.id, &email, old_session).await?;
+        tracing::info!(client = %client, user_id = user.id, "signup with an address that has an account: mailed it");
+        return Ok(SignedUp::AlreadyRegistered);
+    }
+    let origin = caller.origin();
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
     // Joining: the organization's log records it, under its lock (taken before any change).
     let mut lock = match joining {
@@ -139,7 +153,7 @@ pub async fn sign_up(
     let now = now();
     let user_id = match token {
         None => {
-            let user_id = create_owner_in(
+            let created = create_owner_in(
                 &mut tx,
                 &state.keys,
                 &email,
@@ -147,7 +161,20 @@ pub async fn sign_up(
                 state.config.license_seats,
                 Some(caller.origin()),
             )
-            .await?;
+            .await;
+            let user_id = match created {
+                // A concurrent signup took the address first: answered as any registered one.
+                Err(e) if e.for_field("email").as_deref() == Some(EMAIL_TAKEN) => {
+                    drop(tx);
+                    let user = db::users::find_by_email(state.db.pool(), &email)
+                        .await
+                        .or_internal("checking an email")?
+                        .ok_or(e)?;
+                    tell_already_registered(state, caller, user.id, &email, old_session).await?;
+                    return Ok(SignedUp::AlreadyRegistered);
+                }
+                created => created?,
+            };
             verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
             user_id
         }
@@ -207,11 +234,66 @@ pub async fn sign_up(
             .await
             .or_internal("saving a name")?;
     }
+    end_old_session(&mut tx, old_session).await?;
     let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit().await.or_internal("committing signup")?;
     state.outbox_wake.notify_one();
     tracing::info!(user_id, client = %client, "signed up");
-    Ok(SignedIn { user_id, session })
+    Ok(SignedUp::New(SignedIn { user_id, session }))
+}
+
+/// Ends the session the browser had before it signed up or in, inside `tx`.
+async fn end_old_session(tx: &mut Tx, old_session: Option<&str>) -> Result<(), AppError> {
+    if let Some(old) = old_session {
+        db::sessions::delete(&mut **tx, &secrets::hash(old))
+            .await
+            .or_internal("ending the old session")?;
+    }
+    Ok(())
+}
+
+/// Someone signed up with the address of an existing account: the address is told where to sign
+/// in (at most [`Limit::account_exists_mails`] an hour, and only when links may be mailed from
+/// this request), and the browser's old session ends as for any signup.
+async fn tell_already_registered(
+    state: &AppState,
+    caller: &Anyone,
+    user_id: i64,
+    email: &EmailAddress,
+    old_session: Option<&str>,
+) -> Result<(), AppError> {
+    let origin = caller.origin().mail_origin();
+    let mut tx = state.db.begin().await.or_internal("starting signup")?;
+    end_old_session(&mut tx, old_session).await?;
+    let limit = Limit::account_exists_mails();
+    let subject = user_id.to_string();
+    match origin {
+        None => tracing::warn!(
+            user_id,
+            "no mail to an address someone signed up with again: {}",
+            super::origin::NO_MAIL_ORIGIN
+        ),
+        Some(origin) if throttle::remaining(&mut *tx, limit, &subject).await?.0 > 0 => {
+            throttle::record(&mut *tx, limit, &subject, 1).await?;
+            db::outbox::enqueue_to_user(
+                &mut *tx,
+                crate::server::mail::MessageKind::AccountExists,
+                user_id,
+                email.as_str(),
+                origin,
+                now(),
+            )
+            .await
+            .or_internal("queueing a message")?;
+        }
+        Some(_) => tracing::info!(
+            user_id,
+            "no mail to an address someone signed up with again: it had its share this hour"
+        ),
+    }
+    tx.commit().await.or_internal("committing signup")?;
+    state.outbox_wake.notify_one();
+    Ok(())
 }
 
 /// Creates a user, their organization and their Owner membership inside `tx`, and starts the
@@ -398,8 +480,20 @@ pub async fn sign_in(
     };
     let Some(user_id) = user_id.filter(|_| verified) else {
         tracing::info!(client = %client, user_id, "failed login");
+        // Whether this failure used up the address's attempts: read for every address alike.
+        let (left, _) = throttle::remaining(pool, per_email, email.as_str()).await?;
         if let Some(user_id) = user_id {
-            record_failed_sign_in(state, caller, user_id, &email).await?;
+            // Answered first, recorded after: the answer takes the same time whether or not the
+            // account exists (and has an organization whose log records it).
+            let (state, origin) = (state.clone(), caller.origin().clone());
+            tokio::spawn(async move {
+                let locked_out = left == 0;
+                if let Err(e) =
+                    record_failed_sign_in(&state, &origin, user_id, &email, locked_out).await
+                {
+                    tracing::warn!(user_id, error = %e, "a failed sign-in could not be recorded");
+                }
+            });
         }
         return Err(mismatch());
     };
@@ -439,11 +533,7 @@ pub async fn sign_in(
     if let Some(token) = token {
         join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
     }
-    if let Some(old) = old_session {
-        db::sessions::delete(&mut *tx, &secrets::hash(old))
-            .await
-            .or_internal("ending the old session")?;
-    }
+    end_old_session(&mut tx, old_session).await?;
     let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
     if let Some(lock) = lock.as_mut() {
         let target = Target::User {
@@ -509,7 +599,7 @@ async fn join_in(
     let lock = locked(lock, organization_id)?;
     if role == Role::NotActivated {
         // Before the membership refers to the organization (see `sign_up`).
-        notices::pending_joined_in(tx, lock, state, &caller.origin().public, now).await?;
+        notices::pending_joined_in(tx, lock, state, caller.origin(), now).await?;
     }
     match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
         Ok(_) => {
@@ -525,13 +615,14 @@ async fn join_in(
 }
 
 /// Records a wrong password for an account of an organization in its log, and, when that failure
-/// used up the attempts the address may make, that it is now locked out (once per lockout: later
-/// attempts are refused before any password is checked).
+/// used up the attempts the address may make (`locked_out`), that it is now locked out (once per
+/// lockout: later attempts are refused before any password is checked).
 async fn record_failed_sign_in(
     state: &AppState,
-    caller: &Anyone,
+    origin: &RequestOrigin,
     user_id: i64,
     email: &EmailAddress,
+    locked_out: bool,
 ) -> Result<(), AppError> {
     let Some(org) = db::memberships::organization_of(state.db.pool(), user_id)
         .await
@@ -544,17 +635,15 @@ async fn record_failed_sign_in(
         email: email.to_string(),
     };
     let mut events =
-        vec![Event::new(Actor::System, Action::SignInFailed, target.clone()).from(caller.origin())];
-    let per_email = Limit::login_failures_per_email(&state.config);
-    let (left, _) = throttle::remaining(state.db.pool(), per_email, email.as_str()).await?;
-    if left == 0 {
+        vec![Event::new(Actor::System, Action::SignInFailed, target.clone()).from(origin)];
+    if locked_out {
         let details = json!({
             "failures": state.config.login_max_failures,
             "minutes": state.config.login_lockout.as_secs().div_ceil(60),
         });
         events.push(
             Event::new(Actor::System, Action::SignInLockedOut, target)
-                .from(caller.origin())
+                .from(origin)
                 .details(details),
         );
     }
@@ -698,11 +787,16 @@ pub async fn reset_api_token(state: &AppState, me: &Active) -> Result<String, Ap
 }
 
 /// Ends every session of `user_id` and replaces their API token, inside `tx`: nothing they held
-/// works any more (deactivation; restoring them later revives none of it).
+/// works any more (deactivation, a password reset; restoring them later revives none of it).
 pub async fn revoke_credentials(tx: &mut Tx, keys: &Keys, user_id: i64) -> Result<(), AppError> {
     db::sessions::delete_all_of(&mut **tx, user_id)
         .await
         .or_internal("ending sessions")?;
+    replace_api_token(tx, keys, user_id).await
+}
+
+/// Replaces the API token of `user_id` inside `tx`: the old one stops working when it commits.
+pub async fn replace_api_token(tx: &mut Tx, keys: &Keys, user_id: i64) -> Result<(), AppError> {
     new_api_token(tx, keys, user_id).await.map(drop)
 }
 

@@ -72,7 +72,8 @@ pub struct Config {
     pub pending_notice_interval: Duration,
     /// `LABEL_STUDIO_INVITES_PER_DAY`: email invitations one organization may send in a rolling day.
     pub invites_per_day: i64,
-    /// Shortest time between two re-sends of one invitation.
+    /// Shortest time between two messages with a link to one address: re-sends of an invitation,
+    /// and password reset mails (a live reset link is not replaced sooner).
     pub resend_cooldown: Duration,
     /// Password hashes computed at once (default: the machine's cores).
     pub hash_concurrency: usize,
@@ -416,7 +417,14 @@ impl Config {
                 .split(',')
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
-                .collect();
+                .map(|h| {
+                    if super::origin::is_allowed_host_entry(&h) {
+                        Ok(h)
+                    } else {
+                        Err(format!("LABEL_STUDIO_ALLOWED_HOSTS must list hosts (labels.example.com, 10.0.0.5:8080, [::1]), domains with their subdomains (.example.com) or *, separated by commas; {h:?} is none of these"))
+                    }
+                })
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = get("LABEL_STUDIO_TRUSTED_PROXIES") {
             c.trusted_proxies = v
@@ -596,6 +604,18 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(c.allowed_hosts, ["labels.example.com", "10.0.0.5:8080"]);
+        for bad in [
+            "http://labels.example.com",
+            "labels.example.com/",
+            "*.example.com",
+            "x:99999",
+        ] {
+            let err = config(&[("LABEL_STUDIO_ALLOWED_HOSTS", bad)]).unwrap_err();
+            assert!(
+                err.contains("LABEL_STUDIO_ALLOWED_HOSTS") && err.contains(bad),
+                "{err}"
+            );
+        }
     }
 
     #[test]

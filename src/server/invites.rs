@@ -139,7 +139,7 @@ pub async fn send(
         ));
     }
     check_count(addresses.len())?;
-    let mut batch = Batch::new(state, me, role);
+    let mut batch = Batch::new(state, me, role)?;
     let org = me.organization_id();
     let mut results = Vec::with_capacity(addresses.len());
     let mut refusal = None;
@@ -211,19 +211,20 @@ struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    fn new(state: &'a AppState, me: &'a Admin, role: Role) -> Self {
+    /// A batch whose messages link to the request's origin, when links may be mailed from it.
+    fn new(state: &'a AppState, me: &'a Admin, role: Role) -> Result<Self, AppError> {
         let now = now();
-        Self {
+        Ok(Self {
             state,
             me,
             role,
-            origin: me.origin().public.clone(),
+            origin: me.origin().for_mail()?.to_owned(),
             now,
             expires_at: now + state.config.invite_expiry_days * 24 * 60 * 60,
             quota: (0, throttle::Wait { seconds: 0 }),
             sent: 0,
             events: Vec::new(),
-        }
+        })
     }
 
     fn quota_limit(&self) -> Limit {
@@ -465,7 +466,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
         .filter(|i| i.organization_id == me.organization_id() && i.is_open())
         .ok_or_else(no_such_invitation)?;
     let email = EmailAddress::parse(&invitation.email)?;
-    let mut batch = Batch::new(state, me, invitation.role);
+    let mut batch = Batch::new(state, me, invitation.role)?;
     let mut tx = state.db.begin().await.or_internal("starting a resend")?;
     let mut lock = audit::lock(&state.db, &mut tx, me.organization_id()).await?;
     batch.read_quota(&mut tx).await?;

@@ -2,7 +2,13 @@
 //! joined through the invite link and waits for a role, at most once an hour per organization,
 //! and a Pending member hears when they get a role.
 
-use super::{db, error::OrInternal, mail::MessageKind, AppState};
+use super::{
+    db,
+    error::OrInternal,
+    mail::MessageKind,
+    origin::{RequestOrigin, NO_MAIL_ORIGIN},
+    AppState,
+};
 use crate::domain::{AppError, Need, Role};
 
 /// Inside the transaction of a join through the invite link, which holds the organization's `lock`
@@ -16,12 +22,19 @@ pub async fn pending_joined_in(
     tx: &mut db::Tx,
     lock: &db::Locked,
     state: &AppState,
-    origin: &str,
+    origin: &RequestOrigin,
     joined_at: i64,
 ) -> Result<(), AppError> {
     if !state.config.notify_pending {
         return Ok(());
     }
+    let Some(origin) = origin.mail_origin() else {
+        tracing::warn!(
+            organization_id = lock.id,
+            "no notice of a Pending member to the administrators: {NO_MAIL_ORIGIN}"
+        );
+        return Ok(());
+    };
     let organization_id = lock.id;
     let kind = MessageKind::PendingMembers;
     if db::outbox::notice_waiting(&mut **tx, kind, organization_id)
@@ -63,12 +76,19 @@ pub async fn role_changed_in(
     user_id: i64,
     from: Role,
     to: Role,
-    origin: &str,
+    origin: &RequestOrigin,
     now: i64,
 ) -> Result<(), AppError> {
     if from != Role::NotActivated || to.allows(Need::Active).is_err() {
         return Ok(());
     }
+    let Some(origin) = origin.mail_origin() else {
+        tracing::warn!(
+            user_id,
+            "no mail to a member who got a role: {NO_MAIL_ORIGIN}"
+        );
+        return Ok(());
+    };
     let Some(email) = db::users::email_of(&mut **tx, user_id)
         .await
         .or_internal("reading an account")?

@@ -30,7 +30,12 @@ pub struct RequestOrigin {
     pub https: bool,
     /// The request's `User-Agent`, cut to [`USER_AGENT_MAX`] characters (what a session shows).
     pub user_agent: String,
+    /// Whether mailed links may start with `public` (see [`RequestOrigin::mail_origin`]).
+    mailable: bool,
 }
+
+/// Why a message with a link was not queued.
+pub const NO_MAIL_ORIGIN: &str = "This server cannot mail links yet: it answers for any host, so it does not know its own address. The server administrator must set LABEL_STUDIO_HOST to the address people reach it at.";
 
 /// How much of a `User-Agent` is kept.
 pub const USER_AGENT_MAX: usize = 300;
@@ -48,6 +53,21 @@ fn user_agent(headers: &HeaderMap) -> String {
 }
 
 impl RequestOrigin {
+    /// The origin that links in mail start with: `LABEL_STUDIO_HOST`, or the request's host when
+    /// an allowed-hosts entry names it. `None` when only a wildcard let the host in: anyone could
+    /// have chosen it, and a link on it would carry the secret to them.
+    pub fn mail_origin(&self) -> Option<&str> {
+        self.mailable.then_some(self.public.as_str())
+    }
+
+    /// [`Self::mail_origin`], or the refusal that tells an administrator what to set (logged).
+    pub fn for_mail(&self) -> Result<&str, AppError> {
+        self.mail_origin().ok_or_else(|| {
+            tracing::warn!(origin = %self.public, "a message with a link was refused: LABEL_STUDIO_HOST is not set and the host was allowed by a wildcard");
+            AppError::Conflict(NO_MAIL_ORIGIN.into())
+        })
+    }
+
     /// The origin of a request whose host was checked by [`check_host`] (read from its
     /// extensions); worked out again if the request did not pass through it.
     pub fn of(state: &AppState, parts: &Parts) -> Result<Self, AppError> {
@@ -94,21 +114,22 @@ fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<Reques
             .map(|v| v.trim().to_owned())
             .filter(|_| from_proxy)
     };
-    let host = forwarded("x-forwarded-host")
+    let raw = forwarded("x-forwarded-host")
         .or_else(|| {
             headers
                 .get(header::HOST)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         })
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !state.allowed_hosts.allows(&host) {
-        let shown: String = host.chars().take(100).collect();
+        .unwrap_or_default();
+    let parsed = HostPort::parse(&raw);
+    let allowed = parsed.as_ref().and_then(|h| state.allowed_hosts.allows(h));
+    let (Some(host), Some(allowed)) = (parsed, allowed) else {
+        let shown: String = raw.chars().take(100).collect();
         return Err(AppError::BadRequest(format!(
             "Unknown host {shown:?}: this server does not answer for it. If people reach it at this address, set LABEL_STUDIO_HOST or LABEL_STUDIO_ALLOWED_HOSTS."
         )));
-    }
+    };
     let client = client_address(config, headers, peer);
     if let Some(public) = &config.public_url {
         return Ok(RequestOrigin {
@@ -116,14 +137,20 @@ fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<Reques
             https: public.starts_with("https://"),
             public: public.clone(),
             user_agent: user_agent(headers),
+            mailable: true,
         });
     }
     let https = forwarded("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
     Ok(RequestOrigin {
         client,
-        public: format!("{}://{host}", if https { "https" } else { "http" }),
+        public: format!(
+            "{}://{}",
+            if https { "https" } else { "http" },
+            host.authority()
+        ),
         https,
         user_agent: user_agent(headers),
+        mailable: allowed == Allowed::Named,
     })
 }
 
@@ -167,13 +194,157 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
+/// A `Host` value read strictly: a DNS name or an IPv4 address, or an IPv6 address in brackets,
+/// then nothing or `:` and a port from 1 to 65535. Links are built from these parts, never from
+/// the raw header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostPort {
+    /// Lowercase; an IPv6 address in its canonical form, in brackets.
+    name: String,
+    port: Option<u16>,
+}
+
+impl HostPort {
+    /// Reads `value`, or `None` when it is anything but a well-formed host (with a port or not).
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.to_ascii_lowercase();
+        let (name, port) = if let Some(rest) = value.strip_prefix('[') {
+            let (address, after) = rest.split_once(']')?;
+            let address: std::net::Ipv6Addr = address.parse().ok()?;
+            let port = match after {
+                "" => None,
+                after => Some(after.strip_prefix(':')?),
+            };
+            (format!("[{address}]"), port)
+        } else {
+            let (name, port) = match value.split_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (value.as_str(), None),
+            };
+            (dns_name_or_ipv4(name)?, port)
+        };
+        let port = match port {
+            None => None,
+            Some(p) if (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(p.parse::<u16>().ok().filter(|&p| p != 0)?)
+            }
+            Some(_) => return None,
+        };
+        Some(Self { name, port })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `name[:port]`, as a URL's authority.
+    pub fn authority(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// A DNS name (labels of letters, digits and inner hyphens, at most 63 bytes each and 253 in all)
+/// or a dotted IPv4 address. A name whose last label is a number must be a valid IPv4 address
+/// (browsers read `0x7f.1` or `127.1` as addresses).
+fn dns_name_or_ipv4(name: &str) -> Option<String> {
+    if name.parse::<Ipv4Addr>().is_ok() {
+        return Some(name.to_owned());
+    }
+    if name.is_empty() || name.len() > 253 {
+        return None;
+    }
+    let labels_ok = name.split('.').all(|label| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    });
+    let last = name.rsplit('.').next().unwrap_or_default();
+    let numeric = last.bytes().all(|b| b.is_ascii_digit())
+        || last
+            .strip_prefix("0x")
+            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    (labels_ok && !numeric).then(|| name.to_owned())
+}
+
+/// An entry of the allowed hosts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum AllowedHost {
+    /// `*`: any host.
+    Any,
+    /// `.example.com`: the domain and its subdomains.
+    Domain(String),
+    /// A name without a port: that name on every port.
+    Name(String),
+    /// A name with a port.
+    Exact(HostPort),
+}
+
+impl AllowedHost {
+    fn parse(entry: &str) -> Option<Self> {
+        if entry == "*" {
+            return Some(Self::Any);
+        }
+        if let Some(domain) = entry.strip_prefix('.') {
+            let domain = HostPort::parse(domain).filter(|d| d.port.is_none())?;
+            return Some(Self::Domain(domain.name));
+        }
+        let host = HostPort::parse(entry)?;
+        Some(match host.port {
+            None => Self::Name(host.name),
+            Some(_) => Self::Exact(host),
+        })
+    }
+
+    fn is_wildcard(&self) -> bool {
+        matches!(self, Self::Any | Self::Domain(_))
+    }
+
+    fn matches(&self, host: &HostPort) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Domain(domain) => {
+                host.name == *domain
+                    || host
+                        .name
+                        .strip_suffix(domain.as_str())
+                        .is_some_and(|sub| sub.ends_with('.'))
+            }
+            Self::Name(name) => host.name == *name,
+            Self::Exact(exact) => host == exact,
+        }
+    }
+}
+
+/// Whether an entry of `LABEL_STUDIO_ALLOWED_HOSTS` can be read: `*`, `.domain`, or a host with
+/// or without a port.
+pub fn is_allowed_host_entry(entry: &str) -> bool {
+    AllowedHost::parse(entry).is_some()
+}
+
+/// How a host was let in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allowed {
+    /// An entry names it: links may be built on it.
+    Named,
+    /// Only a wildcard (`*`, `.example.com`) lets it in: anyone may have chosen it, so no mailed
+    /// link is built on it.
+    ByWildcard,
+}
+
 /// The `Host` values the server answers for.
 #[derive(Clone, Debug)]
-pub struct AllowedHosts(Vec<String>);
+pub struct AllowedHosts(Vec<AllowedHost>);
 
 impl AllowedHosts {
     /// The host of `LABEL_STUDIO_HOST` and `LABEL_STUDIO_ALLOWED_HOSTS`; when neither is set, the
-    /// loopback names and the address the server listens on.
+    /// loopback names and the address the server listens on. Entries that cannot be read (the
+    /// configuration refuses them) are left out.
     pub fn from_config(config: &Config, listening: SocketAddr) -> Self {
         let mut hosts = config.allowed_hosts.clone();
         if let Some(public) = &config.public_url {
@@ -187,48 +358,24 @@ impl AllowedHosts {
                 ip => ip.to_string(),
             });
         }
-        Self(hosts)
+        Self(hosts.iter().filter_map(|h| AllowedHost::parse(h)).collect())
     }
 
-    /// Whether `host` (a `Host` header, lowercase) is one of them. An entry without a port
-    /// allows every port; `.example.com` allows the domain and its subdomains; `*` allows all.
-    pub fn allows(&self, host: &str) -> bool {
-        let Some(name) = host_name(host) else {
-            return false;
-        };
-        self.0.iter().any(|entry| {
-            if entry == "*" {
-                true
-            } else if let Some(domain) = entry.strip_prefix('.') {
-                name == domain || name.ends_with(entry.as_str())
-            } else if host_name(entry) == Some(entry.as_str()) {
-                name == entry
-            } else {
-                host == entry
-            }
+    /// Whether `host` is one of them, and how.
+    pub fn allows(&self, host: &HostPort) -> Option<Allowed> {
+        let mut matching = self.0.iter().filter(|entry| entry.matches(host)).peekable();
+        matching.peek()?;
+        Some(if matching.any(|entry| !entry.is_wildcard()) {
+            Allowed::Named
+        } else {
+            Allowed::ByWildcard
         })
     }
-}
 
-/// The name part of a `Host` value (without its port), if the value is well formed.
-fn host_name(host: &str) -> Option<&str> {
-    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        let end = rest.find(']')?;
-        let name = &host[..end + 2];
-        (name, rest[end + 1..].strip_prefix(':'))
-    } else {
-        match host.rsplit_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
-        }
-    };
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    let name_ok = !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
-    (port_ok && name_ok).then_some(name)
+    /// Whether some host is let in by a wildcard only (then mail needs `LABEL_STUDIO_HOST`).
+    pub fn has_wildcard(&self) -> bool {
+        self.0.iter().any(AllowedHost::is_wildcard)
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +384,67 @@ mod tests {
 
     fn allowed(config: Config) -> AllowedHosts {
         AllowedHosts::from_config(&config, "127.0.0.1:3000".parse().unwrap())
+    }
+
+    fn allows(hosts: &AllowedHosts, host: &str) -> Option<Allowed> {
+        HostPort::parse(host).and_then(|h| hosts.allows(&h))
+    }
+
+    #[test]
+    fn a_host_is_a_name_or_an_address_then_maybe_a_port_in_range() {
+        for (value, authority) in [
+            ("localhost", "localhost"),
+            ("LocalHost:3000", "localhost:3000"),
+            ("127.0.0.1:65535", "127.0.0.1:65535"),
+            ("[::1]", "[::1]"),
+            ("[0:0:0:0:0:0:0:1]:8080", "[::1]:8080"),
+            ("labels.example.com", "labels.example.com"),
+            ("xn--bcher-kva.example:443", "xn--bcher-kva.example:443"),
+        ] {
+            assert_eq!(
+                HostPort::parse(value).map(|h| h.authority()).as_deref(),
+                Some(authority),
+                "{value}"
+            );
+        }
+        for bad in [
+            "[::1]@evil.example",
+            "[::1]@evil.example:8443",
+            "[::1]evil.example",
+            "[::1]/x",
+            "[::1]:",
+            "[::1]:0",
+            "[::1]:99999",
+            "[evil.example]",
+            "[::1",
+            "::1",
+            "127.0.0.1:99999",
+            "127.0.0.1:65536",
+            "127.0.0.1:0",
+            "127.0.0.1:",
+            "127.0.0.1:x",
+            "127.0.0.1:80:80",
+            "127.0.0.1:+80",
+            "127.0.0.1:123456",
+            "localhost:3000/x",
+            "localhost@evil.example",
+            "user@localhost",
+            "localhost/",
+            "localhost.",
+            ".localhost",
+            "local_host",
+            "-localhost",
+            "localhost-",
+            "127.1",
+            "999.0.0.1",
+            "0x7f.1",
+            "évil.example",
+            "evil.example\\x",
+            " localhost",
+            "",
+        ] {
+            assert_eq!(HostPort::parse(bad), None, "{bad}");
+        }
     }
 
     #[test]
@@ -249,7 +457,7 @@ mod tests {
             "[::1]:3000",
             "127.0.0.1",
         ] {
-            assert!(hosts.allows(ok), "{ok}");
+            assert_eq!(allows(&hosts, ok), Some(Allowed::Named), "{ok}");
         }
         for bad in [
             "evil.example",
@@ -258,9 +466,15 @@ mod tests {
             "",
             "127.0.0.1:x",
             "localhost:3000/x",
+            "[::1]@evil.example",
+            "[::1]@evil.example:8443",
+            "[::1]evil.example",
+            "[::1]/x",
+            "127.0.0.1:99999",
         ] {
-            assert!(!hosts.allows(bad), "{bad}");
+            assert_eq!(allows(&hosts, bad), None, "{bad}");
         }
+        assert!(!hosts.has_wildcard());
     }
 
     #[test]
@@ -274,10 +488,11 @@ mod tests {
             "labels.example.com",
             "labels.example.com:443",
             "10.0.0.5:8080",
-            "corp.example",
-            "a.b.corp.example",
         ] {
-            assert!(hosts.allows(ok), "{ok}");
+            assert_eq!(allows(&hosts, ok), Some(Allowed::Named), "{ok}");
+        }
+        for wild in ["corp.example", "a.b.corp.example"] {
+            assert_eq!(allows(&hosts, wild), Some(Allowed::ByWildcard), "{wild}");
         }
         for bad in [
             "localhost",
@@ -285,8 +500,44 @@ mod tests {
             "10.0.0.5:8081",
             "evilcorp.example",
             "example.com",
+            "[::1]@labels.example.com",
         ] {
-            assert!(!hosts.allows(bad), "{bad}");
+            assert_eq!(allows(&hosts, bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_star_lets_every_well_formed_host_in_but_names_none_of_them() {
+        let hosts = allowed(Config {
+            allowed_hosts: vec!["*".into(), "labels.example.com".into()],
+            ..Config::default()
+        });
+        assert!(hosts.has_wildcard());
+        assert_eq!(allows(&hosts, "evil.example"), Some(Allowed::ByWildcard));
+        assert_eq!(
+            allows(&hosts, "labels.example.com:8443"),
+            Some(Allowed::Named)
+        );
+        assert_eq!(allows(&hosts, "[::1]@evil.example"), None);
+        for entry in [
+            "*",
+            ".corp.example",
+            "labels.example.com",
+            "10.0.0.5:8080",
+            "[::1]",
+        ] {
+            assert!(is_allowed_host_entry(entry), "{entry}");
+        }
+        for entry in [
+            "*.example.com",
+            "http://x",
+            "a b",
+            "x:99999",
+            "[::1]@x",
+            ".",
+            ".x:80",
+        ] {
+            assert!(!is_allowed_host_entry(entry), "{entry}");
         }
     }
 

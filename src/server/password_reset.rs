@@ -1,6 +1,6 @@
 //! Forgotten passwords (SPEC section 3): a one-time `ghr_` link by mail, valid for an hour, dead
 //! once used, once a newer one is asked for, or once the password changes. Setting the new
-//! password ends every session of the account and starts a new one.
+//! password ends every session of the account, replaces its API token, and starts a new session.
 
 use super::{
     account_links,
@@ -18,6 +18,7 @@ use super::{
     AppState,
 };
 use crate::domain::{Action, AppError, EmailAddress, Password, Role};
+use serde_json::json;
 
 /// What a reset request is answered, whether or not the address has an account.
 pub const REQUESTED: &str = "If an account exists for that address, we sent a link.";
@@ -72,10 +73,20 @@ pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(
         tracing::info!(client = %client, "password reset requested for something that is not an address");
         return Ok(());
     };
+    // Whether a link may be mailed from this request does not depend on the address.
+    let Ok(link_origin) = caller.origin().for_mail().map(str::to_owned) else {
+        return Ok(());
+    };
     let state = state.clone();
     let origin = caller.origin().clone();
     tokio::spawn(async move {
-        let found = db::users::find_by_email(state.db.pool(), &email).await;
+        let found = match db::users::find_by_email(state.db.pool(), &email).await {
+            Ok(Some(user)) => can_reset(&state, user.id)
+                .await
+                .map(|ok| ok.then_some(user)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(super::error::internal("finding a user", e)),
+        };
         let result = match found {
             Ok(Some(user)) => {
                 // Nobody proved who asked: the log names the server, and where the request came from.
@@ -85,19 +96,22 @@ pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(
                 };
                 let event =
                     Event::new(Actor::System, Action::PasswordResetRequested, target).from(&origin);
-                queue(&state, user.id, email.as_str(), &origin.public, event)
+                queue(&state, user.id, email.as_str(), &link_origin, event)
                     .await
-                    .map(|()| Some(user.id))
+                    .map(|queued| Some((user.id, queued)))
             }
             Ok(None) => Ok(None),
-            Err(e) => Err(super::error::internal("finding a user", e)),
+            Err(e) => Err(e),
         };
         match result {
-            Ok(Some(user_id)) => {
+            Ok(Some((user_id, Queued::Sent))) => {
                 tracing::info!(user_id, client = %client, "password reset requested")
             }
+            Ok(Some((user_id, Queued::HeldBack(_)))) => {
+                tracing::info!(user_id, client = %client, "password reset requested again too soon: no new mail")
+            }
             Ok(None) => {
-                tracing::info!(client = %client, "password reset requested for an address without an account")
+                tracing::info!(client = %client, "password reset requested for an address without an account, or a deactivated one")
             }
             Err(e) => {
                 tracing::warn!(client = %client, error = %e, "a password reset request failed")
@@ -148,22 +162,68 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
         email: email.clone(),
     };
     let event = Event::by(me, Action::PasswordResetRequested, target);
-    queue(state, user_id, &email, &me.origin().public, event).await?;
+    if let Queued::HeldBack(wait) =
+        queue(state, user_id, &email, me.origin().for_mail()?, event).await?
+    {
+        return Err(wait.refusal("password reset mails to this member"));
+    }
     tracing::info!(user_id, by = me.user_id(), client = %client, "password reset requested by an administrator");
     Ok(())
 }
 
+/// Whether a reset of the account may be asked for: not when it is Deactivated (it cannot sign
+/// in; asking is answered as for an unknown address).
+async fn can_reset(state: &AppState, user_id: i64) -> Result<bool, AppError> {
+    let principal = db::principals::by_user_id(state.db.pool(), user_id)
+        .await
+        .or_internal("reading a membership")?;
+    Ok(!principal.is_some_and(|p| p.role == Some(Role::Deactivated)))
+}
+
+/// What became of a reset mail.
+enum Queued {
+    Sent,
+    /// Not sent: a live link went less than the resend cooldown ago, or the account had
+    /// its [`Limit::reset_mails_per_account`] this hour. Its link stays as it was.
+    HeldBack(throttle::Wait),
+}
+
 /// Makes a new reset token for `user_id` (ending any earlier one) and queues its mail, in one
 /// transaction, which writes `event` to the log of the account's organization (if it has one).
+/// The account's row is held meanwhile, so that concurrent requests are decided one at a time:
+/// a live link is not replaced within the cooldown, and at most a few mails go out an hour.
 async fn queue(
     state: &AppState,
     user_id: i64,
     email: &str,
     origin: &str,
     event: Event,
-) -> Result<(), AppError> {
+) -> Result<Queued, AppError> {
     let now = now();
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
+    if !db::users::lock(&mut *tx, user_id)
+        .await
+        .or_internal("locking an account")?
+    {
+        return Err(AppError::NotFound("There is no such account.".into()));
+    }
+    let cooldown = super::auth::seconds(state.config.resend_cooldown);
+    if let Some(sent_at) =
+        db::account_tokens::newest_live_created_at(&mut *tx, user_id, Purpose::PasswordReset, now)
+            .await
+            .or_internal("reading password resets")?
+            .filter(|&sent_at| sent_at + cooldown > now)
+    {
+        let seconds = (sent_at + cooldown - now).max(1).unsigned_abs();
+        return Ok(Queued::HeldBack(throttle::Wait { seconds }));
+    }
+    let per_hour = Limit::reset_mails_per_account();
+    let subject = user_id.to_string();
+    let (left, wait) = throttle::remaining(&mut *tx, per_hour, &subject).await?;
+    if left == 0 {
+        return Ok(Queued::HeldBack(wait));
+    }
+    throttle::record(&mut *tx, per_hour, &subject, 1).await?;
     if let Some(lock) = organization.as_mut() {
         audit::record(&mut tx, lock, event, now).await?;
     }
@@ -181,11 +241,11 @@ async fn queue(
         .await
         .or_internal("committing a password reset")?;
     state.outbox_wake.notify_one();
-    Ok(())
+    Ok(Queued::Sent)
 }
 
 /// Sets a new password with a reset token: the token is used up, every session of the account
-/// ends, and a new one starts (returned for the cookie).
+/// ends, its API token is replaced, and a new session starts (returned for the cookie).
 pub async fn confirm(
     state: &AppState,
     caller: &Anyone,
@@ -203,6 +263,15 @@ pub async fn confirm(
         .await
         .or_internal("using a password reset")?
         .ok_or_else(invalid_link)?;
+    // Deactivated since the link was sent: no session for them (restoring them would revive it).
+    if let Some(lock) = organization.as_ref() {
+        let role = db::memberships::role_of(&mut *tx, lock.id, user_id)
+            .await
+            .or_internal("reading a role")?;
+        if role == Some(Role::Deactivated) {
+            return Err(invalid_link());
+        }
+    }
     if let Some(lock) = organization.as_mut() {
         let email = db::users::email_of(&mut *tx, user_id)
             .await
@@ -213,13 +282,14 @@ pub async fn confirm(
             email: email.clone(),
         };
         let target = Target::User { id: user_id, email };
-        let event = Event::new(actor, Action::PasswordResetCompleted, target).from(caller.origin());
+        let event = Event::new(actor, Action::PasswordResetCompleted, target)
+            .from(caller.origin())
+            .details(json!({"api_token_reset": true}));
         audit::record(&mut tx, lock, event, now()).await?;
     }
     store_password_in(&mut tx, user_id, &hash).await?;
-    db::sessions::delete_all_of(&mut *tx, user_id)
-        .await
-        .or_internal("ending sessions")?;
+    // Whoever held the account before its owner recovered it keeps nothing: no session, no token.
+    accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
     let session = accounts::create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit()
         .await
@@ -254,7 +324,7 @@ pub async fn store_password_in(tx: &mut Tx, user_id: i64, hash: &str) -> Result<
 }
 
 /// The server administrator's `gatehouse reset-password`: sets the password of the account with
-/// `email` and ends its sessions. Returns the user id.
+/// `email`, ends its sessions and replaces its API token. Returns the user id.
 pub async fn set_by_administrator(
     state: &AppState,
     email: &str,
@@ -275,12 +345,11 @@ pub async fn set_by_administrator(
             id: user.id,
             email: email.to_string(),
         };
-        let event = Event::new(Actor::Cli, Action::PasswordChanged, target);
+        let event = Event::new(Actor::Cli, Action::PasswordChanged, target)
+            .details(json!({"api_token_reset": true}));
         audit::record(&mut tx, lock, event, now()).await?;
     }
-    db::sessions::delete_all_of(&mut *tx, user.id)
-        .await
-        .or_internal("ending sessions")?;
+    accounts::revoke_credentials(&mut tx, &state.keys, user.id).await?;
     tx.commit()
         .await
         .or_internal("committing a password change")?;

@@ -51,14 +51,16 @@ pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<
 }
 
 /// Changes the caller's password after checking the current one. Every other session ends;
-/// `current_session` (the one the request came with, if any) stays. Wrong current passwords
-/// count as failed logins of the account, so they cannot be guessed here either.
+/// `current_session` (the one the request came with, if any) stays. With `reset_api_token`, the
+/// personal API token is replaced too. Wrong current passwords count as failed logins of the
+/// account, so they cannot be guessed here either.
 pub async fn change_password(
     state: &AppState,
     me: &SignedIn,
     current_session: Option<&str>,
     current_password: &str,
     new_password: &str,
+    reset_api_token: bool,
 ) -> Result<(), AppError> {
     let on_new_field = |e: AppError| AppError::invalid("new_password", e.to_string());
     let new_password = Password::parse(new_password).map_err(on_new_field)?;
@@ -129,12 +131,15 @@ pub async fn change_password(
         None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
     }
     .or_internal("ending sessions")?;
+    if reset_api_token {
+        super::accounts::replace_api_token(&mut tx, &state.keys, me.user_id()).await?;
+    }
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::PasswordChanged, own(me))
-            .details(json!({"ended_sessions": ended}));
+            .details(json!({"ended_sessions": ended, "api_token_reset": reset_api_token}));
         audit::record(&mut tx, lock, event, super::now()).await?;
     }
     tx.commit().await.or_internal("changing a password")?;
-    tracing::info!(client = %client, user_id = me.user_id(), ended_sessions = ended, "changed the password");
+    tracing::info!(client = %client, user_id = me.user_id(), ended_sessions = ended, reset_api_token, "changed the password");
     Ok(())
 }

@@ -92,16 +92,8 @@ pub async fn change_role(
         let event = Event::by(me, action, target)
             .details(json!({"from": current.as_str(), "to": role.as_str()}));
         audit::record(&mut tx, &mut lock, event, now).await?;
-        super::notices::role_changed_in(
-            &mut tx,
-            org,
-            user_id,
-            current,
-            role,
-            &me.origin().public,
-            now,
-        )
-        .await?;
+        super::notices::role_changed_in(&mut tx, org, user_id, current, role, me.origin(), now)
+            .await?;
     }
     tx.commit().await.or_internal("committing a role change")?;
     state.outbox_wake.notify_one();

@@ -48,6 +48,9 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", config.site_addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let state = AppState::new(db, config, local)?;
+        if state.config.public_url.is_none() && state.allowed_hosts.has_wildcard() {
+            tracing::warn!("LABEL_STUDIO_ALLOWED_HOSTS lets in hosts by a wildcard and LABEL_STUDIO_HOST is not set: mail with a link (invitations, password resets, address verification) is refused for requests that reached the server under such a host. Set LABEL_STUDIO_HOST to the address people use.");
+        }
         super::bundle::compress_in_background(&state.config.site_root);
         Ok(Self {
             router: router(state.clone()),

@@ -53,6 +53,24 @@ impl Limit {
         }
     }
 
+    /// Password reset mails to one account, whoever asks for them.
+    pub fn reset_mails_per_account() -> Self {
+        Self {
+            bucket: "reset.account",
+            max: 3,
+            window: Duration::from_secs(60 * 60),
+        }
+    }
+
+    /// Mails to an account telling it that someone tried to sign up with its address.
+    pub fn account_exists_mails() -> Self {
+        Self {
+            bucket: "signup.existing",
+            max: 3,
+            window: Duration::from_secs(60 * 60),
+        }
+    }
+
     /// Email invitations sent by one organization.
     pub fn invitations_per_organization(config: &Config) -> Self {
         Self {

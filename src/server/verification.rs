@@ -11,6 +11,7 @@ use super::{
     db::{self, account_tokens::Purpose, Tx},
     error::OrInternal,
     now,
+    origin::{RequestOrigin, NO_MAIL_ORIGIN},
     throttle::{self, Limit},
     AppState,
 };
@@ -19,14 +20,23 @@ use crate::domain::{Action, AppError, EmailVerified};
 pub const INVALID_LINK: &str = "This verification link is invalid, has expired or was already used. Sign in and send yourself a new one from the banner.";
 pub const ALREADY_VERIFIED: &str = "Your email address is already verified.";
 
-/// Inside signup's transaction: the verification link of a new account and its mail.
+/// Inside signup's transaction: the verification link of a new account and its mail. When no link
+/// may be mailed from this request (see [`RequestOrigin::mail_origin`]), none is: the account is
+/// made all the same, and the log says why no mail went.
 pub async fn queue_in(
     tx: &mut Tx,
     state: &AppState,
     user_id: i64,
     email: &str,
-    origin: &str,
+    origin: &RequestOrigin,
 ) -> Result<(), AppError> {
+    let Some(origin) = origin.mail_origin() else {
+        tracing::warn!(
+            user_id,
+            "no verification mail for a new account: {NO_MAIL_ORIGIN}"
+        );
+        return Ok(());
+    };
     account_links::issue_in(
         tx,
         state,
@@ -62,19 +72,13 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
     {
         return Err(wait.refusal("emails asked for from your network"));
     }
+    me.origin().for_mail()?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::EmailVerificationSent, own(me));
         audit::record(&mut tx, lock, event, now()).await?;
     }
-    queue_in(
-        &mut tx,
-        state,
-        me.user_id(),
-        me.email(),
-        &me.origin().public,
-    )
-    .await?;
+    queue_in(&mut tx, state, me.user_id(), me.email(), me.origin()).await?;
     tx.commit().await.or_internal("committing a verification")?;
     state.outbox_wake.notify_one();
     tracing::info!(user_id = me.user_id(), client = %client, "verification email sent again");

@@ -1239,11 +1239,23 @@ async fn failed_sign_ins_and_lockouts_of_members_are_logged(backend: Backend) {
         .await)
     .await;
     let before = head(&app, org).await;
-    for _ in 0..3 {
+    for failures in 1..=3 {
         let res = app
             .log_in_with(&new_client(), &member.email, "wrong password")
             .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        // Recorded after the answer (which must not wait for it).
+        let written = if failures == 3 { 4 } else { failures };
+        eventually("the failure in the log", || async {
+            (entries(&app, &owner, org)
+                .await
+                .iter()
+                .filter(|e| e.seq > before)
+                .count()
+                >= written)
+                .then_some(())
+        })
+        .await;
     }
     // Locked out now: refused before any password is checked, and not logged again.
     let res = app
@@ -1307,11 +1319,11 @@ async fn failed_sign_ins_and_lockouts_of_members_are_logged(backend: Backend) {
         .log_in_with(&new_client(), "loner@example.com", "wrong password")
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let actions: Vec<String> = entries(&app, &loner_token, loner_org)
-        .await
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions: Vec<String> = eventually("the failure in the other log", || async {
+        let log = entries(&app, &loner_token, loner_org).await;
+        (log.len() >= 3).then(|| log.into_iter().map(|e| e.action).collect())
+    })
+    .await;
     assert_eq!(
         actions,
         ["organization.created", "signin.succeeded", "signin.failed"]

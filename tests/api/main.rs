@@ -24,4 +24,5 @@ mod profile;
 mod removal;
 mod roles;
 mod security;
+mod takeover;
 mod verification;

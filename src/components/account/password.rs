@@ -1,4 +1,5 @@
-//! Changing the password: the current one is asked for; the other sessions end, this one stays.
+//! Changing the password: the current one is asked for; the other sessions end, this one stays,
+//! and the personal API token is replaced too unless the member unticks it.
 
 use leptos::{html::Form, prelude::*, server_fn::ServerFn};
 
@@ -12,8 +13,9 @@ use crate::{
     },
 };
 
+/// `token_changed` is told of every change, which may have replaced the API token.
 #[component]
-pub fn PasswordForm() -> impl IntoView {
+pub fn PasswordForm(token_changed: Callback<()>) -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let value = change.value();
     let form = NodeRef::<Form>::new();
@@ -22,6 +24,7 @@ pub fn PasswordForm() -> impl IntoView {
         if let Some(form) = form.get_untracked() {
             form.reset();
         }
+        token_changed.run(());
     });
     // Without JavaScript the page comes back marked done.
     let done = done_without_js(<ChangePassword as ServerFn>::PATH);
@@ -42,6 +45,10 @@ pub fn PasswordForm() -> impl IntoView {
                 <Field label="New password" name="new_password" kind="password" autocomplete="new-password"
                     error=Signal::derive(field_error(move || value.get(), "new_password")) />
                 <p class="hint">"At least 8 characters."</p>
+                <label class="check">
+                    <input type="checkbox" name="reset_api_token" value="on" checked=true />
+                    " Also reset my API token (scripts that use it will need the new one)"
+                </label>
                 <ErrorLine message=form_error(move || value.get(), &["current_password", "new_password"]) />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || change.pending().get()>

@@ -126,3 +126,21 @@ pub async fn delete_unused<'e>(
     .await
     .map(|d| d.rows_affected())
 }
+
+/// When the user's newest unused, unexpired token of `purpose` was made, if they have one.
+pub async fn newest_live_created_at<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+    purpose: Purpose,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MAX(created_at) FROM account_tokens \
+         WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(now)
+    .fetch_one(ex)
+    .await
+}

@@ -210,3 +210,27 @@ pub async fn delete<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<(), sqlx::E
         .await
         .map(|_| ())
 }
+
+/// Queues a message of `kind` to the account `user_id` that needs nothing else to be rendered.
+pub async fn enqueue_to_user<'e>(
+    ex: impl AnyExecutor<'e>,
+    kind: MessageKind,
+    user_id: i64,
+    recipient: &str,
+    origin: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO email_outbox (kind, user_id, recipient, origin, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(kind)
+    .bind(user_id)
+    .bind(recipient)
+    .bind(origin)
+    .bind(now)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}

@@ -155,3 +155,14 @@ pub async fn email_of<'e>(
         .fetch_optional(ex)
         .await
 }
+
+/// Holds the user's row until the transaction ends (a row lock on PostgreSQL; SQLite's
+/// `BEGIN IMMEDIATE` already holds the database), so that two requests about one account decide
+/// one after the other. `false` when there is no such user.
+pub async fn lock<'e>(ex: impl AnyExecutor<'e>, user_id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("UPDATE users SET id = id WHERE id = $1")
+        .bind(user_id)
+        .execute(ex)
+        .await
+        .map(|d| d.rows_affected() == 1)
+}

@@ -27,15 +27,18 @@ pub enum MessageKind {
     PendingMembers,
     /// To a member (`user_id`) who was Pending: they have a role in `organization_id` now.
     RoleGranted,
+    /// To an account (`user_id`) whose address someone tried to sign up with.
+    AccountExists,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 5] = [
+    pub const ALL: [MessageKind; 6] = [
         MessageKind::Invitation,
         MessageKind::PasswordReset,
         MessageKind::EmailVerification,
         MessageKind::PendingMembers,
         MessageKind::RoleGranted,
+        MessageKind::AccountExists,
     ];
 
     /// The value of the `email_outbox.kind` column.
@@ -46,6 +49,7 @@ impl MessageKind {
             MessageKind::EmailVerification => "email_verification",
             MessageKind::PendingMembers => "pending_members",
             MessageKind::RoleGranted => "role_granted",
+            MessageKind::AccountExists => "account_exists",
         }
     }
 }

@@ -95,7 +95,22 @@ async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, s
         }
         MessageKind::PendingMembers => pending_members(state, item).await,
         MessageKind::RoleGranted => role_granted(state, item).await,
+        MessageKind::AccountExists => Ok(Some(account_exists(item))),
     }
+}
+
+/// To an address that has an account: where to sign in. (It holds no secret: the reset link leads
+/// to the form that mails one.)
+fn account_exists(item: &OutboxRecord) -> Draft {
+    let link = format!("{}/user/login", item.origin);
+    let reset_link = format!("{}/user/forgot-password", item.origin);
+    let content = templates::AccountExists {
+        to: &item.recipient,
+        link: &link,
+        reset_link: &reset_link,
+    }
+    .render();
+    Draft { link, content }
 }
 
 /// A password-reset or verification link, while its token is neither used, replaced nor expired.

@@ -10,6 +10,14 @@ use crate::domain::{format_timestamp, Role};
 /// The templates, compiled into the binary. A name ending in `.html` escapes every value it
 /// shows; `.txt` shows them as they are.
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "account_exists.txt",
+        include_str!("templates/account_exists.txt"),
+    ),
+    (
+        "account_exists.html",
+        include_str!("templates/account_exists.html"),
+    ),
     ("invitation.txt", include_str!("templates/invitation.txt")),
     ("invitation.html", include_str!("templates/invitation.html")),
     (
@@ -304,6 +312,35 @@ impl RoleGranted<'_> {
             ),
             text: render("role_granted.txt", &context)?,
             html: render("role_granted.html", &context)?,
+        })
+    }
+}
+
+/// To an address someone tried to sign up with that already has an account: where to sign in, and
+/// where to ask for a new password.
+pub struct AccountExists<'a> {
+    pub to: &'a str,
+    pub link: &'a str,
+    pub reset_link: &'a str,
+}
+
+impl AccountExists<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Context<'a> {
+            to: &'a str,
+            link: &'a str,
+            reset_link: &'a str,
+        }
+        let context = Value::from_serialize(Context {
+            to: self.to,
+            link: self.link,
+            reset_link: self.reset_link,
+        });
+        Ok(Content {
+            subject: format!("{PRODUCT}: you already have an account"),
+            text: render("account_exists.txt", &context)?,
+            html: render("account_exists.html", &context)?,
         })
     }
 }

@@ -154,13 +154,17 @@ pub struct PasswordChange {
     /// 8 to 128 characters.
     #[schema(min_length = 8, max_length = 128)]
     new_password: String,
+    /// Also replace the personal API token (default false). Called with the token itself, that
+    /// token stops working: the new one is on the Account page.
+    #[serde(default)]
+    reset_api_token: bool,
 }
 
 /// Change the caller's password
 ///
 /// Checks the current password, then sets the new one. Every other session of the caller ends;
 /// the session this request was made with (cookie authentication) stays. Called with an API
-/// token, every session ends; the token itself keeps working. A wrong current password is
+/// token, every session ends; the token itself keeps working unless `reset_api_token` replaces it. A wrong current password is
 /// answered 400 on `current_password` and counts as a failed login of the account (past
 /// LABEL_STUDIO_LOGIN_MAX_FAILURES, 429). Any signed-in account may call it, Pending members and accounts without an organization included.
 #[utoipa::path(post, path = "/current-user/password", tag = "current-user", operation_id = "changePassword",
@@ -186,6 +190,7 @@ pub async fn change_password(
         current,
         &body.current_password,
         &body.new_password,
+        body.reset_api_token,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -192,17 +192,33 @@ impl<W: Witness> FromRequestParts<AppState> for Authorized<W> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        // A path whose parameters cannot be read (an id that is not UTF-8) names no organization
-        // of the caller's: it is "not found", never the caller's own.
+        // A path whose parameters cannot be read (an id that is not UTF-8) names nothing of the
+        // caller's: it is "not found", never the caller's own.
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError(auth::organization_not_found()))?;
+            .map_err(|_| ApiError(unreadable_path(parts)))?;
         let named = params
             .iter()
             .find(|(name, _)| *name == "id")
             .map(|(_, value)| value);
         let scope = named.map_or(Scope::Own, Scope::Named);
         Ok(Authorized(auth::authorize::<W>(state, parts, scope).await?))
+    }
+}
+
+/// What a path that cannot be read would have named, as "not found": the route's parameters say
+/// what it is about.
+fn unreadable_path(parts: &Parts) -> AppError {
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map_or("", |m| m.as_str());
+    if route.contains("{session_id}") {
+        AppError::NotFound(super::sessions::NO_SUCH_SESSION.into())
+    } else if route.contains("{user_id}") {
+        AppError::NotFound("There is no such member in this organization.".into())
+    } else {
+        auth::organization_not_found()
     }
 }
 
