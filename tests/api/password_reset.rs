@@ -181,13 +181,13 @@ async fn the_link_works_once_and_ends_every_old_session(backend: Backend) {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(app.whoami(&browser).await.email, email);
-    // The API token is not a session: it still works.
+    // The API token is replaced too: whoever held the account before keeps nothing.
     assert_eq!(
         app.api(Method::GET, "/api/current-user/whoami", &api_token)
             .send()
             .await
             .status(),
-        StatusCode::OK
+        StatusCode::UNAUTHORIZED
     );
     // The new password signs in, the old one no longer does.
     assert_eq!(
