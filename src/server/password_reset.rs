@@ -85,7 +85,7 @@ pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(
                 };
                 let event =
                     Event::new(Actor::System, Action::PasswordResetRequested, target).from(&origin);
-                queue(&state, user.id, email.as_str(), &origin.public, event)
+                queue(&state, user.id, email.as_str(), &origin.public, event, None)
                     .await
                     .map(|()| Some(user.id))
             }
@@ -148,22 +148,33 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
         email: email.clone(),
     };
     let event = Event::by(me, Action::PasswordResetRequested, target);
-    queue(state, user_id, &email, &me.origin().public, event).await?;
+    queue(state, user_id, &email, &me.origin().public, event, Some(me)).await?;
     tracing::info!(user_id, by = me.user_id(), client = %client, "password reset requested by an administrator");
     Ok(())
 }
 
 /// Makes a new reset token for `user_id` (ending any earlier one) and queues its mail, in one
 /// transaction, which writes `event` to the log of the account's organization (if it has one).
+/// Sent `by` an administrator: only while the account is still in their organization and their
+/// role, read under its lock, still allows it.
 async fn queue(
     state: &AppState,
     user_id: i64,
     email: &str,
     origin: &str,
     event: Event,
+    by: Option<&Admin>,
 ) -> Result<(), AppError> {
     let now = now();
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
+    if let Some(me) = by {
+        if organization.as_ref().map(|l| l.id) != Some(me.organization_id()) {
+            return Err(AppError::NotFound(
+                "There is no such member in this organization.".into(),
+            ));
+        }
+        me.recheck(&mut tx).await?;
+    }
     if let Some(lock) = organization.as_mut() {
         audit::record(&mut tx, lock, event, now).await?;
     }
