@@ -23,7 +23,7 @@ pub const OTHER_ADDRESS: &str =
 pub const LOG_IN_TO_ACCEPT: &str =
     "An account with this email already exists: log in to accept the invitation.";
 pub const ALREADY_IN_AN_ORGANIZATION: &str =
-    "This account already belongs to an organization; an account belongs to one organization at a time.";
+    "This account already belongs to an organization, and an account belongs to one organization at a time: to accept, leave it first (ask its Owner or an Administrator to remove you; an Owner transfers ownership first), then log in with this invitation again.";
 pub const SIGNUP_DISABLED: &str =
     "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
 

@@ -75,7 +75,7 @@ pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppE
         .begin()
         .await
         .or_internal("starting a link reset")?;
-    let mut lock = audit::lock(&state.db, &mut tx, org).await?;
+    let mut lock = me.lock(&state.db, &mut tx).await?;
     db::organizations::replace_invite_link(&mut *tx, org, &salt, &hash)
         .await
         .or_internal("resetting the invite link")?;
@@ -145,7 +145,7 @@ pub async fn send(
     let mut refusal = None;
     let mut seen = std::collections::HashSet::new();
     let mut tx = state.db.begin().await.or_internal("starting invitations")?;
-    let mut lock = audit::lock(&state.db, &mut tx, org).await?;
+    let mut lock = me.lock(&state.db, &mut tx).await?;
     batch.read_quota(&mut tx).await?;
     for raw in addresses {
         let outcome = |status, detail: &str| InviteOutcome {
@@ -290,24 +290,25 @@ impl<'a> Batch<'a> {
         self.issue(tx, email, open).await
     }
 
-    /// The answer for an address that already has an account, if it has one.
+    /// The answer for an address that is already a member of this organization, if it is one.
+    /// An account elsewhere (in another organization, or in none) is invited like a new address,
+    /// and its invitation counts and holds a seat the same: the answer tells the inviter nothing
+    /// about other organizations. Its holder accepts by logging in.
     async fn already_member(
         &self,
         tx: &mut db::Tx,
         email: &EmailAddress,
     ) -> Result<Option<InviteOutcome>, AppError> {
-        let detail = match db::members::organization_of_email(&mut **tx, email.as_str())
+        let organization = db::members::organization_of_email(&mut **tx, email.as_str())
             .await
-            .or_internal("checking an address")?
-        {
-            Some(o) if o == self.me.organization_id() => "Already a member of this organization.",
-            Some(_) => "Already has an account in another organization on this server.",
-            None => return Ok(None),
-        };
+            .or_internal("checking an address")?;
+        if organization != Some(self.me.organization_id()) {
+            return Ok(None);
+        }
         Ok(Some(InviteOutcome {
             email: email.to_string(),
             status: InviteStatus::AlreadyMember,
-            detail: detail.to_owned(),
+            detail: "Already a member of this organization.".to_owned(),
         }))
     }
 
@@ -468,7 +469,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
     let email = EmailAddress::parse(&invitation.email)?;
     let mut batch = Batch::new(state, me, invitation.role)?;
     let mut tx = state.db.begin().await.or_internal("starting a resend")?;
-    let mut lock = audit::lock(&state.db, &mut tx, me.organization_id()).await?;
+    let mut lock = me.lock(&state.db, &mut tx).await?;
     batch.read_quota(&mut tx).await?;
     // Revoked or accepted meanwhile: there is nothing to send again (re-inviting would make a new
     // invitation the admin did not ask for).
@@ -512,7 +513,7 @@ async fn begin_revocation(state: &AppState, me: &Admin) -> Result<(db::Tx, db::L
         .begin()
         .await
         .or_internal("starting a revocation")?;
-    let lock = audit::lock(&state.db, &mut tx, me.organization_id()).await?;
+    let lock = me.lock(&state.db, &mut tx).await?;
     Ok((tx, lock))
 }
 

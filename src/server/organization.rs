@@ -28,7 +28,7 @@ pub async fn rename(
     let id = me.organization_id();
     let now = now();
     let mut tx = state.db.begin().await.or_internal("starting a rename")?;
-    let mut lock = audit::lock(&state.db, &mut tx, id).await?;
+    let mut lock = me.lock(&state.db, &mut tx).await?;
     if !db::organizations::rename(&mut *tx, id, &title, now)
         .await
         .or_internal("renaming an organization")?

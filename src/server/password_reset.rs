@@ -96,7 +96,7 @@ pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(
                 };
                 let event =
                     Event::new(Actor::System, Action::PasswordResetRequested, target).from(&origin);
-                queue(&state, user.id, email.as_str(), &link_origin, event)
+                queue(&state, user.id, email.as_str(), &link_origin, event, None)
                     .await
                     .map(|queued| Some((user.id, queued)))
             }
@@ -163,7 +163,7 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
     };
     let event = Event::by(me, Action::PasswordResetRequested, target);
     if let Queued::HeldBack(wait) =
-        queue(state, user_id, &email, me.origin().for_mail()?, event).await?
+        queue(state, user_id, &email, me.origin().for_mail()?, event, Some(me)).await?
     {
         return Err(wait.refusal("password reset mails to this member"));
     }
@@ -192,15 +192,26 @@ enum Queued {
 /// transaction, which writes `event` to the log of the account's organization (if it has one).
 /// The account's row is held meanwhile, so that concurrent requests are decided one at a time:
 /// a live link is not replaced within the cooldown, and at most a few mails go out an hour.
+/// Sent `by` an administrator: only while the account is still in their organization and their
+/// role, read under its lock, still allows it.
 async fn queue(
     state: &AppState,
     user_id: i64,
     email: &str,
     origin: &str,
     event: Event,
+    by: Option<&Admin>,
 ) -> Result<Queued, AppError> {
     let now = now();
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
+    if let Some(me) = by {
+        if organization.as_ref().map(|l| l.id) != Some(me.organization_id()) {
+            return Err(AppError::NotFound(
+                "There is no such member in this organization.".into(),
+            ));
+        }
+        me.recheck(&mut tx).await?;
+    }
     if !db::users::lock(&mut *tx, user_id)
         .await
         .or_internal("locking an account")?

@@ -16,13 +16,15 @@ fn not_a_member() -> AppError {
     AppError::NotFound("There is no such member in this organization.".into())
 }
 
-/// A transaction holding the organization's lock, and the role `user_id` has in it under that
-/// lock (a change decided on it cannot race another), with the member as the log names them.
+/// A transaction holding the caller's organization's lock, and the role `user_id` has in it under
+/// that lock (a change decided on it cannot race another), with the member as the log names them.
+/// The caller's own role is read again under the lock too.
 async fn locked_role_of(
     state: &AppState,
-    organization_id: i64,
+    me: &Admin,
     user_id: i64,
 ) -> Result<(db::Tx, Locked, Role, Target), AppError> {
+    let organization_id = me.organization_id();
     let mut tx = state
         .db
         .begin()
@@ -34,6 +36,7 @@ async fn locked_role_of(
         .await
         .or_internal("locking the organization")?
         .ok_or_else(super::auth::organization_not_found)?;
+    me.recheck(&mut tx).await?;
     // Their email at this moment, for the log.
     let (role, email) = member.ok_or_else(not_a_member)?;
     Ok((tx, lock, role, Target::User { id: user_id, email }))
@@ -60,7 +63,7 @@ pub async fn change_role(
     }
     let org = me.organization_id();
     let now = now();
-    let (mut tx, mut lock, current, target) = locked_role_of(state, org, user_id).await?;
+    let (mut tx, mut lock, current, target) = locked_role_of(state, me, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can change the Owner's role.".into(),
@@ -113,7 +116,7 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         ));
     }
     let org = me.organization_id();
-    let (mut tx, mut lock, current, target) = locked_role_of(state, org, user_id).await?;
+    let (mut tx, mut lock, current, target) = locked_role_of(state, me, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can remove the Owner; the Owner can transfer ownership first.".into(),
@@ -167,19 +170,31 @@ pub async fn transfer(
         .or_internal("finding the Owner")?
         .ok_or_else(|| AppError::Conflict("The organization has no Owner.".into()))?;
     if from.is_some_and(|f| f != owner_id) {
-        return Err(AppError::Conflict(
-            "You are no longer the Owner of this organization.".into(),
+        return Err(AppError::Forbidden(
+            "Your role no longer allows this: you are no longer the Owner of this organization."
+                .into(),
         ));
     }
-    let target = db::users::find_by_email(&mut *tx, &to)
-        .await
-        .or_internal("finding a user")?;
-    let target_id = target.map(|u| u.id).ok_or_else(|| {
+    // An address without an account and one whose account belongs to another organization read
+    // the same: the form tells nothing about other organizations.
+    let not_a_member = || {
         AppError::invalid(
             "email",
             format!("{to} is not a member of this organization."),
         )
-    })?;
+    };
+    let target_id = db::users::find_by_email(&mut *tx, &to)
+        .await
+        .or_internal("finding a user")?
+        .map(|u| u.id)
+        .ok_or_else(not_a_member)?;
+    if db::memberships::role_of(&mut *tx, organization_id, target_id)
+        .await
+        .or_internal("reading a role")?
+        .is_none()
+    {
+        return Err(not_a_member());
+    }
     if target_id == owner_id {
         return Err(AppError::invalid(
             "email",

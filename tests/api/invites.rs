@@ -21,6 +21,8 @@ crate::on_both_databases!(
     memberships_are_paged_filtered_and_searched,
     invitations_are_delivered_over_smtp_and_survive_an_outage,
     the_mail_folder_gets_each_message_when_no_smtp_is_configured,
+    an_account_elsewhere_is_invited_like_a_new_address_and_accepts_only_once_free,
+    resending_to_an_address_that_made_an_account_elsewhere_sends_it,
 );
 
 /// The first invitation sent to `address`: its token.
@@ -638,4 +640,196 @@ async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: B
         .execute(app.db().pool())
         .await;
     assert!(unknown.is_err(), "the schema knows the kinds of message");
+}
+
+/// Signs up the Owner of a new organization on the same app; returns their address and client.
+async fn owner_elsewhere(app: &TestApp) -> (String, reqwest::Client) {
+    let client = new_client();
+    let email = format!("{}@example.com", unique("elsewhere-"));
+    let res = app.sign_up_with(&client, &email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    (email, client)
+}
+
+/// The status and message of inviting one address alone.
+async fn invite_alone(app: &TestApp, token: &str, address: &str) -> (StatusCode, String) {
+    let res = app
+        .api(Method::POST, "/api/invite/send-email", token)
+        .json(&json!({"emails": [address], "role": "ANNOTATOR"}))
+        .send()
+        .await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    (
+        status,
+        body["detail"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+async fn an_account_elsewhere_is_invited_like_a_new_address_and_accepts_only_once_free(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |c| c.invites_per_day = 6).await;
+    let token = owner(&app).await;
+    let org = app.org_id().await;
+    let (elsewhere, elsewhere_client) = owner_elsewhere(&app).await;
+    let (second, _) = owner_elsewhere(&app).await;
+    let elsewhere_before = app.whoami(&elsewhere_client).await;
+    // An account in no organization (its member was removed); one invitation of the quota.
+    let loner = app.add_member(Role::Annotator).await;
+    let res = app
+        .api(
+            Method::DELETE,
+            &format!("/api/organizations/{org}/memberships/{}", loner.id),
+            &token,
+        )
+        .send()
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+
+    // An account in another organization is answered like a new address, and holds a seat.
+    app.set_seats(org, 3);
+    let results = app
+        .invite(&token, &["fresh@example.com", &elsewhere], Role::Annotator)
+        .await;
+    let answers: Vec<_> = results
+        .iter()
+        .map(|r| (r.status, r.detail.as_str()))
+        .collect();
+    assert_eq!(
+        answers,
+        vec![(InviteStatus::Invited, "Invitation sent."); 2],
+        "{results:?}"
+    );
+    assert_eq!(app.organization(&token).await.seats.used, 3);
+    let mail = app.wait_for_mail_to(&elsewhere, 1).await;
+    assert!(
+        mail.text
+            .contains("You already have an account with this address: log in here to accept"),
+        "{}",
+        mail.text
+    );
+    let fresh = app.wait_for_mail_to("fresh@example.com", 1).await;
+    assert!(
+        fresh.text.contains("Create your account here:"),
+        "{}",
+        fresh.text
+    );
+
+    // No free seat: the same refusal for a new address and for an account elsewhere.
+    let new = invite_alone(&app, &token, "new@example.com").await;
+    assert_eq!(new.0, StatusCode::CONFLICT, "{new:?}");
+    assert_eq!(invite_alone(&app, &token, &second).await, new);
+
+    // An account in no organization accepts by logging in.
+    app.set_seats(org, 10);
+    let results = app.invite(&token, &[&loner.email], Role::Reviewer).await;
+    assert_eq!(results[0].status, InviteStatus::Invited, "{results:?}");
+    let invited = token_of(&app.invitation_link_to(&loner.email, 2).await);
+    let res = app
+        .server_fn(
+            &loner.client,
+            "auth/log_in",
+            &[
+                ("email", &loner.email),
+                ("password", PASSWORD),
+                ("token", &invited),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let me = app.whoami(&loner.client).await;
+    assert_eq!((me.role, me.organization_id), (Role::Reviewer, org));
+
+    // Each counted against the daily quota: once it is spent, the same refusal for both.
+    let results = app
+        .invite(
+            &token,
+            &["third@example.com", "fourth@example.com"],
+            Role::Annotator,
+        )
+        .await;
+    assert!(
+        results.iter().all(|r| r.status == InviteStatus::Invited),
+        "{results:?}"
+    );
+    let new = invite_alone(&app, &token, "new@example.com").await;
+    assert_eq!(new.0, StatusCode::TOO_MANY_REQUESTS, "{new:?}");
+    assert_eq!(invite_alone(&app, &token, &second).await, new);
+    let to_second = app
+        .state
+        .mailer
+        .memory()
+        .unwrap()
+        .messages()
+        .iter()
+        .filter(|m| m.to == second && m.subject != VERIFICATION_SUBJECT)
+        .count();
+    assert_eq!(to_second, 0, "nothing was sent when nothing could be");
+
+    // A member of another organization who logs in to accept is told to leave it first, and
+    // nothing changes.
+    let secret = token_of(&app.invitation_link_to(&elsewhere, 1).await);
+    let res = app
+        .server_fn(
+            &new_client(),
+            "auth/log_in",
+            &[
+                ("email", &elsewhere),
+                ("password", PASSWORD),
+                ("token", &secret),
+            ],
+        )
+        .await;
+    let message = server_fn_error(res, StatusCode::CONFLICT).await;
+    assert!(message.contains("leave it first"), "{message}");
+    let after = app.whoami(&elsewhere_client).await;
+    assert_eq!(
+        (after.role, after.organization_id),
+        (elsewhere_before.role, elsewhere_before.organization_id)
+    );
+    assert_eq!(after.role, Role::Owner);
+    let pending = pending_invitations(&app).await;
+    assert!(
+        pending.results.iter().any(|p| p.email == elsewhere),
+        "the invitation is still open: {pending:?}"
+    );
+}
+
+async fn resending_to_an_address_that_made_an_account_elsewhere_sends_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = owner(&app).await;
+    let address = format!("{}@example.com", unique("latecomer-"));
+    let results = app.invite(&token, &[&address], Role::Annotator).await;
+    assert_eq!(results[0].status, InviteStatus::Invited, "{results:?}");
+    app.wait_for_mail_to(&address, 1).await;
+    // Meanwhile the address makes an organization of its own.
+    let res = app.sign_up_with(&new_client(), &address, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let id = pending_invitations(&app).await.results[0].id;
+    let res = app
+        .server_fn(&app.client, "invites/resend", &[("id", &id.to_string())])
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let again = app.wait_for_mail_to(&address, 2).await;
+    assert!(
+        again.text.contains("log in here to accept the invitation"),
+        "{}",
+        again.text
+    );
+    assert_eq!(
+        app.organization(&token).await.seats.used,
+        2,
+        "it holds its seat"
+    );
 }

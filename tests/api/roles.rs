@@ -15,6 +15,9 @@ crate::on_both_databases!(
     the_administrator_transfers_ownership_from_the_command_line,
     resending_an_invitation_that_finds_no_free_seat_says_so_and_sends_nothing,
     the_page_and_the_api_refuse_alike_when_no_address_can_take_a_seat,
+    the_transfer_form_says_the_same_for_no_account_and_an_account_elsewhere,
+    two_administrators_deactivating_each_other_never_both_win,
+    an_administrator_demoted_after_authenticating_is_refused_under_the_lock,
 );
 
 /// The error of a failed server function, as the app's own type.
@@ -509,5 +512,182 @@ async fn the_page_and_the_api_refuse_alike_when_no_address_can_take_a_seat(backe
         statuses,
         vec![InviteStatus::AlreadyMember, InviteStatus::NoFreeSeat]
     );
+    assert_eq!(app.count("invitations").await, 0);
+}
+
+async fn the_transfer_form_says_the_same_for_no_account_and_an_account_elsewhere(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let elsewhere = format!("{}@example.com", unique("elsewhere-"));
+    let res = app.sign_up_with(&new_client(), &elsewhere, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let nobody = format!("{}@example.com", unique("nobody-"));
+    let mut messages = Vec::new();
+    for address in [&nobody, &elsewhere] {
+        let res = app
+            .server_fn(
+                &app.client,
+                "members/transfer_ownership",
+                &[("email", address.as_str()), ("password", PASSWORD)],
+            )
+            .await;
+        let message = app_error(res, StatusCode::BAD_REQUEST).await.to_string();
+        messages.push(message.replace(address.as_str(), "ADDRESS"));
+    }
+    assert_eq!(messages[0], messages[1]);
+    assert_eq!(messages[0], "ADDRESS is not a member of this organization.");
+    assert_eq!(app.whoami(&app.client).await.role, Role::Owner);
+}
+
+/// Administrators made straight in the database, each with an API token (for races that need
+/// many of them: an Argon2 signup each would take longer than the race).
+async fn administrators_directly(app: &TestApp, org: i64, n: usize) -> Vec<(i64, String)> {
+    use gatehouse::server::{auth::secrets, db};
+    let mut made = Vec::new();
+    for id in app
+        .insert_members_directly(org, n, Role::Administrator)
+        .await
+    {
+        let salt = secrets::random_bytes::<16>();
+        let token = app.state.keys.api_token(id, &salt);
+        db::api_tokens::upsert(app.db().pool(), id, &secrets::hash(&token), &salt, 0)
+            .await
+            .unwrap();
+        made.push((id, token));
+    }
+    made
+}
+
+async fn role_in_database(app: &TestApp, org: i64, user_id: i64) -> Role {
+    let role: String = sqlx::query_scalar(
+        "SELECT role FROM memberships WHERE organization_id = $1 AND user_id = $2",
+    )
+    .bind(org)
+    .bind(user_id)
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
+    role.parse().unwrap()
+}
+
+async fn two_administrators_deactivating_each_other_never_both_win(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let org = app.org_id().await;
+    let mut refused_under_the_lock = 0;
+    for round in 0..8 {
+        let pair = administrators_directly(&app, org, 2).await;
+        let [(a, a_token), (b, b_token)] = [pair[0].clone(), pair[1].clone()];
+        let (to_b, to_a) = tokio::join!(
+            change(&app, &a_token, org, b, Role::Deactivated),
+            change(&app, &b_token, org, a, Role::Deactivated),
+        );
+        let mut statuses = [to_b.status(), to_a.status()];
+        let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+        assert_eq!(won, 1, "round {round}: exactly one wins: {statuses:?}");
+        // The other is refused: under the lock (403), or already at authentication when the
+        // winner's change had ended their credentials (401).
+        statuses.sort();
+        assert!(
+            matches!(
+                statuses[1],
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ),
+            "round {round}: {statuses:?}"
+        );
+        for res in [to_b, to_a] {
+            if res.status() == StatusCode::FORBIDDEN {
+                let detail = error_detail(res, StatusCode::FORBIDDEN).await;
+                assert!(
+                    detail.starts_with("Your role no longer allows this"),
+                    "{detail}"
+                );
+                refused_under_the_lock += 1;
+            }
+        }
+        let roles = [
+            role_in_database(&app, org, a).await,
+            role_in_database(&app, org, b).await,
+        ];
+        assert_eq!(
+            roles.iter().filter(|r| **r == Role::Deactivated).count(),
+            1,
+            "round {round}: {roles:?}"
+        );
+    }
+    println!("{refused_under_the_lock} of 8 rounds refused under the lock");
+}
+
+async fn an_administrator_demoted_after_authenticating_is_refused_under_the_lock(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let org = app.org_id().await;
+    let pair = administrators_directly(&app, org, 2).await;
+    let [(admin, token), (other, _)] = [pair[0].clone(), pair[1].clone()];
+    let requests = [
+        (
+            "a role change",
+            app.api(
+                Method::PATCH,
+                &format!("/api/organizations/{org}/memberships"),
+                &token,
+            )
+            .json(&json!({"user_id": other, "role": Role::Annotator})),
+        ),
+        (
+            "an invitation",
+            app.api(Method::POST, "/api/invite/send-email", &token)
+                .json(&json!({"emails": ["late@example.com"], "role": "ANNOTATOR"})),
+        ),
+        (
+            "a rename",
+            app.api(Method::PATCH, "/api/organization/", &token)
+                .json(&json!({"title": "Taken over"})),
+        ),
+        (
+            "a link reset",
+            app.api(Method::POST, "/api/invite/reset-token", &token),
+        ),
+    ];
+    for (what, request) in requests {
+        // The request is authenticated as an Administrator, then waits for the organization's
+        // lock, which this transaction holds while it demotes them.
+        let mut tx = app.db().begin().await.unwrap();
+        app.db()
+            .lock_organization(&mut tx, org)
+            .await
+            .unwrap()
+            .expect("the organization");
+        let sent = tokio::spawn(request.send());
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        sqlx::query(
+            "UPDATE memberships SET role = 'MANAGER' WHERE organization_id = $1 AND user_id = $2",
+        )
+        .bind(org)
+        .bind(admin)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let res = sent.await.unwrap();
+        let detail = error_detail(res, StatusCode::FORBIDDEN).await;
+        assert_eq!(
+            detail,
+            "Your role no longer allows this: you are now Manager in this organization. Reload the page.",
+            "{what}"
+        );
+        sqlx::query("UPDATE memberships SET role = 'ADMINISTRATOR' WHERE organization_id = $1 AND user_id = $2")
+            .bind(org)
+            .bind(admin)
+            .execute(app.db().pool())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        role_in_database(&app, org, other).await,
+        Role::Administrator
+    );
+    let view = app.organization(&app.token(&app.client).await).await;
+    assert_ne!(view.title, "Taken over");
     assert_eq!(app.count("invitations").await, 0);
 }

@@ -50,6 +50,27 @@ impl Member {
     pub fn origin(&self) -> &RequestOrigin {
         &self.origin
     }
+
+    /// Reads the caller's role again inside `tx`, which holds their organization's lock: the
+    /// role read when the request was authenticated may have changed since (another
+    /// administrator deactivated them a moment ago), and a change decided under the lock must not
+    /// rest on it. Refuses when the role no longer meets `need`.
+    async fn recheck_role(&self, tx: &mut db::Tx, need: Need) -> Result<(), AppError> {
+        let role = db::memberships::role_of(&mut **tx, self.organization_id, self.user_id)
+            .await
+            .or_internal("reading a role")?;
+        match role {
+            Some(role) if role.allows(need).is_ok() => Ok(()),
+            Some(role) => Err(AppError::Forbidden(format!(
+                "Your role no longer allows this: you are now {} in this organization. Reload the page.",
+                role.label()
+            ))),
+            None => Err(AppError::Forbidden(
+                "Your role no longer allows this: you are no longer a member of this organization."
+                    .into(),
+            )),
+        }
+    }
 }
 
 /// Who made a request, as the log and the messages name them: what every signed-in witness knows.
@@ -174,6 +195,23 @@ macro_rules! witness {
             type Target = Member;
             fn deref(&self) -> &Member {
                 &self.0
+            }
+        }
+
+        impl $name {
+            /// Takes the lock of the caller's organization in `tx` (a 404 when it is gone) and
+            /// checks, under it, that their role still allows what they do: every change an
+            /// administrator makes is decided with this.
+            pub async fn lock(&self, db: &db::Db, tx: &mut db::Tx) -> Result<db::Locked, AppError> {
+                let lock = super::audit::lock(db, tx, self.0.organization_id).await?;
+                self.recheck(tx).await?;
+                Ok(lock)
+            }
+
+            /// Checks that the caller's role still allows what they do, inside `tx`, which already
+            /// holds their organization's lock.
+            pub async fn recheck(&self, tx: &mut db::Tx) -> Result<(), AppError> {
+                self.0.recheck_role(tx, $need).await
             }
         }
 

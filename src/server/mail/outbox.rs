@@ -245,6 +245,13 @@ async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draf
         item.origin,
         state.keys.invitation(&invitation.salt)
     );
+    // The link opens "Log in to accept" for an address with an account: the mail says so too.
+    let has_account = match crate::domain::EmailAddress::parse(&item.recipient) {
+        Ok(email) => db::users::find_by_email(state.db.pool(), &email)
+            .await?
+            .is_some(),
+        Err(_) => false,
+    };
     let content = templates::Invitation {
         to: &item.recipient,
         organization: &organization,
@@ -255,6 +262,7 @@ async fn invitation(state: &AppState, item: &OutboxRecord) -> Result<Option<Draf
         role: invitation.role,
         link: &link,
         expires_at: invitation.expires_at,
+        has_account,
     }
     .render();
     Ok(Some(Draft { link, content }))

@@ -70,6 +70,8 @@ pub struct Invitation<'a> {
     pub role: Role,
     pub link: &'a str,
     pub expires_at: i64,
+    /// Whether the address has an account already: its holder logs in to accept.
+    pub has_account: bool,
 }
 
 /// The product, named first in every subject so that the reader knows who writes.
@@ -88,6 +90,7 @@ impl Invitation<'_> {
             role: &'a str,
             link: &'a str,
             expires: String,
+            has_account: bool,
         }
         let context = Value::from_serialize(Context {
             to: self.to,
@@ -96,6 +99,7 @@ impl Invitation<'_> {
             role: self.role.label(),
             link: self.link,
             expires: readable(self.expires_at),
+            has_account: self.has_account,
         });
         Ok(Content {
             subject: format!(
@@ -405,7 +409,48 @@ mod tests {
             role: Role::Reviewer,
             link: "http://127.0.0.1:3000/user/signup?token=ghi_abc",
             expires_at: 0,
+            has_account: false,
         }
+    }
+
+    #[test]
+    fn an_invitation_to_an_address_with_an_account_asks_to_log_in() {
+        let new = invitation().render().unwrap();
+        assert!(
+            new.text.contains("Create your account here:"),
+            "{}",
+            new.text
+        );
+        assert!(!new.text.contains("log in"), "{}", new.text);
+        let content = Invitation {
+            has_account: true,
+            ..invitation()
+        }
+        .render()
+        .unwrap();
+        assert!(
+            content.text.contains(
+                "You already have an account with this address: log in here to accept the invitation:\nhttp://127.0.0.1:3000/user/signup?token=ghi_abc"
+            ),
+            "{}",
+            content.text
+        );
+        assert!(
+            !content.text.contains("Create your account"),
+            "{}",
+            content.text
+        );
+        assert!(
+            content.html.contains(">Log in to accept</a>"),
+            "{}",
+            content.html
+        );
+        assert!(
+            !content.html.contains("Create your account"),
+            "{}",
+            content.html
+        );
+        assert_eq!(content.subject, new.subject, "the subject is the same");
     }
 
     #[test]
