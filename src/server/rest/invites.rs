@@ -107,7 +107,10 @@ pub struct InviteRefusal {
 /// Owner or Administrator only. Each address gets its own invitation (role given at once on
 /// signup, usable once, only by that address, until it expires after
 /// LABEL_STUDIO_INVITE_EXPIRY_DAYS days) and its own answer. An address already invited is
-/// re-sent with a new link. Each new invitation reserves a seat. Messages are delivered
+/// re-sent with a new link. Only a member of this organization is answered `already_member`: an
+/// address with an account elsewhere, or none, is answered alike (`invited`; a person who has an
+/// account logs in to accept, once they belong to no other organization). Each new invitation
+/// reserves a seat. Messages are delivered
 /// afterwards, from a durable outbox. An organization sends at most LABEL_STUDIO_INVITES_PER_DAY
 /// messages in a rolling day, and one address at most one a minute; an address over either limit
 /// is answered `rate_limited`.
