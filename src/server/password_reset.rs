@@ -162,8 +162,15 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
         email: email.clone(),
     };
     let event = Event::by(me, Action::PasswordResetRequested, target);
-    if let Queued::HeldBack(wait) =
-        queue(state, user_id, &email, me.origin().for_mail()?, event, Some(me)).await?
+    if let Queued::HeldBack(wait) = queue(
+        state,
+        user_id,
+        &email,
+        me.origin().for_mail()?,
+        event,
+        Some(me),
+    )
+    .await?
     {
         return Err(wait.refusal("password reset mails to this member"));
     }
