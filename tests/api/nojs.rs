@@ -22,6 +22,7 @@ crate::on_both_databases!(
     a_forgotten_password_is_reset_without_javascript,
     the_account_forms_work_without_javascript,
     the_verification_banner_resends_without_javascript,
+    a_referer_with_dot_segments_never_sends_the_browser_to_another_site,
 );
 
 /// Posts `form` to a server function as a browser does without JavaScript, from the page at
@@ -726,4 +727,71 @@ async fn the_verification_banner_resends_without_javascript(backend: Backend) {
     assert_ne!(app.wait_for_verification_to(&email, 2).await, first);
     let (_, html) = page(&app, &app.client, &back).await;
     assert!(html.contains("Sent. Check your inbox"), "{html}");
+}
+
+async fn a_referer_with_dot_segments_never_sends_the_browser_to_another_site(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let client = new_client();
+    let referers = [
+        "/..//evil.example",
+        "/..//evil.example/user/login?a=b",
+        "/./..//evil.example",
+        "/%2e%2e//evil.example",
+        "/.%2E//evil.example",
+        "/%2f/evil.example",
+        "/%5cevil.example",
+        "/..%5c/evil.example",
+        "/./\\evil.example",
+        "/\\evil.example",
+        "//evil.example",
+    ];
+    for referer in referers {
+        for from in [app.url(referer), referer.to_owned()] {
+            // A failed sign-in comes back with its error, a rename marked done.
+            for (client, endpoint, form) in [
+                (
+                    &client,
+                    "auth/log_in",
+                    vec![("email", email.as_str()), ("password", "not the password")],
+                ),
+                (
+                    &app.client,
+                    "organization/rename",
+                    vec![("title", "Renamed")],
+                ),
+            ] {
+                let res = client
+                    .post(app.url(&format!("/_sfn/{endpoint}")))
+                    .header(header::ORIGIN, &app.address)
+                    .header(header::REFERER, &from)
+                    .header(header::ACCEPT, "text/html")
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                let location = see_other(&res);
+                let second = location.chars().nth(1);
+                assert!(
+                    location.starts_with('/') && !matches!(second, Some('/' | '\\')),
+                    "{from} led to {location}"
+                );
+                assert!(!location.contains("evil"), "{from} led to {location}");
+            }
+        }
+    }
+    // A genuine page still gets its answer, dots resolved.
+    let res = form_post(
+        &app,
+        &client,
+        "auth/log_in",
+        "/user/../user/login?next=x",
+        &[("email", &email), ("password", "not the password")],
+    )
+    .await;
+    let back = see_other(&res);
+    assert!(
+        back.starts_with("/user/login?next=x&__path=%2F_sfn%2Fauth%2Flog_in&__err="),
+        "{back}"
+    );
 }
