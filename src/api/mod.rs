@@ -18,6 +18,14 @@ pub const ERROR_REFERENCE_HEADER: &str = "x-gatehouse-error";
 pub const DONE_PARAM: &str = "done";
 /// The query parameter that shows the confirmation step of a `ConfirmButton` without JavaScript.
 pub const CONFIRM_PARAM: &str = "confirm";
+/// The query parameter that carries the server's signature of the messages in a page's address
+/// (`__path` and `__err`, the error of a plain form post, and the results of invitations): a
+/// page shows them only when it matches.
+pub const SIGNATURE_PARAM: &str = "__sig";
+/// Marks a plain form post's answer as made by the server function itself (removed before it is
+/// sent), whose `Location` can be signed.
+#[cfg(feature = "ssr")]
+pub const FORM_ANSWER_HEADER: &str = "x-gatehouse-form-answer";
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
@@ -134,6 +142,10 @@ pub(crate) mod ssr {
             res.insert_header(http::header::LOCATION, location);
         }
         res.set_status(http::StatusCode::SEE_OTHER);
+        res.insert_header(
+            http::HeaderName::from_static(super::FORM_ANSWER_HEADER),
+            http::HeaderValue::from_static("1"),
+        );
     }
 
     /// The path and query of the page that sent the form (its `Referer`, which the
@@ -164,6 +176,7 @@ pub(crate) mod ssr {
                         "__path",
                         "__err",
                         "invited",
+                        super::SIGNATURE_PARAM,
                     ]
                     .contains(&key)
             })
@@ -249,7 +262,7 @@ pub(crate) mod ssr {
 
     /// `url` with the error of the server function at `path`, as `ServerAction` reads it from the
     /// query (`__path` and `__err`).
-    fn with_error(url: &str, path: &str, error: &AppError) -> String {
+    pub(crate) fn with_error(url: &str, path: &str, error: &AppError) -> String {
         use leptos::server_fn::error::ServerFnUrlError;
         match ServerFnUrlError::new(path, error.clone()).to_url(&format!("http://localhost{url}")) {
             Ok(full) => match full.query() {
