@@ -784,6 +784,36 @@ async fn a_referer_with_dot_segments_never_sends_the_browser_to_another_site(bac
             }
         }
     }
+    // Arguments that cannot be read are answered before the function runs, still back to a page
+    // of this site, with a message that says what to do.
+    for from in [
+        app.url("/..//evil.example"),
+        "http://evil.example/user/login".to_owned(),
+        "/user/login?__path=%2F_sfn%2Fauth%2Flog_in&__err=forged".to_owned(),
+    ] {
+        let res = client
+            .post(app.url("/_sfn/auth/log_in"))
+            .header(header::ORIGIN, &app.address)
+            .header(header::REFERER, &from)
+            .header(header::ACCEPT, "text/html")
+            .form(&[("email", email.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let location = see_other(&res);
+        assert!(
+            location.starts_with("/?__path=%2F_sfn%2Fauth%2Flog_in&__err=")
+                || location.starts_with("/user/login?__path=%2F_sfn%2Fauth%2Flog_in&__err="),
+            "{from} led to {location}"
+        );
+        assert!(!location.contains("forged"), "{location}");
+        if location.starts_with("/user/login") {
+            let (status, html) = page(&app, &client, &location).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains("The form could not be read."), "{html}");
+        }
+    }
+
     // A genuine page still gets its answer, dots resolved.
     let res = form_post(
         &app,
