@@ -18,6 +18,14 @@ pub const ERROR_REFERENCE_HEADER: &str = "x-gatehouse-error";
 pub const DONE_PARAM: &str = "done";
 /// The query parameter that shows the confirmation step of a `ConfirmButton` without JavaScript.
 pub const CONFIRM_PARAM: &str = "confirm";
+/// The query parameter that carries the server's signature of the messages in a page's address
+/// (`__path` and `__err`, the error of a plain form post, and the results of invitations): a
+/// page shows them only when it matches.
+pub const SIGNATURE_PARAM: &str = "__sig";
+/// Marks a plain form post's answer as made by the server function itself (removed before it is
+/// sent), whose `Location` can be signed.
+#[cfg(feature = "ssr")]
+pub const FORM_ANSWER_HEADER: &str = "x-gatehouse-form-answer";
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
@@ -120,10 +128,24 @@ pub(crate) mod ssr {
                 Some(with_error(&back(), request.uri.path(), e))
             }
         };
+        // Whatever went into it, the answer never leaves this site.
+        let location = location.map(|l| {
+            if is_local(&l) {
+                l
+            } else if let Some(e) = error {
+                with_error("/", request.uri.path(), e)
+            } else {
+                with_param("/", super::DONE_PARAM, request.uri.path())
+            }
+        });
         if let Some(location) = location.and_then(|l| http::HeaderValue::from_str(&l).ok()) {
             res.insert_header(http::header::LOCATION, location);
         }
         res.set_status(http::StatusCode::SEE_OTHER);
+        res.insert_header(
+            http::HeaderName::from_static(super::FORM_ANSWER_HEADER),
+            http::HeaderValue::from_static("1"),
+        );
     }
 
     /// The path and query of the page that sent the form (its `Referer`, which the
@@ -137,13 +159,10 @@ pub(crate) mod ssr {
         else {
             return "/".to_owned();
         };
-        let path = referer.path();
-        // Only a path of this site: never `//host` or `/\host`, which browsers read as another.
-        let path = if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') {
-            path
-        } else {
-            "/"
-        };
+        // Only a path of this site, checked as a browser will read it once dot segments are
+        // resolved: never `//host` or `/\host`, which browsers read as another site.
+        let path = normalize_path(referer.path()).filter(|p| is_local(p));
+        let path = path.as_deref().unwrap_or("/");
         let kept: Vec<&str> = referer
             .query()
             .unwrap_or_default()
@@ -157,6 +176,7 @@ pub(crate) mod ssr {
                         "__path",
                         "__err",
                         "invited",
+                        super::SIGNATURE_PARAM,
                     ]
                     .contains(&key)
             })
@@ -166,6 +186,59 @@ pub(crate) mod ssr {
         } else {
             format!("{path}?{}", kept.join("&"))
         }
+    }
+
+    /// `path` with its dot segments resolved as a browser resolves them (`%2e` is a dot, `\` a
+    /// slash, and `%2f` and `%5c` are read as the characters they encode); `None` when it does not
+    /// start with `/`.
+    pub(crate) fn normalize_path(path: &str) -> Option<String> {
+        let mut decoded = String::with_capacity(path.len());
+        let mut rest = path;
+        while let Some(at) = rest.find('%') {
+            decoded.push_str(&rest[..at]);
+            let code = rest.get(at + 1..at + 3).unwrap_or_default();
+            match code.to_ascii_lowercase().as_str() {
+                "2e" => decoded.push('.'),
+                "2f" | "5c" => decoded.push('/'),
+                _ => {
+                    decoded.push('%');
+                    rest = &rest[at + 1..];
+                    continue;
+                }
+            }
+            rest = &rest[at + 3..];
+        }
+        decoded.push_str(rest);
+        let decoded = decoded.replace('\\', "/");
+        let segments: Vec<&str> = decoded.strip_prefix('/')?.split('/').collect();
+        let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+        for (i, segment) in segments.iter().enumerate() {
+            let last = i + 1 == segments.len();
+            match *segment {
+                "." | ".." => {
+                    if *segment == ".." {
+                        kept.pop();
+                    }
+                    // `/a/..` is `/`, and `/a/b/.` is `/a/b/`.
+                    if last {
+                        kept.push("");
+                    }
+                }
+                other => kept.push(other),
+            }
+        }
+        Some(format!("/{}", kept.join("/")))
+    }
+
+    /// Whether a browser reads `location` as a path of this site: one `/`, then neither `/` nor
+    /// `\` (which make it another host), and no white space or control character (which
+    /// browsers drop or refuse).
+    pub(crate) fn is_local(location: &str) -> bool {
+        location.starts_with('/')
+            && !location[1..].starts_with(['/', '\\'])
+            && !location
+                .bytes()
+                .any(|b| b.is_ascii_control() || b == b' ' || !b.is_ascii())
     }
 
     /// `url` (a path with an optional query) with one more query parameter.
@@ -189,7 +262,7 @@ pub(crate) mod ssr {
 
     /// `url` with the error of the server function at `path`, as `ServerAction` reads it from the
     /// query (`__path` and `__err`).
-    fn with_error(url: &str, path: &str, error: &AppError) -> String {
+    pub(crate) fn with_error(url: &str, path: &str, error: &AppError) -> String {
         use leptos::server_fn::error::ServerFnUrlError;
         match ServerFnUrlError::new(path, error.clone()).to_url(&format!("http://localhost{url}")) {
             Ok(full) => match full.query() {
@@ -235,6 +308,92 @@ pub(crate) mod ssr {
             );
             assert_eq!(back("http://h//evil.example/"), "/");
             assert_eq!(back_to_form(&http::HeaderMap::new()), "/");
+        }
+
+        #[test]
+        fn a_referer_never_sends_the_browser_to_another_site() {
+            for referer in [
+                "http://h/..//evil.example",
+                "http://h/..//evil.example?a=b",
+                "http://h/./..//evil.example/x",
+                "http://h/a/../..//evil.example",
+                "http://h/%2e%2e//evil.example",
+                "http://h/%2E%2E//evil.example",
+                "http://h/.%2e//evil.example",
+                "http://h/%2e//evil.example",
+                "http://h/%2f/evil.example",
+                "http://h/%2F%2Fevil.example",
+                "http://h/%5cevil.example",
+                "http://h/%5C%5Cevil.example",
+                "http://h/..%2f/evil.example",
+                "http://h/..%5c/evil.example",
+                "http://h//evil.example/",
+                "//evil.example",
+                "//evil.example/organization",
+                "/\\evil.example",
+                "/./\\evil.example",
+                "/..\\\\evil.example",
+                "\\\\evil.example",
+                "https://evil/",
+                "https://evil//x",
+                "http://h/\t/evil.example",
+                "/\t/evil.example",
+                "javascript:alert(1)",
+                "evil.example",
+                "",
+            ] {
+                let Ok(value) = http::HeaderValue::from_str(referer) else {
+                    continue;
+                };
+                let mut headers = http::HeaderMap::new();
+                headers.insert(http::header::REFERER, value);
+                let back = back_to_form(&headers);
+                assert!(is_local(&back), "{referer:?} went back to {back:?}");
+                let location = with_error(&back, "/_sfn/x", &AppError::signed_out());
+                assert!(is_local(&location), "{referer:?} led to {location:?}");
+                let location = with_param(&back, crate::api::DONE_PARAM, "/_sfn/x");
+                assert!(is_local(&location), "{referer:?} led to {location:?}");
+            }
+            // What is left is the page's own path, dots resolved.
+            assert_eq!(back("http://h/..//evil.example"), "/");
+            assert_eq!(
+                back("http://h/user/../organization?a=b"),
+                "/organization?a=b"
+            );
+            assert_eq!(back("http://h/user/%2e%2e/organization"), "/organization");
+            assert_eq!(back("http://h/user/./login"), "/user/login");
+        }
+
+        #[test]
+        fn only_a_single_slash_then_a_path_is_local() {
+            for location in ["/", "/organization", "/user/login?a=b", "/%2e%2e//x"] {
+                assert!(is_local(location), "{location}");
+            }
+            for location in [
+                "//evil.example",
+                "/\\evil.example",
+                "\\\\evil.example",
+                "https://evil/",
+                "evil",
+                "",
+                "/\t/evil.example",
+                "/\n/evil.example",
+                "/\r/evil.example",
+                "/ /evil.example",
+                "/\u{0}/x",
+                "/é",
+            ] {
+                assert!(!is_local(location), "{location:?}");
+            }
+            assert_eq!(normalize_path("/a/b/../c/./d"), Some("/a/c/d".into()));
+            assert_eq!(normalize_path("/a/.."), Some("/".into()));
+            assert_eq!(normalize_path("/a/b/."), Some("/a/b/".into()));
+            assert_eq!(normalize_path("/../../.."), Some("/".into()));
+            assert_eq!(normalize_path("/..//evil"), Some("//evil".into()));
+            assert_eq!(normalize_path("/%2e%2e/%2E/x"), Some("/x".into()));
+            assert_eq!(normalize_path("/%25%2"), Some("/%25%2".into()));
+            assert_eq!(normalize_path("/%e9%"), Some("/%e9%".into()));
+            assert_eq!(normalize_path("x/y"), None);
         }
 
         #[test]

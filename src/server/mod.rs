@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod files;
+pub mod form_answers;
 pub mod headers;
 pub mod invite_token;
 pub mod invites;

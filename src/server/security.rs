@@ -24,12 +24,23 @@ pub async fn same_origin_only(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe && !has_token(request.headers()) && !is_same_origin(&state, &request) {
-        tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
-        return ApiError(AppError::Forbidden(
-            "Cross-site request refused: this action must be sent from the app's own pages.".into(),
-        ))
-        .into_response();
+    if !safe && !has_token(request.headers()) {
+        if request.headers().get_all(header::ORIGIN).iter().count() > 1 {
+            tracing::warn!(path = %request.uri().path(), "refused a request with two Origin headers");
+            return ApiError(AppError::Forbidden(
+                "Request refused: it carries more than one Origin header. Send it again from the app's own pages (a browser sends one)."
+                    .into(),
+            ))
+            .into_response();
+        }
+        if !is_same_origin(&state, &request) {
+            tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
+            return ApiError(AppError::Forbidden(
+                "Cross-site request refused: this action must be sent from the app's own pages."
+                    .into(),
+            ))
+            .into_response();
+        }
     }
     next.run(request).await
 }
@@ -46,6 +57,11 @@ fn has_token(headers: &HeaderMap) -> bool {
 fn is_same_origin(state: &AppState, request: &Request) -> bool {
     let headers = request.headers();
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        // Browsers send the scheme in lower case: `HTTP://…` comes from something else.
+        let (scheme, _) = origin.split_once("://").unwrap_or_default();
+        if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            return false;
+        }
         let ours = request
             .extensions()
             .get::<RequestOrigin>()

@@ -119,7 +119,11 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(headers::provide_nonce, shell))
-        .layer(middleware::from_fn(render_pages_to_the_end));
+        .layer(middleware::from_fn(render_pages_to_the_end))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::form_answers::sign_form_answers,
+        ));
     Router::new()
         .merge(rest::router())
         .merge(app)

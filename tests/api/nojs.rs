@@ -2,7 +2,10 @@
 //! the app goes after the same action, or back to the form's page with the error (or marked
 //! done) for the page to show; and the pending invitations, paged and searched.
 
-use gatehouse::domain::{MemberPage, PendingInvitations, Role};
+use gatehouse::domain::{
+    AppError, InviteOutcome, InviteStatus, MemberPage, PendingInvitations, Role,
+};
+use leptos::server_fn::error::ServerFnUrlError;
 use reqwest::{header, Client, Method, Response, StatusCode};
 
 use crate::helpers::*;
@@ -22,6 +25,8 @@ crate::on_both_databases!(
     a_forgotten_password_is_reset_without_javascript,
     the_account_forms_work_without_javascript,
     the_verification_banner_resends_without_javascript,
+    a_referer_with_dot_segments_never_sends_the_browser_to_another_site,
+    messages_in_an_address_are_shown_only_when_the_server_signed_them,
 );
 
 /// Posts `form` to a server function as a browser does without JavaScript, from the page at
@@ -726,4 +731,238 @@ async fn the_verification_banner_resends_without_javascript(backend: Backend) {
     assert_ne!(app.wait_for_verification_to(&email, 2).await, first);
     let (_, html) = page(&app, &app.client, &back).await;
     assert!(html.contains("Sent. Check your inbox"), "{html}");
+}
+
+async fn a_referer_with_dot_segments_never_sends_the_browser_to_another_site(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let client = new_client();
+    let referers = [
+        "/..//evil.example",
+        "/..//evil.example/user/login?a=b",
+        "/./..//evil.example",
+        "/%2e%2e//evil.example",
+        "/.%2E//evil.example",
+        "/%2f/evil.example",
+        "/%5cevil.example",
+        "/..%5c/evil.example",
+        "/./\\evil.example",
+        "/\\evil.example",
+        "//evil.example",
+    ];
+    for referer in referers {
+        for from in [app.url(referer), referer.to_owned()] {
+            // A failed sign-in comes back with its error, a rename marked done.
+            for (client, endpoint, form) in [
+                (
+                    &client,
+                    "auth/log_in",
+                    vec![("email", email.as_str()), ("password", "not the password")],
+                ),
+                (
+                    &app.client,
+                    "organization/rename",
+                    vec![("title", "Renamed")],
+                ),
+            ] {
+                let res = client
+                    .post(app.url(&format!("/_sfn/{endpoint}")))
+                    .header(header::ORIGIN, &app.address)
+                    .header(header::REFERER, &from)
+                    .header(header::ACCEPT, "text/html")
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
+                let location = see_other(&res);
+                let second = location.chars().nth(1);
+                assert!(
+                    location.starts_with('/') && !matches!(second, Some('/' | '\\')),
+                    "{from} led to {location}"
+                );
+                assert!(!location.contains("evil"), "{from} led to {location}");
+            }
+        }
+    }
+    // Arguments that cannot be read are answered before the function runs, still back to a page
+    // of this site, with a message that says what to do.
+    for from in [
+        app.url("/..//evil.example"),
+        "http://evil.example/user/login".to_owned(),
+        "/user/login?__path=%2F_sfn%2Fauth%2Flog_in&__err=forged".to_owned(),
+    ] {
+        let res = client
+            .post(app.url("/_sfn/auth/log_in"))
+            .header(header::ORIGIN, &app.address)
+            .header(header::REFERER, &from)
+            .header(header::ACCEPT, "text/html")
+            .form(&[("email", email.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let location = see_other(&res);
+        assert!(
+            location.starts_with("/?__path=%2F_sfn%2Fauth%2Flog_in&__err=")
+                || location.starts_with("/user/login?__path=%2F_sfn%2Fauth%2Flog_in&__err="),
+            "{from} led to {location}"
+        );
+        assert!(!location.contains("forged"), "{location}");
+        if location.starts_with("/user/login") {
+            let (status, html) = page(&app, &client, &location).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(html.contains("The form could not be read."), "{html}");
+        }
+    }
+
+    // A genuine page still gets its answer, dots resolved.
+    let res = form_post(
+        &app,
+        &client,
+        "auth/log_in",
+        "/user/../user/login?next=x",
+        &[("email", &email), ("password", "not the password")],
+    )
+    .await;
+    let back = see_other(&res);
+    assert!(
+        back.starts_with("/user/login?next=x&__path=%2F_sfn%2Fauth%2Flog_in&__err="),
+        "{back}"
+    );
+}
+
+/// The page at `path` as a browser shows it, following the server's redirects.
+async fn page_followed(app: &TestApp, client: &Client, path: &str) -> (String, String) {
+    let mut path = path.to_owned();
+    for _ in 0..3 {
+        let res = client
+            .get(app.url(&path))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
+        if res.status().is_redirection() {
+            path = res.headers()[header::LOCATION].to_str().unwrap().to_owned();
+            continue;
+        }
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        return (path, res.text().await.unwrap());
+    }
+    panic!("too many redirects from {path}");
+}
+
+/// `path` (with its query) and the error of the server function at `action`, as an answer to a
+/// form carries it.
+fn with_error_of(path: &str, action: &str, message: &str) -> String {
+    let url = ServerFnUrlError::new(action, AppError::BadRequest(message.into()))
+        .to_url(&format!("http://h{path}"))
+        .unwrap();
+    format!("{}?{}", url.path(), url.query().unwrap())
+}
+
+async fn messages_in_an_address_are_shown_only_when_the_server_signed_them(backend: Backend) {
+    const NOTICE: &str = "Security notice: sign in at https://evil.example";
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let anonymous = new_client();
+
+    // On the login page, an error nobody signed is not shown, and the address loses it.
+    let forged = with_error_of("/user/login", "/_sfn/auth/log_in", NOTICE);
+    let (landed, html) = page_followed(&app, &anonymous, &forged).await;
+    assert_eq!(landed, "/user/login");
+    assert!(!html.contains("evil.example"), "{html}");
+    for tampered in [
+        format!("{forged}&__sig=x"),
+        // A signature of another message.
+        format!(
+            "{forged}&__sig={}",
+            gatehouse::server::form_answers::sign(
+                &app.state,
+                b"",
+                &with_error_of("/user/login", "/_sfn/auth/log_in", "Something else"),
+            )
+            .rsplit_once("__sig=")
+            .unwrap()
+            .1
+        ),
+        // The message written twice, or its name encoded.
+        format!(
+            "{}&__err=x",
+            gatehouse::server::form_answers::sign(&app.state, b"", &forged)
+        ),
+        forged
+            .replace("__err=", "%5F%5Ferr=")
+            .replace("__path=", "%5f%5fpath="),
+    ] {
+        let (_, html) = page_followed(&app, &anonymous, &tampered).await;
+        assert!(!html.contains("evil.example"), "{tampered}: {html}");
+    }
+    // The same message, had the server signed it, would be shown: the signature decides.
+    let signed = gatehouse::server::form_answers::sign(&app.state, b"", &forged);
+    let (_, html) = page_followed(&app, &anonymous, &signed).await;
+    assert!(html.contains("evil.example"), "{html}");
+
+    // On the organization page: neither a forged error nor forged invitation results.
+    let forged_error = with_error_of("/organization", "/_sfn/organization/rename", NOTICE);
+    let forged_results = InviteOutcome::to_query(&[InviteOutcome {
+        email: "owner@example.com".into(),
+        status: InviteStatus::InvalidAddress,
+        detail: NOTICE.into(),
+    }]);
+    let mut url = reqwest::Url::parse(&app.url("/organization?invite=email")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("invited", &forged_results);
+    let forged_invited = format!("{}?{}", url.path(), url.query().unwrap());
+    for forged in [forged_error, forged_invited] {
+        let (landed, html) = page_followed(&app, &app.client, &forged).await;
+        assert!(
+            !landed.contains("__err") && !landed.contains("invited"),
+            "{landed}"
+        );
+        assert!(!html.contains("evil.example"), "{forged}: {html}");
+    }
+
+    // Genuine answers are shown: a failed sign-in and the results of invitations.
+    let res = form_post(
+        &app,
+        &anonymous,
+        "auth/log_in",
+        "/user/login",
+        &[("email", &email), ("password", "not the password")],
+    )
+    .await;
+    let back = see_other(&res);
+    assert!(back.contains("&__sig="), "{back}");
+    let (landed, html) = page_followed(&app, &anonymous, &back).await;
+    assert_eq!(landed, back);
+    assert!(
+        html.contains("The email and password you entered don&#x27;t match.")
+            || html.contains("The email and password you entered don't match."),
+        "{html}"
+    );
+    let res = form_post(
+        &app,
+        &app.client,
+        "invites/send",
+        "/organization",
+        &[("emails", "not-an-address"), ("role", "ANNOTATOR")],
+    )
+    .await;
+    let back = see_other(&res);
+    let (landed, html) = page_followed(&app, &app.client, &back).await;
+    assert_eq!(landed, back);
+    assert!(html.contains("data-testid=\"invite-results\""), "{html}");
+    assert!(html.contains("not-an-address"), "{html}");
+    // In another browser the same address shows nothing: it was signed for the one that sent it.
+    let other = new_client();
+    let res = app
+        .sign_up_with(
+            &other,
+            &format!("{}@example.com", unique("other-")),
+            PASSWORD,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (landed, html) = page_followed(&app, &other, &back).await;
+    assert_eq!(landed, "/organization?invite=email");
+    assert!(!html.contains("not-an-address"), "{html}");
 }

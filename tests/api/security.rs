@@ -8,6 +8,7 @@ use crate::helpers::*;
 
 crate::on_both_databases!(
     cookie_authenticated_changes_must_come_from_our_origin,
+    the_origin_check_refuses_two_origins_and_an_upper_case_scheme,
     token_authenticated_calls_are_exempt_from_the_origin_check,
     malformed_server_function_calls_are_client_errors,
     the_session_cookie_is_secure_behind_https,
@@ -80,6 +81,59 @@ async fn cookie_authenticated_changes_must_come_from_our_origin(backend: Backend
         res.json::<OrganizationView>().await.unwrap().title,
         "still ours"
     );
+}
+
+async fn the_origin_check_refuses_two_origins_and_an_upper_case_scheme(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let rename = |origins: &[String]| {
+        let mut req = app
+            .client
+            .post(app.url("/_sfn/organization/rename"))
+            .form(&[("title", "pwned")]);
+        for origin in origins {
+            req = req.header(header::ORIGIN, origin);
+        }
+        req.send()
+    };
+    // Two headers, ours first: refused, whichever of them a check would read.
+    let res = rename(&[app.address.clone(), "http://evil.example".into()])
+        .await
+        .unwrap();
+    let detail = error_detail(res, StatusCode::FORBIDDEN).await;
+    assert!(detail.contains("more than one Origin header"), "{detail}");
+    let res = rename(&[app.address.clone(), app.address.clone()])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A scheme in upper case is not what a browser sends.
+    let res = rename(&[app.address.replace("http://", "HTTP://")])
+        .await
+        .unwrap();
+    assert!(error_detail(res, StatusCode::FORBIDDEN)
+        .await
+        .contains("Cross-site request refused"));
+    let org: OrganizationView = app
+        .client
+        .get(app.url("/api/organization/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(org.title, email, "nothing changed");
+
+    // One Origin, ours, as a browser sends it, goes through.
+    let res = app
+        .client
+        .post(app.url("/_sfn/organization/rename"))
+        .header(header::ORIGIN, &app.address)
+        .form(&[("title", "ours")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 async fn token_authenticated_calls_are_exempt_from_the_origin_check(backend: Backend) {

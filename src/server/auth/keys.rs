@@ -149,6 +149,17 @@ impl Keys {
         )
     }
 
+    /// The signature of what an answer to a form puts in a page's address (each part is
+    /// length-prefixed, so that no two lists of parts sign alike).
+    pub fn form_answer(&self, parts: &[&[u8]]) -> String {
+        let framed: Vec<Vec<u8>> = parts
+            .iter()
+            .map(|part| [&(part.len() as u64).to_be_bytes()[..], part].concat())
+            .collect();
+        let framed: Vec<&[u8]> = framed.iter().map(Vec::as_slice).collect();
+        self.derive("", b"gatehouse form answer", &framed)
+    }
+
     fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
