@@ -188,7 +188,12 @@ mod idn {
         if seen.len() <= 1 {
             return true;
         }
-        let japanese = [Script::Latin, Script::Han, Script::Hiragana, Script::Katakana];
+        let japanese = [
+            Script::Latin,
+            Script::Han,
+            Script::Hiragana,
+            Script::Katakana,
+        ];
         let chinese = [Script::Latin, Script::Han, Script::Bopomofo];
         let korean = [Script::Latin, Script::Han, Script::Hangul];
         [&japanese[..], &chinese, &korean]
@@ -295,7 +300,10 @@ mod tests {
     fn an_internationalized_domain_is_stored_as_punycode_and_read_decoded() {
         let email = EmailAddress::parse("Ada@B\u{00FC}cher.example").unwrap();
         assert_eq!(email.as_str(), "ada@xn--bcher-kva.example");
-        assert_eq!(email.readable(), "ada@b\u{00FC}cher.example (xn--bcher-kva.example)");
+        assert_eq!(
+            email.readable(),
+            "ada@b\u{00FC}cher.example (xn--bcher-kva.example)"
+        );
         assert_eq!(
             EmailAddress::parse("ada@xn--bcher-kva.example").unwrap(),
             email,

@@ -182,8 +182,12 @@ mod tests {
     fn the_pattern_accepts_exactly_the_titles_that_parse() {
         let pattern = regex::Regex::new(OrgTitle::PATTERN).unwrap();
         let samples = (0..0x3100u32)
-            .chain([0xfdd0, 0xfdef, 0xfeff, 0xfff9, 0xfffd, 0xfffe, 0xffff, 0x1f600])
-            .chain([0x110bd, 0x13430, 0x1d173, 0xe0001, 0xe007f, 0x1fffe, 0x10ffff])
+            .chain([
+                0xfdd0, 0xfdef, 0xfeff, 0xfff9, 0xfffd, 0xfffe, 0xffff, 0x1f600,
+            ])
+            .chain([
+                0x110bd, 0x13430, 0x1d173, 0xe0001, 0xe007f, 0x1fffe, 0x10ffff,
+            ])
             .filter_map(char::from_u32);
         for c in samples {
             for title in [
