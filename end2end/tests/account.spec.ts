@@ -95,6 +95,9 @@ test("a new owner verifies their address from the mail, and the banner goes", as
     }, { timeout: 30_000 })
     .toContain("token=ghv_");
   await open(page, link);
+  // Opening the link changes nothing: the page names the account and asks.
+  await expect(page.getByTestId("verify-account")).toContainText(email);
+  await page.getByRole("button", { name: "Confirm my address" }).click();
   await expect(page.getByTestId("email-verified")).toContainText(`your address is verified, ${email}`);
   await expect(page.getByTestId("verify-banner")).toHaveCount(0);
   await page.getByRole("link", { name: "Continue to Gatehouse" }).click();

@@ -35,10 +35,11 @@ pub enum Action {
     SignInLockedOut,
     EmailVerificationSent,
     EmailVerified,
+    EmailVerificationDisowned,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::OrganizationCreated,
         Action::OrganizationRenamed,
         Action::InviteLinkReset,
@@ -65,6 +66,7 @@ impl Action {
         Action::SignInLockedOut,
         Action::EmailVerificationSent,
         Action::EmailVerified,
+        Action::EmailVerificationDisowned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl Action {
             Action::SignedOut => "session.signed_out",
             Action::EmailVerificationSent => "email.verification_sent",
             Action::EmailVerified => "email.verified",
+            Action::EmailVerificationDisowned => "email.verification_disowned",
             Action::SignInSucceeded => "signin.succeeded",
             Action::SignInFailed => "signin.failed",
             Action::SignInLockedOut => "signin.locked_out",
@@ -124,6 +127,7 @@ impl Action {
             Action::SignedOut => "Signed out",
             Action::EmailVerificationSent => "Verification email sent",
             Action::EmailVerified => "Email verified",
+            Action::EmailVerificationDisowned => "Account disowned by its address",
             Action::SignInSucceeded => "Signed in",
             Action::SignInFailed => "Sign-in failed",
             Action::SignInLockedOut => "Sign-in locked out",
@@ -331,6 +335,13 @@ pub fn summarize(
         Action::SignedOut => format!("{who} signed out"),
         Action::EmailVerificationSent => format!("{who} asked for a new verification email"),
         Action::EmailVerified => format!("{who} verified their email address"),
+        Action::EmailVerificationDisowned if details["deleted"] == true => format!(
+            "Whoever reads the mail of {it} said they did not make this account: it was deleted"
+        ),
+        Action::EmailVerificationDisowned => format!(
+            "Whoever reads the mail of {it} said they did not make this account: its sessions \
+             were ended and its address stays unverified"
+        ),
         Action::SignInSucceeded => format!("{who} signed in"),
         Action::SignInFailed => format!("Failed sign-in as {it} (wrong password)"),
         Action::SignInLockedOut => format!("Sign-in as {it} locked out after too many failures"),

@@ -25,4 +25,7 @@ pub use profile::{PersonName, Profile, SessionView};
 pub use role::Role;
 pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle};
-pub use views::{CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, Visit};
+pub use views::{
+    CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, VerificationDisowned,
+    VerificationLink, Visit,
+};

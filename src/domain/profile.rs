@@ -2,11 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::AppError;
+use super::{title::unwanted_text_character, AppError};
 
-/// A first or last name: trimmed, at most 150 characters, no control or bidirectional-override
-/// characters (which could make a name read differently in the members table). Empty means not
-/// given.
+/// A first or last name: trimmed, at most 150 characters, no control characters, invisible format
+/// characters (bidirectional overrides, zero-width spaces and joiners, which could make a name read
+/// differently in the members table), line or paragraph separators or noncharacters. Empty means
+/// not given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PersonName(String);
 
@@ -23,10 +24,16 @@ impl PersonName {
                 "A name has at most 150 characters.",
             ));
         }
-        if input.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        if input.chars().any(char::is_control) {
             return Err(AppError::invalid(
                 field,
                 "A name cannot contain control characters.",
+            ));
+        }
+        if let Some(problem) = unwanted_text_character(input) {
+            return Err(AppError::invalid(
+                field,
+                format!("A name cannot contain {problem}"),
             ));
         }
         Ok(Self(name.to_owned()))
@@ -35,11 +42,6 @@ impl PersonName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Characters that reorder the text around them (embeddings, overrides, isolates).
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// The signed-in user's own account, as the Account page and `PATCH /api/current-user` show it.
@@ -101,6 +103,12 @@ mod tests {
             "Ada\u{0}".into(),
             "evil\u{202E}txt.exe".into(),
             "a\u{2067}b".into(),
+            "Ada\u{200B}".into(),
+            "A\u{200D}da".into(),
+            "\u{2060}Ada".into(),
+            "Ada\u{FEFF}".into(),
+            "Ada\u{2028}Lovelace".into(),
+            "Ada\u{FFFF}".into(),
         ] {
             let err = PersonName::parse("last_name", &bad).unwrap_err();
             assert!(
@@ -108,5 +116,14 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_invisible_character_is_named_in_the_refusal() {
+        let err = PersonName::parse("first_name", "Ada\u{200B}").unwrap_err();
+        assert!(err.to_string().contains("U+200B"), "{err}");
+        assert!(err.to_string().contains("invisible"), "{err}");
+        let err = PersonName::parse("first_name", "Ada\u{FFFF}").unwrap_err();
+        assert!(err.to_string().contains("noncharacter"), "{err}");
     }
 }

@@ -41,6 +41,28 @@ pub struct EmailVerified {
     pub already: bool,
 }
 
+/// What the page of an email-verification link shows before anything is done (opening the page
+/// changes nothing): whose account the link is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationLink {
+    /// The account's address.
+    pub email: String,
+    /// The title of the organization the account belongs to, if any.
+    pub organization: Option<String>,
+    /// The address was verified with this link already: nothing is left to do.
+    pub already: bool,
+}
+
+/// What "This wasn't me" did with the account made with the address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationDisowned {
+    /// The address.
+    pub email: String,
+    /// The account was deleted (it was Pending or in no organization); otherwise its sessions
+    /// ended and the organization's admins find the report in the activity log.
+    pub deleted: bool,
+}
+
 /// The organization's Owner.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = Owner))]

@@ -1,7 +1,9 @@
 //! Proving an email address (SPEC section 3). Signing up without a link, or through the invite
-//! link, mails a one-time `ghv_` link, valid for a day; opening it marks the address verified.
-//! An email invitation proves the address by itself. Unverified accounts use the app as usual,
-//! with a banner that can send the link again (a limited number of times).
+//! link, mails a one-time `ghv_` link, valid for a day. Opening it shows whose account it is and
+//! changes nothing (mail scanners open links); "Confirm my address" on that page, a POST, marks
+//! the address verified, and "This wasn't me" disowns the account ([`disown`]). An email
+//! invitation proves the address by itself. Unverified accounts use the app as usual, with a
+//! banner that can send the link again (a limited number of times).
 
 use super::{
     account_links,
@@ -15,7 +17,9 @@ use super::{
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{Action, AppError, EmailVerified};
+use crate::domain::{
+    Action, AppError, EmailVerified, Role, VerificationDisowned, VerificationLink,
+};
 
 pub const INVALID_LINK: &str = "This verification link is invalid, has expired or was already used. Sign in and send yourself a new one from the banner.";
 pub const ALREADY_VERIFIED: &str = "Your email address is already verified.";
@@ -85,6 +89,50 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
     Ok(())
 }
 
+/// What a verification link's page shows: whose account it is, and whether the link verified it
+/// already. Reads only: opening the page (or a scanner prefetching it) uses nothing.
+pub async fn inspect(state: &AppState, token: &str) -> Result<VerificationLink, AppError> {
+    let invalid = || AppError::invalid("token", INVALID_LINK);
+    let token_hash =
+        account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
+    let pool = state.db.pool();
+    let record = db::account_tokens::find_by_hash(pool, Purpose::EmailVerification, &token_hash)
+        .await
+        .or_internal("finding a verification link")?
+        .ok_or_else(invalid)?;
+    let verified = db::users::verified_at(pool, record.user_id)
+        .await
+        .or_internal("reading an account")?
+        .ok_or_else(invalid)?
+        .is_some();
+    // Used: it verified the address (a reload), or it was disowned (dead). Unused: alive until
+    // it expires; a newer link deletes it.
+    let already = match record.used_at {
+        Some(_) if verified => true,
+        Some(_) => return Err(invalid()),
+        None if record.expires_at <= now() => return Err(invalid()),
+        None => false,
+    };
+    let email = db::users::email_of(pool, record.user_id)
+        .await
+        .or_internal("reading an account")?
+        .ok_or_else(invalid)?;
+    let organization = match db::memberships::organization_of(pool, record.user_id)
+        .await
+        .or_internal("reading a membership")?
+    {
+        Some(id) => db::organizations::title(pool, id)
+            .await
+            .or_internal("reading an organization")?,
+        None => None,
+    };
+    Ok(VerificationLink {
+        email,
+        organization,
+        already,
+    })
+}
+
 /// Uses a verification link: the link is used up and the account's address is verified. A link
 /// opened again after it verified its address (a reload) is told so and does nothing.
 pub async fn confirm(
@@ -107,13 +155,21 @@ pub async fn confirm(
     let used = db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
         .await
         .or_internal("using a verification link")?;
-    // Not usable: opened before (a reload), or dead.
+    // Not usable: used to verify before (a reload), or dead (expired, replaced, or used up by
+    // "This wasn't me", which leaves the address unverified).
     let already = match used {
         Some(_) => false,
-        None => db::account_tokens::find_by_hash(&mut *tx, Purpose::EmailVerification, &token_hash)
-            .await
-            .or_internal("finding a verification link")?
-            .is_some_and(|t| t.used_at.is_some()),
+        None => {
+            db::account_tokens::find_by_hash(&mut *tx, Purpose::EmailVerification, &token_hash)
+                .await
+                .or_internal("finding a verification link")?
+                .is_some_and(|t| t.used_at.is_some())
+                && db::users::verified_at(&mut *tx, record.user_id)
+                    .await
+                    .or_internal("reading an account")?
+                    .flatten()
+                    .is_some()
+        }
     };
     if used.is_none() && !already {
         return Err(invalid());
@@ -150,6 +206,81 @@ pub async fn confirm(
         tracing::info!(user_id, "email address verified");
     }
     Ok(EmailVerified { email, already })
+}
+
+/// "This wasn't me": whoever reads the address's mail says they did not make the account that
+/// the link is for. The link is used up either way (it can no longer verify anything), and:
+///
+/// - an account that is Pending in its organization, or in none, is deleted, with its sessions,
+///   API token and links: it has no role, no work, and nothing in it the mailbox's owner would
+///   lose; they can then sign up with their own address;
+/// - an account with a role (a member, an Administrator, the Owner) is kept, since deleting it
+///   would take work and seats from the organization on the word of a link's holder alone: its
+///   sessions end, its address stays unverified (the members table shows it), and the
+///   organization's activity log, which its Owner and Administrators read, records the report
+///   for them to decide (deactivating the member, for one). An account that created an
+///   organization is kept for the same reason.
+///
+/// The clicker is not signed in: the link is their only proof, as it is for confirming.
+pub async fn disown(
+    state: &AppState,
+    caller: &Anyone,
+    token: &str,
+) -> Result<VerificationDisowned, AppError> {
+    let invalid = || AppError::invalid("token", INVALID_LINK);
+    let token_hash =
+        account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
+    let now = now();
+    let record =
+        db::account_tokens::find_by_hash(state.db.pool(), Purpose::EmailVerification, &token_hash)
+            .await
+            .or_internal("finding a verification link")?
+            .ok_or_else(invalid)?;
+    let user_id = record.user_id;
+    let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
+    // Used (to verify, or disowned before), expired or replaced: nothing to disown.
+    db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
+        .await
+        .or_internal("using a verification link")?
+        .ok_or_else(invalid)?;
+    let email = db::users::email_of(&mut *tx, user_id)
+        .await
+        .or_internal("reading an account")?
+        .ok_or_else(invalid)?;
+    let role = match organization.as_ref() {
+        Some(lock) => db::memberships::role_of(&mut *tx, lock.id, user_id)
+            .await
+            .or_internal("reading a membership")?,
+        None => None,
+    };
+    let deleted = matches!(role, None | Some(Role::NotActivated))
+        && db::users::delete_account(&mut *tx, user_id)
+            .await
+            .or_internal("deleting an account")?;
+    if !deleted {
+        db::sessions::delete_all_of(&mut *tx, user_id)
+            .await
+            .or_internal("ending sessions")?;
+    }
+    if let Some(lock) = organization.as_mut() {
+        let target = Target::User {
+            id: user_id,
+            email: email.clone(),
+        };
+        let event = Event::new(Actor::System, Action::EmailVerificationDisowned, target)
+            .from(caller.origin())
+            .details(serde_json::json!({ "deleted": deleted }));
+        audit::record(&mut tx, lock, event, now).await?;
+    }
+    tx.commit()
+        .await
+        .or_internal("committing a disowned account")?;
+    tracing::warn!(
+        user_id,
+        deleted,
+        "an account was disowned from its verification link"
+    );
+    Ok(VerificationDisowned { email, deleted })
 }
 
 #[cfg(test)]

@@ -29,8 +29,9 @@ crate::on_both_databases!(
 
 /// Server functions that change nothing (the completeness test skips them; any other needs a
 /// driver below).
-const READ_ONLY_SERVER_FNS: [&str; 10] = [
+const READ_ONLY_SERVER_FNS: [&str; 11] = [
     "auth/current_user",
+    "verification/inspect",
     "invites/info",
     "organization/get",
     "account/api_token",
@@ -217,6 +218,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         app.add_member(Role::Annotator).await,
         app.add_member(Role::NotActivated).await,
     ];
+    let disowned = app.add_member(Role::NotActivated).await;
     let here = format!("/api/organizations/{org}");
 
     // Joining by invitation and by link wrote entries already.
@@ -629,6 +631,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "members/send_password_reset",
         "verification/resend",
         "verification/confirm",
+        "verification/disown",
         "members/transfer_ownership",
     ];
     assert_eq!(
@@ -1078,6 +1081,23 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                         actor: &owner_email,
                         target: &owner_email,
                         details: json!({}),
+                    },
+                    call(new_client(), vec![("token", token)]),
+                )
+                .await;
+            }
+            "verification/disown" => {
+                let token = app.wait_for_verification_to(&disowned.email, 1).await;
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "email.verification_disowned",
+                        actor: "system",
+                        target: &disowned.email,
+                        details: json!({"deleted": true}),
                     },
                     call(new_client(), vec![("token", token)]),
                 )

@@ -18,6 +18,7 @@ crate::on_both_databases!(
     the_data_folder_and_the_mail_files_are_readable_by_their_owner_only,
     common_passwords_and_the_email_address_are_refused_at_signup,
     titles_with_direction_controls_are_refused,
+    look_alike_addresses_and_invisible_characters_are_refused,
     the_mail_subject_quotes_the_organization_title,
 );
 
@@ -295,6 +296,82 @@ async fn titles_with_direction_controls_are_refused(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+async fn look_alike_addresses_and_invisible_characters_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let token = app.token(&app.client).await;
+    let users = app.count("users").await;
+    // Beside owner@a.test, none of these may become an account of its own.
+    assert_eq!(
+        app.sign_up_with(&new_client(), "owner@a.test", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    for (address, said) in [
+        ("\u{043E}wner@a.test", "U+043E"),
+        ("\u{FF4F}wner@a.test", "U+FF4F"),
+        ("\u{1D428}wner@a.test", "U+1D428"),
+        ("owner\u{0661}@a.test", "U+0661"),
+        ("admin@a.t\u{0435}st", "alphabets"),
+    ] {
+        let res = app.sign_up_with(&new_client(), address, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{address}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["Invalid"]["field"], "email", "{address}: {body}");
+        let message = body["Invalid"]["message"].as_str().unwrap();
+        assert!(message.contains(said), "{address}: {message}");
+    }
+    assert_eq!(app.count("users").await, users + 1);
+    // An internationalized domain is welcome, and kept in its ASCII (punycode) form.
+    let res = app
+        .sign_up_with(&new_client(), "ada@b\u{00FC}cher.example", PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'ada@xn--bcher-kva.example'")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, 1);
+
+    // Titles and names refuse invisible characters, separators and noncharacters.
+    for (title, named) in [
+        ("Acme\u{200B}Labs", "U+200B"),
+        ("Acme\u{200D}", "U+200D"),
+        ("Ac\u{2060}me", "U+2060"),
+        ("\u{FEFF}Acme", "U+FEFF"),
+        ("Acme\u{2028}Labs", "U+2028"),
+        ("Acme\u{FFFF}", "U+FFFF"),
+    ] {
+        let res = app
+            .client
+            .patch(app.url("/api/organization/"))
+            .header(header::AUTHORIZATION, format!("Token {token}"))
+            .json(&json!({ "title": title }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let body: Value = res.json().await.unwrap();
+        let message = body["validation_errors"]["title"][0].as_str().unwrap();
+        assert!(message.contains(named), "{body}");
+        let res = app
+            .client
+            .patch(app.url("/api/current-user"))
+            .header(header::AUTHORIZATION, format!("Token {token}"))
+            .json(&json!({ "first_name": title }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        let body: Value = res.json().await.unwrap();
+        let message = body["validation_errors"]["first_name"][0].as_str().unwrap();
+        assert!(message.contains(named), "{body}");
+    }
+    assert_eq!(app.organization(&token).await.title, email);
 }
 
 async fn the_mail_subject_quotes_the_organization_title(backend: Backend) {

@@ -370,6 +370,16 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             vec![("token", "ghv_not-a-token")],
             Rule::Public(400),
         ),
+        (
+            "verification/inspect",
+            vec![("token", "ghv_not-a-token")],
+            Rule::Public(400),
+        ),
+        (
+            "verification/disown",
+            vec![("token", "ghv_not-a-token")],
+            Rule::Public(400),
+        ),
         // Whoever is signed in asks for their own link; a verified address is told it is.
         (
             "verification/resend",

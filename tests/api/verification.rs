@@ -21,6 +21,10 @@ crate::on_both_databases!(
     admins_hear_of_everyone_waiting_at_most_once_an_interval,
     no_notice_when_notify_pending_is_off,
     a_pending_member_is_told_when_they_get_a_role,
+    opening_the_link_changes_nothing_and_confirming_verifies,
+    this_wasnt_me_deletes_a_pending_account_and_ends_its_sessions,
+    this_wasnt_me_keeps_an_account_with_a_role_and_ends_its_sessions,
+    confirming_and_disowning_work_without_javascript,
 );
 
 const INVALID_LINK: &str = "This verification link is invalid, has expired or was already used. Sign in and send yourself a new one from the banner.";
@@ -29,6 +33,27 @@ impl TestApp {
     async fn verify(&self, token: &str) -> reqwest::Response {
         self.server_fn(&new_client(), "verification/confirm", &[("token", token)])
             .await
+    }
+
+    async fn disown(&self, token: &str) -> reqwest::Response {
+        self.server_fn(&new_client(), "verification/disown", &[("token", token)])
+            .await
+    }
+
+    /// Whether `client` is signed in.
+    async fn signed_in(&self, client: &Client) -> bool {
+        let res = self.server_fn(client, "auth/current_user", &[]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Visit>().await.unwrap().user.is_some()
+    }
+
+    async fn disowned_entries(&self) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'email.verification_disowned'",
+        )
+        .fetch_one(self.db().pool())
+        .await
+        .unwrap()
     }
 
     async fn resend_verification(&self, client: &Client) -> reqwest::Response {
@@ -365,4 +390,175 @@ async fn a_pending_member_is_told_when_they_get_a_role(backend: Backend) {
             .count(),
         1
     );
+}
+
+/// A page load as a browser (or a mail scanner) makes it: status and HTML.
+async fn open_page(app: &TestApp, client: &Client, path: &str) -> (StatusCode, String) {
+    let res = client
+        .get(app.url(path))
+        .header(reqwest::header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+async fn opening_the_link_changes_nothing_and_confirming_verifies(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let title = app.organization(&app.token(&app.client).await).await.title;
+    let token = app.wait_for_verification_to(&email, 1).await;
+    let path = format!("/user/verify-email?token={token}");
+    // A mail scanner's prefetch, twice: the page names the account and offers both buttons.
+    for _ in 0..2 {
+        let (status, html) = open_page(&app, &new_client(), &path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Confirm my address"), "{html}");
+        assert!(
+            html.contains("This wasn&#x27;t me") || html.contains("This wasn't me"),
+            "{html}"
+        );
+        assert!(html.contains(&email), "{html}");
+        assert!(html.contains(&title), "{html}");
+        assert!(!html.contains("your address is verified"), "{html}");
+    }
+    let res = app
+        .server_fn(&new_client(), "verification/inspect", &[("token", &token)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let link: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(link["email"], email.as_str());
+    assert_eq!(link["organization"], title.as_str());
+    assert_eq!(link["already"], false);
+    assert!(!app.current_user(&app.client).await.email_verified);
+    assert!(!app.verified_in_members_table(&email).await);
+
+    // The POST of "Confirm my address" verifies.
+    let res = app.verify(&token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(app.current_user(&app.client).await.email_verified);
+    let (status, html) = open_page(&app, &new_client(), &path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("This address is already verified"), "{html}");
+    assert!(!html.contains("Confirm my address"), "{html}");
+    // The token is used up: it cannot disown the account now.
+    assert_eq!(
+        server_fn_error(app.disown(&token).await, StatusCode::BAD_REQUEST).await,
+        INVALID_LINK
+    );
+    assert!(app.signed_in(&app.client).await);
+}
+
+async fn this_wasnt_me_deletes_a_pending_account_and_ends_its_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let pending = app.add_member(Role::NotActivated).await;
+    let token = app.wait_for_verification_to(&pending.email, 1).await;
+    assert!(app.signed_in(&pending.client).await);
+    let users = app.count("users").await;
+
+    let res = app.disown(&token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let done: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(done["email"], pending.email.as_str());
+    assert_eq!(done["deleted"], true);
+    assert_eq!(app.count("users").await, users - 1);
+    assert!(!app.signed_in(&pending.client).await, "its session ended");
+    let res = app
+        .log_in_with(&new_client(), &pending.email, PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.disowned_entries().await, 1);
+    // The link is dead either way.
+    for res in [app.verify(&token).await, app.disown(&token).await] {
+        assert_eq!(
+            server_fn_error(res, StatusCode::BAD_REQUEST).await,
+            INVALID_LINK
+        );
+    }
+    let (status, html) = open_page(
+        &app,
+        &new_client(),
+        &format!("/user/verify-email?token={token}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains(INVALID_LINK), "{html}");
+    // The address is free for its owner.
+    let res = app
+        .sign_up_with(&new_client(), &pending.email, PASSWORD)
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+}
+
+async fn this_wasnt_me_keeps_an_account_with_a_role_and_ends_its_sessions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let token = app.wait_for_verification_to(&email, 1).await;
+    let users = app.count("users").await;
+    let res = app.disown(&token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let done: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(done["deleted"], false);
+    // The Owner's account stays, unverified, with its sessions ended; the log tells the admins.
+    assert_eq!(app.count("users").await, users);
+    assert!(!app.signed_in(&app.client).await);
+    assert_eq!(app.disowned_entries().await, 1);
+    let again = new_client();
+    let res = app.log_in_with(&again, &email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!app.current_user(&again).await.email_verified);
+    assert_eq!(
+        server_fn_error(app.verify(&token).await, StatusCode::BAD_REQUEST).await,
+        INVALID_LINK
+    );
+}
+
+async fn confirming_and_disowning_work_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let form_post = |endpoint: &'static str, from: String, token: String| {
+        let request = new_client()
+            .post(app.url(&format!("/_sfn/{endpoint}")))
+            .header(reqwest::header::ORIGIN, &app.address)
+            .header(reqwest::header::REFERER, app.url(&from))
+            .header(reqwest::header::ACCEPT, "text/html,application/xhtml+xml")
+            .form(&[("token", token)]);
+        async move {
+            let res = request.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "{res:?}");
+            res.headers()[reqwest::header::LOCATION]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    // Confirm my address.
+    let email = app.sign_up().await;
+    let token = app.wait_for_verification_to(&email, 1).await;
+    let from = format!("/user/verify-email?token={token}");
+    let location = form_post("verification/confirm", from.clone(), token.clone()).await;
+    assert_eq!(location, format!("{from}&done=/_sfn/verification/confirm"));
+    assert!(app.current_user(&app.client).await.email_verified);
+    let (status, html) = open_page(&app, &new_client(), &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Thank you: your address is verified"),
+        "{html}"
+    );
+
+    // This wasn't me, for an account in no organization yet: a Pending one.
+    let pending = app.add_member(Role::NotActivated).await;
+    let token = app.wait_for_verification_to(&pending.email, 1).await;
+    let from = format!("/user/verify-email?token={token}");
+    let location = form_post("verification/disown", from, token.clone()).await;
+    assert_eq!(location, "/user/verify-email?disowned=deleted");
+    assert!(!app.signed_in(&pending.client).await);
+    let (status, html) = open_page(&app, &new_client(), &location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("is deleted"), "{html}");
 }

@@ -132,6 +132,35 @@ pub async fn mark_verified<'e>(
     .map(|_| ())
 }
 
+/// When the user proved their address: `None` when there is no such user, `Some(None)` while
+/// unproven.
+pub async fn verified_at<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<Option<Option<i64>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT email_verified_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// Deletes an account, and with it (by cascade) its membership, sessions, API token, links and
+/// undelivered mail; `false` when there is no such user, or when the account created an
+/// organization (whose record names it), which keeps it.
+pub async fn delete_account<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM users WHERE id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM organizations WHERE created_by = $1)",
+    )
+    .bind(user_id)
+    .execute(ex)
+    .await
+    .map(|d| d.rows_affected() == 1)
+}
+
 /// Replaces a user's password hash; `false` when there is no such user.
 pub async fn set_password_hash<'e>(
     ex: impl AnyExecutor<'e>,
