@@ -50,11 +50,11 @@ pub fn MemberTable(
                         .map(|m| {
                             let joined = readable_time(&m.joined_at);
                             let removable = m.role != Role::Owner && m.user_id != me;
-                            let who = if m.name.is_empty() { m.email.clone() } else { format!("{} ({})", m.name, m.email) };
+                            let who = if m.name.is_empty() { m.email_display.clone() } else { format!("{} ({})", m.name, m.email_display) };
                             view! {
                                 <tr>
                                     <td class="email">
-                                        {m.email.clone()}
+                                        {m.email_display.clone()}
                                         {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
                                             " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
                                         }.into_any())}

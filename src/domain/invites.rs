@@ -119,6 +119,10 @@ pub struct MemberRow {
     pub user_id: i64,
     #[cfg_attr(feature = "ssr", schema(format = Email))]
     pub email: String,
+    /// The address as people read it: an internationalized domain decoded, with the stored
+    /// (punycode) form beside it in brackets (`ana@bücher.example (xn--bcher-kva.example)`);
+    /// the same as `email` otherwise.
+    pub email_display: String,
     /// First and last name; empty when not given.
     pub name: String,
     /// Empty when not given.

@@ -78,6 +78,7 @@ fn row(m: db::members::MemberRecord) -> MemberRow {
             .to_owned(),
         first_name: m.first_name,
         last_name: m.last_name,
+        email_display: crate::domain::readable_email(&m.email),
         email: m.email,
         role: m.role,
         joined_at: format_timestamp(m.joined_at),

@@ -10,7 +10,10 @@ use gatehouse::{
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 
-use crate::{helpers::*, smtp::invitation_link};
+use crate::{
+    helpers::*,
+    smtp::{invitation_link, token_of},
+};
 
 crate::on_both_databases!(
     a_short_server_key_stops_the_server_with_what_to_do,
@@ -336,6 +339,22 @@ async fn look_alike_addresses_and_invisible_characters_are_refused(backend: Back
             .await
             .unwrap();
     assert_eq!(stored, 1);
+    // A member with such a domain is listed as people read it, the stored form beside it.
+    let results = app
+        .invite(&token, &["ana@b\u{00FC}cher.example"], Role::Annotator)
+        .await;
+    assert_eq!(results[0].status, InviteStatus::Invited, "{results:?}");
+    let ascii = "ana@xn--bcher-kva.example";
+    let link = app.invitation_link_to(ascii, 1).await;
+    let (res, _) = app.join(&token_of(&link), ascii).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let row = app.member_row(ascii).await;
+    assert_eq!(row.email, ascii);
+    assert_eq!(
+        row.email_display,
+        "ana@b\u{00FC}cher.example (xn--bcher-kva.example)"
+    );
+    assert_eq!(app.member_row(&email).await.email_display, email);
 
     // Titles and names refuse invisible characters, separators and noncharacters.
     for (title, named) in [
