@@ -676,6 +676,28 @@ mod tests {
     }
 
     #[test]
+    fn the_account_exists_notice_renders_as_its_snapshots() {
+        let content = AccountExists {
+            to: "ada@example.com",
+            link: "http://127.0.0.1:3000/user/login",
+            reset_link: "http://127.0.0.1:3000/user/forgot-password",
+        }
+        .render()
+        .unwrap();
+        insta::assert_snapshot!("account_exists_subject", content.subject);
+        insta::assert_snapshot!("account_exists_text", content.text);
+        insta::assert_snapshot!("account_exists_html", content.html);
+        for part in [&content.text, &content.html] {
+            assert!(
+                part.contains("http://127.0.0.1:3000/user/login")
+                    && part.contains("http://127.0.0.1:3000/user/forgot-password")
+                    && !part.contains("token="),
+                "{part}"
+            );
+        }
+    }
+
+    #[test]
     fn the_role_granted_notice_renders_as_its_snapshots() {
         let content = RoleGranted {
             to: "ada@example.com",
