@@ -13,9 +13,9 @@ mod title;
 mod views;
 
 pub use audit::{summarize, Action, ActorView, AuditEntryView, AuditPage, TargetView};
-pub use email::EmailAddress;
 #[cfg(feature = "ssr")]
 pub use email::readable as readable_email;
+pub use email::EmailAddress;
 pub use error::AppError;
 pub use invites::{
     split_email_list, InviteInfo, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow,
