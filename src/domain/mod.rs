@@ -26,7 +26,7 @@ pub use policy::{admits, Need, Refusal};
 pub use profile::{PersonName, Profile, SessionView};
 pub use role::Role;
 pub use time::{format_timestamp, parse_timestamp};
-pub use title::{is_direction_control, OrgTitle};
+pub use title::{is_direction_control, OrgTitle, NAME_PATTERN};
 pub use views::{
     CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, VerificationDisowned,
     VerificationLink, Visit,

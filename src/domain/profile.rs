@@ -86,6 +86,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_api_pattern_accepts_exactly_the_names_that_parse() {
+        let pattern = regex::Regex::new(crate::domain::NAME_PATTERN).unwrap();
+        let samples = (0..0x3100u32)
+            .chain([
+                0xfdd0, 0xfeff, 0xfffd, 0xfffe, 0x1f600, 0x110bd, 0xe0001, 0x10ffff,
+            ])
+            .filter_map(char::from_u32);
+        for c in samples {
+            let name = format!("a{c}b");
+            assert_eq!(
+                pattern.is_match(&name),
+                PersonName::parse("first_name", &name).is_ok(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
+
+    #[test]
     fn names_are_trimmed_and_may_be_empty() {
         assert_eq!(
             PersonName::parse("first_name", "  Ada ").unwrap().as_str(),

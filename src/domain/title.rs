@@ -4,12 +4,18 @@ use serde::{Deserialize, Serialize};
 
 use super::AppError;
 
-/// The characters [`OrgTitle::parse`] refuses anywhere, as the inside of a pattern's class.
+/// The characters [`OrgTitle::parse`] refuses anywhere, as the inside of a pattern's class. The
+/// characters beyond U+FFFF are written as themselves, not as `\u{…}` escapes, which only
+/// ECMA-262's `u` flag reads (Python's `re`, which API test tools use, does not).
 macro_rules! unwanted_in_text {
     () => {
-        "\\x00-\\x1f\\x7f-\\x9f\\xad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufdd0-\\ufdef\\ufeff\\ufff9-\\ufffb\\ufffe\\uffff\\u{110bd}\\u{110cd}\\u{13430}-\\u{1343f}\\u{1bca0}-\\u{1bca3}\\u{1d173}-\\u{1d17a}\\u{e0001}\\u{e0020}-\\u{e007f}\\u{1fffe}\\u{1ffff}\\u{2fffe}\\u{2ffff}\\u{3fffe}\\u{3ffff}\\u{4fffe}\\u{4ffff}\\u{5fffe}\\u{5ffff}\\u{6fffe}\\u{6ffff}\\u{7fffe}\\u{7ffff}\\u{8fffe}\\u{8ffff}\\u{9fffe}\\u{9ffff}\\u{afffe}\\u{affff}\\u{bfffe}\\u{bffff}\\u{cfffe}\\u{cffff}\\u{dfffe}\\u{dffff}\\u{efffe}\\u{effff}\\u{ffffe}\\u{fffff}\\u{10fffe}\\u{10ffff}"
+        "\\x00-\\x1f\\x7f-\\x9f\\xad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufdd0-\\ufdef\\ufeff\\ufff9-\\ufffb\\ufffe\\uffff\u{110bd}\u{110cd}\u{13430}-\u{1343f}\u{1bca0}-\u{1bca3}\u{1d173}-\u{1d17a}\u{e0001}\u{e0020}-\u{e007f}\u{1fffe}\u{1ffff}\u{2fffe}\u{2ffff}\u{3fffe}\u{3ffff}\u{4fffe}\u{4ffff}\u{5fffe}\u{5ffff}\u{6fffe}\u{6ffff}\u{7fffe}\u{7ffff}\u{8fffe}\u{8ffff}\u{9fffe}\u{9ffff}\u{afffe}\u{affff}\u{bfffe}\u{bffff}\u{cfffe}\u{cffff}\u{dfffe}\u{dffff}\u{efffe}\u{effff}\u{ffffe}\u{fffff}\u{10fffe}\u{10ffff}"
     };
 }
+
+/// A person's name (first or last) as a JSON Schema pattern: none of the characters a title
+/// refuses anywhere; it may be empty.
+pub const NAME_PATTERN: &str = concat!("^[^", unwanted_in_text!(), "]*$");
 
 /// An organization's title: at most 1000 characters as given, trimmed, not blank, with no control
 /// characters, no invisible format characters (text-direction controls, zero-width spaces and
@@ -86,7 +92,7 @@ pub fn unwanted_text_character(text: &str) -> Option<String> {
 impl OrgTitle {
     pub const MAX_LEN: usize = 1000;
 
-    /// The same rule as a JSON Schema (ECMA-262, `u` flag) pattern, for the API's documentation:
+    /// The same rule as a JSON Schema (ECMA-262) pattern, for the API's documentation:
     /// no control character (`char::is_control`), format character ([`is_format_character`]),
     /// line or paragraph separator or noncharacter ([`is_noncharacter`]) anywhere, and at least
     /// one character that `str::trim` keeps.

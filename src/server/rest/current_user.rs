@@ -94,18 +94,25 @@ pub async fn reset_token(
 /// The caller's new name; a field left out keeps its value.
 #[derive(ToSchema)]
 pub struct NamePatch {
-    /// At most 150 characters, no control or text-direction characters; trimmed; empty clears it.
-    #[schema(
-        max_length = 150,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
-    )]
+    #[schema(schema_with = name_schema)]
     first_name: Option<String>,
-    /// At most 150 characters, no control or text-direction characters; trimmed; empty clears it.
-    #[schema(
-        max_length = 150,
-        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
-    )]
+    #[schema(schema_with = name_schema)]
     last_name: Option<String>,
+}
+
+/// A first or last name as the API takes it.
+fn name_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .max_length(Some(150))
+        .pattern(Some(crate::domain::NAME_PATTERN))
+        .description(Some(
+            "At most 150 characters; no control characters, invisible format characters (such as \
+             zero-width spaces and text-direction controls), line or paragraph separators or \
+             noncharacters; trimmed; empty clears it. Left out, it keeps its value.",
+        ))
+        .build()
 }
 
 impl<'de> serde::Deserialize<'de> for NamePatch {

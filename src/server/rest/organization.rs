@@ -40,9 +40,9 @@ fn title() -> ObjectBuilder {
         .max_length(Some(OrgTitle::MAX_LEN))
         .pattern(Some(OrgTitle::PATTERN))
         .description(Some(
-            "The new title: at most 1000 characters, not blank, no control characters (such as line breaks) \
-             and no invisible text-direction characters (U+202A to U+202E, U+2066 to U+2069, U+200E, U+200F, \
-             U+061C). Leading and trailing whitespace is trimmed.",
+            "The new title: at most 1000 characters, not blank, no control characters (such as line breaks), \
+             invisible format characters (such as zero-width spaces and text-direction controls), line or \
+             paragraph separators or noncharacters. Leading and trailing whitespace is trimmed.",
         ))
 }
 
