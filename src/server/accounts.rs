@@ -137,9 +137,11 @@ pub async fn sign_up(
             return Err(busy);
         }
     };
+    let pace = std::time::Instant::now();
     if let Some(user) = existing {
         drop(hash);
         tell_already_registered(state, caller, user.id, &email, old_session).await?;
+        tokio::time::sleep(state.signup_pace.typical().saturating_sub(pace.elapsed())).await;
         tracing::info!(client = %client, user_id = user.id, "signup with an address that has an account: mailed it");
         return Ok(SignedUp::AlreadyRegistered);
     }
@@ -171,6 +173,8 @@ pub async fn sign_up(
                         .or_internal("checking an email")?
                         .ok_or(e)?;
                     tell_already_registered(state, caller, user.id, &email, old_session).await?;
+                    tokio::time::sleep(state.signup_pace.typical().saturating_sub(pace.elapsed()))
+                        .await;
                     return Ok(SignedUp::AlreadyRegistered);
                 }
                 created => created?,
@@ -237,6 +241,7 @@ pub async fn sign_up(
     end_old_session(&mut tx, old_session).await?;
     let session = create_session(state, &mut tx, user_id, caller.origin()).await?;
     tx.commit().await.or_internal("committing signup")?;
+    state.signup_pace.record(pace.elapsed());
     state.outbox_wake.notify_one();
     tracing::info!(user_id, client = %client, "signed up");
     Ok(SignedUp::New(SignedIn { user_id, session }))

@@ -1,6 +1,12 @@
 //! The application state every handler and server function receives.
 
-use std::sync::Arc;
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -27,6 +33,8 @@ pub struct AppState {
     pub hashing: Arc<HashBudget>,
     /// The `Host` values the server answers for.
     pub allowed_hosts: Arc<AllowedHosts>,
+    /// How long a new signup's database work takes (see [`SignupPace`]).
+    pub signup_pace: Arc<SignupPace>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -58,7 +66,49 @@ impl AppState {
             keys: Arc::new(keys),
             mailer: Arc::new(mailer),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
+            signup_pace: Arc::new(SignupPace::default()),
             leptos_options,
         })
+    }
+}
+
+/// A moving average of how long the database work of a new signup takes (after the password
+/// hash: the account, its organization, its first session, in one transaction). A signup with an
+/// address that already has an account does less, and waits out the difference, so that its
+/// answer does not come sooner than a new account's would.
+#[derive(Debug, Default)]
+pub struct SignupPace(AtomicU64);
+
+impl SignupPace {
+    /// Takes one new signup's time into the average (each weighs an eighth).
+    pub fn record(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let old = self.0.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            micros
+        } else {
+            (old.saturating_mul(7).saturating_add(micros)) / 8
+        };
+        self.0.store(new, Ordering::Relaxed);
+    }
+
+    /// What a new signup's database work typically takes (zero before the first).
+    pub fn typical(&self) -> Duration {
+        Duration::from_micros(self.0.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signup_pace_follows_recent_signups() {
+        let pace = SignupPace::default();
+        assert_eq!(pace.typical(), Duration::ZERO);
+        pace.record(Duration::from_millis(8));
+        assert_eq!(pace.typical(), Duration::from_millis(8));
+        pace.record(Duration::from_millis(16));
+        assert_eq!(pace.typical(), Duration::from_millis(9));
     }
 }
