@@ -72,29 +72,39 @@ impl AppState {
     }
 }
 
-/// A moving average of how long the database work of a new signup takes (after the password
+/// A running median of how long the database work of a new signup takes (after the password
 /// hash: the account, its organization, its first session, in one transaction). A signup with an
 /// address that already has an account does less, and waits out the difference, so that its
-/// answer does not come sooner than a new account's would.
+/// answer comes neither sooner nor later than a new account's would. The median is followed by
+/// small steps toward each new time (the average would be pulled up by the rare slow one).
 #[derive(Debug, Default)]
 pub struct SignupPace(AtomicU64);
 
+/// How far one signup moves the median.
+const PACE_STEP_MICROS: u64 = 50;
+/// Tokio's timer wakes on the next whole millisecond: a wait is aimed this much short of its end.
+const TIMER_ROUNDING: Duration = Duration::from_micros(500);
+
 impl SignupPace {
-    /// Takes one new signup's time into the average (each weighs an eighth).
+    /// Moves the median toward one new signup's time.
     pub fn record(&self, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         let old = self.0.load(Ordering::Relaxed);
         let new = if old == 0 {
-            micros
+            micros.max(1)
+        } else if micros > old {
+            old + PACE_STEP_MICROS
         } else {
-            (old.saturating_mul(7).saturating_add(micros)) / 8
+            old.saturating_sub(PACE_STEP_MICROS).max(1)
         };
         self.0.store(new, Ordering::Relaxed);
     }
 
-    /// What a new signup's database work typically takes (zero before the first).
-    pub fn typical(&self) -> Duration {
+    /// How long to wait, after `spent` on less work, to answer when a new signup would.
+    pub fn rest_after(&self, spent: Duration) -> Duration {
         Duration::from_micros(self.0.load(Ordering::Relaxed))
+            .saturating_sub(spent)
+            .saturating_sub(TIMER_ROUNDING)
     }
 }
 
@@ -103,12 +113,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_signup_pace_follows_recent_signups() {
+    fn the_signup_pace_follows_the_median_of_recent_signups() {
         let pace = SignupPace::default();
-        assert_eq!(pace.typical(), Duration::ZERO);
+        assert_eq!(pace.rest_after(Duration::ZERO), Duration::ZERO);
         pace.record(Duration::from_millis(8));
-        assert_eq!(pace.typical(), Duration::from_millis(8));
-        pace.record(Duration::from_millis(16));
-        assert_eq!(pace.typical(), Duration::from_millis(9));
+        assert_eq!(
+            pace.rest_after(Duration::from_millis(2)),
+            Duration::from_micros(5_500)
+        );
+        // One slow signup moves it a step, not by its whole time.
+        pace.record(Duration::from_millis(500));
+        assert_eq!(
+            pace.rest_after(Duration::ZERO),
+            Duration::from_micros(7_550)
+        );
+        for _ in 0..100 {
+            pace.record(Duration::from_millis(4));
+        }
+        assert_eq!(
+            pace.rest_after(Duration::ZERO),
+            Duration::from_micros(3_450)
+        );
+        assert_eq!(pace.rest_after(Duration::from_secs(1)), Duration::ZERO);
     }
 }
