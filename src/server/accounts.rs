@@ -141,7 +141,7 @@ pub async fn sign_up(
     if let Some(user) = existing {
         drop(hash);
         tell_already_registered(state, caller, user.id, &email, old_session).await?;
-        tokio::time::sleep(state.signup_pace.rest_after(pace.elapsed())).await;
+        state.signup_pace.wait_from(pace).await;
         tracing::info!(client = %client, user_id = user.id, "signup with an address that has an account: mailed it");
         return Ok(SignedUp::AlreadyRegistered);
     }
@@ -173,7 +173,7 @@ pub async fn sign_up(
                         .or_internal("checking an email")?
                         .ok_or(e)?;
                     tell_already_registered(state, caller, user.id, &email, old_session).await?;
-                    tokio::time::sleep(state.signup_pace.rest_after(pace.elapsed())).await;
+                    state.signup_pace.wait_from(pace).await;
                     return Ok(SignedUp::AlreadyRegistered);
                 }
                 created => created?,

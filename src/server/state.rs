@@ -5,7 +5,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::extract::FromRef;
@@ -82,8 +82,9 @@ pub struct SignupPace(AtomicU64);
 
 /// How far one signup moves the median.
 const PACE_STEP_MICROS: u64 = 50;
-/// Tokio's timer wakes on the next whole millisecond: a wait is aimed this much short of its end.
-const TIMER_ROUNDING: Duration = Duration::from_micros(500);
+/// Tokio's timer wakes on a whole millisecond, up to one late: the last stretch of a wait yields
+/// to other tasks instead, until its end.
+const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
 
 impl SignupPace {
     /// Moves the median toward one new signup's time.
@@ -100,11 +101,23 @@ impl SignupPace {
         self.0.store(new, Ordering::Relaxed);
     }
 
-    /// How long to wait, after `spent` on less work, to answer when a new signup would.
-    pub fn rest_after(&self, spent: Duration) -> Duration {
+    /// What a new signup's database work typically takes (zero before the first).
+    pub fn typical(&self) -> Duration {
         Duration::from_micros(self.0.load(Ordering::Relaxed))
-            .saturating_sub(spent)
-            .saturating_sub(TIMER_ROUNDING)
+    }
+
+    /// Waits until a new signup's work begun at `started` would typically be done (at once when
+    /// that time has passed): asleep for whole milliseconds, then yielding for the rest, so that
+    /// the end is kept to the microsecond and not to the timer's millisecond.
+    pub async fn wait_from(&self, started: Instant) {
+        let end = started + self.typical();
+        let now = Instant::now();
+        if end > now + TIMER_GRANULARITY * 2 {
+            tokio::time::sleep_until((end - TIMER_GRANULARITY).into()).await;
+        }
+        while Instant::now() < end {
+            tokio::task::yield_now().await;
+        }
     }
 }
 
@@ -115,25 +128,27 @@ mod tests {
     #[test]
     fn the_signup_pace_follows_the_median_of_recent_signups() {
         let pace = SignupPace::default();
-        assert_eq!(pace.rest_after(Duration::ZERO), Duration::ZERO);
+        assert_eq!(pace.typical(), Duration::ZERO);
         pace.record(Duration::from_millis(8));
-        assert_eq!(
-            pace.rest_after(Duration::from_millis(2)),
-            Duration::from_micros(5_500)
-        );
+        assert_eq!(pace.typical(), Duration::from_millis(8));
         // One slow signup moves it a step, not by its whole time.
         pace.record(Duration::from_millis(500));
-        assert_eq!(
-            pace.rest_after(Duration::ZERO),
-            Duration::from_micros(7_550)
-        );
+        assert_eq!(pace.typical(), Duration::from_micros(8_050));
         for _ in 0..100 {
             pace.record(Duration::from_millis(4));
         }
-        assert_eq!(
-            pace.rest_after(Duration::ZERO),
-            Duration::from_micros(3_450)
-        );
-        assert_eq!(pace.rest_after(Duration::from_secs(1)), Duration::ZERO);
+        assert_eq!(pace.typical(), Duration::from_micros(3_950));
+    }
+
+    #[tokio::test]
+    async fn a_wait_lasts_at_least_the_typical_time() {
+        let pace = SignupPace::default();
+        pace.record(Duration::from_micros(2_300));
+        for _ in 0..5 {
+            let started = Instant::now();
+            pace.wait_from(started).await;
+            let took = started.elapsed();
+            assert!(took >= Duration::from_micros(2_300), "{took:?}");
+        }
     }
 }
