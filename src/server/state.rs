@@ -80,8 +80,11 @@ impl AppState {
 #[derive(Debug, Default)]
 pub struct SignupPace(AtomicU64);
 
-/// How far one signup moves the median.
-const PACE_STEP_MICROS: u64 = 50;
+/// One signup moves the median by this share of it (at least a microsecond): far enough that a
+/// slow first signup is forgotten within a few dozen, near enough that one slow signup hardly
+/// moves it.
+const PACE_STEP_SHARE: u64 = 16;
+
 /// Tokio's timer wakes on a whole millisecond, up to one late: the last stretch of a wait yields
 /// to other tasks instead, until its end.
 const TIMER_GRANULARITY: Duration = Duration::from_millis(1);
@@ -91,12 +94,13 @@ impl SignupPace {
     pub fn record(&self, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         let old = self.0.load(Ordering::Relaxed);
+        let step = (old / PACE_STEP_SHARE).max(1);
         let new = if old == 0 {
             micros.max(1)
         } else if micros > old {
-            old + PACE_STEP_MICROS
+            old.saturating_add(step)
         } else {
-            old.saturating_sub(PACE_STEP_MICROS).max(1)
+            old.saturating_sub(step).max(1)
         };
         self.0.store(new, Ordering::Relaxed);
     }
@@ -133,11 +137,19 @@ mod tests {
         assert_eq!(pace.typical(), Duration::from_millis(8));
         // One slow signup moves it a step, not by its whole time.
         pace.record(Duration::from_millis(500));
-        assert_eq!(pace.typical(), Duration::from_micros(8_050));
-        for _ in 0..100 {
-            pace.record(Duration::from_millis(4));
+        assert_eq!(pace.typical(), Duration::from_micros(8_500));
+        // A slow first signup is forgotten within a few dozen.
+        for _ in 0..60 {
+            pace.record(Duration::from_micros(700));
         }
-        assert_eq!(pace.typical(), Duration::from_micros(3_950));
+        let typical = pace.typical().as_micros();
+        assert!((650..=750).contains(&typical), "{typical}");
+        // Half above, half below: it stays near their middle.
+        for i in 0..200 {
+            pace.record(Duration::from_micros(if i % 2 == 0 { 600 } else { 900 }));
+        }
+        let typical = pace.typical().as_micros();
+        assert!((560..=960).contains(&typical), "{typical}");
     }
 
     #[tokio::test]
