@@ -425,9 +425,10 @@ async fn insert_user(
     }
 }
 
-/// Checks the password and starts a new session. Every mismatch reads the same and costs the
-/// same time, whether or not the account exists. Failed attempts are counted per email and per
-/// client address; over either limit the attempt is refused before any password is checked.
+/// Checks the password ([`password::confirm`]) and starts a new session. Every mismatch reads the
+/// same and costs the same time, whether or not the account exists. Failed attempts are counted
+/// per email and per client address; over either limit the attempt is refused before any password
+/// is checked.
 pub async fn sign_in(
     state: &AppState,
     caller: &Anyone,
@@ -436,74 +437,16 @@ pub async fn sign_in(
     old_session: Option<&str>,
     invite_token: Option<&str>,
 ) -> Result<SignedIn, AppError> {
-    let mismatch = || AppError::Unauthenticated(LOGIN_MISMATCH.into());
     let client = caller.origin().client.to_string();
     let pool = state.db.pool();
-    let per_client = Limit::login_failures_per_client(&state.config);
-    let per_email = Limit::login_failures_per_email(&state.config);
-    let locked_out = |wait: throttle::Wait, email: &str| {
-        tracing::info!(client = %client, email, "refused a login: locked out");
-        wait.refusal("failed attempts")
+    let claimant = password::Claimant::Address(email);
+    let Some(confirmed) = password::confirm(state, claimant, password, caller.origin()).await?
+    else {
+        return Err(AppError::Unauthenticated(LOGIN_MISMATCH.into()));
     };
-    // A flood beyond what the hashers can take is told so at once, before any database work.
-    if !state.hashing.has_room() {
-        return Err(password::busy());
-    }
-    // Each attempt counts as a failure until it succeeds, so that concurrent guesses cannot slip
-    // past the limit while their passwords are being checked.
-    let from_client = match throttle::count(pool, per_client, &client, 1).await? {
-        Ok(counted) => counted,
-        Err(wait) => return Err(locked_out(wait, "")),
-    };
-    let Ok(email) = EmailAddress::parse(email) else {
-        tracing::info!(client = %client, "failed login: not an email address");
-        return Err(mismatch());
-    };
-    let for_email = match throttle::count(pool, per_email, email.as_str(), 1).await? {
-        Ok(counted) => counted,
-        Err(wait) => {
-            from_client.take_back(pool).await?;
-            return Err(locked_out(wait, email.as_str()));
-        }
-    };
-    let user = db::users::find_by_email(pool, &email)
-        .await
-        .or_internal("finding a user")?;
-    let (user_id, stored) = match user {
-        Some(u) => (Some(u.id), Some(u.password_hash)),
-        None => (None, None),
-    };
-    let verified = match password::verify(&state.hashing, stored, password.to_owned()).await {
-        Ok(verified) => verified,
-        Err(busy) => {
-            // Not checked, so not a failure.
-            from_client.take_back(pool).await?;
-            for_email.take_back(pool).await?;
-            return Err(busy);
-        }
-    };
-    let Some(user_id) = user_id.filter(|_| verified) else {
-        tracing::info!(client = %client, user_id, "failed login");
-        // Whether this failure used up the address's attempts: read for every address alike.
-        let (left, _) = throttle::remaining(pool, per_email, email.as_str()).await?;
-        if let Some(user_id) = user_id {
-            // Answered first, recorded after: the answer takes the same time whether or not the
-            // account exists (and has an organization whose log records it).
-            let (state, origin) = (state.clone(), caller.origin().clone());
-            tokio::spawn(async move {
-                let locked_out = left == 0;
-                if let Err(e) =
-                    record_failed_sign_in(&state, &origin, user_id, &email, locked_out).await
-                {
-                    tracing::warn!(user_id, error = %e, "a failed sign-in could not be recorded");
-                }
-            });
-        }
-        return Err(mismatch());
-    };
-    from_client.take_back(pool).await?;
-    for_email.take_back(pool).await?;
-    throttle::clear(pool, per_email, email.as_str()).await?;
+    let user_id = confirmed.user_id;
+    // The password matched an account's, so this is its address.
+    let email = EmailAddress::parse(email)?;
     let principal = db::principals::by_user_id(pool, user_id)
         .await
         .or_internal("reading a membership")?;
@@ -616,55 +559,6 @@ async fn join_in(
         }
         Err(e) => Err(super::error::internal("joining an organization", e)),
     }
-}
-
-/// Records a wrong password for an account of an organization in its log, and, when that failure
-/// used up the attempts the address may make (`locked_out`), that it is now locked out (once per
-/// lockout: later attempts are refused before any password is checked).
-async fn record_failed_sign_in(
-    state: &AppState,
-    origin: &RequestOrigin,
-    user_id: i64,
-    email: &EmailAddress,
-    locked_out: bool,
-) -> Result<(), AppError> {
-    let Some(org) = db::memberships::organization_of(state.db.pool(), user_id)
-        .await
-        .or_internal("reading a membership")?
-    else {
-        return Ok(());
-    };
-    let target = Target::User {
-        id: user_id,
-        email: email.to_string(),
-    };
-    let mut events =
-        vec![Event::new(Actor::System, Action::SignInFailed, target.clone()).from(origin)];
-    if locked_out {
-        let details = json!({
-            "failures": state.config.login_max_failures,
-            "minutes": state.config.login_lockout.as_secs().div_ceil(60),
-        });
-        events.push(
-            Event::new(Actor::System, Action::SignInLockedOut, target)
-                .from(origin)
-                .details(details),
-        );
-    }
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting an audit entry")?;
-    if let Some(mut lock) = state
-        .db
-        .lock_organization(&mut tx, org)
-        .await
-        .or_internal("locking the organization")?
-    {
-        audit::record_all(&mut tx, &mut lock, events, now()).await?;
-    }
-    tx.commit().await.or_internal("committing an audit entry")
 }
 
 /// Ends the caller's session, if they have one.

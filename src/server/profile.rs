@@ -6,7 +6,6 @@ use super::{
     auth::{common_passwords, password, secrets, SignedIn},
     db,
     error::OrInternal,
-    throttle::{self, Limit},
     AppState,
 };
 use crate::domain::{Action, AppError, EmailAddress, Password, Profile};
@@ -52,8 +51,9 @@ pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<
 
 /// Changes the caller's password after checking the current one. Every other session ends;
 /// `current_session` (the one the request came with, if any) stays. With `reset_api_token`, the
-/// personal API token is replaced too. Wrong current passwords count as failed logins of the
-/// account, so they cannot be guessed here either.
+/// personal API token is replaced too. The current password is checked as at sign-in
+/// ([`password::confirm`]): wrong ones count as failed logins of the account, so they cannot be
+/// guessed here either.
 pub async fn change_password(
     state: &AppState,
     me: &SignedIn,
@@ -69,41 +69,20 @@ pub async fn change_password(
     if new_password.expose() == current_password {
         return Err(AppError::invalid("new_password", SAME_PASSWORD));
     }
-    let pool = state.db.pool();
     let client = me.origin().client;
-    let per_email = Limit::login_failures_per_email(&state.config);
-    let attempt = match throttle::count(pool, per_email, me.email(), 1).await? {
-        Ok(counted) => counted,
-        Err(wait) => {
-            tracing::info!(client = %client, user_id = me.user_id(), "refused a password change: locked out");
-            return Err(wait.refusal("failed attempts"));
-        }
+    let claimant = password::Claimant::Account {
+        user_id: me.user_id(),
+        email: me.email(),
     };
-    let stored = db::users::find_password_hash(pool, me.user_id())
-        .await
-        .or_internal("reading a password")?
-        .ok_or_else(AppError::signed_out)?;
-    let verified = match password::verify(
-        &state.hashing,
-        Some(stored.clone()),
-        current_password.to_owned(),
-    )
-    .await
-    {
-        Ok(verified) => verified,
-        Err(busy) => {
-            attempt.take_back(pool).await?;
-            return Err(busy);
-        }
-    };
-    if !verified {
+    let Some(confirmed) = password::confirm(state, claimant, current_password, me.origin()).await?
+    else {
         tracing::info!(client = %client, user_id = me.user_id(), "refused a password change: wrong current password");
         return Err(AppError::invalid(
             "current_password",
             WRONG_CURRENT_PASSWORD,
         ));
-    }
-    attempt.take_back(pool).await?;
+    };
+    let stored = confirmed.hash;
     let hash = password::hash(&state.hashing, new_password).await?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     if !db::users::replace_password_hash(&mut *tx, me.user_id(), &stored, &hash)

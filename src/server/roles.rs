@@ -135,18 +135,23 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
     Ok(())
 }
 
-/// The Owner hands the organization to an active member, confirming with their password. The old
-/// Owner becomes an Administrator, in the same transaction.
+/// The Owner hands the organization to an active member, confirming with their password (checked
+/// as at sign-in, under its limits: [`password::confirm`]). The old Owner becomes an
+/// Administrator, in the same transaction.
 pub async fn transfer_ownership(
     state: &AppState,
     me: &Owner,
     to: &str,
     password_text: &str,
 ) -> Result<(), AppError> {
-    let stored = db::users::find_password_hash(state.db.pool(), me.user_id())
-        .await
-        .or_internal("reading a password")?;
-    if !password::verify(&state.hashing, stored, password_text.to_owned()).await? {
+    let claimant = password::Claimant::Account {
+        user_id: me.user_id(),
+        email: me.email(),
+    };
+    if password::confirm(state, claimant, password_text, me.origin())
+        .await?
+        .is_none()
+    {
         return Err(AppError::invalid("password", "That is not your password."));
     }
     transfer(state, me.organization_id(), Some(&**me), to).await

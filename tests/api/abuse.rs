@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse::domain::{InviteStatus, Role};
+use gatehouse::domain::{AuditEntryView, AuditPage, InviteStatus, Role};
 use reqwest::{header, Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -17,6 +17,10 @@ crate::on_both_databases!(
     a_saturated_password_hasher_answers_busy_at_once,
     a_signup_beyond_the_hashers_is_busy_at_once_and_not_counted,
     failed_logins_from_one_client_address_are_limited,
+    the_sixth_wrong_password_at_an_ownership_transfer_is_refused_and_logged,
+    wrong_current_passwords_count_toward_the_sign_in_lockout,
+    a_confirmed_current_password_clears_the_failures_of_the_address,
+    wrong_passwords_of_signed_in_accounts_count_against_the_client_address,
     signups_from_one_client_address_are_limited,
     invitations_have_a_daily_quota,
     an_invitation_is_sent_again_at_most_once_a_minute,
@@ -218,6 +222,171 @@ async fn failed_logins_from_one_client_address_are_limited(backend: Backend) {
         server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
         "Too many failed attempts. Try again in 15 minutes."
     );
+}
+
+/// The entries of `action` in the organization's log, newest first, once there are `n` of them
+/// (a failed password is written just after the answer).
+async fn logged(
+    app: &TestApp,
+    token: &str,
+    org: i64,
+    action: &str,
+    n: usize,
+) -> Vec<AuditEntryView> {
+    let url = format!("/api/organizations/{org}/audit-log?action={action}");
+    eventually(&format!("{n} entries {action}"), || async {
+        let page: AuditPage = app.api(Method::GET, &url, token).json_ok().await;
+        (page.results.len() >= n).then_some(page.results)
+    })
+    .await
+}
+
+async fn transfer_ownership(app: &TestApp, to: &str, password: &str) -> Response {
+    app.server_fn(
+        &app.client,
+        "members/transfer_ownership",
+        &[("email", to), ("password", password)],
+    )
+    .await
+}
+
+async fn change_password(app: &TestApp, token: &str, current: &str, new: &str) -> Response {
+    app.api(Method::POST, "/api/current-user/password", token)
+        .json(&json!({"current_password": current, "new_password": new}))
+        .send()
+        .await
+}
+
+async fn the_sixth_wrong_password_at_an_ownership_transfer_is_refused_and_logged(backend: Backend) {
+    // The default limit: five failures per address.
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    let admin = app.add_member(Role::Administrator).await;
+    for _ in 0..5 {
+        let res = transfer_ownership(&app, &admin.email, WRONG).await;
+        assert_eq!(
+            server_fn_error(res, StatusCode::BAD_REQUEST).await,
+            "That is not your password."
+        );
+    }
+    let hashes = app.state.hashing.computed();
+    for password in [WRONG, PASSWORD] {
+        let res = transfer_ownership(&app, &admin.email, password).await;
+        let wait = retry_after(&res);
+        assert!((1..=900).contains(&wait), "Retry-After {wait}");
+        assert_eq!(
+            server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
+            "Too many failed attempts. Try again in 15 minutes.",
+            "refused, right password or not"
+        );
+    }
+    assert_eq!(
+        app.state.hashing.computed(),
+        hashes,
+        "no password was checked past the limit"
+    );
+    assert_eq!(app.whoami(&app.client).await.role, Role::Owner);
+    // The same lockout as signing in.
+    let res = log_in(&app, &email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let me = app.whoami(&app.client).await.id;
+    let failures = logged(&app, &owner, org, "signin.failed", 5).await;
+    assert_eq!(failures.len(), 5);
+    for entry in &failures {
+        assert_eq!(
+            (
+                entry.actor.kind.as_str(),
+                entry.target.id,
+                entry.target.label.as_str()
+            ),
+            ("system", Some(me), email.as_str())
+        );
+        assert_eq!(entry.client_address, "127.0.0.1");
+    }
+    let lockouts = logged(&app, &owner, org, "signin.locked_out", 1).await;
+    assert_eq!(lockouts.len(), 1);
+    assert_eq!(lockouts[0].details, json!({"failures": 5, "minutes": 15}));
+    assert_eq!(lockouts[0].target.label, email);
+}
+
+async fn wrong_current_passwords_count_toward_the_sign_in_lockout(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.login_max_failures = 3).await;
+    let email = app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    for _ in 0..2 {
+        let res = log_in(&app, &email, WRONG).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The third failure of the address, made at the password change, locks it out.
+    let res = change_password(&app, &owner, WRONG, "a brand new passphrase").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["validation_errors"]["current_password"],
+        json!(["That is not your current password."]),
+        "{body}"
+    );
+    let res = log_in(&app, &email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&res) > 0);
+    let res = change_password(&app, &owner, PASSWORD, "a brand new passphrase").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(retry_after(&res) > 0);
+    assert_eq!(logged(&app, &owner, org, "signin.failed", 3).await.len(), 3);
+    let lockouts = logged(&app, &owner, org, "signin.locked_out", 1).await;
+    assert_eq!(lockouts.len(), 1);
+    assert_eq!(lockouts[0].details, json!({"failures": 3, "minutes": 15}));
+}
+
+async fn a_confirmed_current_password_clears_the_failures_of_the_address(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.login_max_failures = 3).await;
+    let email = app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    const NEW: &str = "a brand new passphrase";
+    for _ in 0..2 {
+        let res = log_in(&app, &email, WRONG).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = change_password(&app, &owner, PASSWORD, NEW).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // As a successful sign-in would: three more failures before the next lockout.
+    for _ in 0..3 {
+        let res = log_in(&app, &email, WRONG).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        log_in(&app, &email, NEW).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+async fn wrong_passwords_of_signed_in_accounts_count_against_the_client_address(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.login_max_failures_per_client = 3;
+    })
+    .await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let admin = app.add_member(Role::Administrator).await;
+    let other = account(&app).await;
+    for _ in 0..2 {
+        let res = transfer_ownership(&app, &admin.email, WRONG).await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    }
+    let res = change_password(&app, &owner, WRONG, "a brand new passphrase").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // Every address from this client waits now, at sign-in as at the forms.
+    let res = log_in(&app, &other, PASSWORD).await;
+    assert_eq!(
+        server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "Too many failed attempts. Try again in 15 minutes."
+    );
+    let res = transfer_ownership(&app, &admin.email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.whoami(&app.client).await.role, Role::Owner);
 }
 
 async fn signups_from_one_client_address_are_limited(backend: Backend) {

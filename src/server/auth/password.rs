@@ -5,6 +5,10 @@
 //! memory or stall the async runtime. A signup is admitted only when its hash would start within
 //! about one hash's time ([`HashBudget::has_room_soon`]).
 
+mod confirm;
+
+pub use confirm::{confirm, Claimant, Confirmed};
+
 use std::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},
     mpsc, Arc, Mutex, OnceLock,
