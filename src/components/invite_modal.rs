@@ -157,7 +157,7 @@ fn InviteLinkControls(
         </div>
         <ErrorLine message=error />
         <div class="actions">
-            <CopyButton label="Copy link" text=Signal::derive(url) primary=true />
+            <CopyButton label="Copy link" text=Signal::derive(url) input="invite-link" primary=true />
             <ConfirmButton
                 label="Reset Link"
                 question="Reset the link? The current link stops working at once; people who already joined keep their accounts."
