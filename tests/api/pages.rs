@@ -257,11 +257,11 @@ fn visible_text(html: &str) -> String {
 /// The attributes of the `<button>` whose whole text is `label`.
 fn button_attributes(html: &str, label: &str) -> String {
     let buttons = Regex::new(r"(?s)<button\b([^>]*)>\s*([^<]*?)\s*</button>").unwrap();
-    buttons
+    let found = buttons
         .captures_iter(html)
         .find(|c| &c[2] == label)
-        .map(|c| c[1].to_owned())
-        .unwrap_or_else(|| panic!("no <button> \"{label}\" in {html}"))
+        .map(|c| c[1].to_owned());
+    found.unwrap_or_else(|| panic!("no <button> \"{label}\" in {html}"))
 }
 
 async fn the_activity_page_shows_no_code_and_page_buttons_that_work(backend: Backend) {
