@@ -238,3 +238,24 @@ test("pending invitations are listed twenty a page and filtered by address", asy
   await pending.getByRole("searchbox", { name: "Filter by email" }).fill("nobody-by-this-address");
   await expect(pending.getByText("No pending invitations match.")).toBeVisible();
 });
+
+test("when the clipboard refuses the link, Copy link selects it and says how to copy it", async ({ page }) => {
+  // The browser turns the write down (as it does without permission, or out of focus).
+  await page.addInitScript(() => {
+    Object.defineProperty(navigator.clipboard, "writeText", {
+      value: () => Promise.reject(new DOMException("Write permission denied.", "NotAllowedError")),
+    });
+  });
+  await signUp(page, uniqueEmail());
+  await open(page, "/organization");
+  const dialog = await openInviteDialog(page);
+  const linkInput = dialog.getByRole("textbox", { name: "Invite link" });
+  await expect(linkInput).toHaveValue(/\/user\/signup\?token=ghl_/);
+
+  await dialog.getByRole("button", { name: "Copy link" }).click();
+  await expect(dialog.getByText("Press Ctrl+C to copy")).toBeVisible();
+  await expect(dialog.getByText("Copied!")).toHaveCount(0);
+  await expect(linkInput).toBeFocused();
+  const [start, end, length] = await linkInput.evaluate((input: HTMLInputElement) => [input.selectionStart, input.selectionEnd, input.value.length]);
+  expect([start, end]).toEqual([0, length]);
+});

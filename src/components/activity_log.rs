@@ -180,11 +180,11 @@ fn Entries(found: AuditPage, set_page: WriteSignal<i64>) -> impl IntoView {
                 .collect_view()}
         </div>
         <nav class="pagination" aria-label="Activity pages">
-            <button type="button" disabled=page <= 1 on:click=move |_| set_page.update(|p| *p = (*p - 1).max(1))>
+            <button type="button" disabled={page <= 1} on:click=move |_| set_page.update(|p| *p = (*p - 1).max(1))>
                 "Newer"
             </button>
             <span class="muted" data-testid="activity-range">{format!("Showing {first}–{last} of {count}")}</span>
-            <button type="button" disabled=page * ENTRIES_PER_PAGE >= count on:click=move |_| set_page.update(|p| *p += 1)>
+            <button type="button" disabled={page * ENTRIES_PER_PAGE >= count} on:click=move |_| set_page.update(|p| *p += 1)>
                 "Older"
             </button>
         </nav>

@@ -61,7 +61,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
                 <span aria-hidden="true">"☰"</span>
                 " Menu"
             </button>
-            <nav id="main-menu" aria-label="Main" class="menu-panel" class:open=open hidden=move || !open.get()>
+            <nav id="main-menu" aria-label="Main" class="menu-panel" class:open=open hidden={move || !open.get()}>
                 <ul>
                     <Show when=move || active>
                         <li><A href="/">"Home"</A></li>

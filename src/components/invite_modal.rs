@@ -77,7 +77,7 @@ pub fn InviteModal(
                 class="tab"
                 aria-controls=panel
                 aria-selected=move || (tab.get() == t).to_string()
-                tabindex=move || if tab.get() == t { "0" } else { "-1" }
+                tabindex={move || if tab.get() == t { "0" } else { "-1" }}
                 node_ref=node_ref
                 data-autofocus=(t == Tab::Link).then_some("")
                 on:click=move |_| select(t)
@@ -93,11 +93,11 @@ pub fn InviteModal(
                 {tab_button(Tab::Email, "invite-tab-email", "invite-panel-email", "Invite via email", email_tab)}
             </div>
             <div role="tabpanel" id="invite-panel-link" aria-labelledby="invite-tab-link" class="tabpanel"
-                hidden=move || tab.get() != Tab::Link>
+                hidden={move || tab.get() != Tab::Link}>
                 <InviteLinkPanel />
             </div>
             <div role="tabpanel" id="invite-panel-email" aria-labelledby="invite-tab-email" class="tabpanel"
-                hidden=move || tab.get() != Tab::Email>
+                hidden={move || tab.get() != Tab::Email}>
                 <InviteByEmailPanel on_sent />
             </div>
         </Dialog>
@@ -157,7 +157,7 @@ fn InviteLinkControls(
         </div>
         <ErrorLine message=error />
         <div class="actions">
-            <CopyButton label="Copy link" text=Signal::derive(url) primary=true />
+            <CopyButton label="Copy link" text=Signal::derive(url) input="invite-link" primary=true />
             <ConfirmButton
                 label="Reset Link"
                 question="Reset the link? The current link stops working at once; people who already joined keep their accounts."
@@ -230,7 +230,7 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                     {INVITABLE_ROLES
                         .into_iter()
                         .map(|role| view! {
-                            <option value=role.as_str() selected=role == Role::Annotator>{role.label()}</option>
+                            <option value=role.as_str() selected={role == Role::Annotator}>{role.label()}</option>
                         })
                         .collect_view()}
                 </select>
@@ -252,7 +252,7 @@ fn InviteByEmailPanel(on_sent: Callback<()>) -> impl IntoView {
                         .map(|o| {
                             let ok = o.status.is_success();
                             view! {
-                                <li class="result" class:ok=ok class:failed=!ok>
+                                <li class="result" class:ok=ok class:failed={!ok}>
                                     <span class="result-email">{o.email}</span>
                                     <span class="result-status">{o.status.label()}</span>
                                     <span class="result-detail">{o.detail}</span>

@@ -123,7 +123,7 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
     let options = Role::ALL
         .into_iter()
         .filter(|r| *r != Role::Owner)
-        .map(|r| view! { <option value=r.as_str() selected=r == role>{r.label()}</option> })
+        .map(|r| view! { <option value=r.as_str() selected={r == role}>{r.label()}</option> })
         .collect_view();
     view! {
         // Without JavaScript the role is saved with the button beside the drop-down; the app

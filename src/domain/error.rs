@@ -83,6 +83,9 @@ impl AppError {
     }
 }
 
+/// What the browser says when a request to the server did not get through.
+pub const UNREACHABLE: &str = "Could not reach the server. Check your connection and try again.";
+
 impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
@@ -92,9 +95,11 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
             E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => {
                 AppError::BadRequest(format!("The request could not be read: {m}"))
             }
-            E::Request(_) | E::Response(_) => {
-                AppError::Internal("the server could not be reached; check your connection".into())
-            }
+            // The browser's request failed on its way (no network, the server down or restarting).
+            E::Request(_) => AppError::Unavailable {
+                message: UNREACHABLE.into(),
+                retry_after: 0,
+            },
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -115,6 +120,19 @@ mod tests {
             "No free seats: 10 of 10 in use. Deactivate a member or raise the license."
         );
         assert_eq!(e.status_code(), 409);
+    }
+
+    #[test]
+    fn a_request_that_does_not_get_through_says_the_server_could_not_be_reached() {
+        use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Request(
+            "TypeError: Failed to fetch".into(),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "Could not reach the server. Check your connection and try again."
+        );
+        assert!(!matches!(e, AppError::Internal(_)), "{e:?}");
     }
 
     #[test]

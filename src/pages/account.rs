@@ -78,7 +78,7 @@ fn ApiToken(version: RwSignal<u32>) -> impl IntoView {
                 }}
                 // Inside the Suspense, so that the server renders Copy enabled once the token is in.
                 <div class="actions">
-                    <CopyButton label="Copy" text=Signal::derive(move || shown().and_then(Result::ok)) />
+                    <CopyButton label="Copy" text=Signal::derive(move || shown().and_then(Result::ok)) input="api-token" />
                     <button type="button" disabled=move || reset.pending().get() on:click=move |_| {
                         reset_at.set(version.get_untracked());
                         reset.dispatch(ResetApiToken {});

@@ -26,7 +26,7 @@ pub fn OrganizationPage() -> impl IntoView {
         <Title text="Organization" />
         <Gate
             need=Need::Admin
-            render=|user| view! { <OrganizationPanel me=user.id is_owner=user.role == Some(Role::Owner) /> }.into_any()
+            render=|user| view! { <OrganizationPanel me=user.id is_owner={user.role == Some(Role::Owner)} /> }.into_any()
         />
     }
 }

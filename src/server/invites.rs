@@ -459,7 +459,9 @@ fn no_such_invitation() -> AppError {
 }
 
 /// Sends an open invitation again with a new secret and expiry. Without a free seat for it
-/// (its reservation lapsed), nothing is sent and the error says so.
+/// (its reservation lapsed), nothing is sent and the error says so. When the address has joined
+/// the organization meanwhile (through the invite link), nothing is sent either: the invitation
+/// is revoked, which frees the seat it held, and the error says so.
 pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppError> {
     let invitation = db::invitations::find(state.db.pool(), id)
         .await
@@ -479,15 +481,33 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
     if still_open.as_ref().map(|o| o.id) != Some(id) {
         return Err(no_such_invitation());
     }
-    let outcome = match batch.already_member(&mut tx, &email).await? {
-        Some(member) => member,
-        None => batch.issue(&mut tx, &email, still_open).await?,
-    };
+    if batch.already_member(&mut tx, &email).await?.is_some() {
+        return revoke_for_member(tx, lock, me, id, email).await;
+    }
+    let outcome = batch.issue(&mut tx, &email, still_open).await?;
     batch.finish(&mut tx, &mut lock).await?;
     tx.commit().await.or_internal("committing a resend")?;
     state.outbox_wake.notify_one();
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");
     Ok(())
+}
+
+/// Instead of a resend: the address became a member meanwhile, so its invitation is revoked (its
+/// seat is freed, its unsent message cancelled), and the answer tells the administrator.
+async fn revoke_for_member(
+    mut tx: db::Tx,
+    lock: db::Locked,
+    me: &Admin,
+    id: i64,
+    email: EmailAddress,
+) -> Result<(), AppError> {
+    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now())
+        .await
+        .or_internal("revoking an invitation")?;
+    finish_revocation(tx, lock, me, revoked, email.to_string()).await?;
+    Err(AppError::Conflict(format!(
+        "{email} has joined this organization meanwhile, so nothing was sent: the invitation is revoked and its seat is free again."
+    )))
 }
 
 /// Revokes the open invitation with this id: its link stops working and its seat is freed.

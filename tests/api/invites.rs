@@ -23,6 +23,7 @@ crate::on_both_databases!(
     the_mail_folder_gets_each_message_when_no_smtp_is_configured,
     an_account_elsewhere_is_invited_like_a_new_address_and_accepts_only_once_free,
     resending_to_an_address_that_made_an_account_elsewhere_sends_it,
+    resending_to_an_address_that_joined_meanwhile_says_so_and_frees_the_seat,
 );
 
 /// The first invitation sent to `address`: its token.
@@ -832,4 +833,54 @@ async fn resending_to_an_address_that_made_an_account_elsewhere_sends_it(backend
         2,
         "it holds its seat"
     );
+}
+
+async fn resending_to_an_address_that_joined_meanwhile_says_so_and_frees_the_seat(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let token = owner(&app).await;
+    let address = format!("{}@example.com", unique("joiner-"));
+    let results = app.invite(&token, &[&address], Role::Annotator).await;
+    assert_eq!(results[0].status, InviteStatus::Invited, "{results:?}");
+    app.wait_for_mail_to(&address, 1).await;
+    assert_eq!(app.organization(&token).await.seats.used, 2);
+    // Meanwhile the address joins this organization through the invite link.
+    let link: InviteLink = app.api(Method::GET, "/api/invite", &token).json_ok().await;
+    let (res, _) = app.join(&link.token, &address).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.member_row(&address).await.role, Role::NotActivated);
+    let id = pending_invitations(&app).await.results[0].id;
+
+    let res = app
+        .server_fn(&app.client, "invites/resend", &[("id", &id.to_string())])
+        .await;
+    let message = server_fn_error(res, StatusCode::CONFLICT).await;
+    assert_eq!(
+        message,
+        format!("{address} has joined this organization meanwhile, so nothing was sent: the invitation is revoked and its seat is free again.")
+    );
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM email_outbox WHERE recipient = $1 AND kind = 'invitation'",
+    )
+    .bind(&address)
+    .fetch_one(app.db().pool())
+    .await
+    .unwrap();
+    assert_eq!(queued, 1, "nothing more is sent");
+    assert!(
+        pending_invitations(&app).await.results.is_empty(),
+        "the invitation is revoked"
+    );
+    assert_eq!(
+        app.organization(&token).await.seats.used,
+        1,
+        "the seat it held is free"
+    );
+    // Asking again finds no invitation.
+    let res = app
+        .server_fn(&app.client, "invites/resend", &[("id", &id.to_string())])
+        .await;
+    let message = server_fn_error(res, StatusCode::NOT_FOUND).await;
+    assert_eq!(message, "There is no pending invitation for this address.");
 }

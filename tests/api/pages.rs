@@ -1,6 +1,7 @@
 //! The server-rendered pages: who sees what, and with which status.
 
-use gatehouse::domain::Role;
+use gatehouse::{api::audit::ENTRIES_PER_PAGE, domain::Role};
+use regex::Regex;
 use reqwest::{header, StatusCode};
 
 use crate::helpers::*;
@@ -16,6 +17,7 @@ crate::on_both_databases!(
     responses_are_compressed_with_brotli_or_gzip,
     the_openapi_document_describes_the_api,
     undeclared_methods_are_405_with_the_allowed_ones,
+    the_activity_page_shows_no_code_and_page_buttons_that_work,
 );
 
 async fn signed_out_visitors_are_sent_to_the_login_page(backend: Backend) {
@@ -236,4 +238,58 @@ async fn undeclared_methods_are_405_with_the_allowed_ones(backend: Backend) {
         let detail = error_detail(res, StatusCode::METHOD_NOT_ALLOWED).await;
         assert!(detail.contains("Allow header"), "{method} {path}: {detail}");
     }
+}
+
+/// The text a person reads on a page: its HTML without scripts, styles and tags, entities decoded.
+fn visible_text(html: &str) -> String {
+    let hidden = Regex::new(r"(?s)<script\b.*?</script>|<style\b.*?</style>").unwrap();
+    let tags = Regex::new(r"(?s)<[^>]*>").unwrap();
+    let text = hidden.replace_all(html, " ");
+    tags.replace_all(&text, " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The attributes of the `<button>` whose whole text is `label`.
+fn button_attributes(html: &str, label: &str) -> String {
+    let buttons = Regex::new(r"(?s)<button\b([^>]*)>\s*([^<]*?)\s*</button>").unwrap();
+    let found = buttons
+        .captures_iter(html)
+        .find(|c| &c[2] == label)
+        .map(|c| c[1].to_owned());
+    found.unwrap_or_else(|| panic!("no <button> \"{label}\" in {html}"))
+}
+
+async fn the_activity_page_shows_no_code_and_page_buttons_that_work(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let activity = app.url("/organization/activity");
+
+    // One page of entries: neither way leads anywhere.
+    let (status, html) = load_page(&app.client, &activity).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(button_attributes(&html, "Newer").contains("disabled"));
+    assert!(button_attributes(&html, "Older").contains("disabled"));
+
+    // More than a page (one entry per invitation): the first page leads to older entries.
+    let addresses: Vec<String> = (0..ENTRIES_PER_PAGE)
+        .map(|_| format!("{}@example.com", unique("invitee-")))
+        .collect();
+    let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+    app.invite(&owner, &addresses, Role::Annotator).await;
+    let (status, html) = load_page(&app.client, &activity).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = visible_text(&html);
+    assert!(text.contains("Showing 1–50 of"), "{text}");
+    for code in ["move |", "set_page", "=>"] {
+        assert!(!text.contains(code), "the page shows {code:?}: {text}");
+    }
+    assert!(button_attributes(&html, "Newer").contains("disabled"));
+    let older = button_attributes(&html, "Older");
+    assert!(!older.contains("disabled"), "Older is enabled: {older}");
 }

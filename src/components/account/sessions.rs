@@ -54,7 +54,7 @@ pub fn SessionList() -> impl IntoView {
                             </ul>
                             <div class="actions">
                                 <ActionForm action=end_others>
-                                    <button type="submit" disabled=move || pending() || others == 0>
+                                    <button type="submit" disabled={move || pending() || others == 0}>
                                         "Sign out everywhere else"
                                     </button>
                                 </ActionForm>

@@ -89,7 +89,7 @@ pub fn Members(
                     {Role::ALL
                         .into_iter()
                         .map(|r| view! {
-                            <option value=r.as_str() selected=move || role.get() == Some(r)>{r.label()}</option>
+                            <option value=r.as_str() selected={move || role.get() == Some(r)}>{r.label()}</option>
                         })
                         .collect_view()}
                 </select>

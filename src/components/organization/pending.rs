@@ -55,6 +55,9 @@ pub fn PendingInvitationList(
                 .map_err(|e| e.to_string()),
         ));
         invitations.refetch();
+        if let Some(RefreshOrganization(refresh)) = refresh_seats {
+            refresh.run(()); // a resend may take a seat again, or free it when the address joined
+        }
     });
     on_result(revoke, move |result| {
         let email = target.get_value();

@@ -65,18 +65,16 @@ pub async fn pending_since<'e>(
     since: i64,
     limit: i64,
 ) -> Result<Vec<MemberRecord>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, m.role, \
-         m.created_at AS joined_at, u.last_activity_at, u.email_verified_at \
-         FROM memberships m JOIN users u ON u.id = m.user_id \
-         WHERE m.organization_id = $1 AND m.role = 'NOT_ACTIVATED' AND m.created_at >= $2 \
-         ORDER BY m.created_at, u.id LIMIT $3",
-    )
-    .bind(organization_id)
-    .bind(since)
-    .bind(limit)
-    .fetch_all(ex)
-    .await
+    let sql = format!(
+        "{SELECT_MEMBER} WHERE m.organization_id = $1 AND m.role = 'NOT_ACTIVATED' AND m.created_at >= $2 \
+         ORDER BY m.created_at, u.id LIMIT $3"
+    );
+    sqlx::query_as(&sql)
+        .bind(organization_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(ex)
+        .await
 }
 
 pub async fn count<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>) -> Result<i64, sqlx::Error> {
