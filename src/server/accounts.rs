@@ -27,8 +27,9 @@ pub const ALREADY_IN_AN_ORGANIZATION: &str =
 pub const SIGNUP_DISABLED: &str =
     "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
 
-/// A new session: the secret for the cookie, and who it belongs to.
-pub struct SignedIn {
+/// A session just opened: the secret for the cookie, and who it belongs to. (The witness that a
+/// request comes from a signed-in account is `auth::SignedIn`.)
+pub struct NewSession {
     pub user_id: i64,
     pub session: String,
 }
@@ -37,7 +38,7 @@ pub struct SignedIn {
 /// address has an account.
 pub enum SignedUp {
     /// A new account, signed in.
-    New(SignedIn),
+    New(NewSession),
     /// The address already had an account: nothing was made, and the address was mailed where to
     /// sign in or reset its password.
     AlreadyRegistered,
@@ -243,7 +244,7 @@ pub async fn sign_up(
     state.signup_pace.record(pace.elapsed());
     state.outbox_wake.notify_one();
     tracing::info!(user_id, client = %client, "signed up");
-    Ok(SignedUp::New(SignedIn { user_id, session }))
+    Ok(SignedUp::New(NewSession { user_id, session }))
 }
 
 /// Ends the session the browser had before it signed up or in, inside `tx`.
@@ -436,7 +437,7 @@ pub async fn sign_in(
     password: &str,
     old_session: Option<&str>,
     invite_token: Option<&str>,
-) -> Result<SignedIn, AppError> {
+) -> Result<NewSession, AppError> {
     let client = caller.origin().client.to_string();
     let pool = state.db.pool();
     let claimant = password::Claimant::Address(email);
@@ -494,7 +495,7 @@ pub async fn sign_in(
     tx.commit().await.or_internal("committing sign-in")?;
     state.outbox_wake.notify_one();
     tracing::info!(client = %client, user_id, "logged in");
-    Ok(SignedIn { user_id, session })
+    Ok(NewSession { user_id, session })
 }
 
 /// An account that belongs to no organization joins one by logging in with its invite token: as

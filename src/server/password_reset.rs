@@ -4,7 +4,7 @@
 
 use super::{
     account_links,
-    accounts::{self, SignedIn},
+    accounts::{self, NewSession},
     audit::{self, Actor, Event, Target},
     auth::{keys::PASSWORD_RESET_PREFIX, password, Admin, Anyone},
     db::{
@@ -269,7 +269,7 @@ pub async fn confirm(
     caller: &Anyone,
     token: &str,
     new_password: &str,
-) -> Result<SignedIn, AppError> {
+) -> Result<NewSession, AppError> {
     let token = ResetToken::parse(token)?;
     let new_password = Password::parse(new_password)?;
     // A dead link answers at once, before the slow hash; it is used up atomically below.
@@ -313,7 +313,7 @@ pub async fn confirm(
         .await
         .or_internal("committing a password reset")?;
     tracing::info!(user_id, client = %caller.origin().client, "password reset completed");
-    Ok(SignedIn { user_id, session })
+    Ok(NewSession { user_id, session })
 }
 
 /// Refuses a common password, or the account's own address, as signup does.

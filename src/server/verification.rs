@@ -89,17 +89,29 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A verification link's token: the hash it is stored by and its row (used or not), or "invalid
+/// link" when it has not the form of one or names none.
+async fn find_link(
+    state: &AppState,
+    token: &str,
+) -> Result<([u8; 32], db::account_tokens::AccountTokenRecord), AppError> {
+    let invalid = || AppError::invalid("token", INVALID_LINK);
+    let token_hash =
+        account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
+    let record =
+        db::account_tokens::find_by_hash(state.db.pool(), Purpose::EmailVerification, &token_hash)
+            .await
+            .or_internal("finding a verification link")?
+            .ok_or_else(invalid)?;
+    Ok((token_hash, record))
+}
+
 /// What a verification link's page shows: whose account it is, and whether the link verified it
 /// already. Reads only: opening the page (or a scanner prefetching it) uses nothing.
 pub async fn inspect(state: &AppState, token: &str) -> Result<VerificationLink, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
-    let token_hash =
-        account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
+    let (_, record) = find_link(state, token).await?;
     let pool = state.db.pool();
-    let record = db::account_tokens::find_by_hash(pool, Purpose::EmailVerification, &token_hash)
-        .await
-        .or_internal("finding a verification link")?
-        .ok_or_else(invalid)?;
     let verified = db::users::verified_at(pool, record.user_id)
         .await
         .or_internal("reading an account")?
@@ -141,16 +153,10 @@ pub async fn confirm(
     token: &str,
 ) -> Result<EmailVerified, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
-    let token_hash =
-        account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
     let now = now();
     // The account is known only from its link: found first, so that its organization's log
     // can be locked before anything changes.
-    let record =
-        db::account_tokens::find_by_hash(state.db.pool(), Purpose::EmailVerification, &token_hash)
-            .await
-            .or_internal("finding a verification link")?
-            .ok_or_else(invalid)?;
+    let (token_hash, record) = find_link(state, token).await?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, record.user_id).await?;
     let used = db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
         .await
@@ -228,14 +234,8 @@ pub async fn disown(
     token: &str,
 ) -> Result<VerificationDisowned, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
-    let token_hash =
-        account_links::token_hash(token, EMAIL_VERIFICATION_PREFIX).ok_or_else(invalid)?;
     let now = now();
-    let record =
-        db::account_tokens::find_by_hash(state.db.pool(), Purpose::EmailVerification, &token_hash)
-            .await
-            .or_internal("finding a verification link")?
-            .ok_or_else(invalid)?;
+    let (token_hash, record) = find_link(state, token).await?;
     let user_id = record.user_id;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
     // Used (to verify, or disowned before), expired or replaced: nothing to disown.
