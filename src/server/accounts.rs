@@ -182,54 +182,14 @@ pub async fn sign_up(
             verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
             user_id
         }
-        Some(InviteToken::Link(token_hash)) => {
-            let org = db::organizations::find_by_invite_hash(&mut *tx, &token_hash)
-                .await
-                .or_internal("finding an invite link")?
-                .ok_or_else(invite_token::invalid)?;
-            let lock = locked(&mut lock, org.id)?;
-            notices::pending_joined_in(&mut tx, lock, state, origin, now).await?;
-            let user_id = create_member_in(
-                &mut tx,
-                &state.keys,
-                &email,
-                &hash,
-                org.id,
-                Role::NotActivated,
-            )
-            .await?;
-            verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
-            let event = joined_event(user_id, &email).from(caller.origin());
-            audit::record(&mut tx, lock, event, now).await?;
-            user_id
-        }
-        Some(InviteToken::Invitation(token_hash)) => {
-            let invitation = db::invitations::accept(&mut *tx, &token_hash, now)
-                .await
-                .or_internal("accepting an invitation")?
-                .ok_or_else(invite_token::invalid)?;
-            if invitation.email != email.as_str() {
-                return Err(AppError::invalid("email", OTHER_ADDRESS));
+        Some(token) => {
+            let user_id = insert_user(&mut tx, &email, &hash, now).await?;
+            new_api_token(&mut tx, &state.keys, user_id).await?;
+            let role = join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
+            // Only an email invitation proves the address.
+            if role == Role::NotActivated {
+                verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
             }
-            db::outbox::cancel_unsent(&mut *tx, invitation.id)
-                .await
-                .or_internal("cancelling a message")?;
-            let user_id = create_member_in(
-                &mut tx,
-                &state.keys,
-                &email,
-                &hash,
-                invitation.organization_id,
-                invitation.role,
-            )
-            .await?;
-            // The invitation reached this address: it is proven.
-            db::users::mark_verified(&mut *tx, user_id, now)
-                .await
-                .or_internal("recording a verified address")?;
-            let event = accepted_event(user_id, &email, &invitation).from(caller.origin());
-            let lock = locked(&mut lock, invitation.organization_id)?;
-            audit::record(&mut tx, lock, event, now).await?;
             user_id
         }
     };
@@ -395,24 +355,6 @@ fn accepted_event(
         .details(json!({"role": invitation.role.as_str(), "user_id": user_id}))
 }
 
-/// Creates a user who joins an existing organization with `role`, inside `tx`.
-async fn create_member_in(
-    tx: &mut Tx,
-    keys: &Keys,
-    email: &EmailAddress,
-    password_hash: &str,
-    organization_id: i64,
-    role: Role,
-) -> Result<i64, AppError> {
-    let now = now();
-    let user_id = insert_user(tx, email, password_hash, now).await?;
-    db::memberships::insert(&mut **tx, organization_id, user_id, role, now)
-        .await
-        .or_internal("creating a membership")?;
-    new_api_token(tx, keys, user_id).await?;
-    Ok(user_id)
-}
-
 async fn insert_user(
     tx: &mut Tx,
     email: &EmailAddress,
@@ -498,9 +440,10 @@ pub async fn sign_in(
     Ok(NewSession { user_id, session })
 }
 
-/// An account that belongs to no organization joins one by logging in with its invite token: as
-/// Pending through the invite link, with the invited role through an email invitation to its
-/// own address.
+/// An account that belongs to no organization joins the one its invite token leads to, inside
+/// `tx` (which holds that organization's `lock`): as Pending through the invite link, with the
+/// invited role through an email invitation to its own address (which proves the address). The
+/// one join of signing up with a token and of logging in with one. Returns the role it got.
 async fn join_in(
     tx: &mut Tx,
     lock: &mut Option<Locked>,
@@ -509,7 +452,7 @@ async fn join_in(
     email: &EmailAddress,
     token: InviteToken,
     caller: &Anyone,
-) -> Result<(), AppError> {
+) -> Result<Role, AppError> {
     if db::memberships::organization_of(&mut **tx, user_id)
         .await
         .or_internal("reading a membership")?
@@ -552,8 +495,8 @@ async fn join_in(
     match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
         Ok(_) => {
             audit::record(tx, lock, event.from(caller.origin()), now).await?;
-            tracing::info!(user_id, organization_id, role = %role, "joined an organization by logging in");
-            Ok(())
+            tracing::info!(user_id, organization_id, role = %role, "joined an organization");
+            Ok(role)
         }
         Err(e) if is_unique_violation(&e) => {
             Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()))
