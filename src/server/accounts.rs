@@ -141,8 +141,7 @@ pub async fn sign_up(
     let pace = std::time::Instant::now();
     if let Some(user) = existing {
         drop(hash);
-        tell_already_registered(state, caller, user.id, &email, old_session).await?;
-        state.signup_pace.wait_from(pace).await;
+        tell_already_registered(state, caller, user.id, &email, old_session, pace).await?;
         tracing::info!(client = %client, user_id = user.id, "signup with an address that has an account: mailed it");
         return Ok(SignedUp::AlreadyRegistered);
     }
@@ -173,8 +172,8 @@ pub async fn sign_up(
                         .await
                         .or_internal("checking an email")?
                         .ok_or(e)?;
-                    tell_already_registered(state, caller, user.id, &email, old_session).await?;
-                    state.signup_pace.wait_from(pace).await;
+                    tell_already_registered(state, caller, user.id, &email, old_session, pace)
+                        .await?;
                     return Ok(SignedUp::AlreadyRegistered);
                 }
                 created => created?,
@@ -219,45 +218,55 @@ async fn end_old_session(tx: &mut Tx, old_session: Option<&str>) -> Result<(), A
 
 /// Someone signed up with the address of an existing account: the address is told where to sign
 /// in (at most [`Limit::account_exists_mails`] an hour, and only when links may be mailed from
-/// this request), and the browser's old session ends as for any signup.
+/// this request), and the browser's old session ends as for any signup. Returns when a new
+/// signup whose database work began at `pace` typically would have.
 async fn tell_already_registered(
     state: &AppState,
     caller: &Anyone,
     user_id: i64,
     email: &EmailAddress,
     old_session: Option<&str>,
+    pace: std::time::Instant,
 ) -> Result<(), AppError> {
-    let origin = caller.origin().mail_origin();
+    // Counted before the transaction: on SQLite it holds the only writer.
+    let mail_origin = match caller.origin().mail_origin() {
+        None => {
+            tracing::warn!(
+                user_id,
+                "no mail to an address someone signed up with again: {}",
+                super::origin::NO_MAIL_ORIGIN
+            );
+            None
+        }
+        Some(origin) => {
+            let limit = Limit::account_exists_mails();
+            let counted = throttle::count(state.db.pool(), limit, &user_id.to_string(), 1).await?;
+            if counted.is_err() {
+                tracing::info!(
+                    user_id,
+                    "no mail to an address someone signed up with again: it had its share this hour"
+                );
+            }
+            counted.is_ok().then_some(origin)
+        }
+    };
     let mut tx = state.db.begin().await.or_internal("starting signup")?;
     end_old_session(&mut tx, old_session).await?;
-    let limit = Limit::account_exists_mails();
-    let subject = user_id.to_string();
-    match origin {
-        None => tracing::warn!(
+    if let Some(origin) = mail_origin {
+        db::outbox::enqueue_to_user(
+            &mut *tx,
+            crate::server::mail::MessageKind::AccountExists,
             user_id,
-            "no mail to an address someone signed up with again: {}",
-            super::origin::NO_MAIL_ORIGIN
-        ),
-        Some(origin) if throttle::remaining(&mut *tx, limit, &subject).await?.0 > 0 => {
-            throttle::record(&mut *tx, limit, &subject, 1).await?;
-            db::outbox::enqueue_to_user(
-                &mut *tx,
-                crate::server::mail::MessageKind::AccountExists,
-                user_id,
-                email.as_str(),
-                origin,
-                now(),
-            )
-            .await
-            .or_internal("queueing a message")?;
-        }
-        Some(_) => tracing::info!(
-            user_id,
-            "no mail to an address someone signed up with again: it had its share this hour"
-        ),
+            email.as_str(),
+            origin,
+            now(),
+        )
+        .await
+        .or_internal("queueing a message")?;
     }
     tx.commit().await.or_internal("committing signup")?;
     state.outbox_wake.notify_one();
+    state.signup_pace.wait_from(pace).await;
     Ok(())
 }
 
