@@ -8,15 +8,14 @@ use crate::domain::AppError;
 #[server(prefix = "/_sfn", endpoint = "account/api_token")]
 pub async fn get_api_token() -> Result<String, AppError> {
     use super::ssr::*;
-    use crate::server::{accounts, auth::Active};
-    authorized(|state, me: Active| async move { accounts::api_token(&state, &me).await }).await
+    use crate::server::auth::{api_tokens, Active};
+    authorized(|state, me: Active| async move { api_tokens::current(&state, &me).await }).await
 }
 
 /// Replaces the caller's API token; the old one stops working at once.
 #[server(prefix = "/_sfn", endpoint = "account/reset_api_token")]
 pub async fn reset_api_token() -> Result<String, AppError> {
     use super::ssr::*;
-    use crate::server::{accounts, auth::Active};
-    authorized(|state, me: Active| async move { accounts::reset_api_token(&state, &me).await })
-        .await
+    use crate::server::auth::{api_tokens, Active};
+    authorized(|state, me: Active| async move { api_tokens::reset(&state, &me).await }).await
 }

@@ -15,13 +15,20 @@ pub async fn sign_up(
     last_name: Option<String>,
 ) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{accounts, auth};
-    authorized(|state, caller: auth::Anyone| async move {
-        let name = accounts::FullName::parse(first_name.as_deref(), last_name.as_deref())?;
-        let https = caller.origin().https;
+    use crate::server::{
+        accounts::FullName,
+        auth::{
+            sessions::{self, NewSession},
+            signin::Next,
+            signup::{self, SignedUp},
+            Anyone,
+        },
+    };
+    authorized(|state, caller: Anyone| async move {
+        let name = FullName::parse(first_name.as_deref(), last_name.as_deref())?;
         let headers = headers();
-        let old_session = auth::session_cookie(&headers, https);
-        let session = match accounts::sign_up(
+        let old_session = sessions::cookie(&headers, caller.origin().https);
+        let signed_up = signup::sign_up(
             &state,
             &caller,
             &email,
@@ -30,20 +37,14 @@ pub async fn sign_up(
             &name,
             old_session,
         )
-        .await?
-        {
-            accounts::SignedUp::New(signed_in) => signed_in.session,
+        .await?;
+        let session = match signed_up {
+            SignedUp::New(Next::SignedIn(session)) => session,
             // Answered as a new account is: a session cookie, for a session that does not exist
             // (the next page asks to sign in; the address's owner was mailed why).
-            accounts::SignedUp::AlreadyRegistered => {
-                auth::secrets::generate(auth::secrets::SESSION_PREFIX)
-            }
+            SignedUp::AlreadyRegistered => NewSession::decoy(&state, caller.origin()),
         };
-        set_cookie(&auth::session_set_cookie(
-            &session,
-            https,
-            state.config.session_max_age,
-        ));
+        set_cookie(session.set_cookie());
         land_on("/");
         Ok(())
     })
@@ -58,12 +59,11 @@ pub async fn log_in(
     token: Option<String>,
 ) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{accounts, auth};
-    authorized(|state, caller: auth::Anyone| async move {
-        let https = caller.origin().https;
+    use crate::server::auth::{password, sessions, signin::Next, Anyone};
+    authorized(|state, caller: Anyone| async move {
         let headers = headers();
-        let old_session = auth::session_cookie(&headers, https);
-        let signed_in = accounts::sign_in(
+        let old_session = sessions::cookie(&headers, caller.origin().https);
+        let Next::SignedIn(session) = password::sign_in(
             &state,
             &caller,
             &email,
@@ -72,11 +72,7 @@ pub async fn log_in(
             token.as_deref(),
         )
         .await?;
-        set_cookie(&auth::session_set_cookie(
-            &signed_in.session,
-            https,
-            state.config.session_max_age,
-        ));
+        set_cookie(session.set_cookie());
         land_on("/");
         Ok(())
     })
@@ -86,12 +82,12 @@ pub async fn log_in(
 #[server(prefix = "/_sfn", endpoint = "auth/log_out")]
 pub async fn log_out() -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{accounts, auth};
-    authorized(|state, me: auth::Visitor| async move {
+    use crate::server::auth::{sessions, Visitor};
+    authorized(|state, me: Visitor| async move {
         let https = me.origin().https;
         let headers = headers();
-        accounts::sign_out(&state, &me, auth::session_cookie(&headers, https)).await?;
-        set_cookie(&auth::session_clear_cookie(https));
+        sessions::sign_out(&state, &me, sessions::cookie(&headers, https)).await?;
+        set_cookie(&sessions::clear_cookie(https));
         land_on("/user/login");
         Ok(())
     })

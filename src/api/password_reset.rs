@@ -9,10 +9,10 @@ use crate::domain::AppError;
 #[server(prefix = "/_sfn", endpoint = "password_reset/request")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Anyone, password_reset};
-    authorized(|state, caller: Anyone| async move {
-        password_reset::request(&state, &caller, &email).await
-    })
+    use crate::server::auth::{reset_link, Anyone};
+    authorized(
+        |state, caller: Anyone| async move { reset_link::request(&state, &caller, &email).await },
+    )
     .await
 }
 
@@ -21,14 +21,11 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 #[server(prefix = "/_sfn", endpoint = "password_reset/confirm")]
 pub async fn confirm_password_reset(token: String, password: String) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth, password_reset};
-    authorized(|state, caller: auth::Anyone| async move {
-        let signed_in = password_reset::confirm(&state, &caller, &token, &password).await?;
-        set_cookie(&auth::session_set_cookie(
-            &signed_in.session,
-            caller.origin().https,
-            state.config.session_max_age,
-        ));
+    use crate::server::auth::{reset_link, signin::Next, Anyone};
+    authorized(|state, caller: Anyone| async move {
+        let Next::SignedIn(session) =
+            reset_link::confirm(&state, &caller, &token, &password).await?;
+        set_cookie(session.set_cookie());
         land_on("/");
         Ok(())
     })
@@ -39,9 +36,9 @@ pub async fn confirm_password_reset(token: String, password: String) -> Result<(
 #[server(prefix = "/_sfn", endpoint = "members/send_password_reset")]
 pub async fn send_password_reset(user_id: i64) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Admin, password_reset};
-    authorized(|state, me: Admin| async move {
-        password_reset::send_to_member(&state, &me, user_id).await
-    })
+    use crate::server::auth::{reset_link, Admin};
+    authorized(
+        |state, me: Admin| async move { reset_link::send_to_member(&state, &me, user_id).await },
+    )
     .await
 }

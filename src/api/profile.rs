@@ -33,15 +33,12 @@ pub async fn change_password(
     #[server(default)] reset_api_token: Option<String>,
 ) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth::SignedIn, profile, sessions};
+    use crate::server::{auth::SignedIn, profile};
     authorized(|state, me: SignedIn| async move {
-        let headers = headers();
-        let current = sessions::current(&headers, me.origin().https);
         let reset_api_token = reset_api_token.is_some();
         profile::change_password(
             &state,
             &me,
-            current,
             &current_password,
             &new_password,
             reset_api_token,
@@ -55,19 +52,15 @@ pub async fn change_password(
 #[server(prefix = "/_sfn", endpoint = "account/sessions")]
 pub async fn list_sessions() -> Result<Vec<SessionView>, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::SignedIn, sessions};
-    authorized(|state, me: SignedIn| async move {
-        let headers = headers();
-        sessions::list(&state, &me, sessions::current(&headers, me.origin().https)).await
-    })
-    .await
+    use crate::server::auth::{sessions, SignedIn};
+    authorized(|state, me: SignedIn| async move { sessions::list(&state, &me).await }).await
 }
 
 /// Ends one of the caller's sessions, by the id the list shows.
 #[server(prefix = "/_sfn", endpoint = "account/end_session")]
 pub async fn end_session(id: String) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth::SignedIn, sessions};
+    use crate::server::auth::{sessions, SignedIn};
     authorized(|state, me: SignedIn| async move { sessions::end_one(&state, &me, &id).await }).await
 }
 
@@ -75,10 +68,6 @@ pub async fn end_session(id: String) -> Result<(), AppError> {
 #[server(prefix = "/_sfn", endpoint = "account/end_other_sessions")]
 pub async fn end_other_sessions() -> Result<u64, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::SignedIn, sessions};
-    authorized(|state, me: SignedIn| async move {
-        let headers = headers();
-        sessions::end_others(&state, &me, sessions::current(&headers, me.origin().https)).await
-    })
-    .await
+    use crate::server::auth::{sessions, SignedIn};
+    authorized(|state, me: SignedIn| async move { sessions::end_others(&state, &me).await }).await
 }

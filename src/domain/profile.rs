@@ -79,10 +79,73 @@ pub struct SessionView {
     pub user_agent: String,
     /// Whether this is the session the request was made with.
     pub current: bool,
+    /// How it was opened; absent for sessions older than this record.
+    pub opened_by: Option<SignInMethod>,
+}
+
+/// How a session was opened: the credential that proved who signed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    /// The email address and password.
+    Password,
+    /// Signing up: the account was made in this session.
+    Signup,
+    /// Signing up with an invite link or an email invitation.
+    Invitation,
+    /// A password reset link, with the new password.
+    ResetLink,
+}
+
+impl SignInMethod {
+    pub const ALL: [Self; 4] = [
+        Self::Password,
+        Self::Signup,
+        Self::Invitation,
+        Self::ResetLink,
+    ];
+
+    /// As stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Signup => "signup",
+            Self::Invitation => "invitation",
+            Self::ResetLink => "reset_link",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == stored)
+    }
+
+    /// As the Account page says it, after "signed in ".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Self::Password => "with a password",
+            Self::Signup => "by signing up",
+            Self::Invitation => "by accepting an invitation",
+            Self::ResetLink => "with a password reset link",
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_sign_in_method_reads_back_as_stored() {
+        use super::SignInMethod;
+        for method in SignInMethod::ALL {
+            assert_eq!(SignInMethod::parse(method.as_str()), Some(method));
+            assert_eq!(
+                serde_json::to_value(method).unwrap(),
+                serde_json::Value::from(method.as_str())
+            );
+        }
+        assert_eq!(SignInMethod::parse("sso"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -97,8 +97,59 @@ pub enum AuditCommand {
     },
 }
 
-/// Runs an administrator command against the configured database; returns the line to print.
+impl Command {
+    /// As typed on the command line.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Serve => "serve",
+            Self::CreateOwner { .. } => "create-owner",
+            Self::ResetPassword { .. } => "reset-password",
+            Self::TransferOwnership { .. } => "transfer-ownership",
+            Self::SetSeats { .. } => "set-seats",
+            Self::Audit {
+                command: AuditCommand::Verify { .. },
+            } => "audit verify",
+            Self::Audit {
+                command: AuditCommand::Seats { .. },
+            } => "audit seats",
+        }
+    }
+
+    /// The organization the command names, if it names one.
+    fn organization(&self) -> Option<i64> {
+        match self {
+            Self::TransferOwnership { org, .. } | Self::SetSeats { org, .. } => Some(*org),
+            Self::Audit {
+                command: AuditCommand::Verify { org } | AuditCommand::Seats { org, .. },
+            } => Some(*org),
+            Self::Serve | Self::CreateOwner { .. } | Self::ResetPassword { .. } => None,
+        }
+    }
+}
+
+/// Runs an administrator command against the configured database, in a span that names the
+/// command, its organization and (once known) its account; returns the line to print.
 pub async fn run(command: Command, config: &Config) -> Result<String, String> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        "cli",
+        command = command.name(),
+        organization_id = command.organization(),
+        user_id = tracing::field::Empty,
+    );
+    async move {
+        let result = run_command(command, config).await;
+        match &result {
+            Ok(_) => tracing::info!("done"),
+            Err(e) => tracing::warn!(error = %e, "failed"),
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+async fn run_command(command: Command, config: &Config) -> Result<String, String> {
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
@@ -114,8 +165,11 @@ pub async fn run(command: Command, config: &Config) -> Result<String, String> {
         }
         Command::ResetPassword { email, password_stdin, password_file } => {
             let secret = read_password(password_stdin, password_file)?;
-            super::password_reset::set_by_administrator(&state, &email, &secret)
+            super::auth::reset_link::set_by_administrator(&state, &email, &secret)
                 .await
+                .inspect(|&user_id| {
+                    tracing::Span::current().record("user_id", user_id);
+                })
                 .map(|user_id| format!(
                     "Set a new password for {} (user {user_id}); every session of the account has ended.",
                     email.trim().to_lowercase()
@@ -247,6 +301,7 @@ async fn create_owner(
     )
     .await
     .map_err(|e| e.to_string())?;
+    tracing::Span::current().record("user_id", user_id);
     db::users::set_name(&mut *tx, user_id, name.first.as_str(), name.last.as_str())
         .await
         .map_err(|e| e.to_string())?;

@@ -15,7 +15,7 @@ use axum::{
 
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 
-use super::{auth::session_cookie, origin::RequestOrigin, startup::SERVER_FN_PREFIX, AppState};
+use super::{auth::sessions, origin::RequestOrigin, startup::SERVER_FN_PREFIX, AppState};
 use crate::{
     api::{
         ssr::{back_to_form, is_local, with_error},
@@ -167,7 +167,7 @@ fn binding(request: &Request) -> Vec<u8> {
         .extensions()
         .get::<RequestOrigin>()
         .is_some_and(|o| o.https);
-    session_cookie(request.headers(), https)
+    sessions::cookie(request.headers(), https)
         .unwrap_or_default()
         .as_bytes()
         .to_vec()

@@ -3,7 +3,7 @@
 use super::{
     accounts::{own, FullName},
     audit::{self, Event},
-    auth::{common_passwords, password, secrets, SignedIn},
+    auth::{api_tokens, common_passwords, password, sessions, SignedIn},
     db,
     error::OrInternal,
     AppState,
@@ -57,7 +57,6 @@ pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<
 pub async fn change_password(
     state: &AppState,
     me: &SignedIn,
-    current_session: Option<&str>,
     current_password: &str,
     new_password: &str,
     reset_api_token: bool,
@@ -103,15 +102,9 @@ pub async fn change_password(
     )
     .await
     .or_internal("ending password resets")?;
-    let ended = match current_session {
-        Some(session) => {
-            db::sessions::delete_all_but(&mut *tx, me.user_id(), &secrets::hash(session)).await
-        }
-        None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
-    }
-    .or_internal("ending sessions")?;
+    let ended = sessions::end_all_but_current(&mut tx, me).await?;
     if reset_api_token {
-        super::accounts::replace_api_token(&mut tx, &state.keys, me.user_id()).await?;
+        api_tokens::replace(&mut tx, &state.keys, me.user_id()).await?;
     }
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::PasswordChanged, own(me))

@@ -83,7 +83,7 @@ pub async fn change_role(
         }
         if role == Role::Deactivated {
             // Restoring them later must not revive a stolen session or token.
-            super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+            super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id).await?;
         }
         let action = if role == Role::Deactivated {
             Action::MemberDeactivated
@@ -126,7 +126,7 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         .await
         .or_internal("removing a member")?
         .ok_or_else(not_a_member)?;
-    super::accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+    super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id).await?;
     let event =
         Event::by(me, Action::MemberRemoved, target).details(json!({"role": current.as_str()}));
     audit::record(&mut tx, &mut lock, event, now()).await?;

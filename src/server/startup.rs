@@ -149,8 +149,10 @@ pub fn router(state: AppState) -> Router {
         ))
         // A failure is logged where it happens (a 500 with its cause and reference); a refusal
         // under load (503) is expected, and a flood of them must not flood the log.
+        // Every request runs in a span that names who made it (see `auth::authorize`).
         .layer(
             TraceLayer::new_for_http()
+                .make_span_with(request_span)
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
         )
         // Outermost, so that every answer carries the security headers, whichever layer made it.
@@ -159,6 +161,19 @@ pub fn router(state: AppState) -> Router {
             headers::security_headers,
         ))
         .with_state(state)
+}
+
+/// A request's span: its method and path (never the query, which may hold a token), and the
+/// caller's user and organization ids and credential, recorded once it is authenticated.
+fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        user_id = tracing::field::Empty,
+        organization_id = tracing::field::Empty,
+        via = tracing::field::Empty,
+    )
 }
 
 /// Deletes ended sessions and attempts no abuse limit counts any more, hourly. Every instance

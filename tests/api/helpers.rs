@@ -161,12 +161,26 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
+    /// The app on the test's own runtime instead of the shared one: what it logs goes where the
+    /// test's threads log.
+    pub async fn spawn_here(backend: Backend) -> Self {
+        let database = TestDatabase::create(backend).await;
+        let config = Self::config_for(&database, |_| {});
+        Self::start_on(&tokio::runtime::Handle::current(), database, config).await
+    }
+
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
             .try_init();
         let database = TestDatabase::create(backend).await;
+        let config = Self::config_for(&database, configure);
+        Self::start(database, config).await
+    }
+
+    /// The settings of an app under test on `database`, changed by `configure`.
+    fn config_for(database: &TestDatabase, configure: impl FnOnce(&mut Config)) -> Config {
         let mut config = Config {
             database_url: database.url.clone(),
             site_addr: "127.0.0.1:0".parse().unwrap(),
@@ -186,7 +200,7 @@ impl TestApp {
         if config.public_url.is_some() && config.allowed_hosts.is_empty() {
             config.allowed_hosts.push("127.0.0.1".into());
         }
-        Self::start(database, config).await
+        config
     }
 
     /// A second instance of the app, with the same settings, on the same database (as several
@@ -203,10 +217,18 @@ impl TestApp {
     async fn start(database: TestDatabase, config: Config) -> Self {
         // Every app of the test process runs on one shared runtime, as in production, where
         // one runtime serves every request; the test's own runtime only drives its clients.
+        Self::start_on(server_runtime().handle(), database, config).await
+    }
+
+    async fn start_on(
+        runtime: &tokio::runtime::Handle,
+        database: TestDatabase,
+        config: Config,
+    ) -> Self {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (started, ready) = tokio::sync::oneshot::channel();
         let app_config = config.clone();
-        let served = server_runtime().spawn(async move {
+        let served = runtime.spawn(async move {
             let app = Application::build(app_config)
                 .await
                 .expect("the app starts");
@@ -439,12 +461,17 @@ impl TestApp {
     /// Runs the administrator's command line (the real binary) against this app's database and
     /// settings, with `stdin` as its input; returns whether it succeeded and what it printed.
     pub fn cli(&self, args: &[&str], stdin: &str) -> (bool, String) {
+        self.cli_logging(args, stdin, "warn")
+    }
+
+    /// [`TestApp::cli`], logging at `level` to what it returns.
+    pub fn cli_logging(&self, args: &[&str], stdin: &str, level: &str) -> (bool, String) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .args(args)
             .env("DATABASE_URL", &self.database.url)
             .env("LABEL_STUDIO_SECRET_KEY", SECRET_KEY)
             .env("LABEL_STUDIO_DATA_DIR", &self.config.data_dir)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -14,6 +14,7 @@ mod hardening;
 mod headers;
 mod invites;
 mod limits;
+mod logging;
 mod matrix;
 mod nojs;
 mod organization;

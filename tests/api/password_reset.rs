@@ -181,6 +181,22 @@ async fn the_link_works_once_and_ends_every_old_session(backend: Backend) {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(app.whoami(&browser).await.email, email);
+    // The one session left was opened by the link.
+    let sessions: Value = browser
+        .get(app.url("/api/current-user/sessions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let opened_by: Vec<&Value> = sessions["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["opened_by"])
+        .collect();
+    assert_eq!(opened_by, [&json!("reset_link")], "{sessions}");
     // The API token is replaced too: whoever held the account before keeps nothing.
     assert_eq!(
         app.api(Method::GET, "/api/current-user/whoami", &api_token)

@@ -1,7 +1,7 @@
 //! The user's own account: names (given at signup, changed later, shown and searchable), the
 //! password (changing it ends the other sessions) and the sessions list.
 
-use gatehouse::domain::{MemberPage, Profile, Role, SessionView};
+use gatehouse::domain::{MemberPage, Profile, Role, SessionView, SignInMethod};
 use reqwest::{Client, Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,6 +14,7 @@ crate::on_both_databases!(
     wrong_current_passwords_are_refused_and_limited,
     sessions_are_listed_without_secrets_and_ended_one_by_one_or_all_but_this,
     the_account_page_shows_name_password_and_sessions,
+    each_session_records_how_it_was_opened,
     create_owner_on_the_command_line_takes_a_name,
 );
 
@@ -488,6 +489,59 @@ async fn the_account_page_shows_name_password_and_sessions(backend: Backend) {
         assert!(page.contains(expected), "{expected} is on the page");
     }
     assert!(!page.contains("ghs_"), "no session secret on the page");
+}
+
+/// How each of a client's sessions was opened, as the sessions list says.
+async fn opened_by(app: &TestApp, client: &Client) -> Vec<Option<SignInMethod>> {
+    let sessions: Sessions = get_json(app, client, "/api/current-user/sessions").await;
+    sessions.results.iter().map(|s| s.opened_by).collect()
+}
+
+async fn each_session_records_how_it_was_opened(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    assert_eq!(
+        opened_by(&app, &app.client).await,
+        [Some(SignInMethod::Signup)]
+    );
+    let laptop = client_with_agent(CHROME);
+    assert_eq!(
+        app.log_in_with(&laptop, &email, PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let mut both = opened_by(&app, &laptop).await;
+    both.sort_by_key(|m| m.map(SignInMethod::as_str));
+    assert_eq!(
+        both,
+        [Some(SignInMethod::Password), Some(SignInMethod::Signup)]
+    );
+    // Signing up through an email invitation or the invite link.
+    for role in [Role::Annotator, Role::NotActivated] {
+        let member = app.add_member(role).await;
+        assert_eq!(
+            opened_by(&app, &member.client).await,
+            [Some(SignInMethod::Invitation)],
+            "{role:?}"
+        );
+        // Logging in again is a password sign-in, whatever the first session was.
+        let again = new_client();
+        assert_eq!(
+            app.log_in_with(&again, &member.email, PASSWORD)
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        let seen: Sessions = get_json(&app, &again, "/api/current-user/sessions").await;
+        let current: Vec<_> = seen.results.iter().filter(|s| s.current).collect();
+        assert_eq!(current.len(), 1, "{:?}", seen.results);
+        assert_eq!(current[0].opened_by, Some(SignInMethod::Password));
+    }
+    // The Account page says it.
+    let (status, page) = load_page(&laptop, &app.url("/user/account")).await;
+    assert_eq!(status, StatusCode::OK);
+    for said in ["with a password", "by signing up"] {
+        assert!(page.contains(said), "{said:?} is on the page");
+    }
 }
 
 async fn create_owner_on_the_command_line_takes_a_name(backend: Backend) {

@@ -168,7 +168,7 @@ async fn a_removed_member_loses_seat_sessions_and_token_and_keeps_the_account(ba
         .await;
     assert_eq!(
         server_fn_error(res, StatusCode::CONFLICT).await,
-        gatehouse::server::accounts::ALREADY_IN_AN_ORGANIZATION
+        gatehouse::server::auth::invitation::ALREADY_IN_AN_ORGANIZATION
     );
 }
 

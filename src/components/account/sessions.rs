@@ -98,6 +98,7 @@ fn SessionItem(
                 {session.current.then(|| view! { <span class="pill this-device">"This device"</span> }.into_any())}
                 <div class="muted">
                     {address} " · signed in " {readable_time(&session.signed_in_at)}
+                    {session.opened_by.map(|how| format!(" {}", how.phrase()))}
                     " · last seen " {readable_time(&session.last_seen_at)}
                 </div>
             </div>

@@ -1,21 +1,25 @@
 //! Authentication (sessions and API tokens) and authorization: the witnesses (`Active`, `Admin`,
 //! `Owner`…) that every entry point holds, made in one place.
 
+//! Signing in is a pipeline (see [`signin`]): each credential (a password, signing up, an
+//! invitation, a reset link) proves who someone is in a module of its own, and [`sessions::open`]
+//! opens the session.
+
+pub mod api_tokens;
 pub mod common_passwords;
+pub mod invitation;
 pub mod keys;
 pub mod password;
+pub mod reset_link;
 pub mod secrets;
+pub mod sessions;
+pub mod signin;
+pub mod signup;
 
 use axum::http::{header, request::Parts, HeaderMap};
 
 use super::{db, error::OrInternal, now, origin::RequestOrigin, AppState};
 use crate::domain::{admits, AppError, Need, Refusal, Role};
-
-/// The session cookie's name over plain HTTP.
-pub const SESSION_COOKIE: &str = "gatehouse_session";
-/// Its name over HTTPS: the `__Host-` prefix makes browsers refuse it unless it is `Secure`, for
-/// the whole host and set by it, so a neighbouring subdomain cannot plant a session.
-pub const SECURE_SESSION_COOKIE: &str = "__Host-gatehouse_session";
 
 /// The user behind a request, with their membership as it is in the database right now. Only
 /// [`authorize`] makes one, so holding one (inside a witness) proves who the caller is.
@@ -125,7 +129,28 @@ pub struct Account {
     membership: Option<(i64, Role)>,
     /// Whether they proved their address.
     email_verified: bool,
+    /// What the request was authenticated with.
+    via: Via,
     origin: RequestOrigin,
+}
+
+/// What a request was authenticated with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// The session cookie: the stored hash of the session's id.
+    Session([u8; 32]),
+    /// An `Authorization: Token` header: the request belongs to no session.
+    ApiToken,
+}
+
+impl Via {
+    /// As logs name it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Session(_) => "session",
+            Self::ApiToken => "api_token",
+        }
+    }
 }
 
 impl Account {
@@ -147,6 +172,19 @@ impl Account {
 
     pub fn email_verified(&self) -> bool {
         self.email_verified
+    }
+
+    /// What the request was authenticated with.
+    pub fn via(&self) -> &Via {
+        &self.via
+    }
+
+    /// The stored hash of the session the request was made with; `None` for an API token.
+    pub fn session(&self) -> Option<&[u8]> {
+        match &self.via {
+            Via::Session(id_hash) => Some(id_hash.as_slice()),
+            Via::ApiToken => None,
+        }
     }
 
     pub fn origin(&self) -> &RequestOrigin {
@@ -367,6 +405,14 @@ pub async fn authorize<W: Witness>(
         return W::admit(None, origin, sealed::Proof(()));
     }
     let account = identify(state, &request.headers, &origin).await?;
+    if let Some(account) = &account {
+        let span = tracing::Span::current();
+        span.record("user_id", account.user_id);
+        span.record("via", account.via.as_str());
+        if let Some(organization) = account.organization_id() {
+            span.record("organization_id", organization);
+        }
+    }
     if let (Scope::Named(id), Some(a)) = (scope, &account) {
         if admits(a.role(), Need::Active).is_ok() && id.parse::<i64>().ok() != a.organization_id() {
             return Err(organization_not_found());
@@ -384,17 +430,18 @@ async fn identify(
     origin: &RequestOrigin,
 ) -> Result<Option<Account>, AppError> {
     let now = now();
-    let record = if let Some(value) = headers.get(header::AUTHORIZATION) {
+    let (record, via) = if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = parse_token_header(value.to_str().unwrap_or_default())?;
-        db::principals::by_api_token(state.db.pool(), &secrets::hash(token))
+        let record = db::principals::by_api_token(state.db.pool(), &secrets::hash(token))
             .await
             .or_internal("looking up an API token")?
             .ok_or_else(|| {
                 AppError::Unauthenticated(
                     "Invalid token. Copy your current token from the Account page.".into(),
                 )
-            })?
-    } else if let Some(session) = session_cookie(headers, origin.https) {
+            })?;
+        (record, Via::ApiToken)
+    } else if let Some(session) = sessions::cookie(headers, origin.https) {
         let idle = seconds(state.config.session_idle);
         let id_hash = secrets::hash(session);
         let Some(record) = db::principals::by_session(state.db.pool(), &id_hash, now, now - idle)
@@ -416,7 +463,7 @@ async fn identify(
                 }
             });
         }
-        record
+        (record, Via::Session(id_hash))
     } else {
         return Ok(None);
     };
@@ -434,6 +481,7 @@ async fn identify(
         email: record.email,
         membership: record.organization_id.zip(record.role),
         email_verified: record.email_verified_at.is_some(),
+        via,
         origin: origin.clone(),
     }))
 }
@@ -457,48 +505,6 @@ fn parse_token_header(value: &str) -> Result<&str, AppError> {
     }
 }
 
-/// The session id from the `Cookie` header, if any. Over HTTPS only the `__Host-` cookie counts.
-pub fn session_cookie(headers: &HeaderMap, https: bool) -> Option<&str> {
-    let wanted = cookie_name(https);
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
-fn cookie_name(https: bool) -> &'static str {
-    if https {
-        SECURE_SESSION_COOKIE
-    } else {
-        SESSION_COOKIE
-    }
-}
-
-/// The `Set-Cookie` value that starts a session; the browser keeps it no longer than the server
-/// does.
-pub fn session_set_cookie(session: &str, https: bool, max_age: std::time::Duration) -> String {
-    format!(
-        "{}={session}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{}",
-        cookie_name(https),
-        max_age.as_secs(),
-        if https { "; Secure" } else { "" }
-    )
-}
-
-/// The `Set-Cookie` value that ends a session in the browser.
-pub fn session_clear_cookie(https: bool) -> String {
-    format!(
-        "{}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{}",
-        cookie_name(https),
-        if https { "; Secure" } else { "" }
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,39 +519,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-    }
-
-    #[test]
-    fn session_cookie_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            "a=1; gatehouse_session=xyz; b=2".parse().unwrap(),
-        );
-        assert_eq!(session_cookie(&headers, false), Some("xyz"));
-        assert_eq!(
-            session_cookie(&headers, true),
-            None,
-            "over HTTPS only __Host- counts"
-        );
-        headers.insert(header::COOKIE, "gatehouse_session=".parse().unwrap());
-        assert_eq!(session_cookie(&headers, false), None);
-        headers.insert(
-            header::COOKIE,
-            "__Host-gatehouse_session=abc".parse().unwrap(),
-        );
-        assert_eq!(session_cookie(&headers, true), Some("abc"));
-    }
-
-    #[test]
-    fn session_cookie_is_http_only_same_site_and_host_prefixed_over_https() {
-        let age = std::time::Duration::from_secs(3600);
-        let c = session_set_cookie("s", false, age);
-        assert!(c.starts_with("gatehouse_session=s;"));
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"));
-        assert!(c.contains("Max-Age=3600") && !c.contains("Secure"));
-        let c = session_set_cookie("s", true, age);
-        assert!(c.starts_with("__Host-gatehouse_session=s;") && c.ends_with("; Secure"));
-        assert!(!c.contains("Domain"), "a __Host- cookie names no domain");
     }
 }

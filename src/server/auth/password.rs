@@ -6,8 +6,10 @@
 //! about one hash's time ([`HashBudget::has_room_soon`]).
 
 mod confirm;
+mod sign_in;
 
 pub use confirm::{confirm, Claimant, Confirmed};
+pub use sign_in::{sign_in, LOGIN_MISMATCH};
 
 use std::sync::{
     atomic::{AtomicU64, AtomicUsize, Ordering},

@@ -11,6 +11,8 @@ pub struct SessionRecord {
     pub last_seen_at: i64,
     pub client_address: String,
     pub user_agent: String,
+    /// How it was opened (a [`crate::domain::SignInMethod`]); `None` before this was recorded.
+    pub opened_by: Option<String>,
 }
 
 /// Where a session was started from: the client's address and its `User-Agent`.
@@ -26,10 +28,11 @@ pub async fn insert<'e>(
     now: i64,
     expires_at: i64,
     device: &Device<'_>,
+    opened_by: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, last_seen_at, client_address, user_agent) \
-         VALUES ($1, $2, $3, $4, $3, $5, $6)",
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, last_seen_at, client_address, user_agent, opened_by) \
+         VALUES ($1, $2, $3, $4, $3, $5, $6, $7)",
     )
     .bind(id_hash.to_vec())
     .bind(user_id)
@@ -37,6 +40,7 @@ pub async fn insert<'e>(
     .bind(expires_at)
     .bind(device.client_address)
     .bind(device.user_agent)
+    .bind(opened_by)
     .execute(ex)
     .await
     .map(|_| ())
@@ -95,7 +99,7 @@ pub async fn list_of<'e>(
     idle_since: i64,
 ) -> Result<Vec<SessionRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id_hash, created_at, last_seen_at, client_address, user_agent FROM sessions \
+        "SELECT id_hash, created_at, last_seen_at, client_address, user_agent, opened_by FROM sessions \
          WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3 \
          ORDER BY last_seen_at DESC, created_at DESC",
     )

@@ -2,7 +2,7 @@
 
 use axum::{
     extract::{RawPathParams, State},
-    http::{HeaderMap, StatusCode},
+    http::StatusCode,
     Json,
 };
 use serde::{Deserialize, Serialize};
@@ -12,10 +12,10 @@ use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
     domain::{Profile, Role, SessionView},
     server::{
-        accounts::{self, FullName},
-        auth::{Active, SignedIn},
+        accounts::FullName,
+        auth::{api_tokens, sessions, Active, SignedIn},
         error::{ApiError, ErrorBody},
-        profile, sessions, AppState,
+        profile, AppState,
     },
 };
 
@@ -69,7 +69,7 @@ pub async fn token(
     Authorized(me): Authorized<Active>,
 ) -> ApiResult<Token> {
     Ok(Json(Token {
-        token: accounts::api_token(&state, &me).await?,
+        token: api_tokens::current(&state, &me).await?,
     }))
 }
 
@@ -87,7 +87,7 @@ pub async fn reset_token(
     Authorized(me): Authorized<Active>,
 ) -> ApiResult<Token> {
     Ok(Json(Token {
-        token: accounts::reset_api_token(&state, &me).await?,
+        token: api_tokens::reset(&state, &me).await?,
     }))
 }
 
@@ -187,14 +187,11 @@ pub struct PasswordChange {
 pub async fn change_password(
     State(state): State<AppState>,
     Authorized(me): Authorized<SignedIn>,
-    headers: HeaderMap,
     JsonBody(body): JsonBody<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let current = sessions::current(&headers, me.origin().https);
     profile::change_password(
         &state,
         &me,
-        current,
         &body.current_password,
         &body.new_password,
         body.reset_api_token,
@@ -224,11 +221,9 @@ pub struct Sessions {
 pub async fn list_sessions(
     State(state): State<AppState>,
     Authorized(me): Authorized<SignedIn>,
-    headers: HeaderMap,
 ) -> ApiResult<Sessions> {
-    let current = sessions::current(&headers, me.origin().https);
     Ok(Json(Sessions {
-        results: sessions::list(&state, &me, current).await?,
+        results: sessions::list(&state, &me).await?,
     }))
 }
 
@@ -251,11 +246,9 @@ pub struct Ended {
 pub async fn end_other_sessions(
     State(state): State<AppState>,
     Authorized(me): Authorized<SignedIn>,
-    headers: HeaderMap,
 ) -> ApiResult<Ended> {
-    let current = sessions::current(&headers, me.origin().https);
     Ok(Json(Ended {
-        ended: sessions::end_others(&state, &me, current).await?,
+        ended: sessions::end_others(&state, &me).await?,
     }))
 }
 

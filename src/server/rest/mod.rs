@@ -85,7 +85,7 @@ impl Modify for Security {
         components.add_security_scheme(
             "SessionCookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                auth::SESSION_COOKIE,
+                auth::sessions::SESSION_COOKIE,
                 "The browser session set at sign-in. State-changing requests authenticated this way must come from \
                  the app's own origin; cross-site ones get 403. An expired or unknown session counts as no credentials (401).",
             ))),
@@ -214,7 +214,7 @@ fn unreadable_path(parts: &Parts) -> AppError {
         .get::<axum::extract::MatchedPath>()
         .map_or("", |m| m.as_str());
     if route.contains("{session_id}") {
-        AppError::NotFound(super::sessions::NO_SUCH_SESSION.into())
+        AppError::NotFound(super::auth::sessions::NO_SUCH_SESSION.into())
     } else if route.contains("{user_id}") {
         AppError::NotFound("There is no such member in this organization.".into())
     } else {

@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 
 use super::{responses::*, Authorized, JsonBody};
 use crate::server::{
-    auth::{self, Anyone},
+    auth::{reset_link, signin::Next, Anyone},
     error::{ApiError, ErrorBody},
-    password_reset, AppState,
+    AppState,
 };
 
 /// Reads a body as `T` only from a JSON object (serde would take an array of the fields too).
@@ -72,11 +72,11 @@ pub async fn request(
     Authorized(caller): Authorized<Anyone>,
     JsonBody(body): JsonBody<ResetRequest>,
 ) -> Result<Response, ApiError> {
-    password_reset::request(&state, &caller, &body.email).await?;
+    reset_link::request(&state, &caller, &body.email).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ResetRequested {
-            detail: password_reset::REQUESTED,
+            detail: reset_link::REQUESTED,
         }),
     )
         .into_response())
@@ -126,14 +126,10 @@ pub async fn confirm(
     Authorized(caller): Authorized<Anyone>,
     JsonBody(body): JsonBody<ResetConfirm>,
 ) -> Result<Response, ApiError> {
-    let signed_in = password_reset::confirm(&state, &caller, &body.token, &body.password).await?;
-    let cookie = auth::session_set_cookie(
-        &signed_in.session,
-        caller.origin().https,
-        state.config.session_max_age,
-    );
+    let Next::SignedIn(session) =
+        reset_link::confirm(&state, &caller, &body.token, &body.password).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+    if let Ok(cookie) = HeaderValue::from_str(session.set_cookie()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)

@@ -1,12 +1,19 @@
 //! Forgotten passwords (SPEC section 3): a one-time `ghr_` link by mail, valid for an hour, dead
 //! once used, once a newer one is asked for, or once the password changes. Setting the new
-//! password ends every session of the account, replaces its API token, and starts a new session.
+//! password ends every session of the account, replaces its API token, and starts a new session:
+//! the link is the credential of that session.
 
 use super::{
+    api_tokens,
+    keys::PASSWORD_RESET_PREFIX,
+    password,
+    signin::{self, Next, Proven},
+    Admin, Anyone,
+};
+use crate::domain::{Action, AppError, EmailAddress, Password, Role, SignInMethod};
+use crate::server::{
     account_links,
-    accounts::{self, NewSession},
     audit::{self, Actor, Event, Target},
-    auth::{keys::PASSWORD_RESET_PREFIX, password, Admin, Anyone},
     db::{
         self,
         account_tokens::{AccountTokenRecord, Purpose},
@@ -17,7 +24,6 @@ use super::{
     throttle::{self, Limit},
     AppState,
 };
-use crate::domain::{Action, AppError, EmailAddress, Password, Role};
 use serde_json::json;
 
 /// What a reset request is answered, whether or not the address has an account.
@@ -85,7 +91,7 @@ pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(
                 .await
                 .map(|ok| ok.then_some(user)),
             Ok(None) => Ok(None),
-            Err(e) => Err(super::error::internal("finding a user", e)),
+            Err(e) => Err(crate::server::error::internal("finding a user", e)),
         };
         let result = match found {
             Ok(Some(user)) => {
@@ -225,7 +231,7 @@ async fn queue(
     {
         return Err(AppError::NotFound("There is no such account.".into()));
     }
-    let cooldown = super::auth::seconds(state.config.resend_cooldown);
+    let cooldown = super::seconds(state.config.resend_cooldown);
     if let Some(sent_at) =
         db::account_tokens::newest_live_created_at(&mut *tx, user_id, Purpose::PasswordReset, now)
             .await
@@ -269,7 +275,7 @@ pub async fn confirm(
     caller: &Anyone,
     token: &str,
     new_password: &str,
-) -> Result<NewSession, AppError> {
+) -> Result<Next, AppError> {
     let token = ResetToken::parse(token)?;
     let new_password = Password::parse(new_password)?;
     // A dead link answers at once, before the slow hash; it is used up atomically below.
@@ -307,13 +313,14 @@ pub async fn confirm(
     }
     store_password_in(&mut tx, user_id, &hash).await?;
     // Whoever held the account before its owner recovered it keeps nothing: no session, no token.
-    accounts::revoke_credentials(&mut tx, &state.keys, user_id).await?;
-    let session = accounts::create_session(state, &mut tx, user_id, caller.origin()).await?;
+    api_tokens::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+    let proven = Proven::new(user_id, SignInMethod::ResetLink);
+    let next = signin::proceed(state, &mut tx, proven, caller.origin(), None).await?;
     tx.commit()
         .await
         .or_internal("committing a password reset")?;
     tracing::info!(user_id, client = %caller.origin().client, "password reset completed");
-    Ok(NewSession { user_id, session })
+    Ok(next)
 }
 
 /// Refuses a common password, or the account's own address, as signup does.
@@ -323,7 +330,7 @@ async fn refuse_weak(state: &AppState, user_id: i64, password: &Password) -> Res
         .or_internal("reading an account")?
         .ok_or_else(invalid_link)?;
     let email = EmailAddress::parse(&email)?;
-    crate::server::auth::common_passwords::check(password, &email)
+    super::common_passwords::check(password, &email)
 }
 
 /// Stores a new password hash inside `tx` and ends every unused reset link of the account (a
@@ -354,7 +361,7 @@ pub async fn set_by_administrator(
         .await
         .or_internal("finding a user")?
         .ok_or_else(|| AppError::NotFound(format!("There is no account for {email}.")))?;
-    crate::server::auth::common_passwords::check(&new_password, &email)?;
+    super::common_passwords::check(&new_password, &email)?;
     let hash = password::hash(&state.hashing, new_password).await?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user.id).await?;
     store_password_in(&mut tx, user.id, &hash).await?;
@@ -367,7 +374,7 @@ pub async fn set_by_administrator(
             .details(json!({"api_token_reset": true}));
         audit::record(&mut tx, lock, event, now()).await?;
     }
-    accounts::revoke_credentials(&mut tx, &state.keys, user.id).await?;
+    api_tokens::revoke_credentials(&mut tx, &state.keys, user.id).await?;
     tx.commit()
         .await
         .or_internal("committing a password change")?;

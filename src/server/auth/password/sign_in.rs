@@ -1,0 +1,99 @@
+//! Signing in with an email address and password; with an invite token, an account in no
+//! organization also accepts the invitation.
+
+use super::{confirm, Claimant};
+use crate::domain::{Action, AppError, EmailAddress, Refusal, Role, SignInMethod};
+use crate::server::{
+    accounts,
+    audit::{self, Event, Target},
+    auth::{
+        invitation,
+        signin::{self, Next, Proven},
+        Anyone,
+    },
+    db,
+    error::OrInternal,
+    invite_token::{Destination, InviteToken},
+    now, AppState,
+};
+
+pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
+
+/// The password credential: checks the password ([`confirm`]) and proceeds to a new session. Every mismatch reads the
+/// same and costs the same time, whether or not the account exists. Failed attempts are counted
+/// per email and per client address; over either limit the attempt is refused before any password
+/// is checked.
+pub async fn sign_in(
+    state: &AppState,
+    caller: &Anyone,
+    email: &str,
+    password: &str,
+    old_session: Option<&str>,
+    invite_token: Option<&str>,
+) -> Result<Next, AppError> {
+    let client = caller.origin().client.to_string();
+    let pool = state.db.pool();
+    let claimant = Claimant::Address(email);
+    let Some(confirmed) = confirm(state, claimant, password, caller.origin()).await? else {
+        return Err(AppError::Unauthenticated(LOGIN_MISMATCH.into()));
+    };
+    let user_id = confirmed.user_id;
+    // The password matched an account's, so this is its address.
+    let email = EmailAddress::parse(email)?;
+    let principal = db::principals::by_user_id(pool, user_id)
+        .await
+        .or_internal("reading a membership")?;
+    if principal
+        .as_ref()
+        .is_some_and(|p| p.role == Some(Role::Deactivated))
+    {
+        tracing::info!(client = %client, user_id, "refused a login: deactivated");
+        return Err(Refusal::Deactivated.into());
+    }
+    let token = invite_token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(InviteToken::parse)
+        .transpose()?;
+    // The organization whose log records the sign-in: the one joined with a token, else theirs.
+    let organization = match (&token, principal.and_then(|p| p.organization_id)) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::Conflict(
+                invitation::ALREADY_IN_AN_ORGANIZATION.into(),
+            ))
+        }
+        (Some(token), None) => Some(match token.resolve(pool).await? {
+            Destination::Invitation(invitation) => invitation.organization_id,
+            Destination::Organization { id, .. } => id,
+        }),
+        (None, theirs) => theirs,
+    };
+    let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
+    let mut lock = match organization {
+        Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
+        None => None,
+    };
+    let now = now();
+    if let Some(token) = token {
+        invitation::join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
+    }
+    let proven = Proven::new(user_id, SignInMethod::Password);
+    let next = signin::proceed(state, &mut tx, proven, caller.origin(), old_session).await?;
+    if let Some(lock) = lock.as_mut() {
+        let target = Target::User {
+            id: user_id,
+            email: email.to_string(),
+        };
+        let event = Event::new(
+            accounts::actor(user_id, &email),
+            Action::SignInSucceeded,
+            target,
+        )
+        .from(caller.origin());
+        audit::record(&mut tx, lock, event, now).await?;
+    }
+    tx.commit().await.or_internal("committing sign-in")?;
+    state.outbox_wake.notify_one();
+    tracing::info!(client = %client, user_id, "logged in");
+    Ok(next)
+}

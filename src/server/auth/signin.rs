@@ -1,0 +1,50 @@
+//! What happens once a credential has proven who someone is. Each way of proving it (a password,
+//! signing up, an invitation, a reset link) is a module of its own that ends with a [`Proven`];
+//! [`proceed`] decides what comes next and, today always, opens the session.
+
+use super::sessions::{self, NewSession};
+use crate::domain::{AppError, SignInMethod};
+use crate::server::{db::Tx, origin::RequestOrigin, AppState};
+
+/// Who a credential proved someone to be, and how. Only the credentials of `auth` make one, so
+/// holding one is the proof.
+#[derive(Debug)]
+pub struct Proven {
+    user_id: i64,
+    method: SignInMethod,
+}
+
+impl Proven {
+    pub(in crate::server::auth) fn new(user_id: i64, method: SignInMethod) -> Self {
+        Self { user_id, method }
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.user_id
+    }
+
+    pub fn method(&self) -> SignInMethod {
+        self.method
+    }
+}
+
+/// What comes after a proven credential.
+pub enum Next {
+    /// Signed in: the session just opened.
+    SignedIn(NewSession),
+}
+
+/// The step between "credential proven" and "session opened", inside the transaction that proved
+/// it: the session the browser had before ends (a signed-in browser that signs in again keeps one
+/// session) and a new one opens for the proven account.
+pub async fn proceed(
+    state: &AppState,
+    tx: &mut Tx,
+    proven: Proven,
+    origin: &RequestOrigin,
+    old_session: Option<&str>,
+) -> Result<Next, AppError> {
+    sessions::end_old(tx, old_session).await?;
+    let session = sessions::open(state, tx, &proven, origin).await?;
+    Ok(Next::SignedIn(session))
+}

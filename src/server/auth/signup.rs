@@ -1,0 +1,229 @@
+//! Signing up: the credential of an account made in the same request. Without a token it makes
+//! an organization too; with an invite token it joins one ([`invitation::join_in`]).
+
+use super::{
+    api_tokens, common_passwords, invitation, password, sessions,
+    signin::{self, Next, Proven},
+    Anyone,
+};
+use crate::domain::{AppError, EmailAddress, Password, Role, SignInMethod};
+use crate::server::{
+    accounts::{self, FullName},
+    audit, db,
+    error::OrInternal,
+    invite_token::{Destination, InviteToken},
+    now,
+    throttle::{self, Limit},
+    verification, AppState,
+};
+
+pub const SIGNUP_DISABLED: &str =
+    "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
+
+/// What a signup came to. Both are answered alike, so that a signup does not tell whether an
+/// address has an account.
+pub enum SignedUp {
+    /// A new account, and what comes next for it (its session).
+    New(Next),
+    /// The address already had an account: nothing was made, and the address was mailed where to
+    /// sign in or reset its password.
+    AlreadyRegistered,
+}
+
+/// Signs up. Without a token: a user, an organization titled with the email, and the user as
+/// its Owner. With the organization's invite link: a Pending member of it. With an email
+/// invitation: a member with the invited role, for the invited address only, once. Each in one
+/// transaction; a bad token creates nothing. `old_session` (the browser's, if it was signed in)
+/// ends. Without a token, an address that already has an account is answered in the same time
+/// as a new one, and mailed instead ([`SignedUp::AlreadyRegistered`]). A new account proceeds
+/// to its first session ([`signin::proceed`]).
+pub async fn sign_up(
+    state: &AppState,
+    caller: &Anyone,
+    email: &str,
+    password: &str,
+    invite_token: Option<&str>,
+    name: &FullName,
+    old_session: Option<&str>,
+) -> Result<SignedUp, AppError> {
+    let email = EmailAddress::parse(email)?;
+    let password = Password::parse(password)?;
+    common_passwords::check(&password, &email)?;
+    let token = match invite_token.map(str::trim).filter(|t| !t.is_empty()) {
+        None if state.config.disable_signup_without_link => {
+            return Err(AppError::Forbidden(SIGNUP_DISABLED.into()))
+        }
+        None => None,
+        Some(raw) => Some(InviteToken::parse(raw)?),
+    };
+    // A storm beyond what the hashers can take is told so at once, before any database work and
+    // without counting against the address's signups.
+    if !state.hashing.has_room_soon() {
+        return Err(password::busy());
+    }
+    let client = caller.origin().client.to_string();
+    let counted = match throttle::count(
+        state.db.pool(),
+        Limit::signups_per_client(&state.config),
+        &client,
+        1,
+    )
+    .await?
+    {
+        Ok(counted) => counted,
+        Err(wait) => {
+            tracing::info!(client = %client, "refused a signup: too many from this address");
+            return Err(wait.refusal("signups from your network"));
+        }
+    };
+    // The token is checked before the slow password hash, so a bad link answers at once; it is
+    // checked again, atomically, in the transaction.
+    let mut joining = None;
+    if let Some(token) = &token {
+        joining = Some(match token.resolve(state.db.pool()).await? {
+            Destination::Invitation(invited) => {
+                if invited.email != email.as_str() {
+                    return Err(AppError::invalid("email", invitation::OTHER_ADDRESS));
+                }
+                invited.organization_id
+            }
+            Destination::Organization { id, .. } => id,
+        });
+    }
+    let existing = db::users::find_by_email(state.db.pool(), &email)
+        .await
+        .or_internal("checking an email")?;
+    if existing.is_some() && token.is_some() {
+        return Err(AppError::invalid("email", invitation::LOG_IN_TO_ACCEPT));
+    }
+    // Hashed for an existing address too, so that both take the time of a signup.
+    let hash = match password::hash(&state.hashing, password).await {
+        Ok(hash) => hash,
+        Err(busy) => {
+            counted.take_back(state.db.pool()).await?;
+            return Err(busy);
+        }
+    };
+    let pace = std::time::Instant::now();
+    if let Some(user) = existing {
+        drop(hash);
+        tell_already_registered(state, caller, user.id, &email, old_session, pace).await?;
+        tracing::info!(client = %client, user_id = user.id, "signup with an address that has an account: mailed it");
+        return Ok(SignedUp::AlreadyRegistered);
+    }
+    let origin = caller.origin();
+    let mut tx = state.db.begin().await.or_internal("starting signup")?;
+    // Joining: the organization's log records it, under its lock (taken before any change).
+    let mut lock = match joining {
+        Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
+        None => None,
+    };
+    let now = now();
+    let (user_id, method) = match token {
+        None => {
+            let created = accounts::create_owner_in(
+                &mut tx,
+                &state.keys,
+                &email,
+                &hash,
+                state.config.license_seats,
+                Some(caller.origin()),
+            )
+            .await;
+            let user_id = match created {
+                // A concurrent signup took the address first: answered as any registered one.
+                Err(e) if e.for_field("email").as_deref() == Some(accounts::EMAIL_TAKEN) => {
+                    drop(tx);
+                    let user = db::users::find_by_email(state.db.pool(), &email)
+                        .await
+                        .or_internal("checking an email")?
+                        .ok_or(e)?;
+                    tell_already_registered(state, caller, user.id, &email, old_session, pace)
+                        .await?;
+                    return Ok(SignedUp::AlreadyRegistered);
+                }
+                created => created?,
+            };
+            verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
+            (user_id, SignInMethod::Signup)
+        }
+        Some(token) => {
+            let user_id = accounts::insert_user(&mut tx, &email, &hash, now).await?;
+            api_tokens::replace(&mut tx, &state.keys, user_id).await?;
+            let role =
+                invitation::join_in(&mut tx, &mut lock, state, user_id, &email, token, caller)
+                    .await?;
+            // Only an email invitation proves the address.
+            if role == Role::NotActivated {
+                verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
+            }
+            (user_id, SignInMethod::Invitation)
+        }
+    };
+    if !name.is_empty() {
+        db::users::set_name(&mut *tx, user_id, name.first.as_str(), name.last.as_str())
+            .await
+            .or_internal("saving a name")?;
+    }
+    let proven = Proven::new(user_id, method);
+    let next = signin::proceed(state, &mut tx, proven, caller.origin(), old_session).await?;
+    tx.commit().await.or_internal("committing signup")?;
+    state.signup_pace.record(pace.elapsed());
+    state.outbox_wake.notify_one();
+    tracing::info!(user_id, client = %client, "signed up");
+    Ok(SignedUp::New(next))
+}
+
+/// Someone signed up with the address of an existing account: the address is told where to sign
+/// in (at most [`Limit::account_exists_mails`] an hour, and only when links may be mailed from
+/// this request), and the browser's old session ends as for any signup. Returns when a new
+/// signup whose database work began at `pace` typically would have.
+async fn tell_already_registered(
+    state: &AppState,
+    caller: &Anyone,
+    user_id: i64,
+    email: &EmailAddress,
+    old_session: Option<&str>,
+    pace: std::time::Instant,
+) -> Result<(), AppError> {
+    // Counted before the transaction: on SQLite it holds the only writer.
+    let mail_origin = match caller.origin().mail_origin() {
+        None => {
+            tracing::warn!(
+                user_id,
+                "no mail to an address someone signed up with again: {}",
+                crate::server::origin::NO_MAIL_ORIGIN
+            );
+            None
+        }
+        Some(origin) => {
+            let limit = Limit::account_exists_mails();
+            let counted = throttle::count(state.db.pool(), limit, &user_id.to_string(), 1).await?;
+            if counted.is_err() {
+                tracing::info!(
+                    user_id,
+                    "no mail to an address someone signed up with again: it had its share this hour"
+                );
+            }
+            counted.is_ok().then_some(origin)
+        }
+    };
+    let mut tx = state.db.begin().await.or_internal("starting signup")?;
+    sessions::end_old(&mut tx, old_session).await?;
+    if let Some(origin) = mail_origin {
+        db::outbox::enqueue_to_user(
+            &mut *tx,
+            crate::server::mail::MessageKind::AccountExists,
+            user_id,
+            email.as_str(),
+            origin,
+            now(),
+        )
+        .await
+        .or_internal("queueing a message")?;
+    }
+    tx.commit().await.or_internal("committing signup")?;
+    state.outbox_wake.notify_one();
+    state.signup_pace.wait_from(pace).await;
+    Ok(())
+}
