@@ -15,17 +15,14 @@ pub async fn sign_up(
     last_name: Option<String>,
 ) -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{
-        accounts::FullName,
-        auth::{
-            sessions::{self, NewSession},
-            signin::Next,
-            signup::{self, SignedUp},
-            Anyone,
-        },
+    use crate::server::auth::{
+        sessions::{self, NewSession},
+        signin::Next,
+        signup::{self, SignedUp},
+        Anyone,
     };
     authorized(|state, caller: Anyone| async move {
-        let name = FullName::parse(first_name.as_deref(), last_name.as_deref())?;
+        let name = crate::domain::FullName::parse(first_name.as_deref(), last_name.as_deref())?;
         let headers = headers();
         let old_session = sessions::cookie(&headers, caller.origin().https);
         let signed_up = signup::sign_up(

@@ -16,7 +16,10 @@ pub async fn get_profile() -> Result<Profile, AppError> {
 #[server(prefix = "/_sfn", endpoint = "account/rename")]
 pub async fn rename_me(first_name: String, last_name: String) -> Result<Profile, AppError> {
     use super::ssr::*;
-    use crate::server::{accounts::FullName, auth::SignedIn, profile};
+    use crate::{
+        domain::FullName,
+        server::{auth::SignedIn, profile},
+    };
     authorized(|state, me: SignedIn| async move {
         let name = FullName::parse(Some(&first_name), Some(&last_name))?;
         profile::rename(&state, &me, &name).await

@@ -23,7 +23,7 @@ pub use invites::{
 };
 pub use password::Password;
 pub use policy::{admits, Need, Refusal};
-pub use profile::{PersonName, Profile, SessionView, SignInMethod};
+pub use profile::{FullName, PersonName, Profile, SessionView, SignInMethod};
 pub use role::Role;
 pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle, NAME_PATTERN};

@@ -44,6 +44,27 @@ impl PersonName {
     }
 }
 
+/// The optional first and last name given at signup (or on the Account page).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FullName {
+    pub first: PersonName,
+    pub last: PersonName,
+}
+
+impl FullName {
+    /// Parses both names; a missing one is empty.
+    pub fn parse(first: Option<&str>, last: Option<&str>) -> Result<Self, AppError> {
+        Ok(Self {
+            first: PersonName::parse("first_name", first.unwrap_or_default())?,
+            last: PersonName::parse("last_name", last.unwrap_or_default())?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.first.as_str().is_empty() && self.last.as_str().is_empty()
+    }
+}
+
 /// The signed-in user's own account, as the Account page and `PATCH /api/current-user` show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::domain::{
     format_timestamp, parse_timestamp, summarize, Action, ActorView, AppError, AuditEntryView,
-    AuditPage, Role, TargetView,
+    AuditPage, EmailAddress, Role, TargetView,
 };
 
 /// The hash an organization's first entry follows.
@@ -45,6 +45,14 @@ impl Actor {
         }
     }
 
+    /// An account, by its id and address.
+    pub fn user(id: i64, email: &EmailAddress) -> Self {
+        Actor::User {
+            id,
+            email: email.to_string(),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Actor::User { .. } => "user",
@@ -63,6 +71,14 @@ pub enum Target {
 }
 
 impl Target {
+    /// The caller themselves, as the target of a change to their own account.
+    pub fn own(me: &impl Identity) -> Self {
+        Target::User {
+            id: me.user_id(),
+            email: me.email().to_owned(),
+        }
+    }
+
     fn parts(&self) -> (&'static str, i64, &str) {
         match self {
             Target::User { id, email } => ("user", *id, email),

@@ -5,13 +5,12 @@ use std::io::Read;
 use clap::{Parser, Subcommand};
 
 use super::{
-    accounts,
     auth::{self, password},
     db::{self, Db},
     error::OrInternal,
     AppState, Config,
 };
-use crate::domain::{EmailAddress, Password};
+use crate::domain::{EmailAddress, FullName, Password};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -158,7 +157,7 @@ async fn run_command(command: Command, config: &Config) -> Result<String, String
         Command::Serve => unreachable!("serve is handled by main"),
         Command::CreateOwner { email, password_stdin, password_file, first_name, last_name } => {
             let secret = read_password(password_stdin, password_file)?;
-            match accounts::FullName::parse(first_name.as_deref(), last_name.as_deref()) {
+            match FullName::parse(first_name.as_deref(), last_name.as_deref()) {
                 Ok(name) => create_owner(&state, &email, &secret, &name).await,
                 Err(e) => Err(e.to_string()),
             }
@@ -277,7 +276,7 @@ async fn create_owner(
     state: &AppState,
     email: &str,
     secret: &str,
-    name: &accounts::FullName,
+    name: &FullName,
 ) -> Result<String, String> {
     let email = EmailAddress::parse(email).map_err(|e| e.to_string())?;
     let password = Password::parse(secret).map_err(|e| e.to_string())?;
@@ -291,7 +290,7 @@ async fn create_owner(
         .await
         .or_internal("starting")
         .map_err(|e| e.to_string())?;
-    let user_id = accounts::create_owner_in(
+    let user_id = auth::signup::create_owner_in(
         &mut tx,
         &state.keys,
         &email,

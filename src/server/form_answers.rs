@@ -15,7 +15,7 @@ use axum::{
 
 use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 
-use super::{auth::sessions, origin::RequestOrigin, startup::SERVER_FN_PREFIX, AppState};
+use super::{auth::sessions, origin::RequestOrigin, AppState, SERVER_FN_PREFIX};
 use crate::{
     api::{
         ssr::{back_to_form, is_local, with_error},

@@ -10,7 +10,6 @@
 //! the rest of a refused body is read and discarded, up to [`DRAIN_LIMIT_BYTES`] in all and
 //! within the body's time, before the answer is sent (and the connection is then kept).
 //!
-//! [`BODY_LIMIT_BYTES`]: super::startup::BODY_LIMIT_BYTES
 
 use std::{
     future::Future,
@@ -32,10 +31,12 @@ use tokio::time::{Instant, Sleep};
 
 use super::{
     error::{ApiError, ErrorBody},
-    startup::{BODY_LIMIT_BYTES, SERVER_FN_PREFIX},
-    Config,
+    Config, SERVER_FN_PREFIX,
 };
 use crate::domain::AppError;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
 /// The most of a refused body that is read (and discarded) so that the client sees the answer.
 pub const DRAIN_LIMIT_BYTES: usize = 8 * 1024 * 1024;

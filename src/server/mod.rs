@@ -32,6 +32,9 @@ pub mod throttle;
 pub mod verification;
 
 pub use config::Config;
+
+/// Server functions live under this prefix, apart from the REST API's `/api`.
+pub const SERVER_FN_PREFIX: &str = "/_sfn";
 pub use state::AppState;
 
 /// Unix seconds now.

@@ -1,14 +1,13 @@
 //! The signed-in user's own account: their name and their password.
 
 use super::{
-    accounts::{own, FullName},
-    audit::{self, Event},
+    audit::{self, Event, Target},
     auth::{api_tokens, common_passwords, password, sessions, SignedIn},
     db,
     error::OrInternal,
     AppState,
 };
-use crate::domain::{Action, AppError, EmailAddress, Password, Profile};
+use crate::domain::{Action, AppError, EmailAddress, FullName, Password, Profile};
 use serde_json::json;
 
 pub const WRONG_CURRENT_PASSWORD: &str = "That is not your current password.";
@@ -40,7 +39,7 @@ pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<
     .await
     .or_internal("saving a name")?;
     if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::NameChanged, own(me))
+        let event = Event::by(me, Action::NameChanged, Target::own(me))
             .details(json!({"first_name": name.first.as_str(), "last_name": name.last.as_str()}));
         audit::record(&mut tx, lock, event, super::now()).await?;
     }
@@ -107,7 +106,7 @@ pub async fn change_password(
         api_tokens::replace(&mut tx, &state.keys, me.user_id()).await?;
     }
     if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::PasswordChanged, own(me))
+        let event = Event::by(me, Action::PasswordChanged, Target::own(me))
             .details(json!({"ended_sessions": ended, "api_token_reset": reset_api_token}));
         audit::record(&mut tx, lock, event, super::now()).await?;
     }

@@ -19,15 +19,10 @@ use tower_http::{
 use super::{
     db::Db,
     headers,
-    limits::{self, RequestLimits},
-    rest, security, AppState, Config,
+    limits::{self, RequestLimits, BODY_LIMIT_BYTES},
+    rest, security, AppState, Config, SERVER_FN_PREFIX,
 };
 use crate::app::{shell, App};
-
-/// Server functions live under this prefix, apart from the REST API's `/api`.
-pub const SERVER_FN_PREFIX: &str = "/_sfn";
-/// Largest accepted request body.
-pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
 pub struct Application {
     listener: tokio::net::TcpListener,

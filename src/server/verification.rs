@@ -7,7 +7,6 @@
 
 use super::{
     account_links,
-    accounts::own,
     audit::{self, Actor, Event, Target},
     auth::{keys::EMAIL_VERIFICATION_PREFIX, Anyone, SignedIn},
     db::{self, account_tokens::Purpose, Tx},
@@ -79,7 +78,7 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
     me.origin().for_mail()?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::EmailVerificationSent, own(me));
+        let event = Event::by(me, Action::EmailVerificationSent, Target::own(me));
         audit::record(&mut tx, lock, event, now()).await?;
     }
     queue_in(&mut tx, state, me.user_id(), me.email(), me.origin()).await?;

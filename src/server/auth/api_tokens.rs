@@ -4,8 +4,7 @@
 use super::{keys::Keys, secrets, Active};
 use crate::domain::{Action, AppError};
 use crate::server::{
-    accounts,
-    audit::{self, Event},
+    audit::{self, Event, Target},
     db::{self, Tx},
     error::OrInternal,
     now, AppState,
@@ -27,7 +26,7 @@ pub async fn reset(state: &AppState, me: &Active) -> Result<String, AppError> {
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     let token = replace(&mut tx, &state.keys, me.user_id()).await?;
     if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::ApiTokenReset, accounts::own(me));
+        let event = Event::by(me, Action::ApiTokenReset, Target::own(me));
         audit::record(&mut tx, lock, event, now()).await?;
     }
     tx.commit().await.or_internal("resetting a token")?;

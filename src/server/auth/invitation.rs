@@ -6,8 +6,7 @@ use serde_json::json;
 use super::Anyone;
 use crate::domain::{Action, AppError, EmailAddress, Role};
 use crate::server::{
-    accounts::actor,
-    audit::{self, Event, Target},
+    audit::{self, Actor, Event, Target},
     db::{self, Locked, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{self, InviteToken},
@@ -35,7 +34,7 @@ fn joined_event(user_id: i64, email: &EmailAddress) -> Event {
         id: user_id,
         email: email.to_string(),
     };
-    Event::new(actor(user_id, email), Action::MemberJoined, target)
+    Event::new(Actor::user(user_id, email), Action::MemberJoined, target)
         .details(json!({"role": Role::NotActivated.as_str()}))
 }
 
@@ -49,8 +48,12 @@ fn accepted_event(
         id: invitation.id,
         email: invitation.email.clone(),
     };
-    Event::new(actor(user_id, email), Action::InvitationAccepted, target)
-        .details(json!({"role": invitation.role.as_str(), "user_id": user_id}))
+    Event::new(
+        Actor::user(user_id, email),
+        Action::InvitationAccepted,
+        target,
+    )
+    .details(json!({"role": invitation.role.as_str(), "user_id": user_id}))
 }
 
 /// An account that belongs to no organization joins the one its invite token leads to, inside

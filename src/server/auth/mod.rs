@@ -10,6 +10,7 @@ pub mod common_passwords;
 pub mod invitation;
 pub mod keys;
 pub mod password;
+pub mod proven;
 pub mod reset_link;
 pub mod secrets;
 pub mod sessions;

@@ -7,7 +7,8 @@ use super::{
     api_tokens,
     keys::PASSWORD_RESET_PREFIX,
     password,
-    signin::{self, Next, Proven},
+    proven::Proven,
+    signin::{self, Next},
     Admin, Anyone,
 };
 use crate::domain::{Action, AppError, EmailAddress, Password, Role, SignInMethod};

@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderMap};
 
-use super::{secrets, signin::Proven, Account, SignedIn, Visitor};
+use super::{proven::Proven, secrets, Account, SignedIn, Visitor};
 use crate::domain::{format_timestamp, Action, AppError, SessionView, SignInMethod};
 use crate::server::{
     audit::{self, Actor, Event, Target},
@@ -261,12 +261,8 @@ async fn record_ended(
     let Some(lock) = organization else {
         return Ok(());
     };
-    let event = Event::by(
-        me,
-        crate::domain::Action::SessionEnded,
-        crate::server::accounts::own(me),
-    )
-    .details(serde_json::json!({"ended": ended}));
+    let event = Event::by(me, crate::domain::Action::SessionEnded, Target::own(me))
+        .details(serde_json::json!({"ended": ended}));
     audit::record(tx, lock, event, now()).await
 }
 

@@ -2,31 +2,12 @@
 //! signing up, an invitation, a reset link) is a module of its own that ends with a [`Proven`];
 //! [`proceed`] decides what comes next and, today always, opens the session.
 
-use super::sessions::{self, NewSession};
-use crate::domain::{AppError, SignInMethod};
+use super::{
+    proven::Proven,
+    sessions::{self, NewSession},
+};
+use crate::domain::AppError;
 use crate::server::{db::Tx, origin::RequestOrigin, AppState};
-
-/// Who a credential proved someone to be, and how. Only the credentials of `auth` make one, so
-/// holding one is the proof.
-#[derive(Debug)]
-pub struct Proven {
-    user_id: i64,
-    method: SignInMethod,
-}
-
-impl Proven {
-    pub(in crate::server::auth) fn new(user_id: i64, method: SignInMethod) -> Self {
-        Self { user_id, method }
-    }
-
-    pub fn user_id(&self) -> i64 {
-        self.user_id
-    }
-
-    pub fn method(&self) -> SignInMethod {
-        self.method
-    }
-}
 
 /// What comes after a proven credential.
 pub enum Next {

@@ -1,22 +1,31 @@
 //! Signing up: the credential of an account made in the same request. Without a token it makes
-//! an organization too; with an invite token it joins one ([`invitation::join_in`]).
+//! an organization too ([`create_owner_in`], which the command line's `create-owner` uses as
+//! well); with an invite token it joins one ([`invitation::join_in`]).
+
+use serde_json::json;
 
 use super::{
-    api_tokens, common_passwords, invitation, password, sessions,
-    signin::{self, Next, Proven},
+    api_tokens, common_passwords, invitation,
+    keys::Keys,
+    password,
+    proven::Proven,
+    secrets, sessions,
+    signin::{self, Next},
     Anyone,
 };
-use crate::domain::{AppError, EmailAddress, Password, Role, SignInMethod};
+use crate::domain::{Action, AppError, EmailAddress, FullName, Password, Role, SignInMethod};
 use crate::server::{
-    accounts::{self, FullName},
-    audit, db,
-    error::OrInternal,
+    audit::{self, Actor, Event, Target},
+    db::{self, Locked, Tx},
+    error::{is_unique_violation, OrInternal},
     invite_token::{Destination, InviteToken},
     now,
+    origin::RequestOrigin,
     throttle::{self, Limit},
     verification, AppState,
 };
 
+pub const EMAIL_TAKEN: &str = "User with this email already exists";
 pub const SIGNUP_DISABLED: &str =
     "Signing up without an invitation is turned off on this server. Ask an administrator of your organization for an invite link.";
 
@@ -121,7 +130,7 @@ pub async fn sign_up(
     let now = now();
     let (user_id, method) = match token {
         None => {
-            let created = accounts::create_owner_in(
+            let created = create_owner_in(
                 &mut tx,
                 &state.keys,
                 &email,
@@ -132,7 +141,7 @@ pub async fn sign_up(
             .await;
             let user_id = match created {
                 // A concurrent signup took the address first: answered as any registered one.
-                Err(e) if e.for_field("email").as_deref() == Some(accounts::EMAIL_TAKEN) => {
+                Err(e) if e.for_field("email").as_deref() == Some(EMAIL_TAKEN) => {
                     drop(tx);
                     let user = db::users::find_by_email(state.db.pool(), &email)
                         .await
@@ -148,7 +157,7 @@ pub async fn sign_up(
             (user_id, SignInMethod::Signup)
         }
         Some(token) => {
-            let user_id = accounts::insert_user(&mut tx, &email, &hash, now).await?;
+            let user_id = insert_user(&mut tx, &email, &hash, now).await?;
             api_tokens::replace(&mut tx, &state.keys, user_id).await?;
             let role =
                 invitation::join_in(&mut tx, &mut lock, state, user_id, &email, token, caller)
@@ -226,4 +235,67 @@ async fn tell_already_registered(
     state.outbox_wake.notify_one();
     state.signup_pace.wait_from(pace).await;
     Ok(())
+}
+
+/// Creates a user, their organization and their Owner membership inside `tx`, and starts the
+/// organization's audit log with it: done by the new user from `origin`, or (without) by the
+/// command line. Returns the user id. (The new organization needs no lock: no other transaction
+/// can see it before this one commits.)
+pub async fn create_owner_in(
+    tx: &mut Tx,
+    keys: &Keys,
+    email: &EmailAddress,
+    password_hash: &str,
+    seats: Option<i64>,
+    origin: Option<&RequestOrigin>,
+) -> Result<i64, AppError> {
+    let now = now();
+    let user_id = insert_user(tx, email, password_hash, now).await?;
+    let org_id = db::organizations::insert(&mut **tx, email.as_str(), seats, user_id, now)
+        .await
+        .or_internal("creating an organization")?;
+    let link_salt = secrets::random_bytes::<16>();
+    db::organizations::create_invite_link(
+        &mut **tx,
+        org_id,
+        &link_salt,
+        &secrets::hash(&keys.invite_link(&link_salt)),
+    )
+    .await
+    .or_internal("creating the invite link")?;
+    db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
+        .await
+        .or_internal("creating the Owner membership")?;
+    api_tokens::replace(tx, keys, user_id).await?;
+    let target = Target::Organization {
+        id: org_id,
+        title: email.to_string(),
+    };
+    let details = json!({"title": email.as_str(), "seats": seats, "owner_id": user_id, "owner_email": email.as_str()});
+    let event = match origin {
+        Some(origin) => Event::new(
+            Actor::user(user_id, email),
+            Action::OrganizationCreated,
+            target,
+        )
+        .from(origin),
+        None => Event::new(Actor::Cli, Action::OrganizationCreated, target),
+    };
+    let mut lock = Locked::created(org_id, email.to_string());
+    audit::record(tx, &mut lock, event.details(details), now).await?;
+    Ok(user_id)
+}
+
+/// Inserts a user inside `tx`; an address that has an account is [`EMAIL_TAKEN`].
+pub(super) async fn insert_user(
+    tx: &mut Tx,
+    email: &EmailAddress,
+    password_hash: &str,
+    now: i64,
+) -> Result<i64, AppError> {
+    match db::users::insert(&mut **tx, email, password_hash, now).await {
+        Ok(id) => Ok(id),
+        Err(e) if is_unique_violation(&e) => Err(AppError::invalid("email", EMAIL_TAKEN)),
+        Err(e) => Err(crate::server::error::internal("creating a user", e)),
+    }
 }

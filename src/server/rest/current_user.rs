@@ -10,9 +10,8 @@ use utoipa::ToSchema;
 
 use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
-    domain::{Profile, Role, SessionView},
+    domain::{FullName, Profile, Role, SessionView},
     server::{
-        accounts::FullName,
         auth::{api_tokens, sessions, Active, SignedIn},
         error::{ApiError, ErrorBody},
         profile, AppState,

@@ -4,11 +4,11 @@
 use super::{confirm, Claimant};
 use crate::domain::{Action, AppError, EmailAddress, Refusal, Role, SignInMethod};
 use crate::server::{
-    accounts,
-    audit::{self, Event, Target},
+    audit::{self, Actor, Event, Target},
     auth::{
         invitation,
-        signin::{self, Next, Proven},
+        proven::Proven,
+        signin::{self, Next},
         Anyone,
     },
     db,
@@ -85,7 +85,7 @@ pub async fn sign_in(
             email: email.to_string(),
         };
         let event = Event::new(
-            accounts::actor(user_id, &email),
+            Actor::user(user_id, &email),
             Action::SignInSucceeded,
             target,
         )
