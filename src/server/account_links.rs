@@ -5,9 +5,8 @@
 
 use super::{
     auth::{seconds, secrets},
-    db::{self, account_tokens::Purpose, Tx},
+    db::{self, account_tokens::Purpose, outbox::MessageKind, Tx},
     error::OrInternal,
-    mail::MessageKind,
     AppState,
 };
 use crate::domain::AppError;

@@ -6,10 +6,10 @@ use super::{
     db::{
         self,
         invitations::{NewInvitation, OpenInvitation},
+        outbox::MessageKind,
     },
     error::OrInternal,
     invite_token::{Destination, InviteToken},
-    mail::MessageKind,
     now, seats,
     throttle::{self, Limit},
     AppState,

@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod files;
 pub mod form_answers;

@@ -3,9 +3,8 @@
 //! and a Pending member hears when they get a role.
 
 use super::{
-    db,
+    db::{self, outbox::MessageKind},
     error::OrInternal,
-    mail::MessageKind,
     origin::{RequestOrigin, NO_MAIL_ORIGIN},
     AppState,
 };

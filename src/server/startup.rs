@@ -77,7 +77,7 @@ impl Application {
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let janitor = tokio::spawn(tidy_up(self.state.clone()));
-        let outbox = tokio::spawn(super::mail::run_outbox(self.state.clone()));
+        let outbox = tokio::spawn(super::delivery::run_outbox(self.state.clone()));
         let retention = tokio::spawn(prune_audit_log(self.state.clone()));
         let config = &self.state.config;
         let limits = super::serve::ServeLimits {

@@ -222,7 +222,7 @@ async fn tell_already_registered(
     if let Some(origin) = mail_origin {
         db::outbox::enqueue_to_user(
             &mut *tx,
-            crate::server::mail::MessageKind::AccountExists,
+            db::outbox::MessageKind::AccountExists,
             user_id,
             email.as_str(),
             origin,

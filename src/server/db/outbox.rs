@@ -1,8 +1,66 @@
 //! The email outbox: messages written with their invitation, delivered and retried by a worker.
 
+use std::{fmt, str::FromStr};
+
 use sqlx::AnyExecutor;
 
-use crate::server::mail::MessageKind;
+/// What a queued message is; the outbox stores it and renders the message by it at delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    /// An email invitation; the row's `invitation_id` says which.
+    Invitation,
+    /// A password-reset link; the row's `account_token_id` says which.
+    PasswordReset,
+    /// An email-verification link; the row's `account_token_id` says which.
+    EmailVerification,
+    /// To an Owner or Administrator (`user_id`): who joined their organization
+    /// (`organization_id`) through the invite link and waits for a role.
+    PendingMembers,
+    /// To a member (`user_id`) who was Pending: they have a role in `organization_id` now.
+    RoleGranted,
+    /// To an account (`user_id`) whose address someone tried to sign up with.
+    AccountExists,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 6] = [
+        MessageKind::Invitation,
+        MessageKind::PasswordReset,
+        MessageKind::EmailVerification,
+        MessageKind::PendingMembers,
+        MessageKind::RoleGranted,
+        MessageKind::AccountExists,
+    ];
+
+    /// The value of the `email_outbox.kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Invitation => "invitation",
+            MessageKind::PasswordReset => "password_reset",
+            MessageKind::EmailVerification => "email_verification",
+            MessageKind::PendingMembers => "pending_members",
+            MessageKind::RoleGranted => "role_granted",
+            MessageKind::AccountExists => "account_exists",
+        }
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MessageKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown message kind {s:?}"))
+    }
+}
 
 #[derive(sqlx::FromRow)]
 pub struct OutboxRecord {
@@ -233,4 +291,17 @@ pub async fn enqueue_to_user<'e>(
     .execute(ex)
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_message_kind_reads_back_from_its_column_value() {
+        for kind in MessageKind::ALL {
+            assert_eq!(kind.as_str().parse::<MessageKind>(), Ok(kind));
+        }
+        assert!("newsletter".parse::<MessageKind>().is_err());
+    }
 }

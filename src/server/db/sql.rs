@@ -10,7 +10,8 @@ use sqlx::{
     Any, Database, Decode, Encode, Type,
 };
 
-use crate::{domain::Role, server::mail::MessageKind};
+use super::outbox::MessageKind;
+use crate::domain::Role;
 
 /// The roles that take a seat, as a SQL list: `'OWNER', 'ADMINISTRATOR', …`.
 pub static SEATED_ROLES: LazyLock<String> = LazyLock::new(|| role_list(Role::seated()));

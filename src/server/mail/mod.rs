@@ -1,75 +1,17 @@
-//! Outgoing mail in three parts: the transport, the templates, and the outbox worker.
+//! Outgoing mail: the transport and the templates. It knows no feature of the app: the outbox
+//! table (`db::outbox`) says what a queued message is, and the worker (`server::delivery`) renders
+//! it with the templates and sends it through the mailer.
 
-pub mod outbox;
 pub mod templates;
 pub mod transport;
 
-use std::{fmt, str::FromStr, sync::Arc};
+use std::sync::Arc;
 
 use lettre::message::Mailbox;
 
-pub use outbox::{deliver_due, retry_delay, run_outbox};
 pub use transport::{Email, Memory, Transport};
 
 use super::{config::MailTransport, Config};
-
-/// What a queued message is; the outbox stores it and renders the message by it at delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageKind {
-    /// An email invitation; the row's `invitation_id` says which.
-    Invitation,
-    /// A password-reset link; the row's `account_token_id` says which.
-    PasswordReset,
-    /// An email-verification link; the row's `account_token_id` says which.
-    EmailVerification,
-    /// To an Owner or Administrator (`user_id`): who joined their organization
-    /// (`organization_id`) through the invite link and waits for a role.
-    PendingMembers,
-    /// To a member (`user_id`) who was Pending: they have a role in `organization_id` now.
-    RoleGranted,
-    /// To an account (`user_id`) whose address someone tried to sign up with.
-    AccountExists,
-}
-
-impl MessageKind {
-    pub const ALL: [MessageKind; 6] = [
-        MessageKind::Invitation,
-        MessageKind::PasswordReset,
-        MessageKind::EmailVerification,
-        MessageKind::PendingMembers,
-        MessageKind::RoleGranted,
-        MessageKind::AccountExists,
-    ];
-
-    /// The value of the `email_outbox.kind` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageKind::Invitation => "invitation",
-            MessageKind::PasswordReset => "password_reset",
-            MessageKind::EmailVerification => "email_verification",
-            MessageKind::PendingMembers => "pending_members",
-            MessageKind::RoleGranted => "role_granted",
-            MessageKind::AccountExists => "account_exists",
-        }
-    }
-}
-
-impl fmt::Display for MessageKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for MessageKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown message kind {s:?}"))
-    }
-}
 
 /// The sender and the transport the outbox delivers through.
 pub struct Mailer {
@@ -151,14 +93,6 @@ impl Mailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_message_kind_reads_back_from_its_column_value() {
-        for kind in MessageKind::ALL {
-            assert_eq!(kind.as_str().parse::<MessageKind>(), Ok(kind));
-        }
-        assert!("newsletter".parse::<MessageKind>().is_err());
-    }
 
     #[test]
     fn without_smtp_settings_messages_are_files_and_tests_may_ask_for_memory() {

@@ -1,14 +1,16 @@
 //! The outbox worker: claim with a lease, render by kind at delivery, send, mark sent or retry later.
 
-use super::{templates, MessageKind};
-use crate::{
-    domain::Need,
-    server::{
-        account_links,
-        db::{self, account_tokens::Purpose, outbox::OutboxRecord},
-        now, AppState,
+use super::{
+    account_links,
+    db::{
+        self,
+        account_tokens::Purpose,
+        outbox::{MessageKind, OutboxRecord},
     },
+    mail::templates,
+    now, AppState,
 };
+use crate::domain::Need;
 
 /// How long a worker holds a message it is delivering before another may retry it.
 const LEASE_SECONDS: i64 = 120;
