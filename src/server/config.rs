@@ -418,7 +418,7 @@ impl Config {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .map(|h| {
-                    if super::origin::is_allowed_host_entry(&h) {
+                    if super::host::is_allowed_host_entry(&h) {
                         Ok(h)
                     } else {
                         Err(format!("LABEL_STUDIO_ALLOWED_HOSTS must list hosts (labels.example.com, 10.0.0.5:8080, [::1]), domains with their subdomains (.example.com) or *, separated by commas; {h:?} is none of these"))

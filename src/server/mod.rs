@@ -13,6 +13,7 @@ pub mod error;
 pub mod files;
 pub mod form_answers;
 pub mod headers;
+pub mod host;
 pub mod invite_token;
 pub mod invites;
 pub mod limits;
