@@ -6,7 +6,7 @@ use super::{
     db::{self, Locked, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{self, Destination, InviteToken},
-    notices, now,
+    notices,
     origin::RequestOrigin,
     throttle::{self, Limit},
     verification, AppState,
@@ -101,6 +101,7 @@ pub async fn sign_up(
         Limit::signups_per_client(&state.config),
         &client,
         1,
+        state.now(),
     )
     .await?
     {
@@ -114,7 +115,7 @@ pub async fn sign_up(
     // checked again, atomically, in the transaction.
     let mut joining = None;
     if let Some(token) = &token {
-        joining = Some(match token.resolve(state.db.pool()).await? {
+        joining = Some(match token.resolve(state.db.pool(), state.now()).await? {
             Destination::Invitation(invited) => {
                 if invited.email != email.as_str() {
                     return Err(AppError::invalid("email", OTHER_ADDRESS));
@@ -152,7 +153,7 @@ pub async fn sign_up(
         Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
         None => None,
     };
-    let now = now();
+    let now = state.now();
     let user_id = match token {
         None => {
             let created = create_owner_in(
@@ -162,6 +163,7 @@ pub async fn sign_up(
                 &hash,
                 state.config.license_seats,
                 Some(caller.origin()),
+                now,
             )
             .await;
             let user_id = match created {
@@ -183,7 +185,7 @@ pub async fn sign_up(
         }
         Some(token) => {
             let user_id = insert_user(&mut tx, &email, &hash, now).await?;
-            new_api_token(&mut tx, &state.keys, user_id).await?;
+            new_api_token(&mut tx, &state.keys, user_id, now).await?;
             let role = join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
             // Only an email invitation proves the address.
             if role == Role::NotActivated {
@@ -240,7 +242,9 @@ async fn tell_already_registered(
         }
         Some(origin) => {
             let limit = Limit::account_exists_mails();
-            let counted = throttle::count(state.db.pool(), limit, &user_id.to_string(), 1).await?;
+            let counted =
+                throttle::count(state.db.pool(), limit, &user_id.to_string(), 1, state.now())
+                    .await?;
             if counted.is_err() {
                 tracing::info!(
                     user_id,
@@ -259,7 +263,7 @@ async fn tell_already_registered(
             user_id,
             email.as_str(),
             origin,
-            now(),
+            state.now(),
         )
         .await
         .or_internal("queueing a message")?;
@@ -272,8 +276,8 @@ async fn tell_already_registered(
 
 /// Creates a user, their organization and their Owner membership inside `tx`, and starts the
 /// organization's audit log with it: done by the new user from `origin`, or (without) by the
-/// command line. Returns the user id. (The new organization needs no lock: no other transaction
-/// can see it before this one commits.)
+/// command line, at `now`. Returns the user id. (The new organization needs no lock: no other
+/// transaction can see it before this one commits.)
 pub async fn create_owner_in(
     tx: &mut Tx,
     keys: &Keys,
@@ -281,8 +285,8 @@ pub async fn create_owner_in(
     password_hash: &str,
     seats: Option<i64>,
     origin: Option<&RequestOrigin>,
+    now: i64,
 ) -> Result<i64, AppError> {
-    let now = now();
     let user_id = insert_user(tx, email, password_hash, now).await?;
     let org_id = db::organizations::insert(&mut **tx, email.as_str(), seats, user_id, now)
         .await
@@ -299,7 +303,7 @@ pub async fn create_owner_in(
     db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
         .await
         .or_internal("creating the Owner membership")?;
-    new_api_token(tx, keys, user_id).await?;
+    new_api_token(tx, keys, user_id, now).await?;
     let target = Target::Organization {
         id: org_id,
         title: email.to_string(),
@@ -417,7 +421,7 @@ pub async fn sign_in(
     // The organization whose log records the sign-in: the one joined with a token, else theirs.
     let organization = match (&token, principal.and_then(|p| p.organization_id)) {
         (Some(_), Some(_)) => return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into())),
-        (Some(token), None) => Some(match token.resolve(pool).await? {
+        (Some(token), None) => Some(match token.resolve(pool, state.now()).await? {
             Destination::Invitation(invitation) => invitation.organization_id,
             Destination::Organization { id, .. } => id,
         }),
@@ -428,7 +432,7 @@ pub async fn sign_in(
         Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
         None => None,
     };
-    let now = now();
+    let now = state.now();
     if let Some(token) = token {
         join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
     }
@@ -469,7 +473,7 @@ async fn join_in(
     {
         return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()));
     }
-    let now = now();
+    let now = state.now();
     let (organization_id, role, event) = match token {
         InviteToken::Link(token_hash) => {
             let org = db::organizations::find_by_invite_hash(&mut **tx, &token_hash)
@@ -543,7 +547,7 @@ pub async fn sign_out(
             email: account.email().to_owned(),
         };
         let event = Event::new(actor, Action::SignedOut, target).from(account.origin());
-        audit::record(&mut tx, lock, event, now()).await?;
+        audit::record(&mut tx, lock, event, state.now()).await?;
     }
     tx.commit().await.or_internal("ending a session")?;
     tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
@@ -559,7 +563,7 @@ pub async fn create_session(
     origin: &RequestOrigin,
 ) -> Result<String, AppError> {
     let session = secrets::generate(secrets::SESSION_PREFIX);
-    let now = now();
+    let now = state.now();
     db::sessions::insert(
         &mut **tx,
         &secrets::hash(&session),
@@ -627,38 +631,52 @@ pub async fn api_token(state: &AppState, me: &Active) -> Result<String, AppError
 /// Replaces the caller's API token; the old one stops working at once.
 pub async fn reset_api_token(state: &AppState, me: &Active) -> Result<String, AppError> {
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
-    let token = new_api_token(&mut tx, &state.keys, me.user_id()).await?;
+    let now = state.now();
+    let token = new_api_token(&mut tx, &state.keys, me.user_id(), now).await?;
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::ApiTokenReset, own(me));
-        audit::record(&mut tx, lock, event, now()).await?;
+        audit::record(&mut tx, lock, event, now).await?;
     }
     tx.commit().await.or_internal("resetting a token")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "reset the API token");
     Ok(token)
 }
 
-/// Ends every session of `user_id` and replaces their API token, inside `tx`: nothing they held
-/// works any more (deactivation, a password reset; restoring them later revives none of it).
-pub async fn revoke_credentials(tx: &mut Tx, keys: &Keys, user_id: i64) -> Result<(), AppError> {
+/// Ends every session of `user_id` and replaces their API token (made at `now`), inside `tx`:
+/// nothing they held works any more (deactivation, a password reset; restoring them later revives
+/// none of it).
+pub async fn revoke_credentials(
+    tx: &mut Tx,
+    keys: &Keys,
+    user_id: i64,
+    now: i64,
+) -> Result<(), AppError> {
     db::sessions::delete_all_of(&mut **tx, user_id)
         .await
         .or_internal("ending sessions")?;
-    replace_api_token(tx, keys, user_id).await
+    replace_api_token(tx, keys, user_id, now).await
 }
 
-/// Replaces the API token of `user_id` inside `tx`: the old one stops working when it commits.
-pub async fn replace_api_token(tx: &mut Tx, keys: &Keys, user_id: i64) -> Result<(), AppError> {
-    new_api_token(tx, keys, user_id).await.map(drop)
+/// Replaces the API token of `user_id` inside `tx`, made at `now`: the old one stops working when
+/// it commits.
+pub async fn replace_api_token(
+    tx: &mut Tx,
+    keys: &Keys,
+    user_id: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    new_api_token(tx, keys, user_id, now).await.map(drop)
 }
 
 async fn new_api_token(
     conn: &mut sqlx::AnyConnection,
     keys: &Keys,
     user_id: i64,
+    now: i64,
 ) -> Result<String, AppError> {
     let salt = secrets::random_bytes::<16>();
     let token = keys.api_token(user_id, &salt);
-    db::api_tokens::upsert(&mut *conn, user_id, &secrets::hash(&token), &salt, now())
+    db::api_tokens::upsert(&mut *conn, user_id, &secrets::hash(&token), &salt, now)
         .await
         .or_internal("storing a token")?;
     Ok(token)

@@ -7,7 +7,7 @@ use super::{
     auth::{self, secrets, SignedIn},
     db,
     error::OrInternal,
-    now, AppState,
+    AppState,
 };
 use crate::domain::{format_timestamp, AppError, SessionView};
 
@@ -32,7 +32,7 @@ pub async fn list(
     current: Option<&str>,
 ) -> Result<Vec<SessionView>, AppError> {
     let current = current.map(secrets::hash);
-    let now = now();
+    let now = state.now();
     let records = db::sessions::list_of(
         state.db.pool(),
         me.user_id(),
@@ -57,7 +57,7 @@ pub async fn list(
 
 /// Ends one of the caller's sessions, named by its public id.
 pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), AppError> {
-    let now = now();
+    let now = state.now();
     let records = db::sessions::list_of(
         state.db.pool(),
         me.user_id(),
@@ -77,7 +77,7 @@ pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), Ap
     {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     }
-    record_ended(&mut tx, organization.as_mut(), me, 1).await?;
+    record_ended(&mut tx, organization.as_mut(), me, 1, state.now()).await?;
     tx.commit().await.or_internal("ending a session")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), session = %id, "ended a session");
     Ok(())
@@ -98,18 +98,19 @@ pub async fn end_others(
         None => db::sessions::delete_all_of(&mut *tx, me.user_id()).await,
     }
     .or_internal("ending sessions")?;
-    record_ended(&mut tx, organization.as_mut(), me, ended).await?;
+    record_ended(&mut tx, organization.as_mut(), me, ended, state.now()).await?;
     tx.commit().await.or_internal("ending sessions")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), ended, "ended the other sessions");
     Ok(ended)
 }
 
-/// Records in the organization's log that the caller ended `ended` of their sessions.
+/// Records in the organization's log that the caller ended `ended` of their sessions at `now`.
 async fn record_ended(
     tx: &mut db::Tx,
     organization: Option<&mut db::Locked>,
     me: &SignedIn,
     ended: u64,
+    now: i64,
 ) -> Result<(), AppError> {
     use super::audit::{self, Event};
     let Some(lock) = organization else {
@@ -121,7 +122,7 @@ async fn record_ended(
         super::accounts::own(me),
     )
     .details(serde_json::json!({"ended": ended}));
-    audit::record(tx, lock, event, now()).await
+    audit::record(tx, lock, event, now).await
 }
 
 /// A session's public id: the start of its stored hash, in hex. It identifies the session to its

@@ -13,7 +13,7 @@ use gatehouse::{
     },
     server::{
         auth::secrets, config::MailTransport, db::Db, mail::Email, startup::Application, AppState,
-        Config,
+        Clock, Config,
     },
 };
 use reqwest::{header, header::HeaderName, Client, Method, RequestBuilder, Response, StatusCode};
@@ -186,28 +186,28 @@ impl TestApp {
         if config.public_url.is_some() && config.allowed_hosts.is_empty() {
             config.allowed_hosts.push("127.0.0.1".into());
         }
-        Self::start(database, config).await
+        Self::start(database, config, Clock::manual()).await
     }
 
-    /// A second instance of the app, with the same settings, on the same database (as several
-    /// instances behind a load balancer).
+    /// A second instance of the app, with the same settings and clock, on the same database (as
+    /// several instances behind a load balancer).
     pub async fn second_instance(&self) -> Self {
         let database = TestDatabase {
             url: self.database.url.clone(),
             dir: std::env::temp_dir().join(unique("gatehouse-test-")),
             pg_name: None,
         };
-        Self::start(database, self.config.clone()).await
+        Self::start(database, self.config.clone(), self.state.clock.clone()).await
     }
 
-    async fn start(database: TestDatabase, config: Config) -> Self {
+    async fn start(database: TestDatabase, config: Config, clock: Clock) -> Self {
         // Every app of the test process runs on one shared runtime, as in production, where
         // one runtime serves every request; the test's own runtime only drives its clients.
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (started, ready) = tokio::sync::oneshot::channel();
         let app_config = config.clone();
         let served = server_runtime().spawn(async move {
-            let app = Application::build(app_config)
+            let app = Application::build_with_clock(app_config, clock)
                 .await
                 .expect("the app starts");
             let _ = started.send((app.address(), app.state().clone()));
@@ -240,6 +240,11 @@ impl TestApp {
 
     pub fn db(&self) -> &Db {
         &self.state.db
+    }
+
+    /// Unix seconds now, by the app's clock.
+    pub fn now(&self) -> i64 {
+        self.state.now()
     }
 
     /// Calls a server function the way the browser's forms do (URL-encoded POST).

@@ -8,7 +8,7 @@ pub mod secrets;
 
 use axum::http::{header, request::Parts, HeaderMap};
 
-use super::{db, error::OrInternal, now, origin::RequestOrigin, AppState};
+use super::{db, error::OrInternal, origin::RequestOrigin, AppState};
 use crate::domain::{admits, AppError, Need, Refusal, Role};
 
 /// The session cookie's name over plain HTTP.
@@ -383,7 +383,7 @@ async fn identify(
     headers: &HeaderMap,
     origin: &RequestOrigin,
 ) -> Result<Option<Account>, AppError> {
-    let now = now();
+    let now = state.now();
     let record = if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = parse_token_header(value.to_str().unwrap_or_default())?;
         db::principals::by_api_token(state.db.pool(), &secrets::hash(token))

@@ -11,7 +11,7 @@ use lettre::message::Mailbox;
 pub use outbox::{deliver_due, retry_delay, run_outbox};
 pub use transport::{Email, Memory, Transport};
 
-use super::{config::MailTransport, Config};
+use super::{config::MailTransport, Clock, Config};
 
 /// What a queued message is; the outbox stores it and renders the message by it at delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,9 +80,10 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// SMTP when it is configured, else `.eml` files in the mail folder; memory when the
-    /// configuration asks for it (tests only: no environment variable selects it).
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    /// SMTP when it is configured, else `.eml` files in the mail folder (named by the time on
+    /// `clock`); memory when the configuration asks for it (tests only: no environment variable
+    /// selects it).
+    pub fn from_config(config: &Config, clock: Clock) -> Result<Self, String> {
         let from: Mailbox = config
             .email_from
             .parse()
@@ -105,6 +106,7 @@ impl Mailer {
                 from,
                 transport: Arc::new(transport::Files {
                     dir: config.mail_dir(),
+                    clock,
                 }),
                 memory: None,
             },
@@ -162,12 +164,15 @@ mod tests {
 
     #[test]
     fn without_smtp_settings_messages_are_files_and_tests_may_ask_for_memory() {
-        let files = Mailer::from_config(&Config::default()).unwrap();
+        let files = Mailer::from_config(&Config::default(), Clock::system()).unwrap();
         assert!(files.transport().is_local() && files.memory().is_none());
-        let memory = Mailer::from_config(&Config {
-            mail_transport: MailTransport::Memory,
-            ..Config::default()
-        })
+        let memory = Mailer::from_config(
+            &Config {
+                mail_transport: MailTransport::Memory,
+                ..Config::default()
+            },
+            Clock::system(),
+        )
         .unwrap();
         assert!(memory.memory().is_some() && !memory.transport().is_local());
     }
