@@ -247,6 +247,13 @@ impl TestApp {
         self.state.now()
     }
 
+    /// Moves the app's clock (and its other instances') forward by `by`, as if that much time had
+    /// passed, and wakes the outbox so that what is due by then goes out.
+    pub fn advance(&self, by: Duration) {
+        self.state.clock.advance(by);
+        self.state.outbox_wake.notify_one();
+    }
+
     /// Calls a server function the way the browser's forms do (URL-encoded POST).
     pub async fn server_fn(
         &self,
