@@ -8,7 +8,7 @@ use super::{
     auth::{self, password},
     db::{self, Db},
     error::OrInternal,
-    AppState, Config,
+    AppState, Clock, Config,
 };
 use crate::domain::{EmailAddress, FullName, Password};
 
@@ -152,7 +152,12 @@ async fn run_command(command: Command, config: &Config) -> Result<String, String
     let db = Db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let state = AppState::new(db.clone(), config.clone(), config.site_addr)?;
+    let state = AppState::new(
+        db.clone(),
+        config.clone(),
+        config.site_addr,
+        Clock::system(),
+    )?;
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::CreateOwner { email, password_stdin, password_file, first_name, last_name } => {
@@ -188,7 +193,7 @@ async fn run_command(command: Command, config: &Config) -> Result<String, String
                     format!("--seats must be a whole number of at least 0 or \"unlimited\", not {n:?}")
                 })?),
             };
-            super::seats::set_limit(&state.db, org, limit)
+            super::seats::set_limit(&state.db, org, limit, state.now())
                 .await
                 .map(|()| {
                     format!(
@@ -297,6 +302,7 @@ async fn create_owner(
         &hash,
         state.config.license_seats,
         None,
+        state.now(),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -305,7 +311,7 @@ async fn create_owner(
         .await
         .map_err(|e| e.to_string())?;
     // The server's administrator vouches for the address they typed.
-    db::users::mark_verified(&mut *tx, user_id, crate::server::now())
+    db::users::mark_verified(&mut *tx, user_id, state.now())
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;

@@ -8,7 +8,7 @@ use super::{
         outbox::{MessageKind, OutboxRecord},
     },
     mail::templates,
-    now, AppState,
+    AppState,
 };
 use crate::domain::Need;
 
@@ -34,7 +34,7 @@ pub async fn run_outbox(state: AppState) {
 
 /// Delivers every message that is due; returns how many were handled.
 pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
-    let now = now();
+    let now = state.now();
     let due = db::outbox::due(state.db.pool(), now, 50).await?;
     let mut handled = 0;
     for item in due {
@@ -57,7 +57,7 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
         let kind = item.kind.as_str();
         match result {
             Ok(()) => {
-                db::outbox::mark_sent(state.db.pool(), item.id, crate::server::now()).await?;
+                db::outbox::mark_sent(state.db.pool(), item.id, state.now()).await?;
                 if state.mailer.transport().is_local() {
                     tracing::info!(to = %item.recipient, link = %draft.link, "{kind} written to the mail folder (no SMTP configured)");
                 } else {
@@ -67,13 +67,8 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
             Err(error) => {
                 let delay = retry_delay(state.config.mail_retry_base_seconds, item.attempts);
                 tracing::warn!(to = %item.recipient, attempts = item.attempts + 1, retry_in_seconds = delay, %error, "{kind} not delivered");
-                db::outbox::mark_failed(
-                    state.db.pool(),
-                    item.id,
-                    &error,
-                    crate::server::now() + delay,
-                )
-                .await?;
+                db::outbox::mark_failed(state.db.pool(), item.id, &error, state.now() + delay)
+                    .await?;
             }
         }
     }
@@ -125,7 +120,7 @@ async fn account_link(
         return Ok(None);
     };
     let token = db::account_tokens::find(state.db.pool(), token_id).await?;
-    let Some(token) = token.filter(|t| t.is_live(now())) else {
+    let Some(token) = token.filter(|t| t.is_live(state.now())) else {
         return Ok(None);
     };
     let link = format!(

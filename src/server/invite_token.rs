@@ -8,7 +8,6 @@ use super::{
     },
     db::{self, invitations::InvitationRecord},
     error::OrInternal,
-    now,
 };
 use crate::domain::AppError;
 
@@ -52,11 +51,12 @@ impl InviteToken {
         }
     }
 
-    /// What the token leads to right now; an unusable token is an error that tells the person
+    /// What the token leads to at `now`; an unusable token is an error that tells the person
     /// what to do (all read the same, but for an expired invitation).
     pub async fn resolve<'e>(
         &self,
         ex: impl sqlx::AnyExecutor<'e>,
+        now: i64,
     ) -> Result<Destination, AppError> {
         match self {
             InviteToken::Link(hash) => {
@@ -75,7 +75,7 @@ impl InviteToken {
                     .or_internal("finding an invitation")?
                     .filter(InvitationRecord::is_open)
                     .ok_or_else(invalid)?;
-                if invitation.expires_at <= now() {
+                if invitation.expires_at <= now {
                     return Err(expired());
                 }
                 Ok(Destination::Invitation(invitation))

@@ -10,7 +10,7 @@ use super::{
     },
     error::OrInternal,
     invite_token::{Destination, InviteToken},
-    now, seats,
+    seats,
     throttle::{self, Limit},
     AppState,
 };
@@ -85,7 +85,7 @@ pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppE
         Action::InviteLinkReset,
         Target::Organization { id: org, title },
     );
-    audit::record(&mut tx, &mut lock, event, now()).await?;
+    audit::record(&mut tx, &mut lock, event, state.now()).await?;
     tx.commit().await.or_internal("committing a link reset")?;
     tracing::info!(
         organization_id = me.organization_id(),
@@ -213,7 +213,7 @@ struct Batch<'a> {
 impl<'a> Batch<'a> {
     /// A batch whose messages link to the request's origin, when links may be mailed from it.
     fn new(state: &'a AppState, me: &'a Admin, role: Role) -> Result<Self, AppError> {
-        let now = now();
+        let now = state.now();
         Ok(Self {
             state,
             me,
@@ -234,7 +234,7 @@ impl<'a> Batch<'a> {
     /// Reads what is left of the organization's daily quota, inside the locked transaction.
     async fn read_quota(&mut self, tx: &mut db::Tx) -> Result<(), AppError> {
         let subject = self.me.organization_id().to_string();
-        self.quota = throttle::remaining(&mut **tx, self.quota_limit(), &subject).await?;
+        self.quota = throttle::remaining(&mut **tx, self.quota_limit(), &subject, self.now).await?;
         Ok(())
     }
 
@@ -242,7 +242,7 @@ impl<'a> Batch<'a> {
     /// statement however many addresses.
     async fn finish(&mut self, tx: &mut db::Tx, lock: &mut db::Locked) -> Result<(), AppError> {
         let subject = self.me.organization_id().to_string();
-        throttle::record(&mut **tx, self.quota_limit(), &subject, self.sent).await?;
+        throttle::record(&mut **tx, self.quota_limit(), &subject, self.sent, self.now).await?;
         audit::record_all(tx, lock, std::mem::take(&mut self.events), self.now).await
     }
 
@@ -420,7 +420,7 @@ pub async fn pending(
             .replace('_', "\\_");
         format!("%{escaped}%")
     });
-    let now = now();
+    let now = state.now();
     let org = me.organization_id();
     let count = db::invitations::count_open(state.db.pool(), org, pattern.as_deref())
         .await
@@ -482,7 +482,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
         return Err(no_such_invitation());
     }
     if batch.already_member(&mut tx, &email).await?.is_some() {
-        return revoke_for_member(tx, lock, me, id, email).await;
+        return revoke_for_member(tx, lock, me, id, email, state.now()).await;
     }
     let outcome = batch.issue(&mut tx, &email, still_open).await?;
     batch.finish(&mut tx, &mut lock).await?;
@@ -492,19 +492,21 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
     Ok(())
 }
 
-/// Instead of a resend: the address became a member meanwhile, so its invitation is revoked (its
-/// seat is freed, its unsent message cancelled), and the answer tells the administrator.
+/// Instead of a resend: the address became a member meanwhile, so its invitation is revoked at
+/// `now` (its seat is freed, its unsent message cancelled), and the answer tells the
+/// administrator.
 async fn revoke_for_member(
     mut tx: db::Tx,
     lock: db::Locked,
     me: &Admin,
     id: i64,
     email: EmailAddress,
+    now: i64,
 ) -> Result<(), AppError> {
-    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now())
+    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now)
         .await
         .or_internal("revoking an invitation")?;
-    finish_revocation(tx, lock, me, revoked, email.to_string()).await?;
+    finish_revocation(tx, lock, me, revoked, email.to_string(), now).await?;
     Err(AppError::Conflict(format!(
         "{email} has joined this organization meanwhile, so nothing was sent: the invitation is revoked and its seat is free again."
     )))
@@ -513,7 +515,8 @@ async fn revoke_for_member(
 /// Revokes the open invitation with this id: its link stops working and its seat is freed.
 pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppError> {
     let (mut tx, lock) = begin_revocation(state, me).await?;
-    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now())
+    let now = state.now();
+    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now)
         .await
         .or_internal("revoking an invitation")?;
     let email = match revoked {
@@ -524,7 +527,7 @@ pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
             .unwrap_or_default(),
         None => String::new(),
     };
-    finish_revocation(tx, lock, me, revoked, email).await
+    finish_revocation(tx, lock, me, revoked, email, now).await
 }
 
 async fn begin_revocation(state: &AppState, me: &Admin) -> Result<(db::Tx, db::Locked), AppError> {
@@ -541,11 +544,12 @@ async fn begin_revocation(state: &AppState, me: &Admin) -> Result<(db::Tx, db::L
 pub async fn revoke_address(state: &AppState, me: &Admin, email: &str) -> Result<(), AppError> {
     let email = EmailAddress::parse(email)?;
     let (mut tx, lock) = begin_revocation(state, me).await?;
+    let now = state.now();
     let revoked =
-        db::invitations::revoke_by_email(&mut *tx, me.organization_id(), email.as_str(), now())
+        db::invitations::revoke_by_email(&mut *tx, me.organization_id(), email.as_str(), now)
             .await
             .or_internal("revoking an invitation")?;
-    finish_revocation(tx, lock, me, revoked, email.to_string()).await
+    finish_revocation(tx, lock, me, revoked, email.to_string(), now).await
 }
 
 async fn finish_revocation(
@@ -554,6 +558,7 @@ async fn finish_revocation(
     me: &Admin,
     revoked: Option<i64>,
     email: String,
+    now: i64,
 ) -> Result<(), AppError> {
     let revoked = revoked.ok_or_else(no_such_invitation)?;
     db::outbox::cancel_unsent(&mut *tx, revoked)
@@ -561,7 +566,7 @@ async fn finish_revocation(
         .or_internal("cancelling a message")?;
     let target = Target::Invitation { id: revoked, email };
     let event = Event::by(me, Action::InvitationRevoked, target);
-    audit::record(&mut tx, &mut lock, event, now()).await?;
+    audit::record(&mut tx, &mut lock, event, now).await?;
     tx.commit().await.or_internal("committing a revocation")?;
     tracing::info!(
         organization_id = me.organization_id(),
@@ -574,7 +579,10 @@ async fn finish_revocation(
 
 /// What a token leads to, for the signup page.
 pub async fn info(state: &AppState, token: &str) -> Result<InviteInfo, AppError> {
-    match InviteToken::parse(token)?.resolve(state.db.pool()).await? {
+    match InviteToken::parse(token)?
+        .resolve(state.db.pool(), state.now())
+        .await?
+    {
         Destination::Organization { title, .. } => Ok(InviteInfo::Link {
             organization_title: title,
         }),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod bundle;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod delivery;
@@ -33,16 +34,9 @@ pub mod state;
 pub mod throttle;
 pub mod verification;
 
+pub use clock::Clock;
 pub use config::Config;
 
 /// Server functions live under this prefix, apart from the REST API's `/api`.
 pub const SERVER_FN_PREFIX: &str = "/_sfn";
 pub use state::AppState;
-
-/// Unix seconds now.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}

@@ -5,14 +5,14 @@ use super::{
     auth::{organization_not_found, Active, Admin},
     db,
     error::OrInternal,
-    now, AppState,
+    AppState,
 };
 use crate::domain::{Action, AppError, OrgTitle, OrganizationView};
 use serde_json::json;
 
 /// The caller's organization, with its Owner and seats.
 pub async fn view(state: &AppState, me: &Active) -> Result<OrganizationView, AppError> {
-    db::organizations::find_view(state.db.pool(), me.organization_id(), now())
+    db::organizations::find_view(state.db.pool(), me.organization_id(), state.now())
         .await
         .or_internal("reading an organization")?
         .ok_or_else(organization_not_found)
@@ -26,7 +26,7 @@ pub async fn rename(
 ) -> Result<OrganizationView, AppError> {
     let title = OrgTitle::parse(title)?;
     let id = me.organization_id();
-    let now = now();
+    let now = state.now();
     let mut tx = state.db.begin().await.or_internal("starting a rename")?;
     let mut lock = me.lock(&state.db, &mut tx).await?;
     if !db::organizations::rename(&mut *tx, id, &title, now)

@@ -41,7 +41,7 @@ pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::NameChanged, Target::own(me))
             .details(json!({"first_name": name.first.as_str(), "last_name": name.last.as_str()}));
-        audit::record(&mut tx, lock, event, super::now()).await?;
+        audit::record(&mut tx, lock, event, state.now()).await?;
     }
     tx.commit().await.or_internal("saving a name")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "changed their name");
@@ -103,12 +103,12 @@ pub async fn change_password(
     .or_internal("ending password resets")?;
     let ended = sessions::end_all_but_current(&mut tx, me).await?;
     if reset_api_token {
-        api_tokens::replace(&mut tx, &state.keys, me.user_id()).await?;
+        api_tokens::replace(&mut tx, &state.keys, me.user_id(), state.now()).await?;
     }
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::PasswordChanged, Target::own(me))
             .details(json!({"ended_sessions": ended, "api_token_reset": reset_api_token}));
-        audit::record(&mut tx, lock, event, super::now()).await?;
+        audit::record(&mut tx, lock, event, state.now()).await?;
     }
     tx.commit().await.or_internal("changing a password")?;
     tracing::info!(client = %client, user_id = me.user_id(), ended_sessions = ended, reset_api_token, "changed the password");

@@ -7,7 +7,7 @@ use super::{
     auth::{password, Admin, Member, Owner},
     db::{self, Locked},
     error::OrInternal,
-    now, seats, AppState,
+    seats, AppState,
 };
 use crate::domain::{Action, AppError, EmailAddress, MemberRow, Role};
 use serde_json::json;
@@ -62,7 +62,7 @@ pub async fn change_role(
         ));
     }
     let org = me.organization_id();
-    let now = now();
+    let now = state.now();
     let (mut tx, mut lock, current, target) = locked_role_of(state, me, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
@@ -83,7 +83,7 @@ pub async fn change_role(
         }
         if role == Role::Deactivated {
             // Restoring them later must not revive a stolen session or token.
-            super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+            super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id, now).await?;
         }
         let action = if role == Role::Deactivated {
             Action::MemberDeactivated
@@ -126,10 +126,11 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         .await
         .or_internal("removing a member")?
         .ok_or_else(not_a_member)?;
-    super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+    let now = state.now();
+    super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id, now).await?;
     let event =
         Event::by(me, Action::MemberRemoved, target).details(json!({"role": current.as_str()}));
-    audit::record(&mut tx, &mut lock, event, now()).await?;
+    audit::record(&mut tx, &mut lock, event, now).await?;
     tx.commit().await.or_internal("committing a removal")?;
     tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, role = %current, "removed a member");
     Ok(())
@@ -167,7 +168,7 @@ pub async fn transfer(
 ) -> Result<(), AppError> {
     let from = by.map(Member::user_id);
     let to = EmailAddress::parse(to)?;
-    let now = now();
+    let now = state.now();
     let mut tx = state.db.begin().await.or_internal("starting a transfer")?;
     let mut lock = audit::lock(&state.db, &mut tx, organization_id).await?;
     let owner_id = db::memberships::owner(&mut *tx, organization_id)

@@ -28,18 +28,18 @@ pub async fn ensure_free(tx: &mut db::Tx, organization_id: i64, now: i64) -> Res
 }
 
 /// The server administrator's `gatehouse set-seats`: sets the organization's limit (`None`:
-/// unlimited), recorded in its log, under its lock.
+/// unlimited) at `now`, recorded in its log, under its lock.
 pub async fn set_limit(
     db: &db::Db,
     organization_id: i64,
     limit: Option<i64>,
+    now: i64,
 ) -> Result<(), AppError> {
     let no_such = || {
         AppError::NotFound(format!(
             "There is no organization with id {organization_id}."
         ))
     };
-    let now = super::now();
     let mut tx = db.begin().await.or_internal("starting a seat change")?;
     let mut lock = audit::lock(db, &mut tx, organization_id).await?;
     let before = db::organizations::seat_usage(&mut *tx, organization_id, now)

@@ -20,7 +20,7 @@ use super::{
     db::Db,
     headers,
     limits::{self, RequestLimits, BODY_LIMIT_BYTES},
-    rest, security, AppState, Config, SERVER_FN_PREFIX,
+    rest, security, AppState, Clock, Config, SERVER_FN_PREFIX,
 };
 use crate::app::{shell, App};
 
@@ -31,7 +31,13 @@ pub struct Application {
 }
 
 impl Application {
+    /// The app on the system clock, as production runs it.
     pub async fn build(config: Config) -> Result<Self, String> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// The app with the time read from `clock` (tests move a manual one).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<Self, String> {
         let db = Db::connect(&config.database_url).await.map_err(|e| {
             format!(
                 "cannot open the database {}: {e}",
@@ -42,7 +48,7 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.site_addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = AppState::new(db, config, local)?;
+        let state = AppState::new(db, config, local, clock)?;
         if state.config.public_url.is_none() && state.allowed_hosts.has_wildcard() {
             tracing::warn!("LABEL_STUDIO_ALLOWED_HOSTS lets in hosts by a wildcard and LABEL_STUDIO_HOST is not set: mail with a link (invitations, password resets, address verification) is refused for requests that reached the server under such a host. Set LABEL_STUDIO_HOST to the address people use.");
         }
@@ -177,14 +183,14 @@ async fn tidy_up(state: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
     loop {
         every_hour.tick().await;
-        let now = super::now();
+        let now = state.now();
         let idle_since = now - super::auth::seconds(state.config.session_idle);
         match super::db::sessions::delete_expired(state.db.pool(), now, idle_since).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed ended sessions"),
             Err(e) => tracing::warn!(error = %e, "could not remove ended sessions"),
         }
-        if let Err(e) = super::throttle::prune(state.db.pool(), &state.config).await {
+        if let Err(e) = super::throttle::prune(state.db.pool(), &state.config, state.now()).await {
             tracing::warn!(error = %e, "could not remove old attempts");
         }
     }
@@ -200,7 +206,7 @@ async fn prune_audit_log(state: AppState) {
     let mut every_day = tokio::time::interval(std::time::Duration::from_secs(24 * 60 * 60));
     loop {
         every_day.tick().await;
-        match super::audit::prune(&state.db, days, super::now()).await {
+        match super::audit::prune(&state.db, days, state.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(entries = n, days, "pruned the audit log"),
             Err(e) => tracing::warn!(error = %e, "could not prune the audit log"),

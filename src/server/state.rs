@@ -13,6 +13,7 @@ use leptos::config::LeptosOptions;
 
 use super::{
     auth::{keys::Keys, password::HashBudget},
+    clock::Clock,
     db::Db,
     mail::Mailer,
     origin::AllowedHosts,
@@ -35,6 +36,8 @@ pub struct AppState {
     pub allowed_hosts: Arc<AllowedHosts>,
     /// How long a new signup's database work takes (see [`SignupPace`]).
     pub signup_pace: Arc<SignupPace>,
+    /// The time every expiry, window and timestamp is read from.
+    pub clock: Clock,
     pub leptos_options: LeptosOptions,
 }
 
@@ -47,8 +50,13 @@ impl FromRef<AppState> for LeptosOptions {
 impl AppState {
     /// Everything but the database, from the settings: the data folder (readable by its owner
     /// only), the server key (from `LABEL_STUDIO_SECRET_KEY` or the key file; a short one is an
-    /// error), the mailer, and Leptos's options.
-    pub fn new(db: Db, config: Config, site_addr: std::net::SocketAddr) -> Result<Self, String> {
+    /// error), the mailer, and Leptos's options, with the time read from `clock`.
+    pub fn new(
+        db: Db,
+        config: Config,
+        site_addr: std::net::SocketAddr,
+        clock: Clock,
+    ) -> Result<Self, String> {
         super::files::secure_data_dir(&config.data_dir);
         let keys = Keys::from_config(&config)?;
         let leptos_options = LeptosOptions::builder()
@@ -57,7 +65,7 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(site_addr)
             .build();
-        let mailer = Mailer::from_config(&config)?;
+        let mailer = Mailer::from_config(&config, clock.clone())?;
         Ok(Self {
             db,
             allowed_hosts: Arc::new(AllowedHosts::from_config(&config, site_addr)),
@@ -67,8 +75,14 @@ impl AppState {
             mailer: Arc::new(mailer),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             signup_pace: Arc::new(SignupPace::default()),
+            clock,
             leptos_options,
         })
+    }
+
+    /// Unix seconds now, by the application's clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{config::Config, db, error::OrInternal, now};
+use super::{config::Config, db, error::OrInternal};
 use crate::domain::AppError;
 
 /// A limit: at most `max` attempts (by weight) of one kind per subject within `window`.
@@ -131,16 +131,16 @@ impl Counted {
     }
 }
 
-/// Counts an attempt of `weight` by `subject`. When that puts the subject over the limit the
-/// attempt is not counted and the answer says how long to wait. Concurrent attempts each count
-/// themselves before they look, so together they never get past the limit.
+/// Counts an attempt of `weight` by `subject` at `now`. When that puts the subject over the limit
+/// the attempt is not counted and the answer says how long to wait. Concurrent attempts each
+/// count themselves before they look, so together they never get past the limit.
 pub async fn count(
     pool: &sqlx::AnyPool,
     limit: Limit,
     subject: &str,
     weight: i64,
+    now: i64,
 ) -> Result<Result<Counted, Wait>, AppError> {
-    let now = now();
     let id = db::throttle::record(pool, limit.bucket, subject, weight, now)
         .await
         .or_internal("counting an attempt")?;
@@ -156,14 +156,15 @@ pub async fn count(
     Ok(Err(limit.wait(tally.oldest, now)))
 }
 
-/// How much of the limit `subject` has left, read inside `ex` (a transaction that holds the lock
-/// the subject's attempts are made under, so that the answer stays true until it commits).
+/// How much of the limit `subject` has left at `now`, read inside `ex` (a transaction that holds
+/// the lock the subject's attempts are made under, so that the answer stays true until it
+/// commits).
 pub async fn remaining<'e>(
     ex: impl sqlx::AnyExecutor<'e>,
     limit: Limit,
     subject: &str,
+    now: i64,
 ) -> Result<(i64, Wait), AppError> {
-    let now = now();
     let tally = db::throttle::tally(ex, limit.bucket, subject, limit.since(now))
         .await
         .or_internal("counting attempts")?;
@@ -173,15 +174,17 @@ pub async fn remaining<'e>(
     ))
 }
 
-/// Records `weight` attempts by `subject` inside `ex`, without checking (see [`remaining`]).
+/// Records `weight` attempts by `subject` at `now` inside `ex`, without checking (see
+/// [`remaining`]).
 pub async fn record<'e>(
     ex: impl sqlx::AnyExecutor<'e>,
     limit: Limit,
     subject: &str,
     weight: i64,
+    now: i64,
 ) -> Result<(), AppError> {
     if weight > 0 {
-        db::throttle::record(ex, limit.bucket, subject, weight, now())
+        db::throttle::record(ex, limit.bucket, subject, weight, now)
             .await
             .or_internal("counting attempts")?;
     }
@@ -198,10 +201,10 @@ pub async fn clear(pool: &sqlx::AnyPool, limit: Limit, subject: &str) -> Result<
 /// The longest window of any limit: attempts older than this count for nothing.
 pub const LONGEST_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Deletes attempts that no window reaches any more.
-pub async fn prune(pool: &sqlx::AnyPool, config: &Config) -> Result<u64, sqlx::Error> {
+/// Deletes attempts that no window reaches any more at `now`.
+pub async fn prune(pool: &sqlx::AnyPool, config: &Config, now: i64) -> Result<u64, sqlx::Error> {
     let longest = LONGEST_WINDOW.max(config.login_lockout);
-    db::throttle::prune(pool, now() - i64::try_from(longest.as_secs()).unwrap_or(0)).await
+    db::throttle::prune(pool, now - i64::try_from(longest.as_secs()).unwrap_or(0)).await
 }
 
 #[cfg(test)]

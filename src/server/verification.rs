@@ -11,7 +11,6 @@ use super::{
     auth::{keys::EMAIL_VERIFICATION_PREFIX, Anyone, SignedIn},
     db::{self, account_tokens::Purpose, Tx},
     error::OrInternal,
-    now,
     origin::{RequestOrigin, NO_MAIL_ORIGIN},
     throttle::{self, Limit},
     AppState,
@@ -47,7 +46,7 @@ pub async fn queue_in(
         user_id,
         email,
         origin,
-        now(),
+        state.now(),
     )
     .await
 }
@@ -64,22 +63,22 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
         Limit::verification_mails_per_account(),
         &me.user_id().to_string(),
         1,
+        state.now(),
     )
     .await?
     {
         return Err(wait.refusal("verification emails for this account"));
     }
     let client = me.origin().client.to_string();
-    if let Err(wait) =
-        throttle::count(pool, Limit::signups_per_client(&state.config), &client, 1).await?
-    {
+    let per_client = Limit::signups_per_client(&state.config);
+    if let Err(wait) = throttle::count(pool, per_client, &client, 1, state.now()).await? {
         return Err(wait.refusal("emails asked for from your network"));
     }
     me.origin().for_mail()?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::EmailVerificationSent, Target::own(me));
-        audit::record(&mut tx, lock, event, now()).await?;
+        audit::record(&mut tx, lock, event, state.now()).await?;
     }
     queue_in(&mut tx, state, me.user_id(), me.email(), me.origin()).await?;
     tx.commit().await.or_internal("committing a verification")?;
@@ -121,7 +120,7 @@ pub async fn inspect(state: &AppState, token: &str) -> Result<VerificationLink, 
     let already = match record.used_at {
         Some(_) if verified => true,
         Some(_) => return Err(invalid()),
-        None if record.expires_at <= now() => return Err(invalid()),
+        None if record.expires_at <= state.now() => return Err(invalid()),
         None => false,
     };
     let email = db::users::email_of(pool, record.user_id)
@@ -152,7 +151,7 @@ pub async fn confirm(
     token: &str,
 ) -> Result<EmailVerified, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
-    let now = now();
+    let now = state.now();
     // The account is known only from its link: found first, so that its organization's log
     // can be locked before anything changes.
     let (token_hash, record) = find_link(state, token).await?;
@@ -233,7 +232,7 @@ pub async fn disown(
     token: &str,
 ) -> Result<VerificationDisowned, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
-    let now = now();
+    let now = state.now();
     let (token_hash, record) = find_link(state, token).await?;
     let user_id = record.user_id;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;

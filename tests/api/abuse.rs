@@ -2,7 +2,7 @@
 //! budget, signup and invitation quotas, untrusted `Host` and forwarded headers, idle and
 //! absolute session expiry, and credentials that die with deactivation.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gatehouse::domain::{AuditEntryView, AuditPage, InviteStatus, Role};
 use reqwest::{header, Client, Method, Response, StatusCode};
@@ -58,11 +58,9 @@ fn retry_after(res: &Response) -> u64 {
 }
 
 async fn failed_logins_lock_the_email_until_the_window_passes(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| {
-        c.login_max_failures = 3;
-        c.login_lockout = Duration::from_secs(3);
-    })
-    .await;
+    let app = TestApp::spawn_with(backend, |c| c.login_max_failures = 3).await;
+    let lockout = app.config.login_lockout;
+    assert_eq!(lockout, Duration::from_secs(15 * 60));
     let email = account(&app).await;
     for _ in 0..3 {
         let res = log_in(&app, &email, WRONG).await;
@@ -71,10 +69,13 @@ async fn failed_logins_lock_the_email_until_the_window_passes(backend: Backend) 
     for password in [WRONG, PASSWORD] {
         let res = log_in(&app, &email, password).await;
         let wait = retry_after(&res);
-        assert!((1..=3).contains(&wait), "Retry-After {wait}");
+        assert!(
+            (14 * 60 + 1..=15 * 60).contains(&wait),
+            "Retry-After {wait}"
+        );
         assert_eq!(
             server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
-            "Too many failed attempts. Try again in 1 minute.",
+            "Too many failed attempts. Try again in 15 minutes.",
             "refused, right password or not"
         );
     }
@@ -85,7 +86,15 @@ async fn failed_logins_lock_the_email_until_the_window_passes(backend: Backend) 
         StatusCode::OK
     );
 
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    // A minute before the window has passed, still refused.
+    app.advance(lockout - Duration::from_secs(60));
+    let res = log_in(&app, &email, PASSWORD).await;
+    assert!((1..=60).contains(&retry_after(&res)));
+    assert_eq!(
+        server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await,
+        "Too many failed attempts. Try again in 1 minute."
+    );
+    app.advance(Duration::from_secs(60));
     assert_eq!(
         log_in(&app, &email, PASSWORD).await.status(),
         StatusCode::OK
@@ -450,11 +459,8 @@ async fn invitations_have_a_daily_quota(backend: Backend) {
 }
 
 async fn an_invitation_is_sent_again_at_most_once_a_minute(backend: Backend) {
-    // Long enough that the first answers come well within it on a busy machine.
-    let app = TestApp::spawn_with(backend, |c| {
-        c.resend_cooldown = Duration::from_secs(6);
-    })
-    .await;
+    let cooldown = Duration::from_secs(60);
+    let app = TestApp::spawn_with(backend, |c| c.resend_cooldown = cooldown).await;
     app.sign_up().await;
     let token = app.token(&app.client).await;
     app.invite(&token, &["frank@example.com"], Role::Reviewer)
@@ -480,7 +486,7 @@ async fn an_invitation_is_sent_again_at_most_once_a_minute(backend: Backend) {
         .json(&json!({"emails": ["frank@example.com"], "role": "REVIEWER"}))
         .send()
         .await;
-    assert!((1..=6).contains(&retry_after(&res)));
+    assert!((1..=60).contains(&retry_after(&res)));
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status_code"], 429);
     assert_eq!(body["results"][0]["status"], "rate_limited");
@@ -492,10 +498,10 @@ async fn an_invitation_is_sent_again_at_most_once_a_minute(backend: Backend) {
     let res = app
         .server_fn(&app.client, "invites/resend", &[("id", &id.to_string())])
         .await;
-    assert!((1..=6).contains(&retry_after(&res)));
+    assert!((1..=60).contains(&retry_after(&res)));
     server_fn_error(res, StatusCode::TOO_MANY_REQUESTS).await;
 
-    tokio::time::sleep(Duration::from_millis(6100)).await;
+    app.advance(cooldown);
     let res = app
         .server_fn(&app.client, "invites/resend", &[("id", &id.to_string())])
         .await;
@@ -765,45 +771,75 @@ async fn signed_in(app: &TestApp, client: &Client) -> bool {
     }
 }
 
-async fn an_idle_session_ends(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| {
-        c.session_idle = Duration::from_secs(6);
+/// Whether `client` is signed in; when it is, waits until the session has been seen within the
+/// last minute (the server records a request after answering it, at most once a minute).
+async fn signed_in_now(app: &TestApp, client: &Client) -> bool {
+    let at = app.now();
+    if !signed_in(app, client).await {
+        return false;
+    }
+    eventually("the request recorded on the session", || async {
+        let seen: Option<i64> = sqlx::query_scalar("SELECT MAX(last_seen_at) FROM sessions")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+        seen.filter(|&seen| seen >= at - 60)
     })
     .await;
+    true
+}
+
+async fn an_idle_session_ends(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let idle = app.config.session_idle;
+    assert_eq!(idle, Duration::from_secs(12 * 60 * 60));
     app.sign_up().await;
-    // Busy: every request pushes the deadline back.
-    for _ in 0..4 {
-        assert!(signed_in(&app, &app.client).await);
-        tokio::time::sleep(Duration::from_millis(900)).await;
+    // Busy: every request pushes the deadline back, for four times the idle time.
+    for _ in 0..6 {
+        assert!(signed_in_now(&app, &app.client).await);
+        app.advance(idle * 2 / 3);
     }
-    assert!(signed_in(&app, &app.client).await);
-    // Over 6 s, and over the second the last request was seen in.
-    tokio::time::sleep(Duration::from_millis(7100)).await;
-    assert!(!signed_in(&app, &app.client).await, "idle for over 6 s");
+    assert!(signed_in_now(&app, &app.client).await);
+    // Still signed in a minute short of the idle time; idle for all of it, signed out.
+    app.advance(idle - Duration::from_secs(60));
+    assert!(
+        signed_in_now(&app, &app.client).await,
+        "idle for less than 12 h"
+    );
+    app.advance(idle);
+    assert!(!signed_in(&app, &app.client).await, "idle for 12 h");
 }
 
 async fn a_session_ends_at_its_maximum_age_however_busy(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| {
-        c.session_max_age = Duration::from_secs(6);
-    })
-    .await;
+    let app = TestApp::spawn(backend).await;
+    let max_age = app.config.session_max_age;
+    assert_eq!(max_age, Duration::from_secs(14 * 24 * 60 * 60));
     let email = format!("{}@example.com", unique("owner-"));
     let res = app.sign_up_with(&app.client, &email, PASSWORD).await;
     let cookie = res.headers()[header::SET_COOKIE]
         .to_str()
         .unwrap()
         .to_owned();
+    let max_age_attribute = format!("Max-Age={}", max_age.as_secs());
     assert!(
-        cookie.split(';').any(|part| part.trim() == "Max-Age=6"),
+        cookie
+            .split(';')
+            .any(|part| part.trim() == max_age_attribute),
         "the browser keeps it no longer: {cookie}"
     );
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(3000) {
-        assert!(signed_in(&app, &app.client).await);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    // Busy all along: a request every two thirds of the idle time, until a minute short of the
+    // maximum age.
+    let end = max_age - Duration::from_secs(60);
+    let mut age = Duration::ZERO;
+    while age < end {
+        assert!(signed_in_now(&app, &app.client).await);
+        let step = (app.config.session_idle * 2 / 3).min(end - age);
+        app.advance(step);
+        age += step;
     }
-    // Past 6 s since the session began, and past the second it began in.
-    tokio::time::sleep(Duration::from_millis(7100).saturating_sub(started.elapsed())).await;
+    assert!(signed_in_now(&app, &app.client).await);
+    // Past the maximum age since the session began.
+    app.advance(Duration::from_secs(60));
     assert!(!signed_in(&app, &app.client).await);
 }
 

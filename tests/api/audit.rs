@@ -1634,7 +1634,7 @@ async fn the_log_filters_and_pages_newest_first(backend: Backend) {
     assert_eq!(page("actor=cli".into()).await.count, 0);
     assert_eq!(page("actor=%25".into()).await.count, 0, "% is literal");
 
-    let now = gatehouse::domain::format_timestamp(gatehouse::server::now());
+    let now = gatehouse::domain::format_timestamp(app.now());
     let today = &now[..10];
     assert_eq!(page(format!("since={today}&until={today}")).await.count, 56);
     assert_eq!(page("until=2000-01-01".into()).await.count, 0);
@@ -1867,7 +1867,7 @@ async fn the_csv_export_quotes_commas_quotes_and_line_breaks(backend: Backend) {
             )
         })
         .collect();
-    audit::record_all(&mut tx, &mut lock, events, gatehouse::server::now())
+    audit::record_all(&mut tx, &mut lock, events, app.now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -1907,9 +1907,9 @@ async fn retention_prunes_old_entries_and_the_rest_still_verifies(backend: Backe
     }
     let old = entries(&app, &owner, org).await;
     assert_eq!(old.len(), 3);
-    // Two seconds later, newer entries.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let newer_at = gatehouse::server::now();
+    // An hour later, newer entries.
+    app.advance(std::time::Duration::from_secs(60 * 60));
+    let newer_at = app.now();
     for title in ["New one", "New two"] {
         ok(app
             .api(Method::PATCH, "/api/organization/", &owner)
@@ -1957,7 +1957,7 @@ async fn retention_prunes_old_entries_and_the_rest_still_verifies(backend: Backe
     execute(&app, "UPDATE audit_log SET actor_email = (SELECT email FROM users ORDER BY id LIMIT 1) WHERE id = $1", first_kept).await;
     assert_intact(&app, org, 3);
     assert_eq!(
-        audit::prune(app.db(), 1, gatehouse::server::now() + 2 * 86_400)
+        audit::prune(app.db(), 1, app.now() + 2 * 86_400)
             .await
             .unwrap(),
         3
@@ -2001,9 +2001,17 @@ async fn the_seat_history_matches_the_seats_counted_then(backend: Backend) {
     let owner_email = app.sign_up().await;
     let owner = app.token(&app.client).await;
     let org = app.org_id().await;
-    let tick = || tokio::time::sleep(std::time::Duration::from_millis(1100));
+    // The command line keeps the system's time, so the app's clock is left with it here and the
+    // test waits for the next second after each moment.
+    let tick = || async {
+        let moment = app.now();
+        eventually("the next second", || async {
+            (app.now() > moment).then_some(())
+        })
+        .await
+    };
     let mut moments = vec![];
-    let mut snapshot = |used: i64| moments.push((gatehouse::server::now(), used));
+    let mut snapshot = |used: i64| moments.push((app.now(), used));
 
     let annotator = app.add_member(Role::Annotator).await;
     let pending = app.add_member(Role::NotActivated).await;

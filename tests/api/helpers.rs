@@ -13,7 +13,7 @@ use gatehouse::{
     },
     server::{
         auth::secrets, config::MailTransport, db::Db, mail::Email, startup::Application, AppState,
-        Config,
+        Clock, Config,
     },
 };
 use reqwest::{header, header::HeaderName, Client, Method, RequestBuilder, Response, StatusCode};
@@ -166,7 +166,8 @@ impl TestApp {
     pub async fn spawn_here(backend: Backend) -> Self {
         let database = TestDatabase::create(backend).await;
         let config = Self::config_for(&database, |_| {});
-        Self::start_on(&tokio::runtime::Handle::current(), database, config).await
+        let here = tokio::runtime::Handle::current();
+        Self::start_on(&here, database, config, Clock::manual()).await
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
@@ -176,7 +177,7 @@ impl TestApp {
             .try_init();
         let database = TestDatabase::create(backend).await;
         let config = Self::config_for(&database, configure);
-        Self::start(database, config).await
+        Self::start(database, config, Clock::manual()).await
     }
 
     /// The settings of an app under test on `database`, changed by `configure`.
@@ -203,33 +204,34 @@ impl TestApp {
         config
     }
 
-    /// A second instance of the app, with the same settings, on the same database (as several
-    /// instances behind a load balancer).
+    /// A second instance of the app, with the same settings and clock, on the same database (as
+    /// several instances behind a load balancer).
     pub async fn second_instance(&self) -> Self {
         let database = TestDatabase {
             url: self.database.url.clone(),
             dir: std::env::temp_dir().join(unique("gatehouse-test-")),
             pg_name: None,
         };
-        Self::start(database, self.config.clone()).await
+        Self::start(database, self.config.clone(), self.state.clock.clone()).await
     }
 
-    async fn start(database: TestDatabase, config: Config) -> Self {
+    async fn start(database: TestDatabase, config: Config, clock: Clock) -> Self {
         // Every app of the test process runs on one shared runtime, as in production, where
         // one runtime serves every request; the test's own runtime only drives its clients.
-        Self::start_on(server_runtime().handle(), database, config).await
+        Self::start_on(server_runtime().handle(), database, config, clock).await
     }
 
     async fn start_on(
         runtime: &tokio::runtime::Handle,
         database: TestDatabase,
         config: Config,
+        clock: Clock,
     ) -> Self {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (started, ready) = tokio::sync::oneshot::channel();
         let app_config = config.clone();
         let served = runtime.spawn(async move {
-            let app = Application::build(app_config)
+            let app = Application::build_with_clock(app_config, clock)
                 .await
                 .expect("the app starts");
             let _ = started.send((app.address(), app.state().clone()));
@@ -262,6 +264,18 @@ impl TestApp {
 
     pub fn db(&self) -> &Db {
         &self.state.db
+    }
+
+    /// Unix seconds now, by the app's clock.
+    pub fn now(&self) -> i64 {
+        self.state.now()
+    }
+
+    /// Moves the app's clock (and its other instances') forward by `by`, as if that much time had
+    /// passed, and wakes the outbox so that what is due by then goes out.
+    pub fn advance(&self, by: Duration) {
+        self.state.clock.advance(by);
+        self.state.outbox_wake.notify_one();
     }
 
     /// Calls a server function the way the browser's forms do (URL-encoded POST).

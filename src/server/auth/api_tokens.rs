@@ -7,7 +7,7 @@ use crate::server::{
     audit::{self, Event, Target},
     db::{self, Tx},
     error::OrInternal,
-    now, AppState,
+    AppState,
 };
 
 /// The caller's current API token.
@@ -24,35 +24,43 @@ pub async fn current(state: &AppState, me: &Active) -> Result<String, AppError> 
 /// Replaces the caller's API token; the old one stops working at once.
 pub async fn reset(state: &AppState, me: &Active) -> Result<String, AppError> {
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
-    let token = replace(&mut tx, &state.keys, me.user_id()).await?;
+    let now = state.now();
+    let token = replace(&mut tx, &state.keys, me.user_id(), now).await?;
     if let Some(lock) = organization.as_mut() {
         let event = Event::by(me, Action::ApiTokenReset, Target::own(me));
-        audit::record(&mut tx, lock, event, now()).await?;
+        audit::record(&mut tx, lock, event, now).await?;
     }
     tx.commit().await.or_internal("resetting a token")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "reset the API token");
     Ok(token)
 }
 
-/// Ends every session of `user_id` and replaces their API token, inside `tx`: nothing they held
-/// works any more (deactivation, a password reset; restoring them later revives none of it).
-pub async fn revoke_credentials(tx: &mut Tx, keys: &Keys, user_id: i64) -> Result<(), AppError> {
+/// Ends every session of `user_id` and replaces their API token (made at `now`), inside `tx`:
+/// nothing they held works any more (deactivation, a password reset; restoring them later revives
+/// none of it).
+pub async fn revoke_credentials(
+    tx: &mut Tx,
+    keys: &Keys,
+    user_id: i64,
+    now: i64,
+) -> Result<(), AppError> {
     db::sessions::delete_all_of(&mut **tx, user_id)
         .await
         .or_internal("ending sessions")?;
-    replace(tx, keys, user_id).await.map(drop)
+    replace(tx, keys, user_id, now).await.map(drop)
 }
 
-/// Gives `user_id` a new API token inside `conn` (the old one stops working when it commits) and
-/// returns it.
+/// Gives `user_id` a new API token inside `conn`, made at `now` (the old one stops working when
+/// it commits), and returns it.
 pub async fn replace(
     conn: &mut sqlx::AnyConnection,
     keys: &Keys,
     user_id: i64,
+    now: i64,
 ) -> Result<String, AppError> {
     let salt = secrets::random_bytes::<16>();
     let token = keys.api_token(user_id, &salt);
-    db::api_tokens::upsert(&mut *conn, user_id, &secrets::hash(&token), &salt, now())
+    db::api_tokens::upsert(&mut *conn, user_id, &secrets::hash(&token), &salt, now)
         .await
         .or_internal("storing a token")?;
     Ok(token)

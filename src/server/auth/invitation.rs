@@ -10,7 +10,7 @@ use crate::server::{
     db::{self, Locked, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{self, InviteToken},
-    notices, now, AppState,
+    notices, AppState,
 };
 
 pub const OTHER_ADDRESS: &str =
@@ -76,7 +76,7 @@ pub(super) async fn join_in(
     {
         return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()));
     }
-    let now = now();
+    let now = state.now();
     let (organization_id, role, event) = match token {
         InviteToken::Link(token_hash) => {
             let org = db::organizations::find_by_invite_hash(&mut **tx, &token_hash)

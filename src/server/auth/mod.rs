@@ -19,7 +19,7 @@ pub mod signup;
 
 use axum::http::{header, request::Parts, HeaderMap};
 
-use super::{db, error::OrInternal, now, origin::RequestOrigin, AppState};
+use super::{db, error::OrInternal, origin::RequestOrigin, AppState};
 use crate::domain::{admits, AppError, Need, Refusal, Role};
 
 /// The user behind a request, with their membership as it is in the database right now. Only
@@ -430,7 +430,7 @@ async fn identify(
     headers: &HeaderMap,
     origin: &RequestOrigin,
 ) -> Result<Option<Account>, AppError> {
-    let now = now();
+    let now = state.now();
     let (record, via) = if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = parse_token_header(value.to_str().unwrap_or_default())?;
         let record = db::principals::by_api_token(state.db.pool(), &secrets::hash(token))

@@ -21,7 +21,6 @@ use crate::server::{
         Tx,
     },
     error::OrInternal,
-    now,
     throttle::{self, Limit},
     AppState,
 };
@@ -43,15 +42,16 @@ impl ResetToken {
             .ok_or_else(invalid_link)
     }
 
-    /// The token's row, if it can still be used.
+    /// The token's row, if it can still be used at `now`.
     async fn live<'e>(
         &self,
         ex: impl sqlx::AnyExecutor<'e>,
+        now: i64,
     ) -> Result<AccountTokenRecord, AppError> {
         db::account_tokens::find_by_hash(ex, Purpose::PasswordReset, &self.0)
             .await
             .or_internal("finding a password reset")?
-            .filter(|t| t.is_live(now()))
+            .filter(|t| t.is_live(now))
             .ok_or_else(invalid_link)
     }
 }
@@ -70,6 +70,7 @@ pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(
         Limit::signups_per_client(&state.config),
         &client,
         1,
+        state.now(),
     )
     .await?
     {
@@ -153,6 +154,7 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
         Limit::signups_per_client(&state.config),
         &client,
         1,
+        state.now(),
     )
     .await?
     {
@@ -216,7 +218,7 @@ async fn queue(
     event: Event,
     by: Option<&Admin>,
 ) -> Result<Queued, AppError> {
-    let now = now();
+    let now = state.now();
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
     if let Some(me) = by {
         if organization.as_ref().map(|l| l.id) != Some(me.organization_id()) {
@@ -244,11 +246,11 @@ async fn queue(
     }
     let per_hour = Limit::reset_mails_per_account();
     let subject = user_id.to_string();
-    let (left, wait) = throttle::remaining(&mut *tx, per_hour, &subject).await?;
+    let (left, wait) = throttle::remaining(&mut *tx, per_hour, &subject, now).await?;
     if left == 0 {
         return Ok(Queued::HeldBack(wait));
     }
-    throttle::record(&mut *tx, per_hour, &subject, 1).await?;
+    throttle::record(&mut *tx, per_hour, &subject, 1, now).await?;
     if let Some(lock) = organization.as_mut() {
         audit::record(&mut tx, lock, event, now).await?;
     }
@@ -280,11 +282,12 @@ pub async fn confirm(
     let token = ResetToken::parse(token)?;
     let new_password = Password::parse(new_password)?;
     // A dead link answers at once, before the slow hash; it is used up atomically below.
-    let record = token.live(state.db.pool()).await?;
+    let record = token.live(state.db.pool(), state.now()).await?;
     refuse_weak(state, record.user_id, &new_password).await?;
     let hash = password::hash(&state.hashing, new_password).await?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, record.user_id).await?;
-    let user_id = db::account_tokens::use_once(&mut *tx, Purpose::PasswordReset, &token.0, now())
+    let now = state.now();
+    let user_id = db::account_tokens::use_once(&mut *tx, Purpose::PasswordReset, &token.0, now)
         .await
         .or_internal("using a password reset")?
         .ok_or_else(invalid_link)?;
@@ -310,11 +313,11 @@ pub async fn confirm(
         let event = Event::new(actor, Action::PasswordResetCompleted, target)
             .from(caller.origin())
             .details(json!({"api_token_reset": true}));
-        audit::record(&mut tx, lock, event, now()).await?;
+        audit::record(&mut tx, lock, event, now).await?;
     }
     store_password_in(&mut tx, user_id, &hash).await?;
     // Whoever held the account before its owner recovered it keeps nothing: no session, no token.
-    api_tokens::revoke_credentials(&mut tx, &state.keys, user_id).await?;
+    api_tokens::revoke_credentials(&mut tx, &state.keys, user_id, now).await?;
     let proven = Proven::new(user_id, SignInMethod::ResetLink);
     let next = signin::proceed(state, &mut tx, proven, caller.origin(), None).await?;
     tx.commit()
@@ -365,6 +368,7 @@ pub async fn set_by_administrator(
     super::common_passwords::check(&new_password, &email)?;
     let hash = password::hash(&state.hashing, new_password).await?;
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, user.id).await?;
+    let now = state.now();
     store_password_in(&mut tx, user.id, &hash).await?;
     if let Some(lock) = organization.as_mut() {
         let target = Target::User {
@@ -373,9 +377,9 @@ pub async fn set_by_administrator(
         };
         let event = Event::new(Actor::Cli, Action::PasswordChanged, target)
             .details(json!({"api_token_reset": true}));
-        audit::record(&mut tx, lock, event, now()).await?;
+        audit::record(&mut tx, lock, event, now).await?;
     }
-    api_tokens::revoke_credentials(&mut tx, &state.keys, user.id).await?;
+    api_tokens::revoke_credentials(&mut tx, &state.keys, user.id, now).await?;
     tx.commit()
         .await
         .or_internal("committing a password change")?;

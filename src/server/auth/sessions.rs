@@ -10,7 +10,6 @@ use crate::server::{
     audit::{self, Actor, Event, Target},
     db::{self, Tx},
     error::OrInternal,
-    now,
     origin::RequestOrigin,
     AppState,
 };
@@ -65,7 +64,7 @@ pub async fn open(
     origin: &RequestOrigin,
 ) -> Result<NewSession, AppError> {
     let secret = secrets::generate(secrets::SESSION_PREFIX);
-    let now = now();
+    let now = state.now();
     db::sessions::insert(
         &mut **tx,
         &secrets::hash(&secret),
@@ -167,7 +166,7 @@ pub async fn sign_out(
             email: account.email().to_owned(),
         };
         let event = Event::new(actor, Action::SignedOut, target).from(account.origin());
-        audit::record(&mut tx, lock, event, now()).await?;
+        audit::record(&mut tx, lock, event, state.now()).await?;
     }
     tx.commit().await.or_internal("ending a session")?;
     tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
@@ -179,7 +178,7 @@ async fn live_of(
     state: &AppState,
     me: &Account,
 ) -> Result<Vec<db::sessions::SessionRecord>, AppError> {
-    let now = now();
+    let now = state.now();
     db::sessions::list_of(
         state.db.pool(),
         me.user_id(),
@@ -224,7 +223,7 @@ pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), Ap
     {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     }
-    record_ended(&mut tx, organization.as_mut(), me, 1).await?;
+    record_ended(&mut tx, organization.as_mut(), me, 1, state.now()).await?;
     tx.commit().await.or_internal("ending a session")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), session = %id, "ended a session");
     Ok(())
@@ -235,7 +234,7 @@ pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), Ap
 pub async fn end_others(state: &AppState, me: &SignedIn) -> Result<u64, AppError> {
     let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
     let ended = end_all_but_current(&mut tx, me).await?;
-    record_ended(&mut tx, organization.as_mut(), me, ended).await?;
+    record_ended(&mut tx, organization.as_mut(), me, ended, state.now()).await?;
     tx.commit().await.or_internal("ending sessions")?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), ended, "ended the other sessions");
     Ok(ended)
@@ -251,19 +250,20 @@ pub async fn end_all_but_current(tx: &mut Tx, me: &Account) -> Result<u64, AppEr
     .or_internal("ending sessions")
 }
 
-/// Records in the organization's log that the caller ended `ended` of their sessions.
+/// Records in the organization's log that the caller ended `ended` of their sessions, at `now`.
 async fn record_ended(
     tx: &mut Tx,
     organization: Option<&mut db::Locked>,
     me: &SignedIn,
     ended: u64,
+    now: i64,
 ) -> Result<(), AppError> {
     let Some(lock) = organization else {
         return Ok(());
     };
     let event = Event::by(me, crate::domain::Action::SessionEnded, Target::own(me))
         .details(serde_json::json!({"ended": ended}));
-    audit::record(tx, lock, event, now()).await
+    audit::record(tx, lock, event, now).await
 }
 
 /// A session's public id: the start of its stored hash, in hex. It identifies the session to its

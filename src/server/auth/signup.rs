@@ -19,7 +19,6 @@ use crate::server::{
     db::{self, Locked, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{Destination, InviteToken},
-    now,
     origin::RequestOrigin,
     throttle::{self, Limit},
     verification, AppState,
@@ -76,6 +75,7 @@ pub async fn sign_up(
         Limit::signups_per_client(&state.config),
         &client,
         1,
+        state.now(),
     )
     .await?
     {
@@ -89,7 +89,7 @@ pub async fn sign_up(
     // checked again, atomically, in the transaction.
     let mut joining = None;
     if let Some(token) = &token {
-        joining = Some(match token.resolve(state.db.pool()).await? {
+        joining = Some(match token.resolve(state.db.pool(), state.now()).await? {
             Destination::Invitation(invited) => {
                 if invited.email != email.as_str() {
                     return Err(AppError::invalid("email", invitation::OTHER_ADDRESS));
@@ -127,7 +127,7 @@ pub async fn sign_up(
         Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
         None => None,
     };
-    let now = now();
+    let now = state.now();
     let (user_id, method) = match token {
         None => {
             let created = create_owner_in(
@@ -137,6 +137,7 @@ pub async fn sign_up(
                 &hash,
                 state.config.license_seats,
                 Some(caller.origin()),
+                now,
             )
             .await;
             let user_id = match created {
@@ -158,7 +159,7 @@ pub async fn sign_up(
         }
         Some(token) => {
             let user_id = insert_user(&mut tx, &email, &hash, now).await?;
-            api_tokens::replace(&mut tx, &state.keys, user_id).await?;
+            api_tokens::replace(&mut tx, &state.keys, user_id, now).await?;
             let role =
                 invitation::join_in(&mut tx, &mut lock, state, user_id, &email, token, caller)
                     .await?;
@@ -207,7 +208,9 @@ async fn tell_already_registered(
         }
         Some(origin) => {
             let limit = Limit::account_exists_mails();
-            let counted = throttle::count(state.db.pool(), limit, &user_id.to_string(), 1).await?;
+            let counted =
+                throttle::count(state.db.pool(), limit, &user_id.to_string(), 1, state.now())
+                    .await?;
             if counted.is_err() {
                 tracing::info!(
                     user_id,
@@ -226,7 +229,7 @@ async fn tell_already_registered(
             user_id,
             email.as_str(),
             origin,
-            now(),
+            state.now(),
         )
         .await
         .or_internal("queueing a message")?;
@@ -239,8 +242,8 @@ async fn tell_already_registered(
 
 /// Creates a user, their organization and their Owner membership inside `tx`, and starts the
 /// organization's audit log with it: done by the new user from `origin`, or (without) by the
-/// command line. Returns the user id. (The new organization needs no lock: no other transaction
-/// can see it before this one commits.)
+/// command line, at `now`. Returns the user id. (The new organization needs no lock: no other
+/// transaction can see it before this one commits.)
 pub async fn create_owner_in(
     tx: &mut Tx,
     keys: &Keys,
@@ -248,8 +251,8 @@ pub async fn create_owner_in(
     password_hash: &str,
     seats: Option<i64>,
     origin: Option<&RequestOrigin>,
+    now: i64,
 ) -> Result<i64, AppError> {
-    let now = now();
     let user_id = insert_user(tx, email, password_hash, now).await?;
     let org_id = db::organizations::insert(&mut **tx, email.as_str(), seats, user_id, now)
         .await
@@ -266,7 +269,7 @@ pub async fn create_owner_in(
     db::memberships::insert(&mut **tx, org_id, user_id, Role::Owner, now)
         .await
         .or_internal("creating the Owner membership")?;
-    api_tokens::replace(tx, keys, user_id).await?;
+    api_tokens::replace(tx, keys, user_id, now).await?;
     let target = Target::Organization {
         id: org_id,
         title: email.to_string(),

@@ -11,7 +11,7 @@ use lettre::message::Mailbox;
 
 pub use transport::{Email, Memory, Transport};
 
-use super::{config::MailTransport, Config};
+use super::{config::MailTransport, Clock, Config};
 
 /// The sender and the transport the outbox delivers through.
 pub struct Mailer {
@@ -22,9 +22,10 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// SMTP when it is configured, else `.eml` files in the mail folder; memory when the
-    /// configuration asks for it (tests only: no environment variable selects it).
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    /// SMTP when it is configured, else `.eml` files in the mail folder (named by the time on
+    /// `clock`); memory when the configuration asks for it (tests only: no environment variable
+    /// selects it).
+    pub fn from_config(config: &Config, clock: Clock) -> Result<Self, String> {
         let from: Mailbox = config
             .email_from
             .parse()
@@ -47,6 +48,7 @@ impl Mailer {
                 from,
                 transport: Arc::new(transport::Files {
                     dir: config.mail_dir(),
+                    clock,
                 }),
                 memory: None,
             },
@@ -96,12 +98,15 @@ mod tests {
 
     #[test]
     fn without_smtp_settings_messages_are_files_and_tests_may_ask_for_memory() {
-        let files = Mailer::from_config(&Config::default()).unwrap();
+        let files = Mailer::from_config(&Config::default(), Clock::system()).unwrap();
         assert!(files.transport().is_local() && files.memory().is_none());
-        let memory = Mailer::from_config(&Config {
-            mail_transport: MailTransport::Memory,
-            ..Config::default()
-        })
+        let memory = Mailer::from_config(
+            &Config {
+                mail_transport: MailTransport::Memory,
+                ..Config::default()
+            },
+            Clock::system(),
+        )
         .unwrap();
         assert!(memory.memory().is_some() && !memory.transport().is_local());
     }

@@ -8,7 +8,10 @@ use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 
-use crate::server::config::{SmtpConfig, SmtpTls};
+use crate::server::{
+    config::{SmtpConfig, SmtpTls},
+    Clock,
+};
 
 /// A message ready to send: addressed, with its text and HTML parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +106,7 @@ impl Transport for Smtp {
 /// The folder and the files are readable by their owner only: the messages carry invitation links.
 pub struct Files {
     pub dir: PathBuf,
+    pub clock: Clock,
 }
 
 impl Transport for Files {
@@ -120,7 +124,7 @@ impl Transport for Files {
                 .create(dir)
                 .await
                 .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            let path = dir.join(format!("{}-{}.eml", crate::server::now(), email.id));
+            let path = dir.join(format!("{}-{}.eml", self.clock.now(), email.id));
             let mut options = tokio::fs::OpenOptions::new();
             options.write(true).create(true).truncate(true);
             #[cfg(unix)]
@@ -235,6 +239,7 @@ mod tests {
         ));
         let files = Files {
             dir: root.join("mail"),
+            clock: Clock::system(),
         };
         files.send(&email()).await.unwrap();
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;

@@ -12,7 +12,6 @@ use crate::{
         audit::{self, Actor, Event, Target},
         db,
         error::OrInternal,
-        now,
         origin::RequestOrigin,
         throttle::{self, Limit},
         AppState,
@@ -69,7 +68,7 @@ pub async fn confirm(
     if !state.hashing.has_room() {
         return Err(busy());
     }
-    let from_client = match throttle::count(pool, per_client, &client, 1).await? {
+    let from_client = match throttle::count(pool, per_client, &client, 1, state.now()).await? {
         Ok(counted) => counted,
         Err(wait) => return Err(locked_out(wait, "")),
     };
@@ -84,7 +83,7 @@ pub async fn confirm(
         },
         Claimant::Account { user_id, email } => (email.to_owned(), StoredAt::Account(user_id)),
     };
-    let for_email = match throttle::count(pool, per_email, &email, 1).await? {
+    let for_email = match throttle::count(pool, per_email, &email, 1, state.now()).await? {
         Ok(counted) => counted,
         Err(wait) => {
             from_client.take_back(pool).await?;
@@ -124,7 +123,7 @@ pub async fn confirm(
     let (Some(user_id), Some(hash), true) = (user_id, hash, verified) else {
         tracing::info!(client = %client, user_id, "wrong password");
         // Whether this failure used up the address's attempts: read for every address alike.
-        let (left, _) = throttle::remaining(pool, per_email, &email).await?;
+        let (left, _) = throttle::remaining(pool, per_email, &email, state.now()).await?;
         if let Some(user_id) = user_id {
             // Answered first, recorded after: the answer takes the same time whether or not the
             // account exists (and has an organization whose log records it).
@@ -188,7 +187,7 @@ async fn record_failure(
         .await
         .or_internal("locking the organization")?
     {
-        audit::record_all(&mut tx, &mut lock, events, now()).await?;
+        audit::record_all(&mut tx, &mut lock, events, state.now()).await?;
     }
     tx.commit().await.or_internal("committing an audit entry")
 }

@@ -14,7 +14,7 @@ use crate::server::{
     db,
     error::OrInternal,
     invite_token::{Destination, InviteToken},
-    now, AppState,
+    AppState,
 };
 
 pub const LOGIN_MISMATCH: &str = "The email and password you entered don't match.";
@@ -62,7 +62,7 @@ pub async fn sign_in(
                 invitation::ALREADY_IN_AN_ORGANIZATION.into(),
             ))
         }
-        (Some(token), None) => Some(match token.resolve(pool).await? {
+        (Some(token), None) => Some(match token.resolve(pool, state.now()).await? {
             Destination::Invitation(invitation) => invitation.organization_id,
             Destination::Organization { id, .. } => id,
         }),
@@ -73,7 +73,7 @@ pub async fn sign_in(
         Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
         None => None,
     };
-    let now = now();
+    let now = state.now();
     if let Some(token) = token {
         invitation::join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
     }
