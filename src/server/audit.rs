@@ -159,9 +159,10 @@ pub fn entry_hash(e: &EntryRecord) -> Vec<u8> {
 }
 
 /// Writes `events`, in order, to the chain of the organization locked by `lock` inside `tx`, in
-/// one statement (per thousand entries). The chain's head moves on with them: in `lock`, and in
+/// one statement (per thousand entries): what [`super::change::Change::commit`] does with the
+/// entries of a change. The chain's head moves on with them: in `lock`, and in
 /// `audit_chains` by the table's trigger.
-pub async fn record_all(
+pub(super) async fn record_all(
     tx: &mut Tx,
     lock: &mut Locked,
     events: Vec<Event>,
@@ -214,18 +215,8 @@ pub async fn record_all(
     Ok(())
 }
 
-/// Writes one event inside `tx`, which holds `lock`.
-pub async fn record(
-    tx: &mut Tx,
-    lock: &mut Locked,
-    event: Event,
-    now: i64,
-) -> Result<(), AppError> {
-    record_all(tx, lock, vec![event], now).await
-}
-
 /// Locks `organization_id` in `tx` ([`Db::lock_organization`]); a missing organization is a 404.
-pub async fn lock(db: &Db, tx: &mut Tx, organization_id: i64) -> Result<Locked, AppError> {
+pub(super) async fn lock(db: &Db, tx: &mut Tx, organization_id: i64) -> Result<Locked, AppError> {
     db.lock_organization(tx, organization_id)
         .await
         .or_internal("locking the organization")?
@@ -234,24 +225,6 @@ pub async fn lock(db: &Db, tx: &mut Tx, organization_id: i64) -> Result<Locked, 
                 "There is no organization with id {organization_id}."
             ))
         })
-}
-
-/// Begins a transaction holding the lock of `user_id`'s organization, if they belong to one:
-/// for changes to an account (its password, token, sessions) that the organization's log
-/// records.
-pub async fn begin_for_user(db: &Db, user_id: i64) -> Result<(Tx, Option<Locked>), AppError> {
-    let mut tx = db.begin().await.or_internal("starting a change")?;
-    let organization = db::memberships::organization_of(&mut *tx, user_id)
-        .await
-        .or_internal("reading a membership")?;
-    let locked = match organization {
-        Some(org) => db
-            .lock_organization(&mut tx, org)
-            .await
-            .or_internal("locking the organization")?,
-        None => None,
-    };
-    Ok((tx, locked))
 }
 
 /// An entry as the API and the page show it.

@@ -6,8 +6,8 @@ use clap::{Parser, Subcommand};
 
 use super::{
     auth::{self, password},
+    change::Change,
     db::{self, Db},
-    error::OrInternal,
     AppState, Clock, Config,
 };
 use crate::domain::{EmailAddress, FullName, Password};
@@ -193,7 +193,7 @@ async fn run_command(command: Command, config: &Config) -> Result<String, String
                     format!("--seats must be a whole number of at least 0 or \"unlimited\", not {n:?}")
                 })?),
             };
-            super::seats::set_limit(&state.db, org, limit, state.now())
+            super::seats::set_limit(&state, org, limit)
                 .await
                 .map(|()| {
                     format!(
@@ -289,32 +289,28 @@ async fn create_owner(
     let hash = password::hash(&state.hashing, password)
         .await
         .map_err(|e| e.to_string())?;
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting")
-        .map_err(|e| e.to_string())?;
+    let mut change = Change::to(state, None).await.map_err(|e| e.to_string())?;
     let user_id = auth::signup::create_owner_in(
-        &mut tx,
+        &mut change,
         &state.keys,
         &email,
         &hash,
         state.config.license_seats,
         None,
-        state.now(),
     )
     .await
     .map_err(|e| e.to_string())?;
     tracing::Span::current().record("user_id", user_id);
-    db::users::set_name(&mut *tx, user_id, name.first.as_str(), name.last.as_str())
+    let now = change.now();
+    let tx = change.tx();
+    db::users::set_name(&mut **tx, user_id, name.first.as_str(), name.last.as_str())
         .await
         .map_err(|e| e.to_string())?;
     // The server's administrator vouches for the address they typed.
-    db::users::mark_verified(&mut *tx, user_id, state.now())
+    db::users::mark_verified(&mut **tx, user_id, now)
         .await
         .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
+    change.commit().await.map_err(|e| e.to_string())?;
     Ok(format!(
         "Created {email} (user {user_id}) as the Owner of a new organization."
     ))

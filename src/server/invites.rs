@@ -1,8 +1,9 @@
 //! The invite link and email invitations (SPEC section 5).
 
 use super::{
-    audit::{self, Event, Target},
+    audit::{Event, Target},
     auth::{secrets, Admin},
+    change::Change,
     db::{
         self,
         invitations::{NewInvitation, OpenInvitation},
@@ -70,23 +71,21 @@ pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppE
     let salt = secrets::random_bytes::<16>();
     let hash = secrets::hash(&state.keys.invite_link(&salt));
     let org = me.organization_id();
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a link reset")?;
-    let mut lock = me.lock(&state.db, &mut tx).await?;
-    db::organizations::replace_invite_link(&mut *tx, org, &salt, &hash)
+    let mut change = Change::by(state, me).await?;
+    db::organizations::replace_invite_link(&mut **change.tx(), org, &salt, &hash)
         .await
         .or_internal("resetting the invite link")?;
-    let title = std::mem::take(&mut lock.title);
+    let title = change
+        .organization()
+        .map(|lock| lock.title.clone())
+        .unwrap_or_default();
     let event = Event::by(
         me,
         Action::InviteLinkReset,
         Target::Organization { id: org, title },
     );
-    audit::record(&mut tx, &mut lock, event, state.now()).await?;
-    tx.commit().await.or_internal("committing a link reset")?;
+    change.record(event);
+    change.commit().await?;
     tracing::info!(
         organization_id = me.organization_id(),
         user_id = me.user_id(),
@@ -144,9 +143,8 @@ pub async fn send(
     let mut results = Vec::with_capacity(addresses.len());
     let mut refusal = None;
     let mut seen = std::collections::HashSet::new();
-    let mut tx = state.db.begin().await.or_internal("starting invitations")?;
-    let mut lock = me.lock(&state.db, &mut tx).await?;
-    batch.read_quota(&mut tx).await?;
+    let mut change = Change::by(state, me).await?;
+    batch.read_quota(change.tx()).await?;
     for raw in addresses {
         let outcome = |status, detail: &str| InviteOutcome {
             email: raw.trim().to_owned(),
@@ -163,7 +161,7 @@ pub async fn send(
         if !seen.insert(email.clone()) {
             continue; // the same address twice in one request gets one answer
         }
-        match batch.invite(&mut tx, &email).await {
+        match batch.invite(change.tx(), &email).await {
             Ok(done) => results.push(done),
             Err(e @ AppError::NoFreeSeat { .. }) => {
                 results.push(outcome(InviteStatus::NoFreeSeat, &e.to_string()));
@@ -176,9 +174,8 @@ pub async fn send(
             Err(e) => return Err(e),
         }
     }
-    batch.finish(&mut tx, &mut lock).await?;
-    tx.commit().await.or_internal("committing invitations")?;
-    state.outbox_wake.notify_one();
+    batch.finish(&mut change).await?;
+    change.commit().await?;
     let sent = results.iter().filter(|o| o.status.is_success()).count();
     tracing::info!(
         organization_id = org,
@@ -238,12 +235,16 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// Counts what was sent against the quota and writes every invitation's audit entry, in one
-    /// statement however many addresses.
-    async fn finish(&mut self, tx: &mut db::Tx, lock: &mut db::Locked) -> Result<(), AppError> {
+    /// Counts what was sent against the quota and records every invitation's audit entry (the
+    /// change writes them in one statement however many addresses).
+    async fn finish(&mut self, change: &mut Change<'_>) -> Result<(), AppError> {
         let subject = self.me.organization_id().to_string();
-        throttle::record(&mut **tx, self.quota_limit(), &subject, self.sent, self.now).await?;
-        audit::record_all(tx, lock, std::mem::take(&mut self.events), self.now).await
+        let tx = &mut **change.tx();
+        throttle::record(tx, self.quota_limit(), &subject, self.sent, self.now).await?;
+        for event in std::mem::take(&mut self.events) {
+            change.record(event);
+        }
+        Ok(())
     }
 
     /// Refuses one more message when the quota is used up, or when `open` was sent less than the
@@ -470,43 +471,40 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
         .ok_or_else(no_such_invitation)?;
     let email = EmailAddress::parse(&invitation.email)?;
     let mut batch = Batch::new(state, me, invitation.role)?;
-    let mut tx = state.db.begin().await.or_internal("starting a resend")?;
-    let mut lock = me.lock(&state.db, &mut tx).await?;
-    batch.read_quota(&mut tx).await?;
+    let mut change = Change::by(state, me).await?;
+    batch.read_quota(change.tx()).await?;
     // Revoked or accepted meanwhile: there is nothing to send again (re-inviting would make a new
     // invitation the admin did not ask for).
-    let still_open = db::invitations::find_open(&mut *tx, me.organization_id(), email.as_str())
+    let organization = me.organization_id();
+    let still_open = db::invitations::find_open(&mut **change.tx(), organization, email.as_str())
         .await
         .or_internal("finding an invitation")?;
     if still_open.as_ref().map(|o| o.id) != Some(id) {
         return Err(no_such_invitation());
     }
-    if batch.already_member(&mut tx, &email).await?.is_some() {
-        return revoke_for_member(tx, lock, me, id, email, state.now()).await;
+    if batch.already_member(change.tx(), &email).await?.is_some() {
+        return revoke_for_member(change, me, id, email).await;
     }
-    let outcome = batch.issue(&mut tx, &email, still_open).await?;
-    batch.finish(&mut tx, &mut lock).await?;
-    tx.commit().await.or_internal("committing a resend")?;
-    state.outbox_wake.notify_one();
+    let outcome = batch.issue(change.tx(), &email, still_open).await?;
+    batch.finish(&mut change).await?;
+    change.commit().await?;
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");
     Ok(())
 }
 
-/// Instead of a resend: the address became a member meanwhile, so its invitation is revoked at
-/// `now` (its seat is freed, its unsent message cancelled), and the answer tells the
-/// administrator.
+/// Instead of a resend: the address became a member meanwhile, so its invitation is revoked (its
+/// seat is freed, its unsent message cancelled), and the answer tells the administrator.
 async fn revoke_for_member(
-    mut tx: db::Tx,
-    lock: db::Locked,
+    mut change: Change<'_>,
     me: &Admin,
     id: i64,
     email: EmailAddress,
-    now: i64,
 ) -> Result<(), AppError> {
-    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now)
+    let now = change.now();
+    let revoked = db::invitations::revoke_by_id(&mut **change.tx(), me.organization_id(), id, now)
         .await
         .or_internal("revoking an invitation")?;
-    finish_revocation(tx, lock, me, revoked, email.to_string(), now).await?;
+    finish_revocation(change, me, revoked, email.to_string()).await?;
     Err(AppError::Conflict(format!(
         "{email} has joined this organization meanwhile, so nothing was sent: the invitation is revoked and its seat is free again."
     )))
@@ -514,60 +512,52 @@ async fn revoke_for_member(
 
 /// Revokes the open invitation with this id: its link stops working and its seat is freed.
 pub async fn revoke(state: &AppState, me: &Admin, id: i64) -> Result<(), AppError> {
-    let (mut tx, lock) = begin_revocation(state, me).await?;
-    let now = state.now();
-    let revoked = db::invitations::revoke_by_id(&mut *tx, me.organization_id(), id, now)
+    let mut change = Change::by(state, me).await?;
+    let now = change.now();
+    let tx = change.tx();
+    let revoked = db::invitations::revoke_by_id(&mut **tx, me.organization_id(), id, now)
         .await
         .or_internal("revoking an invitation")?;
     let email = match revoked {
-        Some(id) => db::invitations::find(&mut *tx, id)
+        Some(id) => db::invitations::find(&mut **tx, id)
             .await
             .or_internal("reading an invitation")?
             .map(|i| i.email)
             .unwrap_or_default(),
         None => String::new(),
     };
-    finish_revocation(tx, lock, me, revoked, email, now).await
-}
-
-async fn begin_revocation(state: &AppState, me: &Admin) -> Result<(db::Tx, db::Locked), AppError> {
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting a revocation")?;
-    let lock = me.lock(&state.db, &mut tx).await?;
-    Ok((tx, lock))
+    finish_revocation(change, me, revoked, email).await
 }
 
 /// Revokes the open invitation of this address.
 pub async fn revoke_address(state: &AppState, me: &Admin, email: &str) -> Result<(), AppError> {
     let email = EmailAddress::parse(email)?;
-    let (mut tx, lock) = begin_revocation(state, me).await?;
-    let now = state.now();
-    let revoked =
-        db::invitations::revoke_by_email(&mut *tx, me.organization_id(), email.as_str(), now)
-            .await
-            .or_internal("revoking an invitation")?;
-    finish_revocation(tx, lock, me, revoked, email.to_string(), now).await
+    let mut change = Change::by(state, me).await?;
+    let now = change.now();
+    let revoked = db::invitations::revoke_by_email(
+        &mut **change.tx(),
+        me.organization_id(),
+        email.as_str(),
+        now,
+    )
+    .await
+    .or_internal("revoking an invitation")?;
+    finish_revocation(change, me, revoked, email.to_string()).await
 }
 
 async fn finish_revocation(
-    mut tx: db::Tx,
-    mut lock: db::Locked,
+    mut change: Change<'_>,
     me: &Admin,
     revoked: Option<i64>,
     email: String,
-    now: i64,
 ) -> Result<(), AppError> {
     let revoked = revoked.ok_or_else(no_such_invitation)?;
-    db::outbox::cancel_unsent(&mut *tx, revoked)
+    db::outbox::cancel_unsent(&mut **change.tx(), revoked)
         .await
         .or_internal("cancelling a message")?;
     let target = Target::Invitation { id: revoked, email };
-    let event = Event::by(me, Action::InvitationRevoked, target);
-    audit::record(&mut tx, &mut lock, event, now).await?;
-    tx.commit().await.or_internal("committing a revocation")?;
+    change.record(Event::by(me, Action::InvitationRevoked, target));
+    change.commit().await?;
     tracing::info!(
         organization_id = me.organization_id(),
         user_id = me.user_id(),

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod bundle;
+pub mod change;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,8 +1,9 @@
 //! The caller's organization: reading and renaming it.
 
 use super::{
-    audit::{self, Event, Target},
+    audit::{Event, Target},
     auth::{organization_not_found, Active, Admin},
+    change::Change,
     db,
     error::OrInternal,
     AppState,
@@ -26,10 +27,9 @@ pub async fn rename(
 ) -> Result<OrganizationView, AppError> {
     let title = OrgTitle::parse(title)?;
     let id = me.organization_id();
-    let now = state.now();
-    let mut tx = state.db.begin().await.or_internal("starting a rename")?;
-    let mut lock = me.lock(&state.db, &mut tx).await?;
-    if !db::organizations::rename(&mut *tx, id, &title, now)
+    let mut change = Change::by(state, me).await?;
+    let now = change.now();
+    if !db::organizations::rename(&mut **change.tx(), id, &title, now)
         .await
         .or_internal("renaming an organization")?
     {
@@ -39,10 +39,11 @@ pub async fn rename(
         id,
         title: title.as_str().to_owned(),
     };
+    let from = change.organization().map(|lock| lock.title.clone());
     let event = Event::by(me, Action::OrganizationRenamed, target)
-        .details(json!({"from": lock.title, "to": title.as_str()}));
-    audit::record(&mut tx, &mut lock, event, now).await?;
-    tx.commit().await.or_internal("committing a rename")?;
+        .details(json!({"from": from, "to": title.as_str()}));
+    change.record(event);
+    change.commit().await?;
     tracing::info!(
         organization_id = id,
         user_id = me.user_id(),

@@ -1,8 +1,9 @@
 //! The signed-in user's own account: their name and their password.
 
 use super::{
-    audit::{self, Event, Target},
+    audit::{Event, Target},
     auth::{api_tokens, common_passwords, password, sessions, SignedIn},
+    change::Change,
     db,
     error::OrInternal,
     AppState,
@@ -29,21 +30,19 @@ pub async fn get(state: &AppState, me: &SignedIn) -> Result<Profile, AppError> {
 
 /// Sets the caller's first and last name (either may be empty); returns the account as saved.
 pub async fn rename(state: &AppState, me: &SignedIn, name: &FullName) -> Result<Profile, AppError> {
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    let mut change = Change::to_account(state, me.user_id()).await?;
     db::users::set_name(
-        &mut *tx,
+        &mut **change.tx(),
         me.user_id(),
         name.first.as_str(),
         name.last.as_str(),
     )
     .await
     .or_internal("saving a name")?;
-    if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::NameChanged, Target::own(me))
-            .details(json!({"first_name": name.first.as_str(), "last_name": name.last.as_str()}));
-        audit::record(&mut tx, lock, event, state.now()).await?;
-    }
-    tx.commit().await.or_internal("saving a name")?;
+    let event = Event::by(me, Action::NameChanged, Target::own(me))
+        .details(json!({"first_name": name.first.as_str(), "last_name": name.last.as_str()}));
+    change.record(event);
+    change.commit().await?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "changed their name");
     get(state, me).await
 }
@@ -82,8 +81,8 @@ pub async fn change_password(
     };
     let stored = confirmed.hash;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
-    if !db::users::replace_password_hash(&mut *tx, me.user_id(), &stored, &hash)
+    let mut change = Change::to_account(state, me.user_id()).await?;
+    if !db::users::replace_password_hash(&mut **change.tx(), me.user_id(), &stored, &hash)
         .await
         .or_internal("changing a password")?
     {
@@ -95,22 +94,20 @@ pub async fn change_password(
     }
     // A reset link sent before the change dies with the old password.
     db::account_tokens::delete_unused(
-        &mut *tx,
+        &mut **change.tx(),
         me.user_id(),
         db::account_tokens::Purpose::PasswordReset,
     )
     .await
     .or_internal("ending password resets")?;
-    let ended = sessions::end_all_but_current(&mut tx, me).await?;
+    let ended = sessions::end_all_but_current(change.tx(), me).await?;
     if reset_api_token {
-        api_tokens::replace(&mut tx, &state.keys, me.user_id(), state.now()).await?;
+        api_tokens::replace(change.tx(), &state.keys, me.user_id(), state.now()).await?;
     }
-    if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::PasswordChanged, Target::own(me))
-            .details(json!({"ended_sessions": ended, "api_token_reset": reset_api_token}));
-        audit::record(&mut tx, lock, event, state.now()).await?;
-    }
-    tx.commit().await.or_internal("changing a password")?;
+    let event = Event::by(me, Action::PasswordChanged, Target::own(me))
+        .details(json!({"ended_sessions": ended, "api_token_reset": reset_api_token}));
+    change.record(event);
+    change.commit().await?;
     tracing::info!(client = %client, user_id = me.user_id(), ended_sessions = ended, reset_api_token, "changed the password");
     Ok(())
 }

@@ -3,9 +3,10 @@
 //! last seat or both become the Owner.
 
 use super::{
-    audit::{self, Actor, Event, Target},
+    audit::{Actor, Event, Target},
     auth::{password, Admin, Member, Owner},
-    db::{self, Locked},
+    change::Change,
+    db,
     error::OrInternal,
     seats, AppState,
 };
@@ -16,14 +17,14 @@ fn not_a_member() -> AppError {
     AppError::NotFound("There is no such member in this organization.".into())
 }
 
-/// A transaction holding the caller's organization's lock, and the role `user_id` has in it under
+/// A change holding the caller's organization's lock, and the role `user_id` has in it under
 /// that lock (a change decided on it cannot race another), with the member as the log names them.
 /// The caller's own role is read again under the lock too.
-async fn locked_role_of(
-    state: &AppState,
+async fn locked_role_of<'s>(
+    state: &'s AppState,
     me: &Admin,
     user_id: i64,
-) -> Result<(db::Tx, Locked, Role, Target), AppError> {
+) -> Result<(Change<'s>, Role, Target), AppError> {
     let organization_id = me.organization_id();
     let mut tx = state
         .db
@@ -39,7 +40,8 @@ async fn locked_role_of(
     me.recheck(&mut tx).await?;
     // Their email at this moment, for the log.
     let (role, email) = member.ok_or_else(not_a_member)?;
-    Ok((tx, lock, role, Target::User { id: user_id, email }))
+    let change = Change::locked(state, tx, lock);
+    Ok((change, role, Target::User { id: user_id, email }))
 }
 
 /// Changes a member's role. `OWNER` is never assignable, nobody changes the Owner's role or
@@ -62,8 +64,8 @@ pub async fn change_role(
         ));
     }
     let org = me.organization_id();
-    let now = state.now();
-    let (mut tx, mut lock, current, target) = locked_role_of(state, me, user_id).await?;
+    let (mut change, current, target) = locked_role_of(state, me, user_id).await?;
+    let now = change.now();
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can change the Owner's role.".into(),
@@ -71,9 +73,9 @@ pub async fn change_role(
     }
     if current != role {
         if role.counts_seat() && !current.counts_seat() {
-            seats::ensure_free(&mut tx, org, now).await?;
+            seats::ensure_free(change.tx(), org, now).await?;
         }
-        if !db::memberships::set_role(&mut *tx, org, user_id, current, role, now)
+        if !db::memberships::set_role(&mut **change.tx(), org, user_id, current, role, now)
             .await
             .or_internal("changing a role")?
         {
@@ -83,7 +85,8 @@ pub async fn change_role(
         }
         if role == Role::Deactivated {
             // Restoring them later must not revive a stolen session or token.
-            super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id, now).await?;
+            super::auth::api_tokens::revoke_credentials(change.tx(), &state.keys, user_id, now)
+                .await?;
         }
         let action = if role == Role::Deactivated {
             Action::MemberDeactivated
@@ -94,12 +97,11 @@ pub async fn change_role(
         };
         let event = Event::by(me, action, target)
             .details(json!({"from": current.as_str(), "to": role.as_str()}));
-        audit::record(&mut tx, &mut lock, event, now).await?;
-        super::notices::role_changed_in(&mut tx, org, user_id, current, role, me.origin(), now)
+        change.record(event);
+        super::notices::role_changed_in(change.tx(), org, user_id, current, role, me.origin(), now)
             .await?;
     }
-    tx.commit().await.or_internal("committing a role change")?;
-    state.outbox_wake.notify_one();
+    change.commit().await?;
     tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, from = %current, to = %role, "changed a role");
     super::members::one(state, me, user_id)
         .await?
@@ -116,22 +118,22 @@ pub async fn remove_member(state: &AppState, me: &Admin, user_id: i64) -> Result
         ));
     }
     let org = me.organization_id();
-    let (mut tx, mut lock, current, target) = locked_role_of(state, me, user_id).await?;
+    let (mut change, current, target) = locked_role_of(state, me, user_id).await?;
     if current == Role::Owner {
         return Err(AppError::Forbidden(
             "Nobody can remove the Owner; the Owner can transfer ownership first.".into(),
         ));
     }
-    db::memberships::delete(&mut *tx, org, user_id)
+    db::memberships::delete(&mut **change.tx(), org, user_id)
         .await
         .or_internal("removing a member")?
         .ok_or_else(not_a_member)?;
-    let now = state.now();
-    super::auth::api_tokens::revoke_credentials(&mut tx, &state.keys, user_id, now).await?;
+    let now = change.now();
+    super::auth::api_tokens::revoke_credentials(change.tx(), &state.keys, user_id, now).await?;
     let event =
         Event::by(me, Action::MemberRemoved, target).details(json!({"role": current.as_str()}));
-    audit::record(&mut tx, &mut lock, event, now).await?;
-    tx.commit().await.or_internal("committing a removal")?;
+    change.record(event);
+    change.commit().await?;
     tracing::info!(organization_id = org, by = me.user_id(), client = %me.origin().client, user_id, role = %current, "removed a member");
     Ok(())
 }
@@ -168,10 +170,10 @@ pub async fn transfer(
 ) -> Result<(), AppError> {
     let from = by.map(Member::user_id);
     let to = EmailAddress::parse(to)?;
-    let now = state.now();
-    let mut tx = state.db.begin().await.or_internal("starting a transfer")?;
-    let mut lock = audit::lock(&state.db, &mut tx, organization_id).await?;
-    let owner_id = db::memberships::owner(&mut *tx, organization_id)
+    let mut change = Change::to_organization(state, organization_id).await?;
+    let now = change.now();
+    let tx = change.tx();
+    let owner_id = db::memberships::owner(&mut **tx, organization_id)
         .await
         .or_internal("finding the Owner")?
         .ok_or_else(|| AppError::Conflict("The organization has no Owner.".into()))?;
@@ -189,12 +191,12 @@ pub async fn transfer(
             format!("{to} is not a member of this organization."),
         )
     };
-    let target_id = db::users::find_by_email(&mut *tx, &to)
+    let target_id = db::users::find_by_email(&mut **tx, &to)
         .await
         .or_internal("finding a user")?
         .map(|u| u.id)
         .ok_or_else(not_a_member)?;
-    if db::memberships::role_of(&mut *tx, organization_id, target_id)
+    if db::memberships::role_of(&mut **tx, organization_id, target_id)
         .await
         .or_internal("reading a role")?
         .is_none()
@@ -207,7 +209,7 @@ pub async fn transfer(
             format!("{to} is already the Owner."),
         ));
     }
-    if !db::memberships::demote_owner(&mut *tx, organization_id, owner_id, now)
+    if !db::memberships::demote_owner(&mut **tx, organization_id, owner_id, now)
         .await
         .or_internal("demoting the Owner")?
     {
@@ -215,7 +217,7 @@ pub async fn transfer(
             "Ownership changed meanwhile. Reload and try again.".into(),
         ));
     }
-    if !db::memberships::promote_to_owner(&mut *tx, organization_id, target_id, now)
+    if !db::memberships::promote_to_owner(&mut **tx, organization_id, target_id, now)
         .await
         .or_internal("promoting the new Owner")?
     {
@@ -227,7 +229,7 @@ pub async fn transfer(
             ),
         ));
     }
-    let from_email = db::users::email_of(&mut *tx, owner_id)
+    let from_email = db::users::email_of(&mut **tx, owner_id)
         .await
         .or_internal("reading an email")?
         .unwrap_or_default();
@@ -239,9 +241,8 @@ pub async fn transfer(
         Some(me) => Event::by(me, Action::OwnershipTransferred, target),
         None => Event::new(Actor::Cli, Action::OwnershipTransferred, target),
     };
-    let event = event.details(json!({"from_id": owner_id, "from_email": from_email}));
-    audit::record(&mut tx, &mut lock, event, now).await?;
-    tx.commit().await.or_internal("committing a transfer")?;
+    change.record(event.details(json!({"from_id": owner_id, "from_email": from_email})));
+    change.commit().await?;
     tracing::info!(
         organization_id,
         from = owner_id,

@@ -4,9 +4,11 @@
 use serde_json::json;
 
 use super::{
-    audit::{self, Actor, Event, Target},
+    audit::{Actor, Event, Target},
+    change::Change,
     db,
     error::OrInternal,
+    AppState,
 };
 use crate::domain::{Action, AppError};
 
@@ -28,36 +30,40 @@ pub async fn ensure_free(tx: &mut db::Tx, organization_id: i64, now: i64) -> Res
 }
 
 /// The server administrator's `gatehouse set-seats`: sets the organization's limit (`None`:
-/// unlimited) at `now`, recorded in its log, under its lock.
+/// unlimited), recorded in its log, under its lock.
 pub async fn set_limit(
-    db: &db::Db,
+    state: &AppState,
     organization_id: i64,
     limit: Option<i64>,
-    now: i64,
 ) -> Result<(), AppError> {
     let no_such = || {
         AppError::NotFound(format!(
             "There is no organization with id {organization_id}."
         ))
     };
-    let mut tx = db.begin().await.or_internal("starting a seat change")?;
-    let mut lock = audit::lock(db, &mut tx, organization_id).await?;
-    let before = db::organizations::seat_usage(&mut *tx, organization_id, now)
+    let mut change = Change::to_organization(state, organization_id).await?;
+    let now = change.now();
+    let tx = change.tx();
+    let before = db::organizations::seat_usage(&mut **tx, organization_id, now)
         .await
         .or_internal("reading seats")?
         .ok_or_else(no_such)?;
-    if !db::organizations::set_seats(&mut *tx, organization_id, limit, now)
+    if !db::organizations::set_seats(&mut **tx, organization_id, limit, now)
         .await
         .or_internal("setting seats")?
     {
         return Err(no_such());
     }
+    let title = change
+        .organization()
+        .map(|lock| lock.title.clone())
+        .unwrap_or_default();
     let target = Target::Organization {
         id: organization_id,
-        title: std::mem::take(&mut lock.title),
+        title,
     };
     let event = Event::new(Actor::Cli, Action::SeatsChanged, target)
         .details(json!({"from": before.limit, "to": limit}));
-    audit::record(&mut tx, &mut lock, event, now).await?;
-    tx.commit().await.or_internal("committing a seat change")
+    change.record(event);
+    change.commit().await
 }

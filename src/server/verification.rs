@@ -7,8 +7,9 @@
 
 use super::{
     account_links,
-    audit::{self, Actor, Event, Target},
+    audit::{Actor, Event, Target},
     auth::{keys::EMAIL_VERIFICATION_PREFIX, Anyone, SignedIn},
+    change::Change,
     db::{self, account_tokens::Purpose, Tx},
     error::OrInternal,
     origin::{RequestOrigin, NO_MAIL_ORIGIN},
@@ -75,14 +76,14 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
         return Err(wait.refusal("emails asked for from your network"));
     }
     me.origin().for_mail()?;
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
-    if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::EmailVerificationSent, Target::own(me));
-        audit::record(&mut tx, lock, event, state.now()).await?;
-    }
-    queue_in(&mut tx, state, me.user_id(), me.email(), me.origin()).await?;
-    tx.commit().await.or_internal("committing a verification")?;
-    state.outbox_wake.notify_one();
+    let mut change = Change::to_account(state, me.user_id()).await?;
+    change.record(Event::by(
+        me,
+        Action::EmailVerificationSent,
+        Target::own(me),
+    ));
+    queue_in(change.tx(), state, me.user_id(), me.email(), me.origin()).await?;
+    change.commit().await?;
     tracing::info!(user_id = me.user_id(), client = %client, "verification email sent again");
     Ok(())
 }
@@ -151,24 +152,26 @@ pub async fn confirm(
     token: &str,
 ) -> Result<EmailVerified, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
-    let now = state.now();
     // The account is known only from its link: found first, so that its organization's log
     // can be locked before anything changes.
     let (token_hash, record) = find_link(state, token).await?;
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, record.user_id).await?;
-    let used = db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
-        .await
-        .or_internal("using a verification link")?;
+    let mut change = Change::to_account(state, record.user_id).await?;
+    let now = change.now();
+    let tx = change.tx();
+    let used =
+        db::account_tokens::use_once(&mut **tx, Purpose::EmailVerification, &token_hash, now)
+            .await
+            .or_internal("using a verification link")?;
     // Not usable: used to verify before (a reload), or dead (expired, replaced, or used up by
     // "This wasn't me", which leaves the address unverified).
     let already = match used {
         Some(_) => false,
         None => {
-            db::account_tokens::find_by_hash(&mut *tx, Purpose::EmailVerification, &token_hash)
+            db::account_tokens::find_by_hash(&mut **tx, Purpose::EmailVerification, &token_hash)
                 .await
                 .or_internal("finding a verification link")?
                 .is_some_and(|t| t.used_at.is_some())
-                && db::users::verified_at(&mut *tx, record.user_id)
+                && db::users::verified_at(&mut **tx, record.user_id)
                     .await
                     .or_internal("reading an account")?
                     .flatten()
@@ -179,33 +182,25 @@ pub async fn confirm(
         return Err(invalid());
     }
     let user_id = record.user_id;
-    let email = db::users::email_of(&mut *tx, user_id)
+    let email = db::users::email_of(&mut **tx, user_id)
         .await
         .or_internal("reading an account")?
         .ok_or_else(invalid)?;
     if !already {
-        db::users::mark_verified(&mut *tx, user_id, now)
+        db::users::mark_verified(&mut **tx, user_id, now)
             .await
             .or_internal("recording a verified address")?;
-        if let Some(lock) = organization.as_mut() {
-            let target = Target::User {
-                id: user_id,
-                email: email.clone(),
-            };
-            let actor = Actor::User {
-                id: user_id,
-                email: email.clone(),
-            };
-            audit::record(
-                &mut tx,
-                lock,
-                Event::new(actor, Action::EmailVerified, target).from(caller.origin()),
-                now,
-            )
-            .await?;
-        }
+        let target = Target::User {
+            id: user_id,
+            email: email.clone(),
+        };
+        let actor = Actor::User {
+            id: user_id,
+            email: email.clone(),
+        };
+        change.record(Event::new(actor, Action::EmailVerified, target).from(caller.origin()));
     }
-    tx.commit().await.or_internal("committing a verification")?;
+    change.commit().await?;
     if !already {
         tracing::info!(user_id, "email address verified");
     }
@@ -232,47 +227,45 @@ pub async fn disown(
     token: &str,
 ) -> Result<VerificationDisowned, AppError> {
     let invalid = || AppError::invalid("token", INVALID_LINK);
-    let now = state.now();
     let (token_hash, record) = find_link(state, token).await?;
     let user_id = record.user_id;
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
+    let mut change = Change::to_account(state, user_id).await?;
+    let now = change.now();
+    let organization = change.organization().map(|lock| lock.id);
+    let tx = change.tx();
     // Used (to verify, or disowned before), expired or replaced: nothing to disown.
-    db::account_tokens::use_once(&mut *tx, Purpose::EmailVerification, &token_hash, now)
+    db::account_tokens::use_once(&mut **tx, Purpose::EmailVerification, &token_hash, now)
         .await
         .or_internal("using a verification link")?
         .ok_or_else(invalid)?;
-    let email = db::users::email_of(&mut *tx, user_id)
+    let email = db::users::email_of(&mut **tx, user_id)
         .await
         .or_internal("reading an account")?
         .ok_or_else(invalid)?;
-    let role = match organization.as_ref() {
-        Some(lock) => db::memberships::role_of(&mut *tx, lock.id, user_id)
+    let role = match organization {
+        Some(organization) => db::memberships::role_of(&mut **tx, organization, user_id)
             .await
             .or_internal("reading a membership")?,
         None => None,
     };
     let deleted = matches!(role, None | Some(Role::NotActivated))
-        && db::users::delete_account(&mut *tx, user_id)
+        && db::users::delete_account(&mut **tx, user_id)
             .await
             .or_internal("deleting an account")?;
     if !deleted {
-        db::sessions::delete_all_of(&mut *tx, user_id)
+        db::sessions::delete_all_of(&mut **tx, user_id)
             .await
             .or_internal("ending sessions")?;
     }
-    if let Some(lock) = organization.as_mut() {
-        let target = Target::User {
-            id: user_id,
-            email: email.clone(),
-        };
-        let event = Event::new(Actor::System, Action::EmailVerificationDisowned, target)
-            .from(caller.origin())
-            .details(serde_json::json!({ "deleted": deleted }));
-        audit::record(&mut tx, lock, event, now).await?;
-    }
-    tx.commit()
-        .await
-        .or_internal("committing a disowned account")?;
+    let target = Target::User {
+        id: user_id,
+        email: email.clone(),
+    };
+    let event = Event::new(Actor::System, Action::EmailVerificationDisowned, target)
+        .from(caller.origin())
+        .details(serde_json::json!({ "deleted": deleted }));
+    change.record(event);
+    change.commit().await?;
     tracing::warn!(
         user_id,
         deleted,

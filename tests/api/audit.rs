@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use clap::CommandFactory;
 use gatehouse::{
     domain::{AuditEntryView, AuditPage, InviteLink, Role},
-    server::audit,
+    server::{audit, change::Change},
 };
 use reqwest::{header, Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -1847,30 +1847,18 @@ async fn the_csv_export_quotes_commas_quotes_and_line_breaks(backend: Backend) {
             .await)
         .await;
     }
-    let state = app.state.clone();
-    let mut tx = state.db.begin().await.unwrap();
-    let mut lock = state
-        .db
-        .lock_organization(&mut tx, org)
-        .await
-        .unwrap()
-        .expect("the organization");
-    let events: Vec<audit::Event> = (0..1100)
-        .map(|i| {
-            audit::Event::new(
-                audit::Actor::System,
-                gatehouse::domain::Action::SignInFailed,
-                audit::Target::User {
-                    id: i,
-                    email: format!("u{i}@example.com"),
-                },
-            )
-        })
-        .collect();
-    audit::record_all(&mut tx, &mut lock, events, app.now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let mut change = Change::to_organization(&app.state, org).await.unwrap();
+    for i in 0..1100 {
+        change.record(audit::Event::new(
+            audit::Actor::System,
+            gatehouse::domain::Action::SignInFailed,
+            audit::Target::User {
+                id: i,
+                email: format!("u{i}@example.com"),
+            },
+        ));
+    }
+    change.commit().await.unwrap();
     let text = app
         .api(
             Method::GET,

@@ -4,7 +4,8 @@
 use super::{keys::Keys, secrets, Active};
 use crate::domain::{Action, AppError};
 use crate::server::{
-    audit::{self, Event, Target},
+    audit::{Event, Target},
+    change::Change,
     db::{self, Tx},
     error::OrInternal,
     AppState,
@@ -23,14 +24,12 @@ pub async fn current(state: &AppState, me: &Active) -> Result<String, AppError> 
 
 /// Replaces the caller's API token; the old one stops working at once.
 pub async fn reset(state: &AppState, me: &Active) -> Result<String, AppError> {
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
+    let mut change = Change::to_account(state, me.user_id()).await?;
     let now = state.now();
-    let token = replace(&mut tx, &state.keys, me.user_id(), now).await?;
-    if let Some(lock) = organization.as_mut() {
-        let event = Event::by(me, Action::ApiTokenReset, Target::own(me));
-        audit::record(&mut tx, lock, event, now).await?;
-    }
-    tx.commit().await.or_internal("resetting a token")?;
+    let token = replace(change.tx(), &state.keys, me.user_id(), now).await?;
+    let event = Event::by(me, Action::ApiTokenReset, Target::own(me));
+    change.record(event);
+    change.commit().await?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), "reset the API token");
     Ok(token)
 }

@@ -6,8 +6,9 @@ use serde_json::json;
 use super::Anyone;
 use crate::domain::{Action, AppError, EmailAddress, Role};
 use crate::server::{
-    audit::{self, Actor, Event, Target},
-    db::{self, Locked, Tx},
+    audit::{Actor, Event, Target},
+    change::Change,
+    db::{self, Locked},
     error::{is_unique_violation, OrInternal},
     invite_token::{self, InviteToken},
     notices, AppState,
@@ -22,9 +23,8 @@ pub const ALREADY_IN_AN_ORGANIZATION: &str =
 /// The lock taken on the organization an invite token led to, before the transaction changed
 /// anything. The token leads there still (it was read again inside the transaction); should it
 /// not, it is no longer valid.
-fn locked(lock: &mut Option<Locked>, organization_id: i64) -> Result<&mut Locked, AppError> {
-    lock.as_mut()
-        .filter(|l| l.id == organization_id)
+fn locked(lock: Option<&mut Locked>, organization_id: i64) -> Result<&mut Locked, AppError> {
+    lock.filter(|l| l.id == organization_id)
         .ok_or_else(invite_token::invalid)
 }
 
@@ -57,52 +57,52 @@ fn accepted_event(
 }
 
 /// An account that belongs to no organization joins the one its invite token leads to, inside
-/// `tx` (which holds that organization's `lock`): as Pending through the invite link, with the
+/// `change` (which holds that organization's lock): as Pending through the invite link, with the
 /// invited role through an email invitation to its own address (which proves the address). The
 /// one join of signing up with a token and of logging in with one. Returns the role it got.
 pub(super) async fn join_in(
-    tx: &mut Tx,
-    lock: &mut Option<Locked>,
+    change: &mut Change<'_>,
     state: &AppState,
     user_id: i64,
     email: &EmailAddress,
     token: InviteToken,
     caller: &Anyone,
 ) -> Result<Role, AppError> {
-    if db::memberships::organization_of(&mut **tx, user_id)
+    if db::memberships::organization_of(&mut **change.tx(), user_id)
         .await
         .or_internal("reading a membership")?
         .is_some()
     {
         return Err(AppError::Conflict(ALREADY_IN_AN_ORGANIZATION.into()));
     }
-    let now = state.now();
+    let now = change.now();
     let (organization_id, role, event) = match token {
         InviteToken::Link(token_hash) => {
-            let org = db::organizations::find_by_invite_hash(&mut **tx, &token_hash)
+            let org = db::organizations::find_by_invite_hash(&mut **change.tx(), &token_hash)
                 .await
                 .or_internal("finding an invite link")?
                 .ok_or_else(invite_token::invalid)?;
             (org.id, Role::NotActivated, joined_event(user_id, email))
         }
         InviteToken::Invitation(token_hash) => {
-            let invitation = db::invitations::accept(&mut **tx, &token_hash, now)
+            let invitation = db::invitations::accept(&mut **change.tx(), &token_hash, now)
                 .await
                 .or_internal("accepting an invitation")?
                 .ok_or_else(invite_token::invalid)?;
             if invitation.email != email.as_str() {
                 return Err(AppError::invalid("email", OTHER_ADDRESS));
             }
-            db::outbox::cancel_unsent(&mut **tx, invitation.id)
+            db::outbox::cancel_unsent(&mut **change.tx(), invitation.id)
                 .await
                 .or_internal("cancelling a message")?;
-            db::users::mark_verified(&mut **tx, user_id, now)
+            db::users::mark_verified(&mut **change.tx(), user_id, now)
                 .await
                 .or_internal("recording a verified address")?;
             let event = accepted_event(user_id, email, &invitation);
             (invitation.organization_id, invitation.role, event)
         }
     };
+    let (tx, lock) = change.locked_parts();
     let lock = locked(lock, organization_id)?;
     if role == Role::NotActivated {
         // Before the membership refers to the organization (see `signup::sign_up`).
@@ -110,7 +110,7 @@ pub(super) async fn join_in(
     }
     match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
         Ok(_) => {
-            audit::record(tx, lock, event.from(caller.origin()), now).await?;
+            change.record(event.from(caller.origin()));
             tracing::info!(user_id, organization_id, role = %role, "joined an organization");
             Ok(role)
         }

@@ -19,7 +19,7 @@ pub mod signup;
 
 use axum::http::{header, request::Parts, HeaderMap};
 
-use super::{db, error::OrInternal, origin::RequestOrigin, AppState};
+use super::{change::Acting, db, error::OrInternal, origin::RequestOrigin, AppState};
 use crate::domain::{admits, AppError, Need, Refusal, Role};
 
 /// The user behind a request, with their membership as it is in the database right now. Only
@@ -238,18 +238,21 @@ macro_rules! witness {
         }
 
         impl $name {
-            /// Takes the lock of the caller's organization in `tx` (a 404 when it is gone) and
-            /// checks, under it, that their role still allows what they do: every change an
-            /// administrator makes is decided with this.
-            pub async fn lock(&self, db: &db::Db, tx: &mut db::Tx) -> Result<db::Locked, AppError> {
-                let lock = super::audit::lock(db, tx, self.0.organization_id).await?;
-                self.recheck(tx).await?;
-                Ok(lock)
-            }
-
             /// Checks that the caller's role still allows what they do, inside `tx`, which already
             /// holds their organization's lock.
             pub async fn recheck(&self, tx: &mut db::Tx) -> Result<(), AppError> {
+                self.0.recheck_role(tx, $need).await
+            }
+        }
+
+        /// Every change an administrator makes is decided under their organization's lock, with
+        /// their role read again under it ([`super::change::Change::by`]).
+        impl Acting for $name {
+            fn organization_id(&self) -> i64 {
+                self.0.organization_id
+            }
+
+            async fn recheck(&self, tx: &mut db::Tx) -> Result<(), AppError> {
                 self.0.recheck_role(tx, $need).await
             }
         }

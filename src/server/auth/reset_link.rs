@@ -14,7 +14,8 @@ use super::{
 use crate::domain::{Action, AppError, EmailAddress, Password, Role, SignInMethod};
 use crate::server::{
     account_links,
-    audit::{self, Actor, Event, Target},
+    audit::{Actor, Event, Target},
+    change::Change,
     db::{
         self,
         account_tokens::{AccountTokenRecord, Purpose},
@@ -218,44 +219,46 @@ async fn queue(
     event: Event,
     by: Option<&Admin>,
 ) -> Result<Queued, AppError> {
-    let now = state.now();
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, user_id).await?;
+    let mut change = Change::to_account(state, user_id).await?;
+    let now = change.now();
     if let Some(me) = by {
-        if organization.as_ref().map(|l| l.id) != Some(me.organization_id()) {
+        if change.organization().map(|l| l.id) != Some(me.organization_id()) {
             return Err(AppError::NotFound(
                 "There is no such member in this organization.".into(),
             ));
         }
-        me.recheck(&mut tx).await?;
+        me.recheck(change.tx()).await?;
     }
-    if !db::users::lock(&mut *tx, user_id)
+    if !db::users::lock(&mut **change.tx(), user_id)
         .await
         .or_internal("locking an account")?
     {
         return Err(AppError::NotFound("There is no such account.".into()));
     }
     let cooldown = super::seconds(state.config.resend_cooldown);
-    if let Some(sent_at) =
-        db::account_tokens::newest_live_created_at(&mut *tx, user_id, Purpose::PasswordReset, now)
-            .await
-            .or_internal("reading password resets")?
-            .filter(|&sent_at| sent_at + cooldown > now)
+    if let Some(sent_at) = db::account_tokens::newest_live_created_at(
+        &mut **change.tx(),
+        user_id,
+        Purpose::PasswordReset,
+        now,
+    )
+    .await
+    .or_internal("reading password resets")?
+    .filter(|&sent_at| sent_at + cooldown > now)
     {
         let seconds = (sent_at + cooldown - now).max(1).unsigned_abs();
         return Ok(Queued::HeldBack(throttle::Wait { seconds }));
     }
     let per_hour = Limit::reset_mails_per_account();
     let subject = user_id.to_string();
-    let (left, wait) = throttle::remaining(&mut *tx, per_hour, &subject, now).await?;
+    let (left, wait) = throttle::remaining(&mut **change.tx(), per_hour, &subject, now).await?;
     if left == 0 {
         return Ok(Queued::HeldBack(wait));
     }
-    throttle::record(&mut *tx, per_hour, &subject, 1, now).await?;
-    if let Some(lock) = organization.as_mut() {
-        audit::record(&mut tx, lock, event, now).await?;
-    }
+    throttle::record(&mut **change.tx(), per_hour, &subject, 1, now).await?;
+    change.record(event);
     account_links::issue_in(
-        &mut tx,
+        change.tx(),
         state,
         Purpose::PasswordReset,
         user_id,
@@ -264,10 +267,7 @@ async fn queue(
         now,
     )
     .await?;
-    tx.commit()
-        .await
-        .or_internal("committing a password reset")?;
-    state.outbox_wake.notify_one();
+    change.commit().await?;
     Ok(Queued::Sent)
 }
 
@@ -285,23 +285,22 @@ pub async fn confirm(
     let record = token.live(state.db.pool(), state.now()).await?;
     refuse_weak(state, record.user_id, &new_password).await?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, record.user_id).await?;
-    let now = state.now();
-    let user_id = db::account_tokens::use_once(&mut *tx, Purpose::PasswordReset, &token.0, now)
-        .await
-        .or_internal("using a password reset")?
-        .ok_or_else(invalid_link)?;
+    let mut change = Change::to_account(state, record.user_id).await?;
+    let now = change.now();
+    let user_id =
+        db::account_tokens::use_once(&mut **change.tx(), Purpose::PasswordReset, &token.0, now)
+            .await
+            .or_internal("using a password reset")?
+            .ok_or_else(invalid_link)?;
     // Deactivated since the link was sent: no session for them (restoring them would revive it).
-    if let Some(lock) = organization.as_ref() {
-        let role = db::memberships::role_of(&mut *tx, lock.id, user_id)
+    if let Some(organization) = change.organization().map(|lock| lock.id) {
+        let role = db::memberships::role_of(&mut **change.tx(), organization, user_id)
             .await
             .or_internal("reading a role")?;
         if role == Some(Role::Deactivated) {
             return Err(invalid_link());
         }
-    }
-    if let Some(lock) = organization.as_mut() {
-        let email = db::users::email_of(&mut *tx, user_id)
+        let email = db::users::email_of(&mut **change.tx(), user_id)
             .await
             .or_internal("reading an account")?
             .unwrap_or_default();
@@ -313,16 +312,14 @@ pub async fn confirm(
         let event = Event::new(actor, Action::PasswordResetCompleted, target)
             .from(caller.origin())
             .details(json!({"api_token_reset": true}));
-        audit::record(&mut tx, lock, event, now).await?;
+        change.record(event);
     }
-    store_password_in(&mut tx, user_id, &hash).await?;
+    store_password_in(change.tx(), user_id, &hash).await?;
     // Whoever held the account before its owner recovered it keeps nothing: no session, no token.
-    api_tokens::revoke_credentials(&mut tx, &state.keys, user_id, now).await?;
+    api_tokens::revoke_credentials(change.tx(), &state.keys, user_id, now).await?;
     let proven = Proven::new(user_id, SignInMethod::ResetLink);
-    let next = signin::proceed(state, &mut tx, proven, caller.origin(), None).await?;
-    tx.commit()
-        .await
-        .or_internal("committing a password reset")?;
+    let next = signin::proceed(state, change.tx(), proven, caller.origin(), None).await?;
+    change.commit().await?;
     tracing::info!(user_id, client = %caller.origin().client, "password reset completed");
     Ok(next)
 }
@@ -367,22 +364,18 @@ pub async fn set_by_administrator(
         .ok_or_else(|| AppError::NotFound(format!("There is no account for {email}.")))?;
     super::common_passwords::check(&new_password, &email)?;
     let hash = password::hash(&state.hashing, new_password).await?;
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, user.id).await?;
+    let mut change = Change::to_account(state, user.id).await?;
     let now = state.now();
-    store_password_in(&mut tx, user.id, &hash).await?;
-    if let Some(lock) = organization.as_mut() {
-        let target = Target::User {
-            id: user.id,
-            email: email.to_string(),
-        };
-        let event = Event::new(Actor::Cli, Action::PasswordChanged, target)
-            .details(json!({"api_token_reset": true}));
-        audit::record(&mut tx, lock, event, now).await?;
-    }
-    api_tokens::revoke_credentials(&mut tx, &state.keys, user.id, now).await?;
-    tx.commit()
-        .await
-        .or_internal("committing a password change")?;
+    store_password_in(change.tx(), user.id, &hash).await?;
+    let target = Target::User {
+        id: user.id,
+        email: email.to_string(),
+    };
+    let event = Event::new(Actor::Cli, Action::PasswordChanged, target)
+        .details(json!({"api_token_reset": true}));
+    change.record(event);
+    api_tokens::revoke_credentials(change.tx(), &state.keys, user.id, now).await?;
+    change.commit().await?;
     tracing::info!(user_id = user.id, "password set from the command line");
     Ok(user.id)
 }

@@ -7,7 +7,8 @@ use axum::http::{header, HeaderMap};
 use super::{proven::Proven, secrets, Account, SignedIn, Visitor};
 use crate::domain::{format_timestamp, Action, AppError, SessionView, SignInMethod};
 use crate::server::{
-    audit::{self, Actor, Event, Target},
+    audit::{Actor, Event, Target},
+    change::Change,
     db::{self, Tx},
     error::OrInternal,
     origin::RequestOrigin,
@@ -152,23 +153,21 @@ pub async fn sign_out(
             .or_internal("ending a session")?;
         return Ok(());
     };
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, account.user_id()).await?;
-    db::sessions::delete(&mut *tx, &secrets::hash(session))
+    let mut change = Change::to_account(state, account.user_id()).await?;
+    db::sessions::delete(&mut **change.tx(), &secrets::hash(session))
         .await
         .or_internal("ending a session")?;
-    if let Some(lock) = organization.as_mut() {
-        let actor = Actor::User {
-            id: account.user_id(),
-            email: account.email().to_owned(),
-        };
-        let target = Target::User {
-            id: account.user_id(),
-            email: account.email().to_owned(),
-        };
-        let event = Event::new(actor, Action::SignedOut, target).from(account.origin());
-        audit::record(&mut tx, lock, event, state.now()).await?;
-    }
-    tx.commit().await.or_internal("ending a session")?;
+    let actor = Actor::User {
+        id: account.user_id(),
+        email: account.email().to_owned(),
+    };
+    let target = Target::User {
+        id: account.user_id(),
+        email: account.email().to_owned(),
+    };
+    let event = Event::new(actor, Action::SignedOut, target).from(account.origin());
+    change.record(event);
+    change.commit().await?;
     tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
     Ok(())
 }
@@ -216,15 +215,15 @@ pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), Ap
     let Some(record) = records.into_iter().find(|s| public_id(&s.id_hash) == id) else {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     };
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
-    if !db::sessions::delete_of(&mut *tx, me.user_id(), &record.id_hash)
+    let mut change = Change::to_account(state, me.user_id()).await?;
+    if !db::sessions::delete_of(&mut **change.tx(), me.user_id(), &record.id_hash)
         .await
         .or_internal("ending a session")?
     {
         return Err(AppError::NotFound(NO_SUCH_SESSION.into()));
     }
-    record_ended(&mut tx, organization.as_mut(), me, 1, state.now()).await?;
-    tx.commit().await.or_internal("ending a session")?;
+    change.record(ended_event(me, 1));
+    change.commit().await?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), session = %id, "ended a session");
     Ok(())
 }
@@ -232,10 +231,10 @@ pub async fn end_one(state: &AppState, me: &SignedIn, id: &str) -> Result<(), Ap
 /// Ends every session of the caller but the one the request was made with (every one, when it
 /// came with an API token); returns how many ended.
 pub async fn end_others(state: &AppState, me: &SignedIn) -> Result<u64, AppError> {
-    let (mut tx, mut organization) = audit::begin_for_user(&state.db, me.user_id()).await?;
-    let ended = end_all_but_current(&mut tx, me).await?;
-    record_ended(&mut tx, organization.as_mut(), me, ended, state.now()).await?;
-    tx.commit().await.or_internal("ending sessions")?;
+    let mut change = Change::to_account(state, me.user_id()).await?;
+    let ended = end_all_but_current(change.tx(), me).await?;
+    change.record(ended_event(me, ended));
+    change.commit().await?;
     tracing::info!(client = %me.origin().client, user_id = me.user_id(), ended, "ended the other sessions");
     Ok(ended)
 }
@@ -250,20 +249,10 @@ pub async fn end_all_but_current(tx: &mut Tx, me: &Account) -> Result<u64, AppEr
     .or_internal("ending sessions")
 }
 
-/// Records in the organization's log that the caller ended `ended` of their sessions, at `now`.
-async fn record_ended(
-    tx: &mut Tx,
-    organization: Option<&mut db::Locked>,
-    me: &SignedIn,
-    ended: u64,
-    now: i64,
-) -> Result<(), AppError> {
-    let Some(lock) = organization else {
-        return Ok(());
-    };
-    let event = Event::by(me, crate::domain::Action::SessionEnded, Target::own(me))
-        .details(serde_json::json!({"ended": ended}));
-    audit::record(tx, lock, event, now).await
+/// The log's entry for the caller ending `ended` of their sessions.
+fn ended_event(me: &SignedIn, ended: u64) -> Event {
+    Event::by(me, Action::SessionEnded, Target::own(me))
+        .details(serde_json::json!({"ended": ended}))
 }
 
 /// A session's public id: the start of its stored hash, in hex. It identifies the session to its

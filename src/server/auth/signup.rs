@@ -15,7 +15,8 @@ use super::{
 };
 use crate::domain::{Action, AppError, EmailAddress, FullName, Password, Role, SignInMethod};
 use crate::server::{
-    audit::{self, Actor, Event, Target},
+    audit::{Actor, Event, Target},
+    change::Change,
     db::{self, Locked, Tx},
     error::{is_unique_violation, OrInternal},
     invite_token::{Destination, InviteToken},
@@ -121,29 +122,24 @@ pub async fn sign_up(
         return Ok(SignedUp::AlreadyRegistered);
     }
     let origin = caller.origin();
-    let mut tx = state.db.begin().await.or_internal("starting signup")?;
     // Joining: the organization's log records it, under its lock (taken before any change).
-    let mut lock = match joining {
-        Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
-        None => None,
-    };
-    let now = state.now();
+    let mut change = Change::to(state, joining).await?;
+    let now = change.now();
     let (user_id, method) = match token {
         None => {
             let created = create_owner_in(
-                &mut tx,
+                &mut change,
                 &state.keys,
                 &email,
                 &hash,
                 state.config.license_seats,
                 Some(caller.origin()),
-                now,
             )
             .await;
             let user_id = match created {
                 // A concurrent signup took the address first: answered as any registered one.
                 Err(e) if e.for_field("email").as_deref() == Some(EMAIL_TAKEN) => {
-                    drop(tx);
+                    drop(change);
                     let user = db::users::find_by_email(state.db.pool(), &email)
                         .await
                         .or_internal("checking an email")?
@@ -154,32 +150,35 @@ pub async fn sign_up(
                 }
                 created => created?,
             };
-            verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
+            verification::queue_in(change.tx(), state, user_id, email.as_str(), origin).await?;
             (user_id, SignInMethod::Signup)
         }
         Some(token) => {
-            let user_id = insert_user(&mut tx, &email, &hash, now).await?;
-            api_tokens::replace(&mut tx, &state.keys, user_id, now).await?;
+            let user_id = insert_user(change.tx(), &email, &hash, now).await?;
+            api_tokens::replace(change.tx(), &state.keys, user_id, now).await?;
             let role =
-                invitation::join_in(&mut tx, &mut lock, state, user_id, &email, token, caller)
-                    .await?;
+                invitation::join_in(&mut change, state, user_id, &email, token, caller).await?;
             // Only an email invitation proves the address.
             if role == Role::NotActivated {
-                verification::queue_in(&mut tx, state, user_id, email.as_str(), origin).await?;
+                verification::queue_in(change.tx(), state, user_id, email.as_str(), origin).await?;
             }
             (user_id, SignInMethod::Invitation)
         }
     };
     if !name.is_empty() {
-        db::users::set_name(&mut *tx, user_id, name.first.as_str(), name.last.as_str())
-            .await
-            .or_internal("saving a name")?;
+        db::users::set_name(
+            &mut **change.tx(),
+            user_id,
+            name.first.as_str(),
+            name.last.as_str(),
+        )
+        .await
+        .or_internal("saving a name")?;
     }
     let proven = Proven::new(user_id, method);
-    let next = signin::proceed(state, &mut tx, proven, caller.origin(), old_session).await?;
-    tx.commit().await.or_internal("committing signup")?;
+    let next = signin::proceed(state, change.tx(), proven, caller.origin(), old_session).await?;
+    change.commit().await?;
     state.signup_pace.record(pace.elapsed());
-    state.outbox_wake.notify_one();
     tracing::info!(user_id, client = %client, "signed up");
     Ok(SignedUp::New(next))
 }
@@ -220,39 +219,40 @@ async fn tell_already_registered(
             counted.is_ok().then_some(origin)
         }
     };
-    let mut tx = state.db.begin().await.or_internal("starting signup")?;
-    sessions::end_old(&mut tx, old_session).await?;
+    let mut change = Change::to(state, None).await?;
+    sessions::end_old(change.tx(), old_session).await?;
     if let Some(origin) = mail_origin {
+        let now = change.now();
         db::outbox::enqueue_to_user(
-            &mut *tx,
+            &mut **change.tx(),
             db::outbox::MessageKind::AccountExists,
             user_id,
             email.as_str(),
             origin,
-            state.now(),
+            now,
         )
         .await
         .or_internal("queueing a message")?;
     }
-    tx.commit().await.or_internal("committing signup")?;
-    state.outbox_wake.notify_one();
+    change.commit().await?;
     state.signup_pace.wait_from(pace).await;
     Ok(())
 }
 
-/// Creates a user, their organization and their Owner membership inside `tx`, and starts the
+/// Creates a user, their organization and their Owner membership in `change`, and starts the
 /// organization's audit log with it: done by the new user from `origin`, or (without) by the
-/// command line, at `now`. Returns the user id. (The new organization needs no lock: no other
-/// transaction can see it before this one commits.)
+/// command line. Returns the user id. (The new organization needs no lock: no other transaction
+/// can see it before this one commits.)
 pub async fn create_owner_in(
-    tx: &mut Tx,
+    change: &mut Change<'_>,
     keys: &Keys,
     email: &EmailAddress,
     password_hash: &str,
     seats: Option<i64>,
     origin: Option<&RequestOrigin>,
-    now: i64,
 ) -> Result<i64, AppError> {
+    let now = change.now();
+    let tx = change.tx();
     let user_id = insert_user(tx, email, password_hash, now).await?;
     let org_id = db::organizations::insert(&mut **tx, email.as_str(), seats, user_id, now)
         .await
@@ -284,8 +284,8 @@ pub async fn create_owner_in(
         .from(origin),
         None => Event::new(Actor::Cli, Action::OrganizationCreated, target),
     };
-    let mut lock = Locked::created(org_id, email.to_string());
-    audit::record(tx, &mut lock, event.details(details), now).await?;
+    change.created(Locked::created(org_id, email.to_string()));
+    change.record(event.details(details));
     Ok(user_id)
 }
 

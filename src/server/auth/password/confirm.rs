@@ -9,7 +9,8 @@ use super::{busy, verify};
 use crate::{
     domain::{Action, AppError, EmailAddress},
     server::{
-        audit::{self, Actor, Event, Target},
+        audit::{Actor, Event, Target},
+        change::Change,
         db,
         error::OrInternal,
         origin::RequestOrigin,
@@ -153,12 +154,10 @@ async fn record_failure(
     email: &str,
     locked_out: bool,
 ) -> Result<(), AppError> {
-    let Some(org) = db::memberships::organization_of(state.db.pool(), user_id)
-        .await
-        .or_internal("reading a membership")?
-    else {
+    let mut change = Change::to_account(state, user_id).await?;
+    if change.organization().is_none() {
         return Ok(());
-    };
+    }
     let target = Target::User {
         id: user_id,
         email: email.to_owned(),
@@ -176,18 +175,8 @@ async fn record_failure(
                 .details(details),
         );
     }
-    let mut tx = state
-        .db
-        .begin()
-        .await
-        .or_internal("starting an audit entry")?;
-    if let Some(mut lock) = state
-        .db
-        .lock_organization(&mut tx, org)
-        .await
-        .or_internal("locking the organization")?
-    {
-        audit::record_all(&mut tx, &mut lock, events, state.now()).await?;
+    for event in events {
+        change.record(event);
     }
-    tx.commit().await.or_internal("committing an audit entry")
+    change.commit().await
 }

@@ -4,13 +4,14 @@
 use super::{confirm, Claimant};
 use crate::domain::{Action, AppError, EmailAddress, Refusal, Role, SignInMethod};
 use crate::server::{
-    audit::{self, Actor, Event, Target},
+    audit::{Actor, Event, Target},
     auth::{
         invitation,
         proven::Proven,
         signin::{self, Next},
         Anyone,
     },
+    change::Change,
     db,
     error::OrInternal,
     invite_token::{Destination, InviteToken},
@@ -68,32 +69,24 @@ pub async fn sign_in(
         }),
         (None, theirs) => theirs,
     };
-    let mut tx = state.db.begin().await.or_internal("starting sign-in")?;
-    let mut lock = match organization {
-        Some(org) => Some(audit::lock(&state.db, &mut tx, org).await?),
-        None => None,
-    };
-    let now = state.now();
+    let mut change = Change::to(state, organization).await?;
     if let Some(token) = token {
-        invitation::join_in(&mut tx, &mut lock, state, user_id, &email, token, caller).await?;
+        invitation::join_in(&mut change, state, user_id, &email, token, caller).await?;
     }
     let proven = Proven::new(user_id, SignInMethod::Password);
-    let next = signin::proceed(state, &mut tx, proven, caller.origin(), old_session).await?;
-    if let Some(lock) = lock.as_mut() {
-        let target = Target::User {
-            id: user_id,
-            email: email.to_string(),
-        };
-        let event = Event::new(
-            Actor::user(user_id, &email),
-            Action::SignInSucceeded,
-            target,
-        )
-        .from(caller.origin());
-        audit::record(&mut tx, lock, event, now).await?;
-    }
-    tx.commit().await.or_internal("committing sign-in")?;
-    state.outbox_wake.notify_one();
+    let next = signin::proceed(state, change.tx(), proven, caller.origin(), old_session).await?;
+    let target = Target::User {
+        id: user_id,
+        email: email.to_string(),
+    };
+    let event = Event::new(
+        Actor::user(user_id, &email),
+        Action::SignInSucceeded,
+        target,
+    )
+    .from(caller.origin());
+    change.record(event);
+    change.commit().await?;
     tracing::info!(client = %client, user_id, "logged in");
     Ok(next)
 }
