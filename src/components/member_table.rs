@@ -8,7 +8,7 @@ use super::{
     RefreshOrganization,
 };
 use crate::{
-    api::invites::{ChangeMemberRole, RemoveMember},
+    api::members::{ChangeMemberRole, RemoveMember},
     domain::{MemberPage, Role},
 };
 

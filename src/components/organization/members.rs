@@ -4,7 +4,7 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::{
-        invites::{list_members, ChangeMemberRole, RemoveMember},
+        members::{list_members, ChangeMemberRole, RemoveMember},
         password_reset::SendPasswordReset,
     },
     components::{

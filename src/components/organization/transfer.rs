@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::invites::TransferOwnership,
+    api::members::TransferOwnership,
     components::{
         actions::on_success,
         error_line::ErrorLine,
