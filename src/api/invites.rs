@@ -56,15 +56,12 @@ pub async fn list_invitations(
     search: Option<String>,
 ) -> Result<PendingInvitations, AppError> {
     use super::ssr::*;
+    use crate::domain::{Page, Search};
     use crate::server::{auth::Admin, invites};
     authorized(|state, me: Admin| async move {
-        invites::pending(
-            &state,
-            &me,
-            page.unwrap_or(1),
-            search.as_deref().unwrap_or_default(),
-        )
-        .await
+        let page = Page::parse(page.unwrap_or(1), invites::PENDING_PAGE_SIZE)?;
+        let search = Search::parse("search", search.as_deref().unwrap_or_default())?;
+        invites::pending(&state, &me, page, &search).await
     })
     .await
 }

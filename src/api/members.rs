@@ -14,19 +14,14 @@ pub async fn list_members(
     search: String,
 ) -> Result<MemberPage, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Admin, members};
+    use crate::{
+        domain::{Page, Search},
+        server::{auth::Admin, members},
+    };
     authorized(|state, me: Admin| async move {
-        members::list(
-            &state,
-            &me,
-            members::Query {
-                page,
-                page_size,
-                role,
-                search,
-            },
-        )
-        .await
+        let page = Page::parse(page, page_size)?;
+        let search = Search::parse("search", &search)?;
+        members::list(&state, &me, page, role, &search).await
     })
     .await
 }

@@ -1,4 +1,4 @@
-//! The members table of the Organization page and its pagination.
+//! The members table of the Organization page.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 
@@ -220,39 +220,5 @@ fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
             fields=vec![("user_id", user_id.to_string())]
         />
         <ErrorLine message=move || value.try_get().flatten().and_then(Result::err).map(|e| e.to_string()) />
-    }
-}
-
-/// "Showing X–Y of N" with Previous and Next buttons.
-#[component]
-pub fn Pagination(
-    count: i64,
-    page: i64,
-    page_size: i64,
-    shown: usize,
-    set_page: WriteSignal<i64>,
-    /// Names the navigation.
-    #[prop(default = "Members pages")]
-    label: &'static str,
-    /// The test id of "Showing X–Y of N".
-    #[prop(default = "members-range")]
-    range_id: &'static str,
-) -> impl IntoView {
-    let first = (page - 1) * page_size + 1;
-    let last = first + shown as i64 - 1;
-    let has_previous = page > 1;
-    let has_next = page * page_size < count;
-    view! {
-        <nav class="pagination" aria-label=label>
-            <button type="button" disabled=!has_previous on:click=move |_| set_page.update(|p| *p = (*p - 1).max(1))>
-                "Previous"
-            </button>
-            <span class="muted" data-testid=range_id>
-                {if shown == 0 { format!("Showing 0 of {count}") } else { format!("Showing {first}–{last} of {count}") }}
-            </span>
-            <button type="button" disabled=!has_next on:click=move |_| set_page.update(|p| *p += 1)>
-                "Next"
-            </button>
-        </nav>
     }
 }

@@ -17,6 +17,7 @@ pub mod invite_modal;
 pub mod load;
 pub mod member_table;
 pub mod organization;
+pub mod pagination;
 pub mod password_reset_button;
 pub mod search_box;
 pub mod verify_banner;

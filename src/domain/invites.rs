@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Role;
+use super::{Paged, Role};
 
 /// The organization's invite link.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,14 +103,7 @@ pub struct PendingInvitation {
 }
 
 /// A page of the open invitations (newest first) and how many match in all.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingInvitations {
-    pub count: i64,
-    /// From 1.
-    pub page: i64,
-    pub page_size: i64,
-    pub results: Vec<PendingInvitation>,
-}
+pub type PendingInvitations = Paged<PendingInvitation>;
 
 /// What the signup page shows for an invite token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Role;
+use super::{Paged, Role};
 
 /// One row of the members table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,12 +34,11 @@ pub struct MemberRow {
 }
 
 /// A page of members, counted and sorted by the database.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-pub struct MemberPage {
-    /// How many members match, on every page.
-    pub count: i64,
-    pub page: i64,
-    pub page_size: i64,
-    pub results: Vec<MemberRow>,
+pub type MemberPage = Paged<MemberRow>;
+
+#[cfg(feature = "ssr")]
+impl super::paging::PagedRow for MemberRow {
+    const PAGE_NAME: &'static str = "MemberPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of members, counted and sorted by the database.";
+    const COUNT_DESCRIPTION: &'static str = "How many members match, on every page.";
 }

@@ -5,6 +5,7 @@ mod email;
 mod error;
 mod invites;
 mod members;
+mod paging;
 mod password;
 mod policy;
 mod profile;
@@ -23,6 +24,7 @@ pub use invites::{
     PendingInvitations, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES,
 };
 pub use members::{MemberPage, MemberRow};
+pub use paging::{Page, Paged, Place, Search};
 pub use password::Password;
 pub use policy::{admits, Need, Refusal};
 pub use profile::{FullName, PersonName, Profile, SessionView, SignInMethod};

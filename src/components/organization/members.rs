@@ -8,13 +8,8 @@ use crate::{
         password_reset::SendPasswordReset,
     },
     components::{
-        done_without_js,
-        error_line::ErrorLine,
-        error_without_js,
-        load::load,
-        member_table::{MemberTable, Pagination},
-        search_box::SearchBox,
-        RefreshMembers,
+        done_without_js, error_line::ErrorLine, error_without_js, load::load,
+        member_table::MemberTable, pagination::Pagination, search_box::SearchBox, RefreshMembers,
     },
     domain::Role,
 };
@@ -99,11 +94,10 @@ pub fn Members(
             {move || Suspend::new(async move {
                 match members.await {
                     Ok(members) => {
-                        let (count, page, page_size, shown) =
-                            (members.count, members.page, members.page_size, members.results.len());
+                        let place = members.place();
                         view! {
                             <MemberTable members me />
-                            {(count > 0).then(|| view! { <Pagination count page page_size shown set_page /> }.into_any())}
+                            {(place.count > 0).then(|| view! { <Pagination place set_page /> }.into_any())}
                         }
                         .into_any()
                     }

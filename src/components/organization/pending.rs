@@ -6,15 +6,9 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use crate::{
     api::invites::{ResendInvitation, RevokeInvitation},
     components::{
-        actions::on_result,
-        confirm::ConfirmButton,
-        done_without_js,
-        error_line::ErrorLine,
-        load::Loaded,
-        member_table::{Pagination, RolePill},
-        readable_date, readable_time,
-        search_box::SearchBox,
-        RefreshOrganization,
+        actions::on_result, confirm::ConfirmButton, done_without_js, error_line::ErrorLine,
+        load::Loaded, member_table::RolePill, pagination::Pagination, readable_date, readable_time,
+        search_box::SearchBox, RefreshOrganization,
     },
     domain::{PendingInvitation, PendingInvitations},
 };
@@ -115,8 +109,7 @@ pub fn PendingInvitationList(
                             view! { <p class="empty">"No pending invitations match."</p> }.into_any()
                         }
                         Ok(list) => {
-                        let (count, current, page_size, shown) =
-                            (list.count, list.page, list.page_size, list.results.len());
+                        let place = list.place();
                         view! {
                             <div class="table-wrap">
                                 <table class="table" data-testid="invitations-table">
@@ -139,7 +132,7 @@ pub fn PendingInvitationList(
                                     </tbody>
                                 </table>
                             </div>
-                            <Pagination count page=current page_size shown set_page=page.write_only()
+                            <Pagination place set_page=page.write_only()
                                 label="Pending invitations pages" range_id="invitations-range" />
                         }
                         .into_any()
