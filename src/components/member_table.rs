@@ -4,8 +4,8 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 use super::{
     actions::on_result, confirm::ConfirmButton, dialog::Dialog, error_line::ErrorLine,
-    password_reset_button::PasswordResetButton, readable_date, readable_time, RefreshMembers,
-    RefreshOrganization,
+    list_table::ListTable, password_reset_button::PasswordResetButton, readable_date,
+    readable_time, RefreshMembers, RefreshOrganization,
 };
 use crate::{
     api::members::{ChangeMemberRole, RemoveMember},
@@ -30,64 +30,49 @@ pub fn MemberTable(
         return view! { <p class="empty">"No members match."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
-            <table class="table" data-testid="members-table">
-                <caption class="sr-only">"Members"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Joined"</th>
-                        <th scope="col">"Last activity"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {members
-                        .results
-                        .into_iter()
-                        .map(|m| {
-                            let joined = readable_time(&m.joined_at);
-                            let removable = m.role != Role::Owner && m.user_id != me;
-                            let who = if m.name.is_empty() { m.email_display.clone() } else { format!("{} ({})", m.name, m.email_display) };
-                            view! {
-                                <tr>
-                                    <td class="email">
-                                        {m.email_display.clone()}
-                                        {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
-                                            " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
-                                        }.into_any())}
-                                    </td>
-                                    <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
-                                    <td>
-                                        {if m.role == Role::Owner || m.user_id == me {
-                                            view! { <RolePill role=m.role /> }.into_any()
-                                        } else {
-                                            view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role verified=m.email_verified /> }.into_any()
-                                        }}
-                                    </td>
-                                    <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
-                                    <td>
-                                        {match m.last_activity_at {
-                                            Some(at) => {
-                                                let title = readable_time(&at);
-                                                view! { <time datetime=at.clone() title=title>{readable_date(&at)}</time> }.into_any()
-                                            }
-                                            None => view! { <span class="muted">"Never"</span> }.into_any(),
-                                        }}
-                                    </td>
-                                    <td><div class="row-actions">
-                                        {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> }.into_any())}
-                                        {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> }.into_any())}
-                                    </div></td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <ListTable caption="Members" test_id="members-table" columns={&["Email", "Name", "Role", "Joined", "Last activity"]}>
+            {members
+                .results
+                .into_iter()
+                .map(|m| {
+                    let joined = readable_time(&m.joined_at);
+                    let removable = m.role != Role::Owner && m.user_id != me;
+                    let who = if m.name.is_empty() { m.email_display.clone() } else { format!("{} ({})", m.name, m.email_display) };
+                    view! {
+                        <tr>
+                            <td class="email">
+                                {m.email_display.clone()}
+                                {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
+                                    " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
+                                }.into_any())}
+                            </td>
+                            <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
+                            <td>
+                                {if m.role == Role::Owner || m.user_id == me {
+                                    view! { <RolePill role=m.role /> }.into_any()
+                                } else {
+                                    view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role verified=m.email_verified /> }.into_any()
+                                }}
+                            </td>
+                            <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
+                            <td>
+                                {match m.last_activity_at {
+                                    Some(at) => {
+                                        let title = readable_time(&at);
+                                        view! { <time datetime=at.clone() title=title>{readable_date(&at)}</time> }.into_any()
+                                    }
+                                    None => view! { <span class="muted">"Never"</span> }.into_any(),
+                                }}
+                            </td>
+                            <td><div class="row-actions">
+                                {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> }.into_any())}
+                                {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> }.into_any())}
+                            </div></td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </ListTable>
     }
     .into_any()
 }

@@ -14,6 +14,7 @@ pub mod error_line;
 pub mod field;
 pub mod gate;
 pub mod invite_modal;
+pub mod list_table;
 pub mod load;
 pub mod member_table;
 pub mod organization;

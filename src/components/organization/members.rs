@@ -8,8 +8,14 @@ use crate::{
         password_reset::SendPasswordReset,
     },
     components::{
-        done_without_js, error_line::ErrorLine, error_without_js, load::load,
-        member_table::MemberTable, pagination::Pagination, search_box::SearchBox, RefreshMembers,
+        done_without_js,
+        error_line::ErrorLine,
+        error_without_js,
+        load::load,
+        member_table::MemberTable,
+        pagination::Pagination,
+        search_box::{SearchBox, SearchForm},
+        RefreshMembers,
     },
     domain::Role,
 };
@@ -66,17 +72,7 @@ pub fn Members(
     view! {
         {done.map(|message| view! { <p class="saved" role="status" data-testid="members-outcome">{message}</p> }.into_any())}
         <ErrorLine message=move || failed.clone() />
-        <form class="filters" role="search" aria-label="Search members"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                search_box.apply();
-            }
-        >
-            <div class="field">
-                <label for="member-search">"Search"</label>
-                <input id="member-search" type="search" placeholder="Email or name" autocomplete="off"
-                    prop:value=move || search_box.typed.get() on:input=move |ev| search_box.on_input(ev) />
-            </div>
+        <SearchForm search=search_box name="Search members" id="member-search" label="Search" placeholder="Email or name">
             <div class="field">
                 <label for="member-role">"Filter by role"</label>
                 <select id="member-role" on:change=on_role>
@@ -89,7 +85,7 @@ pub fn Members(
                         .collect_view()}
                 </select>
             </div>
-        </form>
+        </SearchForm>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match members.await {
