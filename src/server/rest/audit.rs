@@ -13,7 +13,7 @@ use utoipa::{
     IntoParams,
 };
 
-use super::{responses::*, ApiResult, Authorized, PageQuery, QueryParams};
+use super::{responses::*, ApiResult, Authorized, OrganizationId, PageQuery, QueryParams};
 use crate::{
     domain::{Action, AuditPage},
     server::{
@@ -72,7 +72,7 @@ fn action() -> ObjectBuilder {
 /// their accounts, and every sign-in of its members, with who did it, from where, and what
 /// changed. Filtered, counted and paged by the database.
 #[utoipa::path(get, path = "/organizations/{id}/audit-log", tag = "organization", operation_id = "listAuditLog",
-    params(("id" = i64, Path, description = "The caller's organization's id."), PageQuery, AuditQuery),
+    params(OrganizationId, PageQuery, AuditQuery),
     responses(
         (status = 200, description = "A page of entries, newest first.", body = AuditPage),
         (status = 400, description = "A bad page, page_size, action, actor, since or until (`validation_errors` names it).", body = ErrorBody),
@@ -96,7 +96,7 @@ pub async fn list(
 /// Fields holding a comma, a quote or a line break are quoted (RFC 4180); text a spreadsheet would
 /// run as a formula (starting with `=`, `+`, `-` or `@`) is prefixed with `'`.
 #[utoipa::path(get, path = "/organizations/{id}/audit-log.csv", tag = "organization", operation_id = "exportAuditLog",
-    params(("id" = i64, Path, description = "The caller's organization's id."), AuditQuery),
+    params(OrganizationId, AuditQuery),
     responses(
         (status = 200, description = "Every matching entry, as CSV with a header line.", content_type = "text/csv", body = String),
         (status = 400, description = "A bad action, actor, since or until (`validation_errors` names it).", body = ErrorBody),

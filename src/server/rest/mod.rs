@@ -246,6 +246,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// The `{id}` of a path under `/organizations/`, as the OpenAPI document describes it; the
+/// [`Authorized`] caller is checked against it.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+#[allow(dead_code)] // described, never built: the caller's organization is the one that counts
+pub struct OrganizationId(
+    /// The caller's organization's id.
+    i64,
+);
+
 /// The query string read as `T`; one that cannot be read is refused with 400 and the reason.
 pub struct QueryParams<T>(pub T);
 

@@ -12,7 +12,9 @@ use utoipa::{
     IntoParams, ToSchema,
 };
 
-use super::{responses::*, ApiResult, Authorized, JsonBody, PageQuery, QueryParams};
+use super::{
+    responses::*, ApiResult, Authorized, JsonBody, OrganizationId, PageQuery, QueryParams,
+};
 use crate::{
     domain::{AppError, MemberPage, MemberRow, OrgTitle, OrganizationView, Role, Search},
     server::{
@@ -108,7 +110,7 @@ pub async fn rename_own(
 /// answered with 404. Any active member may call it. The same endpoint also answers with a
 /// trailing slash.
 #[utoipa::path(get, path = "/organizations/{id}", tag = "organization", operation_id = "getOrganization",
-    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    params(OrganizationId),
     responses(
         (status = 200, description = "The organization.", body = OrganizationView),
         (status = 404, response = OrganizationNotFound),
@@ -126,7 +128,7 @@ pub async fn get_by_id(
 /// As `PATCH /api/organization/`, for the caller's organization named by its id (any other id is
 /// 404). The same endpoint also answers with a trailing slash.
 #[utoipa::path(patch, path = "/organizations/{id}", tag = "organization", operation_id = "renameOrganization",
-    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    params(OrganizationId),
     request_body = OrganizationPatch,
     responses(
         (status = 200, description = "The renamed organization.", body = OrganizationView),
@@ -160,7 +162,7 @@ pub struct MembershipQuery {
 ///
 /// Owner or Administrator only. Counted, filtered, sorted (by joining) and paged by the database.
 #[utoipa::path(get, path = "/organizations/{id}/memberships", tag = "organization", operation_id = "listMemberships",
-    params(("id" = i64, Path, description = "The caller's organization's id."), PageQuery, MembershipQuery),
+    params(OrganizationId, PageQuery, MembershipQuery),
     responses(
         (status = 200, description = "A page of members.", body = MemberPage),
         (status = 400, description = "A bad page, page_size, role or search (`validation_errors` names it).", body = ErrorBody),
@@ -209,7 +211,7 @@ pub struct MembershipChange {
 /// their own. A change that takes a seat (from Pending or Deactivated to a role) needs a free
 /// one. Deactivating ends the member's access at once and frees the seat.
 #[utoipa::path(patch, path = "/organizations/{id}/memberships", tag = "organization", operation_id = "changeMembershipRole",
-    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    params(OrganizationId),
     request_body = MembershipChange,
     responses(
         (status = 200, description = "The member with the new role.", body = MemberRow),
@@ -238,7 +240,7 @@ pub async fn change_membership(
 /// remains, in no organization, and any organization may invite it again.
 #[utoipa::path(delete, path = "/organizations/{id}/memberships/{user_id}", tag = "organization", operation_id = "removeMember",
     params(
-        ("id" = i64, Path, description = "The caller's organization's id."),
+        OrganizationId,
         ("user_id" = i64, Path, description = "The member's user id."),
     ),
     responses(
