@@ -6,7 +6,7 @@ use super::{
     db::{
         self,
         invitations::{NewInvitation, OpenInvitation},
-        outbox::MessageKind,
+        outbox::{MessageKind, NewMessage},
     },
     error::OrInternal,
     invite_token::{Destination, InviteToken},
@@ -369,16 +369,18 @@ impl<'a> Batch<'a> {
                 )
             }
         };
-        db::outbox::enqueue(
-            &mut **tx,
-            MessageKind::Invitation,
-            id,
-            email.as_str(),
-            &self.origin,
-            self.now,
-        )
-        .await
-        .or_internal("queueing a message")?;
+        let message = NewMessage {
+            invitation_id: Some(id),
+            ..NewMessage::new(
+                MessageKind::Invitation,
+                email.as_str(),
+                &self.origin,
+                self.now,
+            )
+        };
+        db::outbox::enqueue(&mut **tx, &message)
+            .await
+            .or_internal("queueing a message")?;
         self.sent += 1;
         let target = Target::Invitation {
             id,
