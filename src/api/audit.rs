@@ -19,17 +19,19 @@ pub async fn list_audit_log(
     until: String,
 ) -> Result<AuditPage, AppError> {
     use super::ssr::*;
-    use crate::server::{audit, auth::Admin};
+    use crate::{
+        domain::Page,
+        server::{audit, auth::Admin},
+    };
     authorized(|state, me: Admin| async move {
+        let page = Page::parse(page, ENTRIES_PER_PAGE)?;
         let query = audit::Query {
-            page,
-            page_size: ENTRIES_PER_PAGE,
             action: action.filter(|a| !a.is_empty()),
             actor: Some(actor),
             since: Some(since),
             until: Some(until),
         };
-        audit::list(&state, &me, query).await
+        audit::list(&state, &me, page, &query).await
     })
     .await
 }

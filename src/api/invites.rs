@@ -1,15 +1,12 @@
-//! Invitations and the members table (Owner and Administrator only, but for `get_invite_info`,
-//! which the signup page calls for whoever holds a token).
+//! Invitations (Owner and Administrator only, but for `get_invite_info`, which the signup page
+//! calls for whoever holds a token).
 
 use leptos::prelude::*;
 
 /// The query parameter that carries the results of invitations sent without JavaScript.
 pub const INVITED_PARAM: &str = "invited";
 
-use crate::domain::{
-    AppError, InviteInfo, InviteLink, InviteOutcome, MemberPage, MemberRow, PendingInvitations,
-    Role,
-};
+use crate::domain::{AppError, InviteInfo, InviteLink, InviteOutcome, PendingInvitations, Role};
 
 /// The organization's invite link. Reading it never changes it.
 #[server(prefix = "/_sfn", endpoint = "invites/link")]
@@ -59,15 +56,12 @@ pub async fn list_invitations(
     search: Option<String>,
 ) -> Result<PendingInvitations, AppError> {
     use super::ssr::*;
+    use crate::domain::{Page, Search};
     use crate::server::{auth::Admin, invites};
     authorized(|state, me: Admin| async move {
-        invites::pending(
-            &state,
-            &me,
-            page.unwrap_or(1),
-            search.as_deref().unwrap_or_default(),
-        )
-        .await
+        let page = Page::parse(page.unwrap_or(1), invites::PENDING_PAGE_SIZE)?;
+        let search = Search::parse("search", search.as_deref().unwrap_or_default())?;
+        invites::pending(&state, &me, page, &search).await
     })
     .await
 }
@@ -87,69 +81,10 @@ pub async fn revoke_invitation(id: i64) -> Result<(), AppError> {
     authorized(|state, me: Admin| async move { invites::revoke(&state, &me, id).await }).await
 }
 
-/// A page of the members table. `role` filters by role or status; `search` matches email or name.
-#[server(prefix = "/_sfn", endpoint = "members/list")]
-pub async fn list_members(
-    page: i64,
-    page_size: i64,
-    role: Option<Role>,
-    search: String,
-) -> Result<MemberPage, AppError> {
-    use super::ssr::*;
-    use crate::server::{auth::Admin, members};
-    authorized(|state, me: Admin| async move {
-        members::list(
-            &state,
-            &me,
-            members::Query {
-                page,
-                page_size,
-                role,
-                search,
-            },
-        )
-        .await
-    })
-    .await
-}
-
 /// What an invite token leads to, for the signup page; an unusable token is an error.
 #[server(prefix = "/_sfn", endpoint = "invites/info")]
 pub async fn get_invite_info(token: String) -> Result<InviteInfo, AppError> {
     use super::ssr::*;
     use crate::server::{auth::Anyone, invites};
     authorized(|state, _: Anyone| async move { invites::info(&state, &token).await }).await
-}
-
-/// Changes a member's role; seat rules apply, and the Owner's role and one's own never change.
-#[server(prefix = "/_sfn", endpoint = "members/change_role")]
-pub async fn change_member_role(user_id: i64, role: Role) -> Result<MemberRow, AppError> {
-    use super::ssr::*;
-    use crate::server::{auth::Admin, roles};
-    authorized(
-        |state, me: Admin| async move { roles::change_role(&state, &me, user_id, role).await },
-    )
-    .await
-}
-
-/// Removes a member from the organization (any role but Owner, never oneself).
-#[server(prefix = "/_sfn", endpoint = "members/remove")]
-pub async fn remove_member(user_id: i64) -> Result<(), AppError> {
-    use super::ssr::*;
-    use crate::server::{auth::Admin, roles};
-    authorized(|state, me: Admin| async move { roles::remove_member(&state, &me, user_id).await })
-        .await
-}
-
-/// The Owner hands the organization to an active member (by email), confirming with their password.
-#[server(prefix = "/_sfn", endpoint = "members/transfer_ownership")]
-pub async fn transfer_ownership(email: String, password: String) -> Result<(), AppError> {
-    use super::ssr::*;
-    use crate::server::{auth::Owner, roles};
-    authorized(|state, me: Owner| async move {
-        roles::transfer_ownership(&state, &me, &email, &password).await?;
-        land_on("/organization");
-        Ok(())
-    })
-    .await
 }

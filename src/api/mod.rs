@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod invites;
+pub mod members;
 pub mod organization;
 pub mod password_reset;
 pub mod profile;

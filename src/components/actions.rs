@@ -1,4 +1,5 @@
-//! Doing something once a server action has answered: `on_success` for the usual case.
+//! Doing something once a server action has answered: `on_success` for the usual case,
+//! `on_success_go_to` for a change after which the page loads afresh.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 
@@ -30,4 +31,15 @@ where
             then(value);
         }
     });
+}
+
+/// Loads the page at `path` afresh once `action` succeeds (everything the page shows may have
+/// changed: who is signed in, or their role).
+pub fn on_success_go_to<S>(action: ServerAction<S>, path: &'static str)
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+    S::Error: Clone + Send + Sync + 'static,
+{
+    on_success(action, move |_| super::go_to(path));
 }

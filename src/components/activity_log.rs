@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::{error_line::ErrorLine, load::load, readable_time};
+use super::{error_line::ErrorLine, load::load, pagination::Pagination, readable_time};
 use crate::{
-    api::audit::{list_audit_log, ENTRIES_PER_PAGE},
+    api::audit::list_audit_log,
     domain::{Action, AuditEntryView, AuditPage},
 };
 
@@ -143,7 +143,7 @@ fn Entries(found: AuditPage, set_page: WriteSignal<i64>) -> impl IntoView {
     if found.results.is_empty() {
         return view! { <p class="empty">"No activity matches."</p> }.into_any();
     }
-    let (count, page, shown) = (found.count, found.page, found.results.len() as i64);
+    let place = found.place();
     let mut days: Vec<(String, Vec<AuditEntryView>)> = Vec::new();
     for entry in found.results {
         let day = entry.created_at.get(..10).unwrap_or_default().to_owned();
@@ -152,8 +152,6 @@ fn Entries(found: AuditPage, set_page: WriteSignal<i64>) -> impl IntoView {
             _ => days.push((day, vec![entry])),
         }
     }
-    let first = (page - 1) * ENTRIES_PER_PAGE + 1;
-    let last = first + shown - 1;
     view! {
         <div class="activity" data-testid="activity">
             {days
@@ -179,15 +177,7 @@ fn Entries(found: AuditPage, set_page: WriteSignal<i64>) -> impl IntoView {
                 })
                 .collect_view()}
         </div>
-        <nav class="pagination" aria-label="Activity pages">
-            <button type="button" disabled={page <= 1} on:click=move |_| set_page.update(|p| *p = (*p - 1).max(1))>
-                "Newer"
-            </button>
-            <span class="muted" data-testid="activity-range">{format!("Showing {first}–{last} of {count}")}</span>
-            <button type="button" disabled={page * ENTRIES_PER_PAGE >= count} on:click=move |_| set_page.update(|p| *p += 1)>
-                "Older"
-            </button>
-        </nav>
+        <Pagination place set_page label="Activity pages" range_id="activity-range" previous="Newer" next="Older" />
     }
     .into_any()
 }

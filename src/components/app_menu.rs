@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_location};
 
-use super::{go_to, Me, RenamedTitle};
+use super::{actions::on_success_go_to, Me, RenamedTitle};
 use crate::{
     api::auth::LogOut,
     domain::{CurrentUser, Need},
@@ -42,7 +42,7 @@ fn SignedInMenu(user: CurrentUser) -> impl IntoView {
         path
     });
     let log_out = ServerAction::<LogOut>::new();
-    super::actions::on_success(log_out, |()| go_to("/user/login"));
+    on_success_go_to(log_out, "/user/login");
     let renamed = expect_context::<RenamedTitle>().0;
     let title = user.organization_title.clone();
     let active = user.allows(Need::Active).is_ok();

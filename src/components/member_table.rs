@@ -1,14 +1,14 @@
-//! The members table of the Organization page and its pagination.
+//! The members table of the Organization page.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 
 use super::{
     actions::on_result, confirm::ConfirmButton, dialog::Dialog, error_line::ErrorLine,
-    password_reset_button::PasswordResetButton, readable_date, readable_time, RefreshMembers,
-    RefreshOrganization,
+    list_table::ListTable, password_reset_button::PasswordResetButton, readable_date,
+    readable_time, RefreshMembers, RefreshOrganization,
 };
 use crate::{
-    api::invites::{ChangeMemberRole, RemoveMember},
+    api::members::{ChangeMemberRole, RemoveMember},
     domain::{MemberPage, Role},
 };
 
@@ -30,64 +30,49 @@ pub fn MemberTable(
         return view! { <p class="empty">"No members match."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap">
-            <table class="table" data-testid="members-table">
-                <caption class="sr-only">"Members"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Joined"</th>
-                        <th scope="col">"Last activity"</th>
-                        <th scope="col"><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {members
-                        .results
-                        .into_iter()
-                        .map(|m| {
-                            let joined = readable_time(&m.joined_at);
-                            let removable = m.role != Role::Owner && m.user_id != me;
-                            let who = if m.name.is_empty() { m.email_display.clone() } else { format!("{} ({})", m.name, m.email_display) };
-                            view! {
-                                <tr>
-                                    <td class="email">
-                                        {m.email_display.clone()}
-                                        {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
-                                            " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
-                                        }.into_any())}
-                                    </td>
-                                    <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
-                                    <td>
-                                        {if m.role == Role::Owner || m.user_id == me {
-                                            view! { <RolePill role=m.role /> }.into_any()
-                                        } else {
-                                            view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role verified=m.email_verified /> }.into_any()
-                                        }}
-                                    </td>
-                                    <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
-                                    <td>
-                                        {match m.last_activity_at {
-                                            Some(at) => {
-                                                let title = readable_time(&at);
-                                                view! { <time datetime=at.clone() title=title>{readable_date(&at)}</time> }.into_any()
-                                            }
-                                            None => view! { <span class="muted">"Never"</span> }.into_any(),
-                                        }}
-                                    </td>
-                                    <td><div class="row-actions">
-                                        {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> }.into_any())}
-                                        {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> }.into_any())}
-                                    </div></td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <ListTable caption="Members" test_id="members-table" columns={&["Email", "Name", "Role", "Joined", "Last activity"]}>
+            {members
+                .results
+                .into_iter()
+                .map(|m| {
+                    let joined = readable_time(&m.joined_at);
+                    let removable = m.role != Role::Owner && m.user_id != me;
+                    let who = if m.name.is_empty() { m.email_display.clone() } else { format!("{} ({})", m.name, m.email_display) };
+                    view! {
+                        <tr>
+                            <td class="email">
+                                {m.email_display.clone()}
+                                {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
+                                    " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
+                                }.into_any())}
+                            </td>
+                            <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
+                            <td>
+                                {if m.role == Role::Owner || m.user_id == me {
+                                    view! { <RolePill role=m.role /> }.into_any()
+                                } else {
+                                    view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role verified=m.email_verified /> }.into_any()
+                                }}
+                            </td>
+                            <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
+                            <td>
+                                {match m.last_activity_at {
+                                    Some(at) => {
+                                        let title = readable_time(&at);
+                                        view! { <time datetime=at.clone() title=title>{readable_date(&at)}</time> }.into_any()
+                                    }
+                                    None => view! { <span class="muted">"Never"</span> }.into_any(),
+                                }}
+                            </td>
+                            <td><div class="row-actions">
+                                {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> }.into_any())}
+                                {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> }.into_any())}
+                            </div></td>
+                        </tr>
+                    }
+                })
+                .collect_view()}
+        </ListTable>
     }
     .into_any()
 }
@@ -220,39 +205,5 @@ fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
             fields=vec![("user_id", user_id.to_string())]
         />
         <ErrorLine message=move || value.try_get().flatten().and_then(Result::err).map(|e| e.to_string()) />
-    }
-}
-
-/// "Showing X–Y of N" with Previous and Next buttons.
-#[component]
-pub fn Pagination(
-    count: i64,
-    page: i64,
-    page_size: i64,
-    shown: usize,
-    set_page: WriteSignal<i64>,
-    /// Names the navigation.
-    #[prop(default = "Members pages")]
-    label: &'static str,
-    /// The test id of "Showing X–Y of N".
-    #[prop(default = "members-range")]
-    range_id: &'static str,
-) -> impl IntoView {
-    let first = (page - 1) * page_size + 1;
-    let last = first + shown as i64 - 1;
-    let has_previous = page > 1;
-    let has_next = page * page_size < count;
-    view! {
-        <nav class="pagination" aria-label=label>
-            <button type="button" disabled=!has_previous on:click=move |_| set_page.update(|p| *p = (*p - 1).max(1))>
-                "Previous"
-            </button>
-            <span class="muted" data-testid=range_id>
-                {if shown == 0 { format!("Showing 0 of {count}") } else { format!("Showing {first}–{last} of {count}") }}
-            </span>
-            <button type="button" disabled=!has_next on:click=move |_| set_page.update(|p| *p += 1)>
-                "Next"
-            </button>
-        </nav>
     }
 }

@@ -1,4 +1,5 @@
-//! What is typed in a search box, applied as the search once typing pauses, or at once on Enter.
+//! What is typed in a search box, applied as the search once typing pauses, or at once on Enter,
+//! and the form that holds it.
 
 use std::time::Duration;
 
@@ -59,5 +60,34 @@ impl SearchBox {
         if let Ok(handle) = set_timeout_with_handle(move || self.apply(), SEARCH_DELAY) {
             self.waiting.set_value(Some(handle));
         }
+    }
+}
+
+/// A search form: its search box, labelled `label`, and the list's other filters (its children).
+#[component]
+pub fn SearchForm(
+    search: SearchBox,
+    /// Names the form for assistive technology.
+    name: &'static str,
+    /// The search box's id.
+    id: &'static str,
+    label: &'static str,
+    placeholder: &'static str,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <form class="filters" role="search" aria-label=name
+            on:submit=move |ev| {
+                ev.prevent_default();
+                search.apply();
+            }
+        >
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id type="search" placeholder=placeholder autocomplete="off"
+                    prop:value=move || search.typed.get() on:input=move |ev| search.on_input(ev) />
+            </div>
+            {children.map(|children| children())}
+        </form>
     }
 }

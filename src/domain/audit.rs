@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
-use super::{AppError, Role};
+use super::{AppError, Paged, Role};
 
 /// What an entry records. `as_str` is the stable dotted name stored, filtered on and exported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -221,14 +221,13 @@ pub struct AuditEntryView {
 }
 
 /// A page of the audit log, newest first.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = AuditLogPage))]
-pub struct AuditPage {
-    /// Entries matching the filters, in all pages.
-    pub count: i64,
-    pub page: i64,
-    pub page_size: i64,
-    pub results: Vec<AuditEntryView>,
+pub type AuditPage = Paged<AuditEntryView>;
+
+#[cfg(feature = "ssr")]
+impl super::paging::PagedRow for AuditEntryView {
+    const PAGE_NAME: &'static str = "AuditLogPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of the audit log, newest first.";
+    const COUNT_DESCRIPTION: &'static str = "Entries matching the filters, in all pages.";
 }
 
 fn role_label(value: &serde_json::Value) -> String {

@@ -4,6 +4,8 @@ mod audit;
 mod email;
 mod error;
 mod invites;
+mod members;
+mod paging;
 mod password;
 mod policy;
 mod profile;
@@ -18,9 +20,11 @@ pub use email::readable as readable_email;
 pub use email::EmailAddress;
 pub use error::AppError;
 pub use invites::{
-    split_email_list, InviteInfo, InviteLink, InviteOutcome, InviteStatus, MemberPage, MemberRow,
-    PendingInvitation, PendingInvitations, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES,
+    split_email_list, InviteInfo, InviteLink, InviteOutcome, InviteStatus, PendingInvitation,
+    PendingInvitations, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES,
 };
+pub use members::{MemberPage, MemberRow};
+pub use paging::{Page, Paged, Place, Search};
 pub use password::Password;
 pub use policy::{admits, Need, Refusal};
 pub use profile::{FullName, PersonName, Profile, SessionView, SignInMethod};

@@ -7,11 +7,11 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::auth::LogIn,
     components::{
-        actions::on_success,
+        actions::on_success_go_to,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
         gate::SignedInGoesToApp,
-        go_to, Me,
+        Me,
     },
 };
 
@@ -19,7 +19,7 @@ use crate::{
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let value = action.value();
-    on_success(action, |()| go_to("/"));
+    on_success_go_to(action, "/");
     let me = expect_context::<Me>().0;
     // An invite token: an account in no organization joins the inviting one as it logs in.
     let token = use_query_map()

@@ -7,11 +7,10 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::{auth::SignUp, invites::get_invite_info},
     components::{
-        actions::on_success,
+        actions::on_success_go_to,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
         gate::{Notice, SignedInGoesToApp},
-        go_to,
         load::load,
         set_status, Me,
     },
@@ -85,7 +84,7 @@ fn SignupForm(
 ) -> impl IntoView {
     let action = ServerAction::<SignUp>::new();
     let value = action.value();
-    on_success(action, |()| go_to("/"));
+    on_success_go_to(action, "/");
     let (token, info) = invite.unzip();
     let (heading, intro, email) = match info {
         None => (

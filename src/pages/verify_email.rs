@@ -38,7 +38,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
         form_error(move || confirm.value().get(), &[])()
             .or_else(form_error(move || disown.value().get(), &[]))
     };
-    let pending = move || confirm.pending().get() || disown.pending().get();
+    let pending = Signal::derive(move || confirm.pending().get() || disown.pending().get());
     view! {
         <Title text="Verify your email address" />
         <section class="card auth">
@@ -75,19 +75,13 @@ pub fn VerifyEmailPage() -> impl IntoView {
                                             ". If you made this account, confirm your address."
                                         </p>
                                         <ActionForm action=confirm>
-                                            <input type="hidden" name="token" value=token />
-                                            <button type="submit" class="primary" disabled=pending>
-                                                "Confirm my address"
-                                            </button>
+                                            <TokenButton token class="primary" label="Confirm my address" disabled=pending />
                                         </ActionForm>
                                         <p class="muted">
                                             "Didn't make it? Someone may have used your address. An account without a role is deleted; the administrators of an organization are told of one with a role."
                                         </p>
                                         <ActionForm action=disown>
-                                            <input type="hidden" name="token" value=again />
-                                            <button type="submit" class="danger" disabled=pending>
-                                                "This wasn't me"
-                                            </button>
+                                            <TokenButton token=again class="danger" label="This wasn't me" disabled=pending />
                                         </ActionForm>
                                         <ErrorLine message=error />
                                         }
@@ -109,6 +103,20 @@ pub fn VerifyEmailPage() -> impl IntoView {
                 .into_any()
             }}
         </section>
+    }
+}
+
+/// The content of a form that posts the link's token: its button.
+#[component]
+fn TokenButton(
+    token: String,
+    class: &'static str,
+    label: &'static str,
+    disabled: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <input type="hidden" name="token" value=token />
+        <button type="submit" class=class disabled=disabled>{label}</button>
     }
 }
 

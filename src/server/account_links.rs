@@ -5,7 +5,12 @@
 
 use super::{
     auth::{seconds, secrets},
-    db::{self, account_tokens::Purpose, outbox::MessageKind, Tx},
+    db::{
+        self,
+        account_tokens::Purpose,
+        outbox::{MessageKind, NewMessage},
+        Tx,
+    },
     error::OrInternal,
     AppState,
 };
@@ -68,17 +73,14 @@ pub async fn issue_in(
     )
     .await
     .or_internal("storing a link")?;
-    db::outbox::enqueue_account_token(
-        &mut **tx,
-        kind(purpose),
-        token_id,
-        user_id,
-        email,
-        origin,
-        now,
-    )
-    .await
-    .or_internal("queueing a message")?;
+    let message = NewMessage {
+        account_token_id: Some(token_id),
+        user_id: Some(user_id),
+        ..NewMessage::new(kind(purpose), email, origin, now)
+    };
+    db::outbox::enqueue(&mut **tx, &message)
+        .await
+        .or_internal("queueing a message")?;
     Ok(())
 }
 

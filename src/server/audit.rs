@@ -20,7 +20,7 @@ use super::{
 };
 use crate::domain::{
     format_timestamp, parse_timestamp, summarize, Action, ActorView, AppError, AuditEntryView,
-    AuditPage, EmailAddress, Role, TargetView,
+    AuditPage, EmailAddress, Page, Role, Search, TargetView,
 };
 
 /// The hash an organization's first entry follows.
@@ -260,13 +260,9 @@ pub fn view(e: EntryRecord) -> AuditEntryView {
     }
 }
 
-pub const MAX_PAGE_SIZE: i64 = 100;
-
 /// Which entries to list, as given (text): parsed by [`Query::filter`].
 #[derive(Clone, Debug, Default)]
 pub struct Query {
-    pub page: i64,
-    pub page_size: i64,
     pub action: Option<String>,
     pub actor: Option<String>,
     pub since: Option<String>,
@@ -276,7 +272,7 @@ pub struct Query {
 /// A query's filters, parsed.
 pub struct Filters {
     action: Option<Action>,
-    actor_email: Option<String>,
+    actor_email: Option<Search>,
     actor_kind: Option<&'static str>,
     since: Option<i64>,
     until: Option<i64>,
@@ -287,7 +283,7 @@ impl Filters {
         db::audit::Filter {
             organization_id,
             action: self.action.map(Action::as_str),
-            actor_email: self.actor_email.as_deref(),
+            actor_email: self.actor_email.as_ref(),
             actor_kind: self.actor_kind,
             since: self.since,
             until: self.until,
@@ -321,24 +317,12 @@ impl Query {
             .as_deref()
             .map(str::parse::<Action>)
             .transpose()?;
-        let actor = given(&self.actor).map(str::to_lowercase);
-        if actor.as_ref().is_some_and(|a| a.chars().count() > 254) {
-            return Err(AppError::invalid(
-                "actor",
-                "Search for at most 254 characters.",
-            ));
-        }
-        let (actor_email, actor_kind) = match actor.as_deref() {
-            None => (None, None),
-            Some("cli") => (None, Some("cli")),
-            Some("system") => (None, Some("system")),
-            Some(text) => {
-                let escaped = text
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                (Some(format!("%{escaped}%")), None)
-            }
+        let actor = Search::parse("actor", self.actor.as_deref().unwrap_or_default())?;
+        let (actor_email, actor_kind) = match actor.as_str() {
+            "" => (None, None),
+            "cli" => (None, Some("cli")),
+            "system" => (None, Some("system")),
+            _ => (Some(actor), None),
         };
         let since = given(&self.since)
             .map(|s| time("since", s, false))
@@ -365,34 +349,17 @@ impl Query {
 }
 
 /// A page of the caller's organization's log, newest first.
-pub async fn list(state: &AppState, me: &Admin, q: Query) -> Result<AuditPage, AppError> {
-    if q.page < 1 {
-        return Err(AppError::invalid("page", "page starts at 1."));
-    }
-    if !(1..=MAX_PAGE_SIZE).contains(&q.page_size) {
-        return Err(AppError::invalid(
-            "page_size",
-            format!("page_size must be between 1 and {MAX_PAGE_SIZE}."),
-        ));
-    }
+pub async fn list(
+    state: &AppState,
+    me: &Admin,
+    page: Page,
+    q: &Query,
+) -> Result<AuditPage, AppError> {
     let filters = q.filter()?;
-    let filter = filters.for_db(me.organization_id());
-    let count = db::audit::count(state.db.pool(), &filter)
+    let found = db::audit::page(state.db.pool(), &filters.for_db(me.organization_id()), page)
         .await
-        .or_internal("counting audit entries")?;
-    let offset = (q.page - 1).saturating_mul(q.page_size);
-    let results = db::audit::page(state.db.pool(), &filter, q.page_size, offset)
-        .await
-        .or_internal("listing audit entries")?
-        .into_iter()
-        .map(view)
-        .collect();
-    Ok(AuditPage {
-        count,
-        page: q.page,
-        page_size: q.page_size,
-        results,
-    })
+        .or_internal("listing audit entries")?;
+    Ok(found.map(view))
 }
 
 /// The CSV export's columns.

@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use super::{
     auth::{self, password},
@@ -32,12 +32,8 @@ pub enum Command {
     CreateOwner {
         #[arg(long)]
         email: String,
-        /// Read the password from standard input (first line).
-        #[arg(long, conflicts_with = "password_file")]
-        password_stdin: bool,
-        /// Read the password from this file (first line).
-        #[arg(long)]
-        password_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        password: PasswordSource,
         /// The Owner's first name (optional).
         #[arg(long)]
         first_name: Option<String>,
@@ -55,15 +51,15 @@ pub enum Command {
     },
     /// Set the password of the account with this email and end all its sessions (for an account
     /// whose owner cannot receive the reset mail).
+    #[command(
+        mut_arg("password_stdin", |a| a.help("Read the new password from standard input (first line)")),
+        mut_arg("password_file", |a| a.help("Read the new password from this file (first line)")),
+    )]
     ResetPassword {
         #[arg(long)]
         email: String,
-        /// Read the new password from standard input (first line).
-        #[arg(long, conflicts_with = "password_file")]
-        password_stdin: bool,
-        /// Read the new password from this file (first line).
-        #[arg(long)]
-        password_file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        password: PasswordSource,
     },
     /// Set an organization's seat limit: a number, or "unlimited".
     SetSeats {
@@ -77,6 +73,36 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+/// Where a command reads a password: the first line of standard input, or of a file.
+#[derive(Args, Debug)]
+pub struct PasswordSource {
+    /// Read the password from standard input (first line).
+    #[arg(long, conflicts_with = "password_file")]
+    password_stdin: bool,
+    /// Read the password from this file (first line).
+    #[arg(long)]
+    password_file: Option<std::path::PathBuf>,
+}
+
+impl PasswordSource {
+    /// The first line of the password file, or of standard input.
+    fn read(self) -> Result<String, String> {
+        let secret = if let Some(path) = self.password_file {
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        } else if self.password_stdin {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            s
+        } else {
+            return Err("give the password with --password-stdin or --password-file FILE".into());
+        };
+        Ok(secret.lines().next().unwrap_or_default().to_owned())
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -160,15 +186,15 @@ async fn run_command(command: Command, config: &Config) -> Result<String, String
     )?;
     let result = match command {
         Command::Serve => unreachable!("serve is handled by main"),
-        Command::CreateOwner { email, password_stdin, password_file, first_name, last_name } => {
-            let secret = read_password(password_stdin, password_file)?;
+        Command::CreateOwner { email, password, first_name, last_name } => {
+            let secret = password.read()?;
             match FullName::parse(first_name.as_deref(), last_name.as_deref()) {
                 Ok(name) => create_owner(&state, &email, &secret, &name).await,
                 Err(e) => Err(e.to_string()),
             }
         }
-        Command::ResetPassword { email, password_stdin, password_file } => {
-            let secret = read_password(password_stdin, password_file)?;
+        Command::ResetPassword { email, password } => {
+            let secret = password.read()?;
             super::auth::reset_link::set_by_administrator(&state, &email, &secret)
                 .await
                 .inspect(|&user_id| {
@@ -258,23 +284,6 @@ async fn audit(db: &Db, command: AuditCommand) -> Result<String, String> {
             Ok(out)
         }
     }
-}
-
-/// The first line of the password file, or of standard input.
-fn read_password(stdin: bool, file: Option<std::path::PathBuf>) -> Result<String, String> {
-    let secret = if let Some(path) = file {
-        std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-    } else if stdin {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        s
-    } else {
-        return Err("give the password with --password-stdin or --password-file FILE".into());
-    };
-    Ok(secret.lines().next().unwrap_or_default().to_owned())
 }
 
 async fn create_owner(

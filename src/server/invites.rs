@@ -7,7 +7,7 @@ use super::{
     db::{
         self,
         invitations::{NewInvitation, OpenInvitation},
-        outbox::MessageKind,
+        outbox::{MessageKind, NewMessage},
     },
     error::OrInternal,
     invite_token::{Destination, InviteToken},
@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::domain::{
     format_timestamp, Action, AppError, EmailAddress, InviteInfo, InviteLink, InviteOutcome,
-    InviteStatus, PendingInvitation, PendingInvitations, Role, INVITABLE_ROLES,
+    InviteStatus, Page, PendingInvitation, PendingInvitations, Role, Search, INVITABLE_ROLES,
 };
 
 /// Most addresses one request may invite.
@@ -370,16 +370,18 @@ impl<'a> Batch<'a> {
                 )
             }
         };
-        db::outbox::enqueue(
-            &mut **tx,
-            MessageKind::Invitation,
-            id,
-            email.as_str(),
-            &self.origin,
-            self.now,
-        )
-        .await
-        .or_internal("queueing a message")?;
+        let message = NewMessage {
+            invitation_id: Some(id),
+            ..NewMessage::new(
+                MessageKind::Invitation,
+                email.as_str(),
+                &self.origin,
+                self.now,
+            )
+        };
+        db::outbox::enqueue(&mut **tx, &message)
+            .await
+            .or_internal("queueing a message")?;
         self.sent += 1;
         let target = Target::Invitation {
             id,
@@ -396,48 +398,19 @@ impl<'a> Batch<'a> {
 /// Open invitations per page of the Organization page.
 pub const PENDING_PAGE_SIZE: i64 = 20;
 
-/// A page (from 1) of the open invitations whose address contains `search` (any, when empty),
-/// newest first, with whether each has expired, and how many match.
+/// A page of the open invitations whose address contains `search`, newest first, with whether
+/// each has expired, and how many match.
 pub async fn pending(
     state: &AppState,
     me: &Admin,
-    page: i64,
-    search: &str,
+    page: Page,
+    search: &Search,
 ) -> Result<PendingInvitations, AppError> {
-    if page < 1 {
-        return Err(AppError::invalid("page", "page starts at 1."));
-    }
-    let search = search.trim().to_lowercase();
-    if search.chars().count() > 254 {
-        return Err(AppError::invalid(
-            "search",
-            "Search for at most 254 characters.",
-        ));
-    }
-    let pattern = (!search.is_empty()).then(|| {
-        let escaped = search
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
     let now = state.now();
-    let org = me.organization_id();
-    let count = db::invitations::count_open(state.db.pool(), org, pattern.as_deref())
+    let found = db::invitations::open_page(state.db.pool(), me.organization_id(), search, page)
         .await
-        .or_internal("counting invitations")?;
-    let offset = (page - 1).saturating_mul(PENDING_PAGE_SIZE);
-    let results = db::invitations::page_open(
-        state.db.pool(),
-        org,
-        pattern.as_deref(),
-        PENDING_PAGE_SIZE,
-        offset,
-    )
-    .await
-    .or_internal("listing invitations")?
-    .into_iter()
-    .map(|i| PendingInvitation {
+        .or_internal("listing invitations")?;
+    Ok(found.map(|i| PendingInvitation {
         id: i.id,
         role: i.role,
         invited_by: i.invited_by.unwrap_or_else(|| "a former member".into()),
@@ -445,14 +418,7 @@ pub async fn pending(
         expires_at: format_timestamp(i.expires_at),
         expired: i.expires_at <= now,
         email: i.email,
-    })
-    .collect();
-    Ok(PendingInvitations {
-        count,
-        page,
-        page_size: PENDING_PAGE_SIZE,
-        results,
-    })
+    }))
 }
 
 fn no_such_invitation() -> AppError {

@@ -1,61 +1,26 @@
 //! The members table of the Organization page and `GET /api/organizations/{id}/memberships`.
 
 use super::{auth::Admin, db, error::OrInternal, AppState};
-use crate::domain::{format_timestamp, AppError, MemberPage, MemberRow, Role};
+use crate::domain::{format_timestamp, AppError, MemberPage, MemberRow, Page, Role, Search};
 
-pub const MAX_PAGE_SIZE: i64 = 100;
-
-pub struct Query {
-    pub page: i64,
-    pub page_size: i64,
-    pub role: Option<Role>,
-    pub search: String,
-}
-
-/// A page of the caller's organization's members.
-pub async fn list(state: &AppState, me: &Admin, q: Query) -> Result<MemberPage, AppError> {
-    if q.page < 1 {
-        return Err(AppError::invalid("page", "page starts at 1."));
-    }
-    if !(1..=MAX_PAGE_SIZE).contains(&q.page_size) {
-        return Err(AppError::invalid(
-            "page_size",
-            format!("page_size must be between 1 and {MAX_PAGE_SIZE}."),
-        ));
-    }
-    let search = q.search.trim().to_lowercase();
-    if search.chars().count() > 254 {
-        return Err(AppError::invalid(
-            "search",
-            "Search for at most 254 characters.",
-        ));
-    }
-    let pattern = (!search.is_empty()).then(|| {
-        let escaped = search
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+/// A page of the caller's organization's members: those with `role` (any, without) whose email
+/// or name contains `search`, in the order they joined.
+pub async fn list(
+    state: &AppState,
+    me: &Admin,
+    page: Page,
+    role: Option<Role>,
+    search: &Search,
+) -> Result<MemberPage, AppError> {
     let filter = db::members::Filter {
         organization_id: me.organization_id(),
-        role: q.role,
-        pattern: pattern.as_deref(),
+        role,
+        search,
     };
-    let count = db::members::count(state.db.pool(), &filter)
-        .await
-        .or_internal("counting members")?;
-    let offset = (q.page - 1).saturating_mul(q.page_size);
-    let rows = db::members::page(state.db.pool(), &filter, q.page_size, offset)
+    let found = db::members::page(state.db.pool(), &filter, page)
         .await
         .or_internal("listing members")?;
-    let results = rows.into_iter().map(row).collect();
-    Ok(MemberPage {
-        count,
-        page: q.page,
-        page_size: q.page_size,
-        results,
-    })
+    Ok(found.map(row))
 }
 
 /// One member's row, if `user_id` belongs to the caller's organization.

@@ -3,7 +3,10 @@
 //! and a Pending member hears when they get a role.
 
 use super::{
-    db::{self, outbox::MessageKind},
+    db::{
+        self,
+        outbox::{MessageKind, NewMessage},
+    },
     error::OrInternal,
     origin::{RequestOrigin, NO_MAIL_ORIGIN},
     AppState,
@@ -51,18 +54,15 @@ pub async fn pending_joined_in(
         .await
         .or_internal("reading the administrators")?
     {
-        db::outbox::enqueue_notice(
-            &mut **tx,
-            kind,
-            organization_id,
-            admin_id,
-            &email,
-            origin,
-            joined_at,
+        let message = NewMessage {
+            organization_id: Some(organization_id),
+            user_id: Some(admin_id),
             due,
-        )
-        .await
-        .or_internal("queueing a notice")?;
+            ..NewMessage::new(kind, &email, origin, joined_at)
+        };
+        db::outbox::enqueue(&mut **tx, &message)
+            .await
+            .or_internal("queueing a notice")?;
     }
     Ok(())
 }
@@ -94,16 +94,12 @@ pub async fn role_changed_in(
     else {
         return Ok(());
     };
-    db::outbox::enqueue_notice(
-        &mut **tx,
-        MessageKind::RoleGranted,
-        organization_id,
-        user_id,
-        &email,
-        origin,
-        now,
-        now,
-    )
-    .await
-    .or_internal("queueing a notice")
+    let message = NewMessage {
+        organization_id: Some(organization_id),
+        user_id: Some(user_id),
+        ..NewMessage::new(MessageKind::RoleGranted, &email, origin, now)
+    };
+    db::outbox::enqueue(&mut **tx, &message)
+        .await
+        .or_internal("queueing a notice")
 }

@@ -4,7 +4,7 @@ use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::{
     api::{
-        invites::{list_members, ChangeMemberRole, RemoveMember},
+        members::{list_members, ChangeMemberRole, RemoveMember},
         password_reset::SendPasswordReset,
     },
     components::{
@@ -12,8 +12,9 @@ use crate::{
         error_line::ErrorLine,
         error_without_js,
         load::load,
-        member_table::{MemberTable, Pagination},
-        search_box::SearchBox,
+        member_table::MemberTable,
+        pagination::Pagination,
+        search_box::{SearchBox, SearchForm},
         RefreshMembers,
     },
     domain::Role,
@@ -71,17 +72,7 @@ pub fn Members(
     view! {
         {done.map(|message| view! { <p class="saved" role="status" data-testid="members-outcome">{message}</p> }.into_any())}
         <ErrorLine message=move || failed.clone() />
-        <form class="filters" role="search" aria-label="Search members"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                search_box.apply();
-            }
-        >
-            <div class="field">
-                <label for="member-search">"Search"</label>
-                <input id="member-search" type="search" placeholder="Email or name" autocomplete="off"
-                    prop:value=move || search_box.typed.get() on:input=move |ev| search_box.on_input(ev) />
-            </div>
+        <SearchForm search=search_box name="Search members" id="member-search" label="Search" placeholder="Email or name">
             <div class="field">
                 <label for="member-role">"Filter by role"</label>
                 <select id="member-role" on:change=on_role>
@@ -94,16 +85,15 @@ pub fn Members(
                         .collect_view()}
                 </select>
             </div>
-        </form>
+        </SearchForm>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match members.await {
                     Ok(members) => {
-                        let (count, page, page_size, shown) =
-                            (members.count, members.page, members.page_size, members.results.len());
+                        let place = members.place();
                         view! {
                             <MemberTable members me />
-                            {(count > 0).then(|| view! { <Pagination count page page_size shown set_page /> }.into_any())}
+                            {(place.count > 0).then(|| view! { <Pagination place set_page /> }.into_any())}
                         }
                         .into_any()
                     }

@@ -10,10 +10,12 @@ use crate::{
         confirm::ConfirmButton,
         done_without_js,
         error_line::ErrorLine,
+        list_table::ListTable,
         load::Loaded,
-        member_table::{Pagination, RolePill},
+        member_table::RolePill,
+        pagination::Pagination,
         readable_date, readable_time,
-        search_box::SearchBox,
+        search_box::{SearchBox, SearchForm},
         RefreshOrganization,
     },
     domain::{PendingInvitation, PendingInvitations},
@@ -93,18 +95,7 @@ pub fn PendingInvitationList(
             <p class="saved" class:failed=move || matches!(outcome.get(), Some(Err(_))) role="status">
                 {move || outcome.get().map(|o| o.unwrap_or_else(|e| e))}
             </p>
-            <form class="filters" role="search" aria-label="Filter pending invitations"
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    search_box.apply();
-                }
-            >
-                <div class="field">
-                    <label for="invitation-search">"Filter by email"</label>
-                    <input id="invitation-search" type="search" placeholder="Email" autocomplete="off"
-                        prop:value=move || search_box.typed.get() on:input=move |ev| search_box.on_input(ev) />
-                </div>
-            </form>
+            <SearchForm search=search_box name="Filter pending invitations" id="invitation-search" label="Filter by email" placeholder="Email" />
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match invitations.await {
@@ -115,31 +106,16 @@ pub fn PendingInvitationList(
                             view! { <p class="empty">"No pending invitations match."</p> }.into_any()
                         }
                         Ok(list) => {
-                        let (count, current, page_size, shown) =
-                            (list.count, list.page, list.page_size, list.results.len());
+                        let place = list.place();
                         view! {
-                            <div class="table-wrap">
-                                <table class="table" data-testid="invitations-table">
-                                    <caption class="sr-only">"Pending invitations"</caption>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Email"</th>
-                                            <th scope="col">"Role"</th>
-                                            <th scope="col">"Invited by"</th>
-                                            <th scope="col">"Expires"</th>
-                                            <th scope="col"><span class="sr-only">"Actions"</span></th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {list
-                                            .results
-                                            .into_iter()
-                                            .map(|i| view! { <InvitationRow invitation=i busy on_resend on_revoke /> })
-                                            .collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <Pagination count page=current page_size shown set_page=page.write_only()
+                            <ListTable caption="Pending invitations" test_id="invitations-table" columns={&["Email", "Role", "Invited by", "Expires"]}>
+                                {list
+                                    .results
+                                    .into_iter()
+                                    .map(|i| view! { <InvitationRow invitation=i busy on_resend on_revoke /> })
+                                    .collect_view()}
+                            </ListTable>
+                            <Pagination place set_page=page.write_only()
                                 label="Pending invitations pages" range_id="invitations-range" />
                         }
                         .into_any()

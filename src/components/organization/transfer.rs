@@ -3,12 +3,11 @@
 use leptos::prelude::*;
 
 use crate::{
-    api::invites::TransferOwnership,
+    api::members::TransferOwnership,
     components::{
-        actions::on_success,
+        actions::on_success_go_to,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
-        go_to,
     },
 };
 
@@ -17,7 +16,7 @@ pub fn OwnershipTransfer() -> impl IntoView {
     let transfer = ServerAction::<TransferOwnership>::new();
     let value = transfer.value();
     // Everything the page shows depends on the role: load it afresh.
-    on_success(transfer, |()| go_to("/organization"));
+    on_success_go_to(transfer, "/organization");
     view! {
         <section class="card">
             <h2>"Transfer ownership"</h2>

@@ -1,7 +1,10 @@
 //! The audit log: entries (only ever inserted; retention deletes the oldest) and each
 //! organization's chain (its newest entry, and the last entry retention deleted).
 
-use sqlx::AnyExecutor;
+use sqlx::{AnyExecutor, AnyPool};
+
+use super::filter::{containing, Conditions};
+use crate::domain::{Page, Paged, Search};
 
 /// An entry as stored. Its hash covers every field but `id` (see `server::audit::canonical`).
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
@@ -146,8 +149,8 @@ pub async fn until<'e>(
 pub struct Filter<'a> {
     pub organization_id: i64,
     pub action: Option<&'a str>,
-    /// A lower-case `LIKE` pattern matched against the actor's email.
-    pub actor_email: Option<&'a str>,
+    /// Matched against the actor's email.
+    pub actor_email: Option<&'a Search>,
     /// `cli` or `system`: entries not made by a user.
     pub actor_kind: Option<&'a str>,
     pub since: Option<i64>,
@@ -155,81 +158,27 @@ pub struct Filter<'a> {
 }
 
 impl Filter<'_> {
-    /// The `WHERE` clause, its parameters from `$1`, bound by `bind_filter!` in the same order;
-    /// and how many there are.
-    fn condition(&self) -> (String, usize) {
-        let mut sql = String::from(" WHERE organization_id = $1");
-        let mut n = 1;
-        if self.action.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND action = ${n}"));
-        }
-        if self.actor_email.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND lower(actor_email) LIKE ${n} ESCAPE '\\'"));
-        }
-        if self.actor_kind.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND actor_kind = ${n}"));
-        }
-        if self.since.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND created_at >= ${n}"));
-        }
-        if self.until.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND created_at <= ${n}"));
-        }
-        (sql, n)
+    fn conditions(&self) -> Conditions {
+        Conditions::new("organization_id = $?", self.organization_id)
+            .and_given("action = $?", self.action)
+            .and_given(
+                "lower(actor_email) LIKE $? ESCAPE '\\'",
+                self.actor_email.and_then(containing),
+            )
+            .and_given("actor_kind = $?", self.actor_kind)
+            .and_given("created_at >= $?", self.since)
+            .and_given("created_at <= $?", self.until)
     }
 }
 
-macro_rules! bind_filter {
-    ($query:expr, $filter:expr) => {{
-        let mut query = $query.bind($filter.organization_id);
-        if let Some(action) = $filter.action {
-            query = query.bind(action);
-        }
-        if let Some(email) = $filter.actor_email {
-            query = query.bind(email);
-        }
-        if let Some(kind) = $filter.actor_kind {
-            query = query.bind(kind);
-        }
-        if let Some(since) = $filter.since {
-            query = query.bind(since);
-        }
-        if let Some(until) = $filter.until {
-            query = query.bind(until);
-        }
-        query
-    }};
-}
-
-pub async fn count<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>) -> Result<i64, sqlx::Error> {
-    let sql = format!("SELECT COUNT(*) FROM audit_log{}", f.condition().0);
-    bind_filter!(sqlx::query_scalar(&sql), f)
-        .fetch_one(ex)
-        .await
-}
-
-/// A page of matching entries, newest first.
-pub async fn page<'e>(
-    ex: impl AnyExecutor<'e>,
+/// A page of the matching entries, newest first, and how many match.
+pub async fn page(
+    pool: &AnyPool,
     f: &Filter<'_>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<EntryRecord>, sqlx::Error> {
-    let (condition, n) = f.condition();
-    let sql = format!(
-        "{SELECT_ENTRY}{condition} ORDER BY seq DESC LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    bind_filter!(sqlx::query_as(&sql), f)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(ex)
+    page: Page,
+) -> Result<Paged<EntryRecord>, sqlx::Error> {
+    f.conditions()
+        .page(pool, "audit_log", SELECT_ENTRY, "seq DESC", page)
         .await
 }
 
@@ -241,16 +190,9 @@ pub async fn slice_before<'e>(
     before_seq: Option<i64>,
     limit: i64,
 ) -> Result<Vec<EntryRecord>, sqlx::Error> {
-    let (condition, n) = f.condition();
-    let sql = format!(
-        "{SELECT_ENTRY}{condition} AND seq < ${} ORDER BY seq DESC LIMIT ${}",
-        n + 1,
-        n + 2
-    );
-    bind_filter!(sqlx::query_as(&sql), f)
-        .bind(before_seq.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(ex)
+    f.conditions()
+        .and("seq < $?", before_seq.unwrap_or(i64::MAX))
+        .rows(ex, SELECT_ENTRY, "seq DESC", limit, None)
         .await
 }
 

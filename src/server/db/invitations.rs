@@ -3,10 +3,13 @@
 
 use std::sync::LazyLock;
 
-use sqlx::AnyExecutor;
+use sqlx::{AnyExecutor, AnyPool};
 
-use super::sql::open_invitation;
-use crate::domain::Role;
+use super::{
+    filter::{containing, Conditions},
+    sql::open_invitation,
+};
+use crate::domain::{Page, Paged, Role, Search};
 
 #[derive(sqlx::FromRow)]
 pub struct InvitationRecord {
@@ -37,27 +40,6 @@ static FIND_BY_HASH: LazyLock<String> =
 static FIND: LazyLock<String> = LazyLock::new(|| format!("{SELECT_INVITATION} WHERE i.id = $1"));
 static FIND_OPEN: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT i.id, i.created_at, i.expires_at FROM invitations i WHERE i.organization_id = $1 AND i.email = $2 AND {}", open_invitation("i"))
-});
-/// The open invitations of an organization (`$1`) whose address matches the lower-case `LIKE`
-/// pattern `$2` (NULL: any).
-fn open_matching() -> String {
-    format!(
-        "i.organization_id = $1 AND {} AND ($2 IS NULL OR i.email LIKE $2 ESCAPE '\\')",
-        open_invitation("i")
-    )
-}
-static PAGE_OPEN: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{SELECT_INVITATION} WHERE {} ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4",
-        open_matching()
-    )
-});
-/// Counted on the invitations alone: the join that names the inviter is only for the page shown.
-static COUNT_OPEN: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT COUNT(*) FROM invitations i WHERE {}",
-        open_matching()
-    )
 });
 static RENEW: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -127,34 +109,25 @@ pub async fn find_open<'e>(
         .await
 }
 
-/// A page of the organization's open invitations whose address matches `pattern` (a lower-case
-/// `LIKE` pattern; `None`: all), newest first.
-pub async fn page_open<'e>(
-    ex: impl AnyExecutor<'e>,
+/// A page of the organization's open invitations whose address contains `search`, newest first,
+/// and how many match. They are counted on the invitations alone: the join that names the
+/// inviter is only for the page shown.
+pub async fn open_page(
+    pool: &AnyPool,
     organization_id: i64,
-    pattern: Option<&str>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<InvitationRecord>, sqlx::Error> {
-    sqlx::query_as(PAGE_OPEN.as_str())
-        .bind(organization_id)
-        .bind(pattern)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(ex)
-        .await
-}
-
-/// How many open invitations of the organization match `pattern` (as for `page_open`).
-pub async fn count_open<'e>(
-    ex: impl AnyExecutor<'e>,
-    organization_id: i64,
-    pattern: Option<&str>,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(COUNT_OPEN.as_str())
-        .bind(organization_id)
-        .bind(pattern)
-        .fetch_one(ex)
+    search: &Search,
+    page: Page,
+) -> Result<Paged<InvitationRecord>, sqlx::Error> {
+    Conditions::new("i.organization_id = $?", organization_id)
+        .and_sql(&open_invitation("i"))
+        .and_given("i.email LIKE $? ESCAPE '\\'", containing(search))
+        .page(
+            pool,
+            "invitations i",
+            SELECT_INVITATION,
+            "i.created_at DESC, i.id DESC",
+            page,
+        )
         .await
 }
 

@@ -1,8 +1,9 @@
 //! The members table: filtered, counted, sorted and paged by the database.
 
-use sqlx::AnyExecutor;
+use sqlx::{AnyExecutor, AnyPool};
 
-use crate::domain::Role;
+use super::filter::{containing, Conditions};
+use crate::domain::{Page, Paged, Role, Search};
 
 #[derive(sqlx::FromRow)]
 pub struct MemberRecord {
@@ -21,40 +22,19 @@ pub struct Filter<'a> {
     pub organization_id: i64,
     /// Only this role or status.
     pub role: Option<Role>,
-    /// A lower-case `LIKE` pattern matched against the email and the name.
-    pub pattern: Option<&'a str>,
+    /// Matched against the email and the name.
+    pub search: &'a Search,
 }
 
 impl Filter<'_> {
-    /// The `WHERE` clause; its parameters are bound by [`Filter::bind`] in the same order.
-    fn condition(&self) -> String {
-        let mut sql = String::from(" WHERE m.organization_id = $1");
-        let mut n = 1;
-        if self.role.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND m.role = ${n}"));
-        }
-        if self.pattern.is_some() {
-            n += 1;
-            sql.push_str(&format!(
-                " AND (lower(u.email) LIKE ${n} ESCAPE '\\' OR lower(u.first_name || ' ' || u.last_name) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        sql
+    fn conditions(&self) -> Conditions {
+        Conditions::new("m.organization_id = $?", self.organization_id)
+            .and_given("m.role = $?", self.role)
+            .and_given(
+                "(lower(u.email) LIKE $? ESCAPE '\\' OR lower(u.first_name || ' ' || u.last_name) LIKE $? ESCAPE '\\')",
+                containing(self.search),
+            )
     }
-}
-
-macro_rules! bind_filter {
-    ($query:expr, $filter:expr) => {{
-        let mut query = $query.bind($filter.organization_id);
-        if let Some(role) = $filter.role {
-            query = query.bind(role);
-        }
-        if let Some(pattern) = $filter.pattern {
-            query = query.bind(pattern);
-        }
-        query
-    }};
 }
 
 /// The members who joined the organization at `since` or later and still wait for a role, in the
@@ -77,40 +57,24 @@ pub async fn pending_since<'e>(
         .await
 }
 
-pub async fn count<'e>(ex: impl AnyExecutor<'e>, f: &Filter<'_>) -> Result<i64, sqlx::Error> {
-    // Without a search the count needs no user: the membership index answers it alone.
-    let from = if f.pattern.is_some() {
-        "memberships m JOIN users u ON u.id = m.user_id"
-    } else {
-        "memberships m"
-    };
-    let sql = format!("SELECT COUNT(*) FROM {from}{}", f.condition());
-    bind_filter!(sqlx::query_scalar(&sql), f)
-        .fetch_one(ex)
-        .await
-}
-
 const SELECT_MEMBER: &str = "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, m.role, \
      m.created_at AS joined_at, u.last_activity_at, u.email_verified_at \
      FROM memberships m JOIN users u ON u.id = m.user_id";
 
-pub async fn page<'e>(
-    ex: impl AnyExecutor<'e>,
+/// A page of the members who match, in the order they joined, and how many match.
+pub async fn page(
+    pool: &AnyPool,
     f: &Filter<'_>,
-    limit: i64,
-    offset: i64,
-) -> Result<Vec<MemberRecord>, sqlx::Error> {
-    let condition = f.condition();
-    let n = 1 + usize::from(f.role.is_some()) + usize::from(f.pattern.is_some());
-    let sql = format!(
-        "{SELECT_MEMBER}{condition} ORDER BY m.created_at, u.id LIMIT ${} OFFSET ${}",
-        n + 1,
-        n + 2
-    );
-    bind_filter!(sqlx::query_as(&sql), f)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(ex)
+    page: Page,
+) -> Result<Paged<MemberRecord>, sqlx::Error> {
+    // Without a search the count needs no user: the membership index answers it alone.
+    let count_from = if f.search.is_empty() {
+        "memberships m"
+    } else {
+        "memberships m JOIN users u ON u.id = m.user_id"
+    };
+    f.conditions()
+        .page(pool, count_from, SELECT_MEMBER, "m.created_at, u.id", page)
         .await
 }
 

@@ -4,6 +4,7 @@
 pub mod account_tokens;
 pub mod api_tokens;
 pub mod audit;
+pub mod filter;
 pub mod invitations;
 pub mod members;
 pub mod memberships;

@@ -80,82 +80,74 @@ pub struct OutboxRecord {
     pub attempts: i64,
 }
 
-/// Queues a message of `kind` about `invitation_id`; it is rendered when it is delivered.
-pub async fn enqueue<'e>(
-    ex: impl AnyExecutor<'e>,
-    kind: MessageKind,
-    invitation_id: i64,
-    recipient: &str,
-    origin: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
+/// A message to queue. It is rendered when it is delivered, from the rows it names.
+pub struct NewMessage<'a> {
+    pub kind: MessageKind,
+    pub recipient: &'a str,
+    pub origin: &'a str,
+    /// The invitation it sends.
+    pub invitation_id: Option<i64>,
+    /// The one-time account token it carries (its secret is derived when it is delivered).
+    pub account_token_id: Option<i64>,
+    /// The user it is to or about.
+    pub user_id: Option<i64>,
+    /// The organization a notice is about.
+    pub organization_id: Option<i64>,
+    pub created_at: i64,
+    /// When it is first due: at once, or later for a notice that waits to gather others.
+    pub due: i64,
+}
+
+impl<'a> NewMessage<'a> {
+    /// A message of `kind` to `recipient`, due at once, about nothing yet.
+    pub fn new(kind: MessageKind, recipient: &'a str, origin: &'a str, now: i64) -> Self {
+        Self {
+            kind,
+            recipient,
+            origin,
+            invitation_id: None,
+            account_token_id: None,
+            user_id: None,
+            organization_id: None,
+            created_at: now,
+            due: now,
+        }
+    }
+}
+
+pub async fn enqueue<'e>(ex: impl AnyExecutor<'e>, m: &NewMessage<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO email_outbox (kind, invitation_id, recipient, origin, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO email_outbox (kind, invitation_id, account_token_id, user_id, organization_id, \
+         recipient, origin, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
-    .bind(kind)
-    .bind(invitation_id)
-    .bind(recipient)
-    .bind(origin)
-    .bind(now)
+    .bind(m.kind)
+    .bind(m.invitation_id)
+    .bind(m.account_token_id)
+    .bind(m.user_id)
+    .bind(m.organization_id)
+    .bind(m.recipient)
+    .bind(m.origin)
+    .bind(m.created_at)
+    .bind(m.due)
     .execute(ex)
     .await
     .map(|_| ())
 }
 
-/// Queues a message of `kind` that carries the one-time account token `account_token_id` of
-/// `user_id`; it is rendered (and its secret derived) when it is delivered.
-pub async fn enqueue_account_token<'e>(
+/// Queues a message of `kind` to the account `user_id` that needs nothing else to be rendered.
+pub async fn enqueue_to_user<'e>(
     ex: impl AnyExecutor<'e>,
     kind: MessageKind,
-    account_token_id: i64,
     user_id: i64,
     recipient: &str,
     origin: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO email_outbox (kind, account_token_id, user_id, recipient, origin, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6)",
-    )
-    .bind(kind)
-    .bind(account_token_id)
-    .bind(user_id)
-    .bind(recipient)
-    .bind(origin)
-    .bind(now)
-    .execute(ex)
-    .await
-    .map(|_| ())
-}
-
-/// Queues a notice of `kind` to `user_id` (at `recipient`) about their organization, due at
-/// `due`; it is rendered, from the organization as it is then, when it is delivered.
-#[allow(clippy::too_many_arguments)]
-pub async fn enqueue_notice<'e>(
-    ex: impl AnyExecutor<'e>,
-    kind: MessageKind,
-    organization_id: i64,
-    user_id: i64,
-    recipient: &str,
-    origin: &str,
-    now: i64,
-    due: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO email_outbox (kind, organization_id, user_id, recipient, origin, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(kind)
-    .bind(organization_id)
-    .bind(user_id)
-    .bind(recipient)
-    .bind(origin)
-    .bind(now)
-    .bind(due)
-    .execute(ex)
-    .await
-    .map(|_| ())
+    let message = NewMessage {
+        user_id: Some(user_id),
+        ..NewMessage::new(kind, recipient, origin, now)
+    };
+    enqueue(ex, &message).await
 }
 
 /// Whether a notice of `kind` about the organization is still waiting to be delivered.
@@ -267,41 +259,4 @@ pub async fn delete<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<(), sqlx::E
         .execute(ex)
         .await
         .map(|_| ())
-}
-
-/// Queues a message of `kind` to the account `user_id` that needs nothing else to be rendered.
-pub async fn enqueue_to_user<'e>(
-    ex: impl AnyExecutor<'e>,
-    kind: MessageKind,
-    user_id: i64,
-    recipient: &str,
-    origin: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO email_outbox (kind, user_id, recipient, origin, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(kind)
-    .bind(user_id)
-    .bind(recipient)
-    .bind(origin)
-    .bind(now)
-    .bind(now)
-    .execute(ex)
-    .await
-    .map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_message_kind_reads_back_from_its_column_value() {
-        for kind in MessageKind::ALL {
-            assert_eq!(kind.as_str().parse::<MessageKind>(), Ok(kind));
-        }
-        assert!("newsletter".parse::<MessageKind>().is_err());
-    }
 }

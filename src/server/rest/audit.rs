@@ -2,7 +2,7 @@
 
 use axum::{
     body::Body,
-    extract::{rejection::QueryRejection, Query, State},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
     Json,
@@ -13,9 +13,9 @@ use utoipa::{
     IntoParams,
 };
 
-use super::{query_number, responses::*, ApiResult, Authorized};
+use super::{responses::*, ApiResult, Authorized, OrganizationId, PageQuery, QueryParams};
 use crate::{
-    domain::{Action, AppError, AuditPage},
+    domain::{Action, AuditPage},
     server::{
         audit,
         auth::Admin,
@@ -24,16 +24,11 @@ use crate::{
     },
 };
 
-/// Which entries to list. Values are read as text first, so that a bad one gets a clear message.
+/// Which entries to list or export. Values are read as text first, so that a bad one gets a
+/// clear message.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// From 1.
-    #[param(value_type = Option<i64>, minimum = 1)]
-    page: Option<String>,
-    /// 1 to 100 (default 50).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
-    page_size: Option<String>,
     #[param(schema_with = action)]
     action: Option<String>,
     /// The actor: part of their email (without regard to case), or `cli` or `system`. At most 254 characters.
@@ -51,25 +46,15 @@ pub struct AuditQuery {
     until: Option<String>,
 }
 
-/// The query without paging (the export has none), for both endpoints.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ExportQuery {
-    #[param(schema_with = action)]
-    action: Option<String>,
-    /// The actor: part of their email (without regard to case), or `cli` or `system`. At most 254 characters.
-    #[param(max_length = 254)]
-    actor: Option<String>,
-    /// Entries from this moment on: an ISO 8601 date (`2026-11-01`, midnight UTC) or time (`2026-11-01T14:02:00Z`).
-    #[param(
-        pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$"
-    )]
-    since: Option<String>,
-    /// Entries up to this moment: an ISO 8601 time, or a date (up to the end of that day, UTC).
-    #[param(
-        pattern = r"^\s*(\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?)?\s*$"
-    )]
-    until: Option<String>,
+impl From<AuditQuery> for audit::Query {
+    fn from(q: AuditQuery) -> Self {
+        audit::Query {
+            action: q.action,
+            actor: q.actor,
+            since: q.since,
+            until: q.until,
+        }
+    }
 }
 
 fn action() -> ObjectBuilder {
@@ -87,7 +72,7 @@ fn action() -> ObjectBuilder {
 /// their accounts, and every sign-in of its members, with who did it, from where, and what
 /// changed. Filtered, counted and paged by the database.
 #[utoipa::path(get, path = "/organizations/{id}/audit-log", tag = "organization", operation_id = "listAuditLog",
-    params(("id" = i64, Path, description = "The caller's organization's id."), AuditQuery),
+    params(OrganizationId, PageQuery, AuditQuery),
     responses(
         (status = 200, description = "A page of entries, newest first.", body = AuditPage),
         (status = 400, description = "A bad page, page_size, action, actor, since or until (`validation_errors` names it).", body = ErrorBody),
@@ -97,18 +82,11 @@ fn action() -> ObjectBuilder {
 pub async fn list(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    QueryParams(page): QueryParams<PageQuery>,
+    QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<AuditPage> {
-    let Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
-    let query = audit::Query {
-        page: query_number("page", q.page, 1)?,
-        page_size: query_number("page_size", q.page_size, 50)?,
-        action: q.action,
-        actor: q.actor,
-        since: q.since,
-        until: q.until,
-    };
-    Ok(Json(audit::list(&state, &me, query).await?))
+    let page = page.parse()?;
+    Ok(Json(audit::list(&state, &me, page, &q.into()).await?))
 }
 
 /// The organization's audit log as CSV
@@ -118,7 +96,7 @@ pub async fn list(
 /// Fields holding a comma, a quote or a line break are quoted (RFC 4180); text a spreadsheet would
 /// run as a formula (starting with `=`, `+`, `-` or `@`) is prefixed with `'`.
 #[utoipa::path(get, path = "/organizations/{id}/audit-log.csv", tag = "organization", operation_id = "exportAuditLog",
-    params(("id" = i64, Path, description = "The caller's organization's id."), ExportQuery),
+    params(OrganizationId, AuditQuery),
     responses(
         (status = 200, description = "Every matching entry, as CSV with a header line.", content_type = "text/csv", body = String),
         (status = 400, description = "A bad action, actor, since or until (`validation_errors` names it).", body = ErrorBody),
@@ -128,17 +106,9 @@ pub async fn list(
 pub async fn export(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
-    query: Result<Query<ExportQuery>, QueryRejection>,
+    QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
-    let query = audit::Query {
-        action: q.action,
-        actor: q.actor,
-        since: q.since,
-        until: q.until,
-        ..audit::Query::default()
-    };
-    let stream = audit::csv(&state, &me, &query)?;
+    let stream = audit::csv(&state, &me, &q.into())?;
     let filename = format!(
         "attachment; filename=\"audit-log-{}.csv\"",
         me.organization_id()

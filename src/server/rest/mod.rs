@@ -13,7 +13,7 @@ mod responses;
 use std::sync::LazyLock;
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, RawPathParams, Request},
+    extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request},
     http::{header, request::Parts, StatusCode},
     response::{IntoResponse, Response},
     Json, Router,
@@ -21,7 +21,7 @@ use axum::{
 use serde::{de::DeserializeOwned, Deserialize};
 use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, SecurityScheme},
-    Modify, OpenApi,
+    IntoParams, Modify, OpenApi,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -30,7 +30,7 @@ use super::{
     error::ApiError,
     AppState,
 };
-use crate::domain::AppError;
+use crate::domain::{AppError, Page};
 
 const DESCRIPTION: &str = "The REST API of gatehouse: JSON in and out, JSON errors.
 
@@ -243,6 +243,51 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 r => AppError::BadRequest(r.body_text()),
             })),
         }
+    }
+}
+
+/// The `{id}` of a path under `/organizations/`, as the OpenAPI document describes it; the
+/// [`Authorized`] caller is checked against it.
+#[derive(IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+#[allow(dead_code)] // described, never built: the caller's organization is the one that counts
+pub struct OrganizationId(
+    /// The caller's organization's id.
+    i64,
+);
+
+/// The query string read as `T`; one that cannot be read is refused with 400 and the reason.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(ApiError(AppError::BadRequest(rejection.body_text()))),
+        }
+    }
+}
+
+/// Which page of a list. Values are read as text first, so that a bad one gets a clear message.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// From 1.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    page: Option<String>,
+    /// 1 to 100 (default 50).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    page_size: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for; without `page` or `page_size`, the first one, of 50 rows.
+    pub fn parse(self) -> Result<Page, ApiError> {
+        let number = query_number("page", self.page, 1)?;
+        let size = query_number("page_size", self.page_size, 50)?;
+        Ok(Page::parse(number, size)?)
     }
 }
 

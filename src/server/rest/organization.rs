@@ -1,7 +1,7 @@
 //! `/api/organization/`, `/api/organizations/{id}` and its memberships.
 
 use axum::{
-    extract::{rejection::QueryRejection, Query, RawPathParams, State},
+    extract::{RawPathParams, State},
     http::StatusCode,
     routing::{get, MethodRouter},
     Json,
@@ -12,9 +12,11 @@ use utoipa::{
     IntoParams, ToSchema,
 };
 
-use super::{query_number, responses::*, ApiResult, Authorized, JsonBody};
+use super::{
+    responses::*, ApiResult, Authorized, JsonBody, OrganizationId, PageQuery, QueryParams,
+};
 use crate::{
-    domain::{AppError, MemberPage, MemberRow, OrgTitle, OrganizationView, Role},
+    domain::{AppError, MemberPage, MemberRow, OrgTitle, OrganizationView, Role, Search},
     server::{
         auth::{Active, Admin},
         error::{ApiError, ErrorBody},
@@ -108,7 +110,7 @@ pub async fn rename_own(
 /// answered with 404. Any active member may call it. The same endpoint also answers with a
 /// trailing slash.
 #[utoipa::path(get, path = "/organizations/{id}", tag = "organization", operation_id = "getOrganization",
-    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    params(OrganizationId),
     responses(
         (status = 200, description = "The organization.", body = OrganizationView),
         (status = 404, response = OrganizationNotFound),
@@ -126,7 +128,7 @@ pub async fn get_by_id(
 /// As `PATCH /api/organization/`, for the caller's organization named by its id (any other id is
 /// 404). The same endpoint also answers with a trailing slash.
 #[utoipa::path(patch, path = "/organizations/{id}", tag = "organization", operation_id = "renameOrganization",
-    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    params(OrganizationId),
     request_body = OrganizationPatch,
     responses(
         (status = 200, description = "The renamed organization.", body = OrganizationView),
@@ -148,12 +150,6 @@ pub async fn rename_by_id(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MembershipQuery {
-    /// From 1.
-    #[param(value_type = Option<i64>, minimum = 1)]
-    page: Option<String>,
-    /// 1 to 100 (default 50).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
-    page_size: Option<String>,
     /// Any role or status, NOT_ACTIVATED and DEACTIVATED too.
     #[param(value_type = Option<Role>)]
     role: Option<String>,
@@ -166,7 +162,7 @@ pub struct MembershipQuery {
 ///
 /// Owner or Administrator only. Counted, filtered, sorted (by joining) and paged by the database.
 #[utoipa::path(get, path = "/organizations/{id}/memberships", tag = "organization", operation_id = "listMemberships",
-    params(("id" = i64, Path, description = "The caller's organization's id."), MembershipQuery),
+    params(OrganizationId, PageQuery, MembershipQuery),
     responses(
         (status = 200, description = "A page of members.", body = MemberPage),
         (status = 400, description = "A bad page, page_size, role or search (`validation_errors` names it).", body = ErrorBody),
@@ -176,17 +172,13 @@ pub struct MembershipQuery {
 pub async fn list_memberships(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
-    query: Result<Query<MembershipQuery>, QueryRejection>,
+    QueryParams(page): QueryParams<PageQuery>,
+    QueryParams(q): QueryParams<MembershipQuery>,
 ) -> ApiResult<MemberPage> {
-    let Query(q) = query.map_err(|e| ApiError(AppError::BadRequest(e.body_text())))?;
     let role = q.role.as_deref().map(str::parse::<Role>).transpose()?;
-    let query = members::Query {
-        page: query_number("page", q.page, 1)?,
-        page_size: query_number("page_size", q.page_size, 50)?,
-        role,
-        search: q.search.unwrap_or_default(),
-    };
-    Ok(Json(members::list(&state, &me, query).await?))
+    let page = page.parse()?;
+    let search = Search::parse("search", q.search.as_deref().unwrap_or_default())?;
+    Ok(Json(members::list(&state, &me, page, role, &search).await?))
 }
 
 fn assignable_role() -> ObjectBuilder {
@@ -219,7 +211,7 @@ pub struct MembershipChange {
 /// their own. A change that takes a seat (from Pending or Deactivated to a role) needs a free
 /// one. Deactivating ends the member's access at once and frees the seat.
 #[utoipa::path(patch, path = "/organizations/{id}/memberships", tag = "organization", operation_id = "changeMembershipRole",
-    params(("id" = i64, Path, description = "The caller's organization's id.")),
+    params(OrganizationId),
     request_body = MembershipChange,
     responses(
         (status = 200, description = "The member with the new role.", body = MemberRow),
@@ -248,7 +240,7 @@ pub async fn change_membership(
 /// remains, in no organization, and any organization may invite it again.
 #[utoipa::path(delete, path = "/organizations/{id}/memberships/{user_id}", tag = "organization", operation_id = "removeMember",
     params(
-        ("id" = i64, Path, description = "The caller's organization's id."),
+        OrganizationId,
         ("user_id" = i64, Path, description = "The member's user id."),
     ),
     responses(
