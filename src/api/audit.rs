@@ -21,17 +21,17 @@ pub async fn list_audit_log(
     use super::ssr::*;
     use crate::{
         domain::Page,
-        server::{audit, auth::Admin},
+        server::{activity, auth::Admin},
     };
     authorized(|state, me: Admin| async move {
         let page = Page::parse(page, ENTRIES_PER_PAGE)?;
-        let query = audit::Query {
+        let query = activity::Query {
             action: action.filter(|a| !a.is_empty()),
             actor: Some(actor),
             since: Some(since),
             until: Some(until),
         };
-        audit::list(&state, &me, page, &query).await
+        activity::list(&state, &me, page, &query).await
     })
     .await
 }

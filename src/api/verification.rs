@@ -9,7 +9,7 @@ use crate::domain::{AppError, EmailVerified, VerificationDisowned, VerificationL
 #[server(prefix = "/_sfn", endpoint = "verification/inspect")]
 pub async fn inspect_verification(token: String) -> Result<VerificationLink, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Anyone, verification};
+    use crate::server::auth::{verification, Anyone};
     authorized(|state, _: Anyone| async move { verification::inspect(&state, &token).await }).await
 }
 
@@ -17,7 +17,7 @@ pub async fn inspect_verification(token: String) -> Result<VerificationLink, App
 #[server(prefix = "/_sfn", endpoint = "verification/confirm")]
 pub async fn verify_email(token: String) -> Result<EmailVerified, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Anyone, verification};
+    use crate::server::auth::{verification, Anyone};
     authorized(|state, caller: Anyone| async move {
         verification::confirm(&state, &caller, &token).await
     })
@@ -28,16 +28,16 @@ pub async fn verify_email(token: String) -> Result<EmailVerified, AppError> {
 #[server(prefix = "/_sfn", endpoint = "verification/resend")]
 pub async fn resend_verification() -> Result<(), AppError> {
     use super::ssr::*;
-    use crate::server::{auth::SignedIn, verification};
+    use crate::server::auth::{verification, SignedIn};
     authorized(|state, me: SignedIn| async move { verification::resend(&state, &me).await }).await
 }
 
 /// "This wasn't me": disowns the account a verification link is for (see
-/// `server::verification::disown`); nobody needs to be signed in.
+/// `server::auth::verification::disown`); nobody needs to be signed in.
 #[server(prefix = "/_sfn", endpoint = "verification/disown")]
 pub async fn disown_verification(token: String) -> Result<VerificationDisowned, AppError> {
     use super::ssr::*;
-    use crate::server::{auth::Anyone, verification};
+    use crate::server::auth::{verification, Anyone};
     authorized(|state, caller: Anyone| async move {
         let done = verification::disown(&state, &caller, &token).await?;
         // Without JavaScript, to the page that says which of the two happened.

@@ -66,6 +66,11 @@ fn system_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// A duration in whole seconds, for timestamps.
+pub fn seconds(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The outbox worker: claim with a lease, render by kind at delivery, send, mark sent or retry later.
 
 use super::{
-    account_links,
+    auth::account_links,
     db::{
         self,
         account_tokens::Purpose,

@@ -250,7 +250,7 @@ impl<'a> Batch<'a> {
     /// Refuses one more message when the quota is used up, or when `open` was sent less than the
     /// cooldown ago.
     fn check_rate(&self, open: Option<&OpenInvitation>) -> Result<(), AppError> {
-        let cooldown = super::auth::seconds(self.state.config.resend_cooldown);
+        let cooldown = super::clock::seconds(self.state.config.resend_cooldown);
         if let Some(open) = open.filter(|o| o.created_at > self.now - cooldown) {
             let seconds = (open.created_at + cooldown - self.now).max(1);
             return Err(AppError::TooManyRequests {

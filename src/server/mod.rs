@@ -1,7 +1,7 @@
 //! Everything that runs only on the server.
 
-pub mod account_links;
 pub mod accounts;
+pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod bundle;
@@ -33,7 +33,6 @@ pub mod serve;
 pub mod startup;
 pub mod state;
 pub mod throttle;
-pub mod verification;
 
 pub use clock::Clock;
 pub use config::Config;

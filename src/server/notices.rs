@@ -45,7 +45,7 @@ pub async fn pending_joined_in(
     {
         return Ok(());
     }
-    let interval = super::auth::seconds(state.config.pending_notice_interval);
+    let interval = super::clock::seconds(state.config.pending_notice_interval);
     let due = db::outbox::last_notice(&mut **tx, kind, organization_id)
         .await
         .or_internal("reading the outbox")?

@@ -184,7 +184,7 @@ async fn tidy_up(state: AppState) {
     loop {
         every_hour.tick().await;
         let now = state.now();
-        let idle_since = now - super::auth::seconds(state.config.session_idle);
+        let idle_since = now - super::clock::seconds(state.config.session_idle);
         match super::db::sessions::delete_expired(state.db.pool(), now, idle_since).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed ended sessions"),

@@ -5,6 +5,7 @@
 //! invitation, a reset link) proves who someone is in a module of its own, and [`sessions::open`]
 //! opens the session.
 
+pub mod account_links;
 pub mod api_tokens;
 pub mod common_passwords;
 pub mod invitation;
@@ -16,6 +17,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod signin;
 pub mod signup;
+pub mod verification;
 
 use axum::http::{header, request::Parts, HeaderMap};
 
@@ -78,12 +80,7 @@ impl Member {
     }
 }
 
-/// Who made a request, as the log and the messages name them: what every signed-in witness knows.
-pub trait Identity {
-    fn user_id(&self) -> i64;
-    fn email(&self) -> &str;
-    fn origin(&self) -> &RequestOrigin;
-}
+pub use super::audit::Identity;
 
 /// `Member` and `Account` by their fields; the witnesses by what they hold.
 macro_rules! identity {
@@ -446,7 +443,7 @@ async fn identify(
             })?;
         (record, Via::ApiToken)
     } else if let Some(session) = sessions::cookie(headers, origin.https) {
-        let idle = seconds(state.config.session_idle);
+        let idle = super::clock::seconds(state.config.session_idle);
         let id_hash = secrets::hash(session);
         let Some(record) = db::principals::by_session(state.db.pool(), &id_hash, now, now - idle)
             .await
@@ -488,11 +485,6 @@ async fn identify(
         via,
         origin: origin.clone(),
     }))
-}
-
-/// A duration in whole seconds, for timestamps.
-pub fn seconds(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
 }
 
 fn parse_token_header(value: &str) -> Result<&str, AppError> {

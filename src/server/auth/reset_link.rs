@@ -4,7 +4,7 @@
 //! the link is the credential of that session.
 
 use super::{
-    api_tokens,
+    account_links, api_tokens,
     keys::PASSWORD_RESET_PREFIX,
     password,
     proven::Proven,
@@ -13,7 +13,6 @@ use super::{
 };
 use crate::domain::{Action, AppError, EmailAddress, Password, Role, SignInMethod};
 use crate::server::{
-    account_links,
     audit::{Actor, Event, Target},
     change::Change,
     db::{
@@ -235,7 +234,7 @@ async fn queue(
     {
         return Err(AppError::NotFound("There is no such account.".into()));
     }
-    let cooldown = super::seconds(state.config.resend_cooldown);
+    let cooldown = crate::server::clock::seconds(state.config.resend_cooldown);
     if let Some(sent_at) = db::account_tokens::newest_live_created_at(
         &mut **change.tx(),
         user_id,

@@ -71,7 +71,7 @@ pub async fn open(
         &secrets::hash(&secret),
         proven.user_id(),
         now,
-        now + super::seconds(state.config.session_max_age),
+        now + crate::server::clock::seconds(state.config.session_max_age),
         &db::sessions::Device {
             client_address: &origin.client.to_string(),
             user_agent: &origin.user_agent,
@@ -182,7 +182,7 @@ async fn live_of(
         state.db.pool(),
         me.user_id(),
         now,
-        now - super::seconds(state.config.session_idle),
+        now - crate::server::clock::seconds(state.config.session_idle),
     )
     .await
     .or_internal("listing sessions")

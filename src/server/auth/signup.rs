@@ -11,7 +11,7 @@ use super::{
     proven::Proven,
     secrets, sessions,
     signin::{self, Next},
-    Anyone,
+    verification, Anyone,
 };
 use crate::domain::{Action, AppError, EmailAddress, FullName, Password, Role, SignInMethod};
 use crate::server::{
@@ -22,7 +22,7 @@ use crate::server::{
     invite_token::{Destination, InviteToken},
     origin::RequestOrigin,
     throttle::{self, Limit},
-    verification, AppState,
+    AppState,
 };
 
 pub const EMAIL_TAKEN: &str = "User with this email already exists";

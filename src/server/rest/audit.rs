@@ -17,7 +17,7 @@ use super::{responses::*, ApiResult, Authorized, OrganizationId, PageQuery, Quer
 use crate::{
     domain::{Action, AuditPage},
     server::{
-        audit,
+        activity,
         auth::Admin,
         error::{ApiError, ErrorBody},
         AppState,
@@ -46,9 +46,9 @@ pub struct AuditQuery {
     until: Option<String>,
 }
 
-impl From<AuditQuery> for audit::Query {
+impl From<AuditQuery> for activity::Query {
     fn from(q: AuditQuery) -> Self {
-        audit::Query {
+        activity::Query {
             action: q.action,
             actor: q.actor,
             since: q.since,
@@ -86,7 +86,7 @@ pub async fn list(
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<AuditPage> {
     let page = page.parse()?;
-    Ok(Json(audit::list(&state, &me, page, &q.into()).await?))
+    Ok(Json(activity::list(&state, &me, page, &q.into()).await?))
 }
 
 /// The organization's audit log as CSV
@@ -108,7 +108,7 @@ pub async fn export(
     Authorized(me): Authorized<Admin>,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let stream = audit::csv(&state, &me, &q.into())?;
+    let stream = activity::csv(&state, &me, &q.into())?;
     let filename = format!(
         "attachment; filename=\"audit-log-{}.csv\"",
         me.organization_id()

@@ -5,19 +5,18 @@
 //! invitation proves the address by itself. Unverified accounts use the app as usual, with a
 //! banner that can send the link again (a limited number of times).
 
-use super::{
-    account_links,
+use super::{account_links, keys::EMAIL_VERIFICATION_PREFIX, Anyone, SignedIn};
+use crate::domain::{
+    Action, AppError, EmailVerified, Role, VerificationDisowned, VerificationLink,
+};
+use crate::server::{
     audit::{Actor, Event, Target},
-    auth::{keys::EMAIL_VERIFICATION_PREFIX, Anyone, SignedIn},
     change::Change,
     db::{self, account_tokens::Purpose, Tx},
     error::OrInternal,
     origin::{RequestOrigin, NO_MAIL_ORIGIN},
     throttle::{self, Limit},
     AppState,
-};
-use crate::domain::{
-    Action, AppError, EmailVerified, Role, VerificationDisowned, VerificationLink,
 };
 
 pub const INVALID_LINK: &str = "This verification link is invalid, has expired or was already used. Sign in and send yourself a new one from the banner.";

@@ -3,8 +3,10 @@
 //! server key and the row's salt when the message is delivered, so the database holds only the
 //! secret's hash.
 
-use super::{
-    auth::{seconds, secrets},
+use super::secrets;
+use crate::domain::AppError;
+use crate::server::{
+    clock::seconds,
     db::{
         self,
         account_tokens::Purpose,
@@ -14,7 +16,6 @@ use super::{
     error::OrInternal,
     AppState,
 };
-use crate::domain::AppError;
 
 /// The secret of `purpose` for `salt`.
 pub fn secret(state: &AppState, purpose: Purpose, salt: &[u8]) -> String {
