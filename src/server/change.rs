@@ -1,13 +1,13 @@
 //! A change is a unit of work: one transaction that takes the lock of the organization it changes
 //! before anything else, collects the entries it makes in that organization's log, writes them
-//! under the lock as it commits, and then wakes the outbox for the mail it queued. Every change to
+//! under the lock as it commits, and then wakes the outbox for the mail it queued ([`Change::queue`]). Every change to
 //! the data is made through one, so none can forget the lock or its log entries.
 
 use std::future::Future;
 
 use super::{
     audit::{self, Event},
-    db::{self, Locked, Tx},
+    db::{self, outbox::NewMessage, Locked, Tx},
     error::OrInternal,
     AppState,
 };
@@ -28,6 +28,8 @@ pub struct Change<'s> {
     organization: Option<Locked>,
     events: Vec<Event>,
     now: i64,
+    /// Whether it queued mail: the outbox is woken once it commits.
+    queued_mail: bool,
 }
 
 impl<'s> Change<'s> {
@@ -39,6 +41,7 @@ impl<'s> Change<'s> {
             organization: None,
             events: Vec::new(),
             now: state.now(),
+            queued_mail: false,
         })
     }
 
@@ -94,6 +97,7 @@ impl<'s> Change<'s> {
             organization: Some(organization),
             events: Vec::new(),
             now: state.now(),
+            queued_mail: false,
         }
     }
 
@@ -118,11 +122,6 @@ impl<'s> Change<'s> {
         self.organization.as_ref()
     }
 
-    /// The transaction with the organization's lock, for work that needs both.
-    pub fn locked_parts(&mut self) -> (&mut Tx, Option<&mut Locked>) {
-        (&mut self.tx, self.organization.as_mut())
-    }
-
     /// Records `event` in the log of the locked organization, written as the change commits. A
     /// change to an account in no organization has no log to write it to.
     pub fn record(&mut self, event: Event) {
@@ -131,7 +130,17 @@ impl<'s> Change<'s> {
         }
     }
 
-    /// Writes the recorded entries under the lock, commits, and wakes the outbox.
+    /// Queues `message` in the outbox with the change; the worker is woken once it commits.
+    pub async fn queue(&mut self, message: &NewMessage<'_>) -> Result<(), AppError> {
+        db::outbox::enqueue(&mut *self.tx, message)
+            .await
+            .or_internal("queueing a message")?;
+        self.queued_mail = true;
+        Ok(())
+    }
+
+    /// Writes the recorded entries under the lock, commits, and wakes the outbox when the change
+    /// queued mail.
     pub async fn commit(self) -> Result<(), AppError> {
         let Self {
             state,
@@ -139,12 +148,15 @@ impl<'s> Change<'s> {
             organization,
             events,
             now,
+            queued_mail,
         } = self;
         if let Some(mut lock) = organization {
             audit::record_all(&mut tx, &mut lock, events, now).await?;
         }
         tx.commit().await.or_internal("committing a change")?;
-        state.outbox_wake.notify_one();
+        if queued_mail {
+            state.outbox_wake.notify_one();
+        }
         Ok(())
     }
 }

@@ -161,7 +161,7 @@ pub async fn send(
         if !seen.insert(email.clone()) {
             continue; // the same address twice in one request gets one answer
         }
-        match batch.invite(change.tx(), &email).await {
+        match batch.invite(&mut change, &email).await {
             Ok(done) => results.push(done),
             Err(e @ AppError::NoFreeSeat { .. }) => {
                 results.push(outcome(InviteStatus::NoFreeSeat, &e.to_string()));
@@ -279,16 +279,20 @@ impl<'a> Batch<'a> {
     /// `AppError::NoFreeSeat`.
     async fn invite(
         &mut self,
-        tx: &mut db::Tx,
+        change: &mut Change<'_>,
         email: &EmailAddress,
     ) -> Result<InviteOutcome, AppError> {
-        if let Some(member) = self.already_member(tx, email).await? {
+        if let Some(member) = self.already_member(change.tx(), email).await? {
             return Ok(member);
         }
-        let open = db::invitations::find_open(&mut **tx, self.me.organization_id(), email.as_str())
-            .await
-            .or_internal("finding an invitation")?;
-        self.issue(tx, email, open).await
+        let open = db::invitations::find_open(
+            &mut **change.tx(),
+            self.me.organization_id(),
+            email.as_str(),
+        )
+        .await
+        .or_internal("finding an invitation")?;
+        self.issue(change, email, open).await
     }
 
     /// The answer for an address that is already a member of this organization, if it is one.
@@ -316,7 +320,7 @@ impl<'a> Batch<'a> {
     /// Writes the invitation (a new one, or `open` renewed) and queues its message.
     async fn issue(
         &mut self,
-        tx: &mut db::Tx,
+        change: &mut Change<'_>,
         email: &EmailAddress,
         open: Option<OpenInvitation>,
     ) -> Result<InviteOutcome, AppError> {
@@ -329,7 +333,7 @@ impl<'a> Batch<'a> {
         };
         // A new invitation reserves a seat; so does re-sending one whose reservation lapsed.
         if open.as_ref().is_none_or(|o| o.expires_at <= self.now) {
-            seats::ensure_free(tx, org, self.now).await?;
+            seats::ensure_free(change.tx(), org, self.now).await?;
         }
         let salt = secrets::random_bytes::<16>();
         let hash = secrets::hash(&self.state.keys.invitation(&salt));
@@ -345,10 +349,10 @@ impl<'a> Batch<'a> {
         };
         let (id, status, detail, action) = match open {
             Some(open) => {
-                db::invitations::renew(&mut **tx, open.id, new)
+                db::invitations::renew(&mut **change.tx(), open.id, new)
                     .await
                     .or_internal("renewing an invitation")?;
-                db::outbox::cancel_unsent(&mut **tx, open.id)
+                db::outbox::cancel_unsent(&mut **change.tx(), open.id)
                     .await
                     .or_internal("replacing a message")?;
                 (
@@ -359,7 +363,7 @@ impl<'a> Batch<'a> {
                 )
             }
             None => {
-                let id = db::invitations::insert(&mut **tx, new)
+                let id = db::invitations::insert(&mut **change.tx(), new)
                     .await
                     .or_internal("creating an invitation")?;
                 (
@@ -379,9 +383,7 @@ impl<'a> Batch<'a> {
                 self.now,
             )
         };
-        db::outbox::enqueue(&mut **tx, &message)
-            .await
-            .or_internal("queueing a message")?;
+        change.queue(&message).await?;
         self.sent += 1;
         let target = Target::Invitation {
             id,
@@ -451,7 +453,7 @@ pub async fn resend(state: &AppState, me: &Admin, id: i64) -> Result<(), AppErro
     if batch.already_member(change.tx(), &email).await?.is_some() {
         return revoke_for_member(change, me, id, email).await;
     }
-    let outcome = batch.issue(change.tx(), &email, still_open).await?;
+    let outcome = batch.issue(&mut change, &email, still_open).await?;
     batch.finish(&mut change).await?;
     change.commit().await?;
     tracing::info!(organization_id = me.organization_id(), user_id = me.user_id(), invitation_id = id, status = ?outcome.status, "re-sent an invitation");

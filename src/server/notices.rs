@@ -3,6 +3,7 @@
 //! and a Pending member hears when they get a role.
 
 use super::{
+    change::Change,
     db::{
         self,
         outbox::{MessageKind, NewMessage},
@@ -21,8 +22,8 @@ use crate::domain::{AppError, Need, Role};
 /// seconds: someone who joins in the very second a notice goes out may be named in the next one
 /// too, never in neither.)
 pub async fn pending_joined_in(
-    tx: &mut db::Tx,
-    lock: &db::Locked,
+    change: &mut Change<'_>,
+    organization_id: i64,
     state: &AppState,
     origin: &RequestOrigin,
     joined_at: i64,
@@ -32,12 +33,12 @@ pub async fn pending_joined_in(
     }
     let Some(origin) = origin.mail_origin() else {
         tracing::warn!(
-            organization_id = lock.id,
+            organization_id,
             "no notice of a Pending member to the administrators: {NO_MAIL_ORIGIN}"
         );
         return Ok(());
     };
-    let organization_id = lock.id;
+    let tx = change.tx();
     let kind = MessageKind::PendingMembers;
     if db::outbox::notice_waiting(&mut **tx, kind, organization_id)
         .await
@@ -60,9 +61,7 @@ pub async fn pending_joined_in(
             due,
             ..NewMessage::new(kind, &email, origin, joined_at)
         };
-        db::outbox::enqueue(&mut **tx, &message)
-            .await
-            .or_internal("queueing a notice")?;
+        change.queue(&message).await?;
     }
     Ok(())
 }
@@ -70,7 +69,7 @@ pub async fn pending_joined_in(
 /// Inside the transaction of a role change: a Pending member who now has a role that lets them
 /// work is told so.
 pub async fn role_changed_in(
-    tx: &mut db::Tx,
+    change: &mut Change<'_>,
     organization_id: i64,
     user_id: i64,
     from: Role,
@@ -88,7 +87,7 @@ pub async fn role_changed_in(
         );
         return Ok(());
     };
-    let Some(email) = db::users::email_of(&mut **tx, user_id)
+    let Some(email) = db::users::email_of(&mut **change.tx(), user_id)
         .await
         .or_internal("reading an account")?
     else {
@@ -99,7 +98,5 @@ pub async fn role_changed_in(
         user_id: Some(user_id),
         ..NewMessage::new(MessageKind::RoleGranted, &email, origin, now)
     };
-    db::outbox::enqueue(&mut **tx, &message)
-        .await
-        .or_internal("queueing a notice")
+    change.queue(&message).await
 }

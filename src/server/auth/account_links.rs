@@ -6,12 +6,12 @@
 use super::secrets;
 use crate::domain::AppError;
 use crate::server::{
+    change::Change,
     clock::seconds,
     db::{
         self,
         account_tokens::Purpose,
         outbox::{MessageKind, NewMessage},
-        Tx,
     },
     error::OrInternal,
     AppState,
@@ -47,10 +47,10 @@ fn lifetime(state: &AppState, purpose: Purpose) -> i64 {
     })
 }
 
-/// Inside `tx`: ends the account's unused links of `purpose`, makes a new one and queues its
-/// message to `email`, with links on `origin`. The caller commits, then wakes the outbox.
+/// In `change`: ends the account's unused links of `purpose`, makes a new one and queues its
+/// message to `email`, with links on `origin`.
 pub async fn issue_in(
-    tx: &mut Tx,
+    change: &mut Change<'_>,
     state: &AppState,
     purpose: Purpose,
     user_id: i64,
@@ -60,6 +60,7 @@ pub async fn issue_in(
 ) -> Result<(), AppError> {
     let salt = secrets::random_bytes::<16>();
     let token_hash = secrets::hash(&secret(state, purpose, &salt));
+    let tx = change.tx();
     db::account_tokens::delete_unused(&mut **tx, user_id, purpose)
         .await
         .or_internal("ending earlier links")?;
@@ -79,10 +80,7 @@ pub async fn issue_in(
         user_id: Some(user_id),
         ..NewMessage::new(kind(purpose), email, origin, now)
     };
-    db::outbox::enqueue(&mut **tx, &message)
-        .await
-        .or_internal("queueing a message")?;
-    Ok(())
+    change.queue(&message).await
 }
 
 /// The hash a link's token is stored by, if `raw` has the form of a token with `prefix`.

@@ -23,7 +23,7 @@ pub const ALREADY_IN_AN_ORGANIZATION: &str =
 /// The lock taken on the organization an invite token led to, before the transaction changed
 /// anything. The token leads there still (it was read again inside the transaction); should it
 /// not, it is no longer valid.
-fn locked(lock: Option<&mut Locked>, organization_id: i64) -> Result<&mut Locked, AppError> {
+fn locked(lock: Option<&Locked>, organization_id: i64) -> Result<&Locked, AppError> {
     lock.filter(|l| l.id == organization_id)
         .ok_or_else(invite_token::invalid)
 }
@@ -102,13 +102,12 @@ pub(super) async fn join_in(
             (invitation.organization_id, invitation.role, event)
         }
     };
-    let (tx, lock) = change.locked_parts();
-    let lock = locked(lock, organization_id)?;
+    locked(change.organization(), organization_id)?;
     if role == Role::NotActivated {
         // Before the membership refers to the organization (see `signup::sign_up`).
-        notices::pending_joined_in(tx, lock, state, caller.origin(), now).await?;
+        notices::pending_joined_in(change, organization_id, state, caller.origin(), now).await?;
     }
-    match db::memberships::insert(&mut **tx, organization_id, user_id, role, now).await {
+    match db::memberships::insert(&mut **change.tx(), organization_id, user_id, role, now).await {
         Ok(_) => {
             change.record(event.from(caller.origin()));
             tracing::info!(user_id, organization_id, role = %role, "joined an organization");

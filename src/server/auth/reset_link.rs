@@ -60,22 +60,24 @@ pub fn invalid_link() -> AppError {
     AppError::invalid("token", INVALID_LINK)
 }
 
+/// Counts one reset mail asked for from `client` against the limit its signups share; past it,
+/// the refusal says when to try again.
+async fn count_request_from(state: &AppState, client: &str) -> Result<(), AppError> {
+    let limit = Limit::signups_per_client(&state.config);
+    match throttle::count(state.db.pool(), limit, client, 1, state.now()).await? {
+        Ok(_) => Ok(()),
+        Err(wait) => Err(wait.refusal("password reset requests from your network")),
+    }
+}
+
 /// Asks for a reset link for `email`. Every address, known, unknown or malformed, gets the same
 /// answer in the same time: past the per-address limit, the answer is given before the account
 /// is even looked up, and the mail (for an account only) is queued in the background.
 pub async fn request(state: &AppState, caller: &Anyone, email: &str) -> Result<(), AppError> {
     let client = caller.origin().client.to_string();
-    if let Err(wait) = throttle::count(
-        state.db.pool(),
-        Limit::signups_per_client(&state.config),
-        &client,
-        1,
-        state.now(),
-    )
-    .await?
-    {
+    if let Err(refused) = count_request_from(state, &client).await {
         tracing::info!(client = %client, "refused a password reset request: too many from this address");
-        return Err(wait.refusal("password reset requests from your network"));
+        return Err(refused);
     }
     let Ok(email) = EmailAddress::parse(email) else {
         tracing::info!(client = %client, "password reset requested for something that is not an address");
@@ -149,17 +151,7 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
         ));
     }
     let client = me.origin().client.to_string();
-    if let Err(wait) = throttle::count(
-        state.db.pool(),
-        Limit::signups_per_client(&state.config),
-        &client,
-        1,
-        state.now(),
-    )
-    .await?
-    {
-        return Err(wait.refusal("password reset requests from your network"));
-    }
+    count_request_from(state, &client).await?;
     let email = db::users::email_of(state.db.pool(), user_id)
         .await
         .or_internal("reading an email")?
@@ -257,7 +249,7 @@ async fn queue(
     throttle::record(&mut **change.tx(), per_hour, &subject, 1, now).await?;
     change.record(event);
     account_links::issue_in(
-        change.tx(),
+        &mut change,
         state,
         Purpose::PasswordReset,
         user_id,

@@ -150,7 +150,7 @@ pub async fn sign_up(
                 }
                 created => created?,
             };
-            verification::queue_in(change.tx(), state, user_id, email.as_str(), origin).await?;
+            verification::queue_in(&mut change, state, user_id, email.as_str(), origin).await?;
             (user_id, SignInMethod::Signup)
         }
         Some(token) => {
@@ -160,7 +160,7 @@ pub async fn sign_up(
                 invitation::join_in(&mut change, state, user_id, &email, token, caller).await?;
             // Only an email invitation proves the address.
             if role == Role::NotActivated {
-                verification::queue_in(change.tx(), state, user_id, email.as_str(), origin).await?;
+                verification::queue_in(&mut change, state, user_id, email.as_str(), origin).await?;
             }
             (user_id, SignInMethod::Invitation)
         }
@@ -222,17 +222,12 @@ async fn tell_already_registered(
     let mut change = Change::to(state, None).await?;
     sessions::end_old(change.tx(), old_session).await?;
     if let Some(origin) = mail_origin {
-        let now = change.now();
-        db::outbox::enqueue_to_user(
-            &mut **change.tx(),
-            db::outbox::MessageKind::AccountExists,
-            user_id,
-            email.as_str(),
-            origin,
-            now,
-        )
-        .await
-        .or_internal("queueing a message")?;
+        let kind = db::outbox::MessageKind::AccountExists;
+        let message = db::outbox::NewMessage {
+            user_id: Some(user_id),
+            ..db::outbox::NewMessage::new(kind, email.as_str(), origin, change.now())
+        };
+        change.queue(&message).await?;
     }
     change.commit().await?;
     state.signup_pace.wait_from(pace).await;

@@ -12,7 +12,7 @@ use crate::domain::{
 use crate::server::{
     audit::{Actor, Event, Target},
     change::Change,
-    db::{self, account_tokens::Purpose, Tx},
+    db::{self, account_tokens::Purpose},
     error::OrInternal,
     origin::{RequestOrigin, NO_MAIL_ORIGIN},
     throttle::{self, Limit},
@@ -26,7 +26,7 @@ pub const ALREADY_VERIFIED: &str = "Your email address is already verified.";
 /// may be mailed from this request (see [`RequestOrigin::mail_origin`]), none is: the account is
 /// made all the same, and the log says why no mail went.
 pub async fn queue_in(
-    tx: &mut Tx,
+    change: &mut Change<'_>,
     state: &AppState,
     user_id: i64,
     email: &str,
@@ -39,14 +39,15 @@ pub async fn queue_in(
         );
         return Ok(());
     };
+    let now = change.now();
     account_links::issue_in(
-        tx,
+        change,
         state,
         Purpose::EmailVerification,
         user_id,
         email,
         origin,
-        state.now(),
+        now,
     )
     .await
 }
@@ -81,7 +82,7 @@ pub async fn resend(state: &AppState, me: &SignedIn) -> Result<(), AppError> {
         Action::EmailVerificationSent,
         Target::own(me),
     ));
-    queue_in(change.tx(), state, me.user_id(), me.email(), me.origin()).await?;
+    queue_in(&mut change, state, me.user_id(), me.email(), me.origin()).await?;
     change.commit().await?;
     tracing::info!(user_id = me.user_id(), client = %client, "verification email sent again");
     Ok(())

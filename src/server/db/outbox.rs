@@ -134,22 +134,6 @@ pub async fn enqueue<'e>(ex: impl AnyExecutor<'e>, m: &NewMessage<'_>) -> Result
     .map(|_| ())
 }
 
-/// Queues a message of `kind` to the account `user_id` that needs nothing else to be rendered.
-pub async fn enqueue_to_user<'e>(
-    ex: impl AnyExecutor<'e>,
-    kind: MessageKind,
-    user_id: i64,
-    recipient: &str,
-    origin: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    let message = NewMessage {
-        user_id: Some(user_id),
-        ..NewMessage::new(kind, recipient, origin, now)
-    };
-    enqueue(ex, &message).await
-}
-
 /// Whether a notice of `kind` about the organization is still waiting to be delivered.
 pub async fn notice_waiting<'e>(
     ex: impl AnyExecutor<'e>,
