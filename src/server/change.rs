@@ -1,7 +1,8 @@
 //! A change is a unit of work: one transaction that takes the lock of the organization it changes
 //! before anything else, collects the entries it makes in that organization's log, writes them
-//! under the lock as it commits, and then wakes the outbox for the mail it queued ([`Change::queue`]). Every change to
-//! the data is made through one, so none can forget the lock or its log entries.
+//! under the lock as it commits, and then wakes the outbox for the mail it queued
+//! ([`Change::queue`]). Every change to the data is made through one, so none can forget the lock
+//! or its log entries.
 
 use std::future::Future;
 

@@ -203,8 +203,6 @@ struct Batch<'a> {
     quota: (i64, throttle::Wait),
     /// Messages this request queued.
     sent: i64,
-    /// The audit entries of the invitations written, in order.
-    events: Vec<Event>,
 }
 
 impl<'a> Batch<'a> {
@@ -220,7 +218,6 @@ impl<'a> Batch<'a> {
             expires_at: now + state.config.invite_expiry_days * 24 * 60 * 60,
             quota: (0, throttle::Wait { seconds: 0 }),
             sent: 0,
-            events: Vec::new(),
         })
     }
 
@@ -235,16 +232,12 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// Counts what was sent against the quota and records every invitation's audit entry (the
-    /// change writes them in one statement however many addresses).
-    async fn finish(&mut self, change: &mut Change<'_>) -> Result<(), AppError> {
+    /// Counts what was sent against the quota (the change writes every invitation's audit entry
+    /// in one statement however many addresses).
+    async fn finish(&self, change: &mut Change<'_>) -> Result<(), AppError> {
         let subject = self.me.organization_id().to_string();
         let tx = &mut **change.tx();
-        throttle::record(tx, self.quota_limit(), &subject, self.sent, self.now).await?;
-        for event in std::mem::take(&mut self.events) {
-            change.record(event);
-        }
-        Ok(())
+        throttle::record(tx, self.quota_limit(), &subject, self.sent, self.now).await
     }
 
     /// Refuses one more message when the quota is used up, or when `open` was sent less than the
@@ -389,7 +382,7 @@ impl<'a> Batch<'a> {
             id,
             email: email.to_string(),
         };
-        self.events.push(
+        change.record(
             Event::by(self.me, action, target)
                 .details(json!({"role": self.role.as_str(), "expires_at": self.expires_at})),
         );

@@ -14,10 +14,10 @@ use super::{
 };
 use crate::domain::{AppError, Need, Role};
 
-/// Inside the transaction of a join through the invite link, which holds the organization's `lock`
-/// (so two joins at once cannot both queue a notice), before the membership is written
-/// (`joined_at` is no later than the membership's own time): unless a notice to the organization's admins is already waiting to
-/// go, queues one to each of them, due an interval after the last one. The notice lists, when it
+/// In the change of a join through the invite link to `organization_id`, which holds its lock (so
+/// two joins at once cannot both queue a notice), before the membership is written (at the same
+/// time, the change's): unless a notice to the organization's admins is already waiting to go,
+/// queues one to each of them, due an interval after the last one. The notice lists, when it
 /// is delivered, everyone who joined since it was queued and still waits. (Times are whole
 /// seconds: someone who joins in the very second a notice goes out may be named in the next one
 /// too, never in neither.)
@@ -26,8 +26,8 @@ pub async fn pending_joined_in(
     organization_id: i64,
     state: &AppState,
     origin: &RequestOrigin,
-    joined_at: i64,
 ) -> Result<(), AppError> {
+    let joined_at = change.now();
     if !state.config.notify_pending {
         return Ok(());
     }
@@ -66,7 +66,7 @@ pub async fn pending_joined_in(
     Ok(())
 }
 
-/// Inside the transaction of a role change: a Pending member who now has a role that lets them
+/// In the change of a role: a Pending member who now has a role that lets them
 /// work is told so.
 pub async fn role_changed_in(
     change: &mut Change<'_>,
@@ -75,8 +75,8 @@ pub async fn role_changed_in(
     from: Role,
     to: Role,
     origin: &RequestOrigin,
-    now: i64,
 ) -> Result<(), AppError> {
+    let now = change.now();
     if from != Role::NotActivated || to.allows(Need::Active).is_err() {
         return Ok(());
     }

@@ -102,7 +102,8 @@ pub async fn change_password(
     .or_internal("ending password resets")?;
     let ended = sessions::end_all_but_current(change.tx(), me).await?;
     if reset_api_token {
-        api_tokens::replace(change.tx(), &state.keys, me.user_id(), state.now()).await?;
+        let now = change.now();
+        api_tokens::replace(change.tx(), &state.keys, me.user_id(), now).await?;
     }
     let event = Event::by(me, Action::PasswordChanged, Target::own(me))
         .details(json!({"ended_sessions": ended, "api_token_reset": reset_api_token}));

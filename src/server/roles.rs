@@ -98,7 +98,7 @@ pub async fn change_role(
         let event = Event::by(me, action, target)
             .details(json!({"from": current.as_str(), "to": role.as_str()}));
         change.record(event);
-        super::notices::role_changed_in(&mut change, org, user_id, current, role, me.origin(), now)
+        super::notices::role_changed_in(&mut change, org, user_id, current, role, me.origin())
             .await?;
     }
     change.commit().await?;

@@ -186,14 +186,7 @@ async fn reset_token_in_mail(app: &TestApp, email: &str, nth: usize) -> String {
 
 /// The public id of a session of `client`'s account other than its own.
 async fn other_session(app: &TestApp, client: &Client) -> String {
-    let sessions: Value = client
-        .get(app.url("/api/current-user/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sessions: Value = app.get_json(client, "/api/current-user/sessions").await;
     sessions["results"]
         .as_array()
         .unwrap()

@@ -278,6 +278,13 @@ impl TestApp {
         self.state.outbox_wake.notify_one();
     }
 
+    /// A GET of `path` with `client`'s session cookie, answered 200 and read as JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, client: &Client, path: &str) -> T {
+        let res = client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "GET {path}");
+        res.json().await.unwrap()
+    }
+
     /// Calls a server function the way the browser's forms do (URL-encoded POST).
     pub async fn server_fn(
         &self,

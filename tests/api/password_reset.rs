@@ -182,14 +182,7 @@ async fn the_link_works_once_and_ends_every_old_session(backend: Backend) {
     );
     assert_eq!(app.whoami(&browser).await.email, email);
     // The one session left was opened by the link.
-    let sessions: Value = browser
-        .get(app.url("/api/current-user/sessions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sessions: Value = app.get_json(&browser, "/api/current-user/sessions").await;
     let opened_by: Vec<&Value> = sessions["results"]
         .as_array()
         .unwrap()

@@ -404,7 +404,9 @@ async fn sessions_are_listed_without_secrets_and_ended_one_by_one_or_all_but_thi
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(status_of_whoami(&app, &app.client).await, StatusCode::OK);
-    let left: Sessions = get_json(&app, &app.client, "/api/current-user/sessions").await;
+    let left: Sessions = app
+        .get_json(&app.client, "/api/current-user/sessions")
+        .await;
     assert_eq!(left.results.len(), 1);
     assert!(left.results[0].current);
 
@@ -437,13 +439,6 @@ async fn sessions_are_listed_without_secrets_and_ended_one_by_one_or_all_but_thi
         StatusCode::OK,
         "other users keep theirs"
     );
-}
-
-/// A GET with a client's session cookie, read as JSON.
-async fn get_json<T: serde::de::DeserializeOwned>(app: &TestApp, client: &Client, path: &str) -> T {
-    let res = client.get(app.url(path)).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    res.json().await.unwrap()
 }
 
 async fn the_account_page_shows_name_password_and_sessions(backend: Backend) {
@@ -493,7 +488,7 @@ async fn the_account_page_shows_name_password_and_sessions(backend: Backend) {
 
 /// How each of a client's sessions was opened, as the sessions list says.
 async fn opened_by(app: &TestApp, client: &Client) -> Vec<Option<SignInMethod>> {
-    let sessions: Sessions = get_json(app, client, "/api/current-user/sessions").await;
+    let sessions: Sessions = app.get_json(client, "/api/current-user/sessions").await;
     sessions.results.iter().map(|s| s.opened_by).collect()
 }
 
@@ -531,7 +526,7 @@ async fn each_session_records_how_it_was_opened(backend: Backend) {
                 .status(),
             StatusCode::OK
         );
-        let seen: Sessions = get_json(&app, &again, "/api/current-user/sessions").await;
+        let seen: Sessions = app.get_json(&again, "/api/current-user/sessions").await;
         let current: Vec<_> = seen.results.iter().filter(|s| s.current).collect();
         assert_eq!(current.len(), 1, "{:?}", seen.results);
         assert_eq!(current[0].opened_by, Some(SignInMethod::Password));

@@ -56,8 +56,8 @@ pub async fn issue_in(
     user_id: i64,
     email: &str,
     origin: &str,
-    now: i64,
 ) -> Result<(), AppError> {
+    let now = change.now();
     let salt = secrets::random_bytes::<16>();
     let token_hash = secrets::hash(&secret(state, purpose, &salt));
     let tx = change.tx();

@@ -25,7 +25,7 @@ pub async fn current(state: &AppState, me: &Active) -> Result<String, AppError> 
 /// Replaces the caller's API token; the old one stops working at once.
 pub async fn reset(state: &AppState, me: &Active) -> Result<String, AppError> {
     let mut change = Change::to_account(state, me.user_id()).await?;
-    let now = state.now();
+    let now = change.now();
     let token = replace(change.tx(), &state.keys, me.user_id(), now).await?;
     let event = Event::by(me, Action::ApiTokenReset, Target::own(me));
     change.record(event);

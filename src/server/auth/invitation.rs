@@ -8,7 +8,7 @@ use crate::domain::{Action, AppError, EmailAddress, Role};
 use crate::server::{
     audit::{Actor, Event, Target},
     change::Change,
-    db::{self, Locked},
+    db,
     error::{is_unique_violation, OrInternal},
     invite_token::{self, InviteToken},
     notices, AppState,
@@ -20,12 +20,14 @@ pub const LOG_IN_TO_ACCEPT: &str =
     "An account with this email already exists: log in to accept the invitation.";
 pub const ALREADY_IN_AN_ORGANIZATION: &str =
     "This account already belongs to an organization, and an account belongs to one organization at a time: to accept, leave it first (ask its Owner or an Administrator to remove you; an Owner transfers ownership first), then log in with this invitation again.";
-/// The lock taken on the organization an invite token led to, before the transaction changed
-/// anything. The token leads there still (it was read again inside the transaction); should it
-/// not, it is no longer valid.
-fn locked(lock: Option<&Locked>, organization_id: i64) -> Result<&Locked, AppError> {
-    lock.filter(|l| l.id == organization_id)
-        .ok_or_else(invite_token::invalid)
+/// Whether `change` holds the lock of the organization an invite token leads to, taken before it
+/// changed anything. The token leads there still (it was read again inside the change); should
+/// it not, it is no longer valid.
+fn check_locked(change: &Change<'_>, organization_id: i64) -> Result<(), AppError> {
+    match change.organization() {
+        Some(lock) if lock.id == organization_id => Ok(()),
+        _ => Err(invite_token::invalid()),
+    }
 }
 
 /// A new member joined through the invite link, as Pending.
@@ -102,10 +104,10 @@ pub(super) async fn join_in(
             (invitation.organization_id, invitation.role, event)
         }
     };
-    locked(change.organization(), organization_id)?;
+    check_locked(change, organization_id)?;
     if role == Role::NotActivated {
         // Before the membership refers to the organization (see `signup::sign_up`).
-        notices::pending_joined_in(change, organization_id, state, caller.origin(), now).await?;
+        notices::pending_joined_in(change, organization_id, state, caller.origin()).await?;
     }
     match db::memberships::insert(&mut **change.tx(), organization_id, user_id, role, now).await {
         Ok(_) => {

@@ -255,7 +255,6 @@ async fn queue(
         user_id,
         email,
         origin,
-        now,
     )
     .await?;
     change.commit().await?;
@@ -309,7 +308,7 @@ pub async fn confirm(
     // Whoever held the account before its owner recovered it keeps nothing: no session, no token.
     api_tokens::revoke_credentials(change.tx(), &state.keys, user_id, now).await?;
     let proven = Proven::new(user_id, SignInMethod::ResetLink);
-    let next = signin::proceed(state, change.tx(), proven, caller.origin(), None).await?;
+    let next = signin::proceed(state, &mut change, proven, caller.origin(), None).await?;
     change.commit().await?;
     tracing::info!(user_id, client = %caller.origin().client, "password reset completed");
     Ok(next)
@@ -356,7 +355,7 @@ pub async fn set_by_administrator(
     super::common_passwords::check(&new_password, &email)?;
     let hash = password::hash(&state.hashing, new_password).await?;
     let mut change = Change::to_account(state, user.id).await?;
-    let now = state.now();
+    let now = change.now();
     store_password_in(change.tx(), user.id, &hash).await?;
     let target = Target::User {
         id: user.id,

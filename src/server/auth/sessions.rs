@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap};
 use super::{proven::Proven, secrets, Account, SignedIn, Visitor};
 use crate::domain::{format_timestamp, Action, AppError, SessionView, SignInMethod};
 use crate::server::{
-    audit::{Actor, Event, Target},
+    audit::{Event, Target},
     change::Change,
     db::{self, Tx},
     error::OrInternal,
@@ -26,19 +26,13 @@ pub const SESSION_COOKIE: &str = "gatehouse_session";
 /// the whole host and set by it, so a neighbouring subdomain cannot plant a session.
 pub const SECURE_SESSION_COOKIE: &str = "__Host-gatehouse_session";
 
-/// A session just opened: who it belongs to and the `Set-Cookie` value that hands it to the
-/// browser. Only [`open`] makes one (and [`NewSession::decoy`], for a session that does not exist).
+/// A session just opened: the `Set-Cookie` value that hands it to the browser. Only [`open`]
+/// makes one (and [`NewSession::decoy`], for a session that does not exist).
 pub struct NewSession {
-    user_id: Option<i64>,
     set_cookie: String,
 }
 
 impl NewSession {
-    /// The account signed in; `None` for a decoy.
-    pub fn user_id(&self) -> Option<i64> {
-        self.user_id
-    }
-
     /// The `Set-Cookie` value to answer with.
     pub fn set_cookie(&self) -> &str {
         &self.set_cookie
@@ -49,25 +43,24 @@ impl NewSession {
     pub fn decoy(state: &AppState, origin: &RequestOrigin) -> Self {
         let secret = secrets::generate(secrets::SESSION_PREFIX);
         Self {
-            user_id: None,
             set_cookie: set_cookie(&secret, origin.https, state.config.session_max_age),
         }
     }
 }
 
-/// Opens a session for a proven account inside `tx`, recording how it was proven and where it
+/// Opens a session for a proven account in `change`, recording how it was proven and where it
 /// was opened from (the client's address and browser, shown on the Account page). The only code
 /// that starts a session.
 pub async fn open(
     state: &AppState,
-    tx: &mut Tx,
+    change: &mut Change<'_>,
     proven: &Proven,
     origin: &RequestOrigin,
 ) -> Result<NewSession, AppError> {
     let secret = secrets::generate(secrets::SESSION_PREFIX);
-    let now = state.now();
+    let now = change.now();
     db::sessions::insert(
-        &mut **tx,
+        &mut **change.tx(),
         &secrets::hash(&secret),
         proven.user_id(),
         now,
@@ -81,7 +74,6 @@ pub async fn open(
     .await
     .or_internal("creating a session")?;
     Ok(NewSession {
-        user_id: Some(proven.user_id()),
         set_cookie: set_cookie(&secret, origin.https, state.config.session_max_age),
     })
 }
@@ -157,16 +149,7 @@ pub async fn sign_out(
     db::sessions::delete(&mut **change.tx(), &secrets::hash(session))
         .await
         .or_internal("ending a session")?;
-    let actor = Actor::User {
-        id: account.user_id(),
-        email: account.email().to_owned(),
-    };
-    let target = Target::User {
-        id: account.user_id(),
-        email: account.email().to_owned(),
-    };
-    let event = Event::new(actor, Action::SignedOut, target).from(account.origin());
-    change.record(event);
+    change.record(Event::by(account, Action::SignedOut, Target::own(account)));
     change.commit().await?;
     tracing::info!(client = %account.origin().client, user_id = account.user_id(), "logged out");
     Ok(())

@@ -7,7 +7,7 @@ use super::{
     sessions::{self, NewSession},
 };
 use crate::domain::AppError;
-use crate::server::{db::Tx, origin::RequestOrigin, AppState};
+use crate::server::{change::Change, origin::RequestOrigin, AppState};
 
 /// What comes after a proven credential.
 pub enum Next {
@@ -15,17 +15,16 @@ pub enum Next {
     SignedIn(NewSession),
 }
 
-/// The step between "credential proven" and "session opened", inside the transaction that proved
-/// it: the session the browser had before ends (a signed-in browser that signs in again keeps one
+/// The step between "credential proven" and "session opened", inside the change that proved it: the session the browser had before ends (a signed-in browser that signs in again keeps one
 /// session) and a new one opens for the proven account.
 pub async fn proceed(
     state: &AppState,
-    tx: &mut Tx,
+    change: &mut Change<'_>,
     proven: Proven,
     origin: &RequestOrigin,
     old_session: Option<&str>,
 ) -> Result<Next, AppError> {
-    sessions::end_old(tx, old_session).await?;
-    let session = sessions::open(state, tx, &proven, origin).await?;
+    sessions::end_old(change.tx(), old_session).await?;
+    let session = sessions::open(state, change, &proven, origin).await?;
     Ok(Next::SignedIn(session))
 }

@@ -176,7 +176,7 @@ pub async fn sign_up(
         .or_internal("saving a name")?;
     }
     let proven = Proven::new(user_id, method);
-    let next = signin::proceed(state, change.tx(), proven, caller.origin(), old_session).await?;
+    let next = signin::proceed(state, &mut change, proven, caller.origin(), old_session).await?;
     change.commit().await?;
     state.signup_pace.record(pace.elapsed());
     tracing::info!(user_id, client = %client, "signed up");

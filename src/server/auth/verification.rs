@@ -39,7 +39,6 @@ pub async fn queue_in(
         );
         return Ok(());
     };
-    let now = change.now();
     account_links::issue_in(
         change,
         state,
@@ -47,7 +46,6 @@ pub async fn queue_in(
         user_id,
         email,
         origin,
-        now,
     )
     .await
 }

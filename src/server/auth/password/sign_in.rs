@@ -74,7 +74,7 @@ pub async fn sign_in(
         invitation::join_in(&mut change, state, user_id, &email, token, caller).await?;
     }
     let proven = Proven::new(user_id, SignInMethod::Password);
-    let next = signin::proceed(state, change.tx(), proven, caller.origin(), old_session).await?;
+    let next = signin::proceed(state, &mut change, proven, caller.origin(), old_session).await?;
     let target = Target::User {
         id: user_id,
         email: email.to_string(),
