@@ -9,6 +9,7 @@ pub mod members;
 pub mod organization;
 pub mod password_reset;
 pub mod profile;
+pub mod tokens;
 pub mod verification;
 
 /// Set on every server function response that failed inside our code (with its status).

@@ -27,6 +27,11 @@ pub enum Action {
     PasswordResetCompleted,
     PasswordChanged,
     ApiTokenReset,
+    ApiTokenCreated,
+    ApiTokenRotated,
+    ApiTokenRevoked,
+    TokenSettingsChanged,
+    SessionPolicyChanged,
     NameChanged,
     SessionEnded,
     SignedOut,
@@ -39,7 +44,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 32] = [
         Action::OrganizationCreated,
         Action::OrganizationRenamed,
         Action::InviteLinkReset,
@@ -58,6 +63,11 @@ impl Action {
         Action::PasswordResetCompleted,
         Action::PasswordChanged,
         Action::ApiTokenReset,
+        Action::ApiTokenCreated,
+        Action::ApiTokenRotated,
+        Action::ApiTokenRevoked,
+        Action::TokenSettingsChanged,
+        Action::SessionPolicyChanged,
         Action::NameChanged,
         Action::SessionEnded,
         Action::SignedOut,
@@ -89,6 +99,11 @@ impl Action {
             Action::PasswordResetCompleted => "password_reset.completed",
             Action::PasswordChanged => "password.changed",
             Action::ApiTokenReset => "api_token.reset",
+            Action::ApiTokenCreated => "api_token.created",
+            Action::ApiTokenRotated => "api_token.rotated",
+            Action::ApiTokenRevoked => "api_token.revoked",
+            Action::TokenSettingsChanged => "organization.token_settings_changed",
+            Action::SessionPolicyChanged => "organization.session_policy_changed",
             Action::NameChanged => "user.name_changed",
             Action::SessionEnded => "session.ended",
             Action::SignedOut => "session.signed_out",
@@ -122,6 +137,11 @@ impl Action {
             Action::PasswordResetCompleted => "Password reset completed",
             Action::PasswordChanged => "Password changed",
             Action::ApiTokenReset => "API token reset",
+            Action::ApiTokenCreated => "Personal access token created",
+            Action::ApiTokenRotated => "Personal access token rotated",
+            Action::ApiTokenRevoked => "Personal access token revoked",
+            Action::TokenSettingsChanged => "Token settings changed",
+            Action::SessionPolicyChanged => "Session policy changed",
             Action::NameChanged => "Name changed",
             Action::SessionEnded => "Sessions ended",
             Action::SignedOut => "Signed out",
@@ -323,6 +343,16 @@ pub fn summarize(
         }
         Action::PasswordChanged => format!("{who} set a new password for {it}"),
         Action::ApiTokenReset => format!("{who} reset their API token"),
+        Action::ApiTokenCreated => format!("{who} created a personal access token"),
+        Action::ApiTokenRotated => format!("{who} rotated their personal access token"),
+        Action::ApiTokenRevoked if actor.user_id == target.id => {
+            format!("{who} revoked their personal access token")
+        }
+        Action::ApiTokenRevoked => format!("{who} revoked the personal access tokens of {it}"),
+        Action::TokenSettingsChanged => {
+            format!("{who} changed the organization's API token settings")
+        }
+        Action::SessionPolicyChanged => format!("{who} changed the organization's session policy"),
         Action::NameChanged => format!("{who} changed their name"),
         Action::SessionEnded => {
             let n = details["ended"].as_i64().unwrap_or(0);

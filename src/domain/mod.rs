@@ -12,6 +12,7 @@ mod profile;
 mod role;
 mod time;
 mod title;
+mod tokens;
 mod views;
 
 pub use audit::{summarize, Action, ActorView, AuditEntryView, AuditPage, TargetView};
@@ -31,6 +32,7 @@ pub use profile::{FullName, PersonName, Profile, SessionView, SignInMethod};
 pub use role::Role;
 pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle, NAME_PATTERN};
+pub use tokens::{NewPersonalToken, PersonalToken, SessionPolicy, TokenSettings};
 pub use views::{
     CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, VerificationDisowned,
     VerificationLink, Visit,

@@ -8,7 +8,11 @@ use super::AppError;
 /// A member's role, or the status that stands in for one: `NOT_ACTIVATED` is a Pending member
 /// (no role assigned yet), `DEACTIVATED` a deactivated one. Only OWNER, ADMINISTRATOR, MANAGER,
 /// REVIEWER and ANNOTATOR take a seat and may use the API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Read from its name or from Label Studio's two-letter code (`OW`, `AD`, `MA`, `RE`, `AN`, `NO`,
+/// `DI`): in JSON exactly as written here, in a query without regard to case or surrounding
+/// spaces; written as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
@@ -41,6 +45,19 @@ impl Role {
             Role::Annotator => "ANNOTATOR",
             Role::NotActivated => "NOT_ACTIVATED",
             Role::Deactivated => "DEACTIVATED",
+        }
+    }
+
+    /// Label Studio's code for the role on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Owner => "OW",
+            Role::Administrator => "AD",
+            Role::Manager => "MA",
+            Role::Reviewer => "RE",
+            Role::Annotator => "AN",
+            Role::NotActivated => "NO",
+            Role::Deactivated => "DI",
         }
     }
 
@@ -79,18 +96,35 @@ impl FromStr for Role {
     type Err = AppError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
         Role::ALL
             .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+            .find(|r| r.as_str().eq_ignore_ascii_case(s) || r.code().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 AppError::invalid(
                     "role",
                     format!(
-                        "Unknown role \"{}\". Use one of: {}.",
-                        s.trim(),
-                        Role::ALL.map(Role::as_str).join(", ")
+                        "Unknown role \"{s}\". Use one of: {} (or Label Studio's codes {}).",
+                        Role::ALL.map(Role::as_str).join(", "),
+                        Role::ALL.map(Role::code).join(", ")
                     ),
                 )
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == name || r.code() == name)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown role {name:?}; use one of {} or Label Studio's codes {}",
+                    Role::ALL.map(Role::as_str).join(", "),
+                    Role::ALL.map(Role::code).join(", ")
+                ))
             })
     }
 }
@@ -118,6 +152,25 @@ mod tests {
         let err = "SUPERUSER".parse::<Role>().unwrap_err();
         assert!(err.to_string().contains("ADMINISTRATOR"), "{err}");
         assert!(matches!(err, AppError::Invalid { ref field, .. } if field == "role"));
+    }
+
+    #[test]
+    fn label_studio_codes_name_the_same_roles() {
+        let codes = ["OW", "AD", "MA", "RE", "AN", "NO", "DI"];
+        for (role, code) in Role::ALL.into_iter().zip(codes) {
+            assert_eq!(code.parse::<Role>().unwrap(), role);
+            assert_eq!(code.to_lowercase().parse::<Role>().unwrap(), role);
+            assert_eq!(
+                serde_json::from_str::<Role>(&format!("\"{code}\"")).unwrap(),
+                role
+            );
+        }
+        assert!(serde_json::from_str::<Role>("\"XX\"").is_err());
+        assert!(
+            serde_json::from_str::<Role>("\"re\"").is_err(),
+            "JSON takes them as written"
+        );
+        assert!(serde_json::from_str::<Role>("3").is_err());
     }
 
     #[test]

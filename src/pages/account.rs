@@ -7,7 +7,10 @@ use leptos_meta::Title;
 use crate::{
     api::account::{get_api_token, ResetApiToken},
     components::{
-        account::{name::NameForm, password::PasswordForm, sessions::SessionList},
+        account::{
+            name::NameForm, password::PasswordForm, personal_tokens::PersonalTokens,
+            sessions::SessionList,
+        },
         copy_button::CopyButton,
         error_line::ErrorLine,
         gate::Gate,
@@ -42,6 +45,7 @@ pub fn AccountPage() -> impl IntoView {
                 <SessionList />
                 <Show when=move || active>
                     <ApiToken version=token_version />
+                    <PersonalTokens />
                 </Show>
             }
             .into_any()

@@ -13,7 +13,7 @@ use crate::{
         load::load,
         organization::{
             details::OrganizationDetails, members::Members, pending::PendingInvitationList,
-            transfer::OwnershipTransfer,
+            token_settings::TokenSettingsForm, transfer::OwnershipTransfer,
         },
         RefreshOrganization,
     },
@@ -123,6 +123,7 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             </div>
             <p class="hint">"Every change to the organization and its members, with who made it and when."</p>
         </section>
+        <TokenSettingsForm />
         <Show when=move || inviting.get()>
             <InviteModal on_close=close_invite on_sent=invited />
         </Show>

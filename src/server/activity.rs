@@ -71,6 +71,7 @@ impl Filters {
             action: self.action.map(Action::as_str),
             actor_email: self.actor_email.as_ref(),
             actor_kind: self.actor_kind,
+            actor_user_id: None,
             since: self.since,
             until: self.until,
         }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::{
     db::{self, audit::EntryRecord, Db, Locked, Tx},
     error::OrInternal,
-    origin::RequestOrigin,
+    origin::{RequestLine, RequestOrigin},
 };
 use crate::domain::{format_timestamp, Action, AppError, EmailAddress, Role};
 
@@ -100,6 +100,8 @@ pub struct Event {
     pub details: Value,
     pub client_address: String,
     pub user_agent: String,
+    /// The request's method and path.
+    pub request: RequestLine,
 }
 
 impl Event {
@@ -111,6 +113,7 @@ impl Event {
             details: json!({}),
             client_address: String::new(),
             user_agent: String::new(),
+            request: RequestLine::default(),
         }
     }
 
@@ -119,10 +122,11 @@ impl Event {
         Self::new(Actor::member(me), action, target).from(me.origin())
     }
 
-    /// The request's client address and user agent.
+    /// The request's client address, user agent, method and path.
     pub fn from(mut self, origin: &RequestOrigin) -> Self {
         self.client_address = origin.client.to_string();
         self.user_agent = origin.user_agent.clone();
+        self.request = origin.request.clone();
         self
     }
 
@@ -133,9 +137,11 @@ impl Event {
 }
 
 /// The content an entry's hash covers: every stored field but the row id, in a fixed order, as
-/// a JSON array (unambiguous whatever the text holds), the time in RFC 3339.
+/// a JSON array (unambiguous whatever the text holds), the time in RFC 3339. The request's
+/// method and path, recorded since migration 0011, close the array when an entry has them, so
+/// that the entries written before hash as they did.
 pub fn canonical(e: &EntryRecord) -> String {
-    json!([
+    let mut fields = json!([
         e.organization_id,
         e.seq,
         format_timestamp(e.created_at),
@@ -149,8 +155,14 @@ pub fn canonical(e: &EntryRecord) -> String {
         e.details,
         e.client_address,
         e.user_agent,
-    ])
-    .to_string()
+    ]);
+    if !(e.request_method.is_empty() && e.request_path.is_empty()) {
+        if let Value::Array(fields) = &mut fields {
+            fields.push(json!(e.request_method));
+            fields.push(json!(e.request_path));
+        }
+    }
+    fields.to_string()
 }
 
 /// `SHA-256(prev_hash || canonical content)`.
@@ -202,6 +214,8 @@ pub(super) async fn record_all(
             details: event.details.to_string(),
             client_address: event.client_address,
             user_agent: event.user_agent,
+            request_method: event.request.method,
+            request_path: event.request.path,
             prev_hash: prev,
             hash: Vec::new(),
         };
@@ -472,6 +486,8 @@ mod tests {
             details: r#"{"from":"ANNOTATOR","to":"REVIEWER"}"#.into(),
             client_address: "127.0.0.1".into(),
             user_agent: "curl".into(),
+            request_method: String::new(),
+            request_path: String::new(),
             prev_hash: GENESIS.to_vec(),
             hash: Vec::new(),
         }
@@ -486,10 +502,23 @@ mod tests {
     }
 
     #[test]
+    fn the_request_closes_the_canonical_content_when_an_entry_has_one() {
+        let mut e = entry();
+        e.request_method = "PATCH".into();
+        e.request_path = "/api/organizations/1/memberships".into();
+        assert!(
+            canonical(&e)
+                .ends_with(r#""127.0.0.1","curl","PATCH","/api/organizations/1/memberships"]"#),
+            "{}",
+            canonical(&e)
+        );
+    }
+
+    #[test]
     fn changing_any_field_or_the_previous_hash_changes_the_hash() {
         let base = entry_hash(&entry());
         assert_eq!(base.len(), 32);
-        let changes: [fn(&mut EntryRecord); 14] = [
+        let changes: [fn(&mut EntryRecord); 16] = [
             |e| e.organization_id = 2,
             |e| e.seq = 2,
             |e| e.created_at += 1,
@@ -503,6 +532,8 @@ mod tests {
             |e| e.details = "{}".into(),
             |e| e.client_address.clear(),
             |e| e.user_agent.push('x'),
+            |e| e.request_method = "PATCH".into(),
+            |e| e.request_path = "/api/organizations/1/memberships".into(),
             |e| e.prev_hash = vec![1; 32],
         ];
         for (i, change) in changes.into_iter().enumerate() {

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod api_settings;
 pub mod audit;
 pub mod auth;
 pub mod bundle;

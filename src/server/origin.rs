@@ -37,6 +37,27 @@ pub struct RequestOrigin {
     pub user_agent: String,
     /// Whether mailed links may start with `public` (see [`RequestOrigin::mail_origin`]).
     mailable: bool,
+    /// The request's method and path (never its query), as the audit log records them.
+    pub request: RequestLine,
+}
+
+/// A request's method and path (without the query string, which may carry secrets).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestLine {
+    pub method: String,
+    pub path: String,
+}
+
+impl RequestLine {
+    /// How much of a path is kept.
+    const PATH_MAX: usize = 500;
+
+    fn of(method: &axum::http::Method, uri: &axum::http::Uri) -> Self {
+        Self {
+            method: method.as_str().chars().take(16).collect(),
+            path: uri.path().chars().take(Self::PATH_MAX).collect(),
+        }
+    }
 }
 
 /// Why a message with a link was not queued.
@@ -78,7 +99,12 @@ impl RequestOrigin {
     pub fn of(state: &AppState, parts: &Parts) -> Result<Self, AppError> {
         match parts.extensions.get::<RequestOrigin>() {
             Some(origin) => Ok(origin.clone()),
-            None => resolve(state, &parts.headers, peer(&parts.extensions)),
+            None => resolve(
+                state,
+                &parts.headers,
+                peer(&parts.extensions),
+                RequestLine::of(&parts.method, &parts.uri),
+            ),
         }
     }
 }
@@ -92,7 +118,8 @@ pub async fn check_host(
     next: Next,
 ) -> Response {
     let peer = peer(request.extensions());
-    match resolve(&state, request.headers(), peer) {
+    let line = RequestLine::of(request.method(), request.uri());
+    match resolve(&state, request.headers(), peer, line) {
         Ok(origin) => {
             request.extensions_mut().insert(origin);
             next.run(request).await
@@ -108,7 +135,12 @@ fn peer(extensions: &axum::http::Extensions) -> IpAddr {
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
-fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<RequestOrigin, AppError> {
+fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: IpAddr,
+    request: RequestLine,
+) -> Result<RequestOrigin, AppError> {
     let config = &state.config;
     let from_proxy = is_trusted(config, peer);
     let forwarded = |name: &str| {
@@ -143,6 +175,7 @@ fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<Reques
             public: public.clone(),
             user_agent: user_agent(headers),
             mailable: true,
+            request,
         });
     }
     let https = forwarded("x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
@@ -156,6 +189,7 @@ fn resolve(state: &AppState, headers: &HeaderMap, peer: IpAddr) -> Result<Reques
         https,
         user_agent: user_agent(headers),
         mailable: allowed == Allowed::Named,
+        request,
     })
 }
 

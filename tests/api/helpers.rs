@@ -349,6 +349,50 @@ impl TestApp {
         )
     }
 
+    /// A REST call authenticated with an access token, as Label Studio's SDK sends it.
+    pub fn bearer(&self, method: Method, path: &str, access: &str) -> ApiRequest {
+        ApiRequest(
+            new_client()
+                .request(method, self.url(path))
+                .header(header::AUTHORIZATION, format!("Bearer {access}")),
+        )
+    }
+
+    /// A new personal access token (a refresh token) of whoever `client` is signed in as.
+    pub async fn personal_token(&self, client: &Client) -> String {
+        let token = self.token(client).await;
+        let res = self.api(Method::POST, "/api/token/", &token).send().await;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /api/token/refresh/` with `refresh`, as the SDK sends it (no other credential).
+    pub async fn refresh(&self, refresh: &str) -> Response {
+        new_client()
+            .post(self.url("/api/token/refresh/"))
+            .json(&json!({ "refresh": refresh }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An access token for a live personal access token.
+    pub async fn access_from(&self, refresh: &str) -> String {
+        let res = self.refresh(refresh).await;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access"].as_str().unwrap().to_owned()
+    }
+
+    /// An access token of whoever `client` is signed in as, from a new personal access token.
+    pub async fn access_token(&self, client: &Client) -> String {
+        let refresh = self.personal_token(client).await;
+        self.access_from(&refresh).await
+    }
+
     /// Who `client` is signed in as (the session cookie); asserts that they may use the API.
     pub async fn whoami(&self, client: &Client) -> WhoAmI {
         ApiRequest(client.get(self.url("/api/current-user/whoami")))

@@ -26,4 +26,5 @@ mod removal;
 mod roles;
 mod security;
 mod takeover;
+mod tokens;
 mod verification;

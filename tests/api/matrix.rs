@@ -24,11 +24,15 @@ enum Caller {
     Pending,
     Deactivated,
     OtherOrganization,
+    /// The Owner and an Annotator with an access token made from their personal access token
+    /// (`Authorization: Bearer`), and no session.
+    OwnerBearer,
+    AnnotatorBearer,
 }
 
 use Caller::*;
 
-const CALLERS: [Caller; 9] = [
+const CALLERS: [Caller; 11] = [
     Anonymous,
     Owner,
     Administrator,
@@ -38,6 +42,8 @@ const CALLERS: [Caller; 9] = [
     Pending,
     Deactivated,
     OtherOrganization,
+    OwnerBearer,
+    AnnotatorBearer,
 ];
 
 /// A session id nobody has.
@@ -69,9 +75,19 @@ enum Rule {
     /// members who joined by email invitation are, the Owners who signed up and the Pending
     /// member who joined through the link are not.
     ByVerification { verified: u16, unverified: u16 },
+    /// Any active member, answered `ok`.
+    ActiveWith(u16),
+    /// Making a personal access token: the Owner and the Annotator hold one already (409).
+    NewToken,
 }
 
 fn expected(rule: Rule, caller: Caller) -> u16 {
+    // A Bearer caller may do what the member does with a session.
+    let caller = match caller {
+        OwnerBearer => Owner,
+        AnnotatorBearer => Annotator,
+        c => c,
+    };
     let active = !matches!(caller, Anonymous | Pending | Deactivated);
     let admin = matches!(caller, Owner | Administrator | OtherOrganization);
     match (rule, caller) {
@@ -95,6 +111,9 @@ fn expected(rule: Rule, caller: Caller) -> u16 {
         }
         (_, Pending) => 403,
         (Rule::Active, _) => 200,
+        (Rule::ActiveWith(ok), _) => ok,
+        (Rule::NewToken, Owner | Annotator) => 409,
+        (Rule::NewToken, _) => 201,
         (Rule::Admins(ok), _) => {
             if admin {
                 ok
@@ -139,6 +158,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
 
     let mut clients: Vec<(Caller, Client)> =
         vec![(Anonymous, new_client()), (Owner, owner.clone())];
+    let mut annotator = None;
     for (caller, role) in [
         (Administrator, Role::Administrator),
         (Manager, Role::Manager),
@@ -147,7 +167,11 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         (Pending, Role::NotActivated),
         (Deactivated, Role::Deactivated),
     ] {
-        clients.push((caller, app.add_member(role).await.client));
+        let member = app.add_member(role).await;
+        if caller == Annotator {
+            annotator = Some(member.client.clone());
+        }
+        clients.push((caller, member.client));
     }
     let other = new_client();
     assert_eq!(
@@ -157,6 +181,13 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         StatusCode::OK
     );
     clients.push((OtherOrganization, other));
+    // Last: with their access tokens they end the sessions the callers before them use.
+    clients.push((OwnerBearer, bearer_client(&app.access_token(&owner).await)));
+    let annotator = annotator.expect("an Annotator was added");
+    clients.push((
+        AnnotatorBearer,
+        bearer_client(&app.access_token(&annotator).await),
+    ));
     assert_eq!(clients.len(), CALLERS.len());
 
     let here = format!("/api/organizations/{org_id}");
@@ -228,6 +259,91 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         (
             Method::GET,
+            format!("{memberships}/999999/"),
+            json!(null),
+            Rule::AdminsHere(404),
+        ),
+        (
+            Method::DELETE,
+            format!("{memberships}/999999/"),
+            json!(null),
+            Rule::AdminsHere(404),
+        ),
+        (
+            Method::GET,
+            "/api/organizations/".into(),
+            json!(null),
+            Rule::Active,
+        ),
+        (
+            Method::GET,
+            "/api/users/".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::GET,
+            "/api/users/999999/".into(),
+            json!(null),
+            Rule::Admins(404),
+        ),
+        (
+            Method::GET,
+            "/api/activity-logs/".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (Method::GET, "/api/token/".into(), json!(null), Rule::Active),
+        (
+            Method::POST,
+            "/api/token/".into(),
+            json!(null),
+            Rule::NewToken,
+        ),
+        (
+            Method::POST,
+            "/api/token/refresh/".into(),
+            json!({"refresh": "not-a-token"}),
+            Rule::Public(401),
+        ),
+        (
+            Method::POST,
+            "/api/token/rotate/".into(),
+            json!({"refresh": "not-a-token"}),
+            Rule::Public(401),
+        ),
+        (
+            Method::POST,
+            "/api/token/blacklist/".into(),
+            json!({"refresh": "not-a-token"}),
+            Rule::Public(401),
+        ),
+        (
+            Method::GET,
+            "/api/jwt/settings".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::POST,
+            "/api/jwt/settings".into(),
+            json!({"api_token_ttl_days": 30}),
+            Rule::Admins(200),
+        ),
+        (
+            Method::GET,
+            "/api/session-policy/".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::PATCH,
+            "/api/session-policy/".into(),
+            json!({"max_session_age": 1000}),
+            Rule::Admins(200),
+        ),
+        (
+            Method::GET,
             "/api/invite".into(),
             json!(null),
             Rule::Admins(200),
@@ -273,6 +389,12 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             "/api/current-user/token".into(),
             json!(null),
             Rule::Active,
+        ),
+        (
+            Method::GET,
+            "/api/current-user".into(),
+            json!(null),
+            Rule::SignedIn,
         ),
         (
             Method::POST,
@@ -343,6 +465,24 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::Admins(200),
         ),
         ("account/api_token", vec![], Rule::Active),
+        ("tokens/list", vec![], Rule::Active),
+        // The REST call above made every active caller one already.
+        ("tokens/create", vec![], Rule::ActiveWith(409)),
+        (
+            "tokens/revoke",
+            vec![("id", "no-such-token")],
+            Rule::ActiveWith(404),
+        ),
+        ("tokens/settings", vec![], Rule::Admins(200)),
+        (
+            "tokens/save_settings",
+            vec![
+                ("legacy_api_tokens_enabled", "on"),
+                ("api_tokens_enabled", "on"),
+                ("api_token_ttl_days", "30"),
+            ],
+            Rule::Admins(200),
+        ),
         ("account/reset_api_token", vec![], Rule::Active),
         ("account/profile", vec![], Rule::SignedIn),
         (
@@ -515,4 +655,18 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         .map(|(e, _, _)| format!("/_sfn/{e}"))
         .collect();
     assert_eq!(registered, listed, "every server function has a row");
+}
+
+/// A client that sends `Authorization: Bearer <access>` on every request, and keeps no cookies.
+fn bearer_client(access: &str) -> Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        header::HeaderValue::from_str(&format!("Bearer {access}")).unwrap(),
+    );
+    Client::builder()
+        .default_headers(headers)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }

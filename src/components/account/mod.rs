@@ -2,4 +2,5 @@
 
 pub mod name;
 pub mod password;
+pub mod personal_tokens;
 pub mod sessions;

@@ -4,4 +4,5 @@ pub mod details;
 pub mod members;
 pub mod pending;
 pub mod rename;
+pub mod token_settings;
 pub mod transfer;

@@ -34,9 +34,9 @@ pub async fn reset(state: &AppState, me: &Active) -> Result<String, AppError> {
     Ok(token)
 }
 
-/// Ends every session of `user_id` and replaces their API token (made at `now`), inside `tx`:
-/// nothing they held works any more (deactivation, a password reset; restoring them later revives
-/// none of it).
+/// Ends every session of `user_id`, replaces their API token (made at `now`) and revokes their
+/// personal access tokens, inside `tx`: nothing they held works any more (deactivation, removal,
+/// a password reset; restoring them later revives none of it).
 pub async fn revoke_credentials(
     tx: &mut Tx,
     keys: &Keys,
@@ -46,6 +46,7 @@ pub async fn revoke_credentials(
     db::sessions::delete_all_of(&mut **tx, user_id)
         .await
         .or_internal("ending sessions")?;
+    super::personal_tokens::revoke_all_of(tx, user_id, now).await?;
     replace(tx, keys, user_id, now).await.map(drop)
 }
 

@@ -160,7 +160,31 @@ impl Keys {
         self.derive("", b"gatehouse form answer", &framed)
     }
 
-    fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
+    /// Signs `claims` as a JWT (HS256) with a key derived from the server key for personal
+    /// access tokens only.
+    pub fn sign_jwt(&self, claims: &impl serde::Serialize) -> String {
+        let key = jsonwebtoken::EncodingKey::from_secret(&self.jwt_key());
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), claims, &key)
+            .expect("claims of plain fields serialize")
+    }
+
+    /// The claims of a JWT this server signed (HS256 only), if its signature holds. Its expiry is
+    /// the caller's to check, against the app's clock.
+    pub fn read_jwt<T: serde::de::DeserializeOwned>(&self, token: &str) -> Option<T> {
+        let key = jsonwebtoken::DecodingKey::from_secret(&self.jwt_key());
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp".to_owned()].into();
+        jsonwebtoken::decode::<T>(token, &key, &validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+
+    fn jwt_key(&self) -> [u8; 32] {
+        self.mac(b"gatehouse personal access token", &[]).into()
+    }
+
+    fn mac(&self, purpose: &[u8], parts: &[&[u8]]) -> hmac::digest::Output<Hmac<Sha256>> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(purpose);
@@ -168,9 +192,13 @@ impl Keys {
         for part in parts {
             mac.update(part);
         }
+        mac.finalize().into_bytes()
+    }
+
+    fn derive(&self, prefix: &str, purpose: &[u8], parts: &[&[u8]]) -> String {
         format!(
             "{prefix}{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+            URL_SAFE_NO_PAD.encode(self.mac(purpose, parts))
         )
     }
 }

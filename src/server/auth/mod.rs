@@ -11,6 +11,7 @@ pub mod common_passwords;
 pub mod invitation;
 pub mod keys;
 pub mod password;
+pub mod personal_tokens;
 pub mod proven;
 pub mod reset_link;
 pub mod secrets;
@@ -139,6 +140,8 @@ pub enum Via {
     Session([u8; 32]),
     /// An `Authorization: Token` header: the request belongs to no session.
     ApiToken,
+    /// An `Authorization: Bearer` access token made from a personal access token.
+    AccessToken,
 }
 
 impl Via {
@@ -147,6 +150,7 @@ impl Via {
         match self {
             Self::Session(_) => "session",
             Self::ApiToken => "api_token",
+            Self::AccessToken => "access_token",
         }
     }
 }
@@ -181,7 +185,7 @@ impl Account {
     pub fn session(&self) -> Option<&[u8]> {
         match &self.via {
             Via::Session(id_hash) => Some(id_hash.as_slice()),
-            Via::ApiToken => None,
+            Via::ApiToken | Via::AccessToken => None,
         }
     }
 
@@ -422,6 +426,9 @@ pub async fn authorize<W: Witness>(
     W::admit(account, origin, sealed::Proof(()))
 }
 
+/// What legacy tokens answer in an organization that turned them off.
+pub const LEGACY_TOKENS_DISABLED: &str = "Legacy API tokens are disabled for this organization; create a personal access token on your Account page.";
+
 /// Resolves the request's credentials. An `Authorization` header must hold a valid token (a
 /// wrong one is an error, never a silent fallback to the cookie); a stale, idle or unknown
 /// session cookie is simply no session.
@@ -432,16 +439,26 @@ async fn identify(
 ) -> Result<Option<Account>, AppError> {
     let now = state.now();
     let (record, via) = if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let token = parse_token_header(value.to_str().unwrap_or_default())?;
-        let record = db::principals::by_api_token(state.db.pool(), &secrets::hash(token))
-            .await
-            .or_internal("looking up an API token")?
-            .ok_or_else(|| {
-                AppError::Unauthenticated(
-                    "Invalid token. Copy your current token from the Account page.".into(),
-                )
-            })?;
-        (record, Via::ApiToken)
+        match parse_authorization(value.to_str().unwrap_or_default())? {
+            Credential::Token(token) => {
+                let record = db::principals::by_api_token(state.db.pool(), &secrets::hash(token))
+                    .await
+                    .or_internal("looking up an API token")?
+                    .ok_or_else(|| {
+                        AppError::Unauthenticated(
+                            "Invalid token. Copy your current token from the Account page.".into(),
+                        )
+                    })?;
+                if !record.legacy_tokens_allowed() {
+                    return Err(AppError::Unauthenticated(LEGACY_TOKENS_DISABLED.into()));
+                }
+                (record, Via::ApiToken)
+            }
+            Credential::Bearer(token) => (
+                personal_tokens::authenticate(state, token).await?,
+                Via::AccessToken,
+            ),
+        }
     } else if let Some(session) = sessions::cookie(headers, origin.https) {
         let idle = super::clock::seconds(state.config.session_idle);
         let id_hash = secrets::hash(session);
@@ -452,7 +469,10 @@ async fn identify(
             return Ok(None);
         };
         // Seen again: pushes the idle deadline back, written at most every minute (or every
-        // quarter of the idle time, if that is shorter).
+        // quarter of the idle time, the organization's policy's if shorter).
+        let idle = record
+            .max_time_between_activity
+            .map_or(idle, |minutes| idle.min(minutes * 60));
         if record
             .session_seen_at
             .is_some_and(|t| t < now - (idle / 4).min(60))
@@ -487,16 +507,26 @@ async fn identify(
     }))
 }
 
-fn parse_token_header(value: &str) -> Result<&str, AppError> {
+/// What an `Authorization` header carries.
+#[derive(Debug, PartialEq, Eq)]
+enum Credential<'a> {
+    /// `Token <api token>`: the personal API token.
+    Token(&'a str),
+    /// `Bearer <access token>`: a JWT made from a personal access token.
+    Bearer(&'a str),
+}
+
+fn parse_authorization(value: &str) -> Result<Credential<'_>, AppError> {
     let mut parts = value.trim().splitn(2, ' ');
     match (parts.next(), parts.next().map(str::trim)) {
-        (Some(scheme), Some(token))
-            if scheme.eq_ignore_ascii_case("token") && !token.is_empty() =>
-        {
-            Ok(token)
+        (Some(scheme), Some(token)) if !token.is_empty() && scheme.eq_ignore_ascii_case("token") => {
+            Ok(Credential::Token(token))
+        }
+        (Some(scheme), Some(token)) if !token.is_empty() && scheme.eq_ignore_ascii_case("bearer") => {
+            Ok(Credential::Bearer(token))
         }
         _ => Err(AppError::Unauthenticated(
-            "Send your API token in the header \"Authorization: Token <your token>\".".into(),
+            "Send your API token in the header \"Authorization: Token <your token>\", or an access token made from a personal access token as \"Authorization: Bearer <access token>\".".into(),
         )),
     }
 }
@@ -506,12 +536,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_header_needs_the_token_scheme() {
-        assert_eq!(parse_token_header("Token abc").unwrap(), "abc");
-        assert_eq!(parse_token_header("token   abc ").unwrap(), "abc");
-        for bad in ["", "Token", "Token ", "Bearer abc", "abc"] {
+    fn authorization_takes_the_token_and_bearer_schemes() {
+        assert_eq!(
+            parse_authorization("Token abc").unwrap(),
+            Credential::Token("abc")
+        );
+        assert_eq!(
+            parse_authorization("token   abc ").unwrap(),
+            Credential::Token("abc")
+        );
+        assert_eq!(
+            parse_authorization("Bearer x.y.z").unwrap(),
+            Credential::Bearer("x.y.z")
+        );
+        assert_eq!(
+            parse_authorization("bearer x.y.z").unwrap(),
+            Credential::Bearer("x.y.z")
+        );
+        for bad in ["", "Token", "Token ", "Bearer", "Basic abc", "abc"] {
             assert!(
-                matches!(parse_token_header(bad), Err(AppError::Unauthenticated(_))),
+                matches!(parse_authorization(bad), Err(AppError::Unauthenticated(_))),
                 "{bad:?}"
             );
         }

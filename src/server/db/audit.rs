@@ -23,22 +23,26 @@ pub struct EntryRecord {
     pub details: String,
     pub client_address: String,
     pub user_agent: String,
+    /// The request's method and path; empty for the command line and older entries.
+    pub request_method: String,
+    pub request_path: String,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
 }
 
 const COLUMNS: &str =
     "organization_id, seq, created_at, actor_kind, actor_user_id, actor_email, action, \
-     target_kind, target_id, target_label, details, client_address, user_agent, prev_hash, hash";
-const COLUMN_COUNT: usize = 15;
+     target_kind, target_id, target_label, details, client_address, user_agent, request_method, \
+     request_path, prev_hash, hash";
+const COLUMN_COUNT: usize = 17;
 
 const SELECT_ENTRY: &str = "SELECT id, organization_id, seq, created_at, actor_kind, actor_user_id, actor_email, \
-     action, target_kind, target_id, target_label, details, client_address, user_agent, prev_hash, hash \
-     FROM audit_log";
+     action, target_kind, target_id, target_label, details, client_address, user_agent, request_method, \
+     request_path, prev_hash, hash FROM audit_log";
 
-/// Most entries one statement inserts: 15 parameters each stay under SQLite's limit of 32,766
+/// Most entries one statement inserts: 17 parameters each stay under SQLite's limit of 32,766
 /// (an invitation of 1,000 addresses is one statement).
-pub const MAX_ROWS_PER_INSERT: usize = 2000;
+pub const MAX_ROWS_PER_INSERT: usize = 1900;
 
 /// Inserts entries (their `id` is ignored) in one statement; at most [`MAX_ROWS_PER_INSERT`].
 /// SQLite gets anonymous `?` parameters: it looks each `$N` up by name, which for the 15,000 of a
@@ -86,6 +90,8 @@ pub async fn insert_all(
             .bind(e.details.as_str())
             .bind(e.client_address.as_str())
             .bind(e.user_agent.as_str())
+            .bind(e.request_method.as_str())
+            .bind(e.request_path.as_str())
             .bind(e.prev_hash.as_slice())
             .bind(e.hash.as_slice());
     }
@@ -153,6 +159,8 @@ pub struct Filter<'a> {
     pub actor_email: Option<&'a Search>,
     /// `cli` or `system`: entries not made by a user.
     pub actor_kind: Option<&'a str>,
+    /// The acting user.
+    pub actor_user_id: Option<i64>,
     pub since: Option<i64>,
     pub until: Option<i64>,
 }
@@ -166,9 +174,18 @@ impl Filter<'_> {
                 self.actor_email.and_then(containing),
             )
             .and_given("actor_kind = $?", self.actor_kind)
+            .and_given("actor_user_id = $?", self.actor_user_id)
             .and_given("created_at >= $?", self.since)
             .and_given("created_at <= $?", self.until)
     }
+}
+
+/// How many entries an organization's log holds.
+pub async fn count<'e>(ex: impl AnyExecutor<'e>, organization_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE organization_id = $1")
+        .bind(organization_id)
+        .fetch_one(ex)
+        .await
 }
 
 /// A page of the matching entries, newest first, and how many match.

@@ -101,3 +101,61 @@ pub async fn one<'e>(
         .fetch_optional(ex)
         .await
 }
+
+/// An account with its membership, as Label Studio's `/api/users/` shows it.
+#[derive(sqlx::FromRow)]
+pub struct AccountRecord {
+    pub user_id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub created_at: i64,
+    pub last_activity_at: Option<i64>,
+    pub organization_id: Option<i64>,
+    pub role: Option<Role>,
+    pub joined_at: Option<i64>,
+}
+
+const SELECT_ACCOUNT: &str =
+    "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, u.created_at, \
+     u.last_activity_at, m.organization_id, m.role, m.created_at AS joined_at \
+     FROM users u LEFT JOIN memberships m ON m.user_id = u.id";
+
+/// One account, whatever its membership.
+pub async fn account<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+) -> Result<Option<AccountRecord>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT_ACCOUNT} WHERE u.id = $1"))
+        .bind(user_id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// Every member of an organization, in the order they joined.
+pub async fn accounts_of<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+) -> Result<Vec<AccountRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT_ACCOUNT} WHERE m.organization_id = $1 ORDER BY m.created_at, u.id"
+    ))
+    .bind(organization_id)
+    .fetch_all(ex)
+    .await
+}
+
+/// A member of an organization, by user id.
+pub async fn account_in<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+) -> Result<Option<AccountRecord>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT_ACCOUNT} WHERE m.organization_id = $1 AND u.id = $2"
+    ))
+    .bind(organization_id)
+    .bind(user_id)
+    .fetch_optional(ex)
+    .await
+}

@@ -10,6 +10,7 @@ pub mod members;
 pub mod memberships;
 pub mod organizations;
 pub mod outbox;
+pub mod personal_tokens;
 pub mod principals;
 pub mod sessions;
 pub mod sql;

@@ -5,7 +5,9 @@ use std::sync::LazyLock;
 use sqlx::AnyExecutor;
 
 use super::sql::seats_used;
-use crate::domain::{format_timestamp, OrgTitle, OrganizationView, OwnerView, SeatsView};
+use crate::domain::{
+    format_timestamp, OrgTitle, OrganizationView, OwnerView, SeatsView, TokenSettings,
+};
 
 pub async fn insert<'e>(
     ex: impl AnyExecutor<'e>,
@@ -218,4 +220,94 @@ pub async fn pending_members<'e>(ex: impl AnyExecutor<'e>, id: i64) -> Result<i6
     .bind(id)
     .fetch_one(ex)
     .await
+}
+
+/// The organization's API token settings and session policy, as stored.
+#[derive(sqlx::FromRow)]
+struct SettingsRecord {
+    legacy_api_tokens_enabled: i64,
+    api_tokens_enabled: i64,
+    api_token_ttl_days: i64,
+    max_session_age: Option<i64>,
+    max_time_between_activity: Option<i64>,
+}
+
+/// The session policy as stored, in minutes: `None` follows the server's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredSessionPolicy {
+    pub max_session_age: Option<i64>,
+    pub max_time_between_activity: Option<i64>,
+}
+
+async fn settings<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+) -> Result<Option<SettingsRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT legacy_api_tokens_enabled, api_tokens_enabled, api_token_ttl_days, max_session_age, \
+         max_time_between_activity FROM organizations WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await
+}
+
+pub async fn token_settings<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+) -> Result<Option<TokenSettings>, sqlx::Error> {
+    Ok(settings(ex, id).await?.map(|s| TokenSettings {
+        legacy_api_tokens_enabled: s.legacy_api_tokens_enabled != 0,
+        api_tokens_enabled: s.api_tokens_enabled != 0,
+        api_token_ttl_days: s.api_token_ttl_days,
+    }))
+}
+
+pub async fn set_token_settings<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    settings: &TokenSettings,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE organizations SET legacy_api_tokens_enabled = $1, api_tokens_enabled = $2, \
+         api_token_ttl_days = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(i64::from(settings.legacy_api_tokens_enabled))
+    .bind(i64::from(settings.api_tokens_enabled))
+    .bind(settings.api_token_ttl_days)
+    .bind(now)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(drop)
+}
+
+pub async fn session_policy<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+) -> Result<Option<StoredSessionPolicy>, sqlx::Error> {
+    Ok(settings(ex, id).await?.map(|s| StoredSessionPolicy {
+        max_session_age: s.max_session_age,
+        max_time_between_activity: s.max_time_between_activity,
+    }))
+}
+
+pub async fn set_session_policy<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    policy: StoredSessionPolicy,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE organizations SET max_session_age = $1, max_time_between_activity = $2, \
+         updated_at = $3 WHERE id = $4",
+    )
+    .bind(policy.max_session_age)
+    .bind(policy.max_time_between_activity)
+    .bind(now)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(drop)
 }

@@ -63,8 +63,13 @@ pub async fn reset_link(
 fn invitable_role() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-        .enum_values(Some(INVITABLE_ROLES.map(|r| Some(r.as_str())).into_iter().chain([None])))
-        .description(Some("The role the invitation gives: ADMINISTRATOR, MANAGER, REVIEWER or ANNOTATOR (when missing or null)."))
+        .enum_values(Some(
+            INVITABLE_ROLES
+                .into_iter()
+                .flat_map(|r| [Some(r.as_str()), Some(r.code())])
+                .chain([None]),
+        ))
+        .description(Some("The role the invitation gives: ADMINISTRATOR, MANAGER, REVIEWER or ANNOTATOR (when missing or null), or Label Studio's code for it (AD, MA, RE, AN)."))
 }
 
 fn address_list() -> ArrayBuilder {

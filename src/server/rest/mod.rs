@@ -5,10 +5,12 @@
 mod audit;
 mod current_user;
 mod invites;
+mod label_studio;
 mod meta;
 mod organization;
 mod password_reset;
 mod responses;
+mod tokens;
 
 use std::sync::LazyLock;
 
@@ -16,6 +18,7 @@ use axum::{
     extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request},
     http::{header, request::Parts, StatusCode},
     response::{IntoResponse, Response},
+    routing::{get, post},
     Json, Router,
 };
 use serde::{de::DeserializeOwned, Deserialize};
@@ -40,6 +43,10 @@ Authenticate with your personal API token, shown on the Account page or returned
 curl -X PATCH -H \"Content-Type: application/json\" -H \"Authorization: Token $TOKEN\" -d '{\"title\": \"new title\"}' http://127.0.0.1:3000/api/organization/
 ```
 
+Label Studio's personal access tokens work too (its SDK uses them): `POST /api/token/` makes a refresh token (a JWT, shown once), `POST /api/token/refresh/` with `{\"refresh\": \"<token>\"}` gives an access token that lives 5 minutes, and that is sent as `Authorization: Bearer <access token>` wherever `Token` works.
+
+Roles are answered by name (`OWNER`, `ADMINISTRATOR`, `MANAGER`, `REVIEWER`, `ANNOTATOR`, `NOT_ACTIVATED`, `DEACTIVATED`) and taken by name or by Label Studio's two-letter code (`OW`, `AD`, `MA`, `RE`, `AN`, `NO`, `DI`), without regard to case. Label Studio's paths are served beside gatehouse's, with or without their trailing slash.
+
 In the browser the session cookie works too; a state-changing request (anything but GET, HEAD or OPTIONS) sent with the cookie and without an `Authorization` header must come from the app's own origin, or it is refused with 403.
 
 Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\"}` (see the `Error` schema). Request bodies are limited to 256 KiB. A path under `/api` that matches no endpoint is answered with a 404 error, and a method an endpoint does not take with 405 and an `Allow` header.";
@@ -48,7 +55,7 @@ Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\
 #[openapi(
     info(title = "gatehouse REST API", description = DESCRIPTION),
     modifiers(&Security),
-    security(("TokenAuth" = []), ("SessionCookie" = [])),
+    security(("TokenAuth" = []), ("BearerAuth" = []), ("SessionCookie" = [])),
     components(responses(
         responses::Unauthenticated,
         responses::ForbiddenInactive,
@@ -62,6 +69,7 @@ Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\
         (name = "organization", description = "The caller's organization and its members."),
         (name = "invitations", description = "The invite link and email invitations."),
         (name = "current-user", description = "The caller's own account: name, password, sessions and API token."),
+        (name = "tokens", description = "Personal access tokens (Label Studio's JWT refresh and access tokens), and the organization's token settings and session policy."),
         (name = "password-reset", description = "A forgotten password: a link by mail, then a new password."),
         (name = "meta", description = "This document and the health check."),
     )
@@ -81,6 +89,20 @@ impl Modify for Security {
                  The scheme word `Token` is case-insensitive. When this header is present it is used and the session \
                  cookie is ignored; a malformed header or an unknown token is answered with 401.",
             ))),
+        );
+        components.add_security_scheme(
+            "BearerAuth",
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(utoipa::openapi::security::HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "`Bearer <access token>`: an access token from `POST /api/token/refresh/`, which lives 5 \
+                         minutes. An expired one, one whose personal access token was revoked, and one of an \
+                         organization that turned personal access tokens off are answered with 401.",
+                    ))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "SessionCookie",
@@ -103,6 +125,23 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             organization::change_membership
         ))
         .routes(routes!(organization::remove_membership))
+        .routes(routes!(
+            label_studio::membership,
+            label_studio::remove_membership
+        ))
+        .routes(routes!(label_studio::organizations))
+        .routes(routes!(label_studio::users))
+        .routes(routes!(label_studio::user))
+        .routes(routes!(label_studio::activity_logs))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::refresh))
+        .routes(routes!(tokens::rotate))
+        .routes(routes!(tokens::blacklist))
+        .routes(routes!(tokens::get_settings, tokens::change_settings))
+        .routes(routes!(
+            tokens::get_session_policy,
+            tokens::change_session_policy
+        ))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .routes(routes!(invites::get_link))
@@ -114,7 +153,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(current_user::reset_token))
         .routes(routes!(password_reset::request))
         .routes(routes!(password_reset::confirm))
-        .routes(routes!(current_user::update))
+        .routes(routes!(label_studio::current_user, current_user::update))
         .routes(routes!(current_user::change_password))
         .routes(routes!(
             current_user::list_sessions,
@@ -131,7 +170,36 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             "/organizations/{id}/memberships/",
             organization::membership_routes(),
         )
-        .route("/invite/", axum::routing::get(invites::get_link))
+        .route("/invite/", get(invites::get_link))
+        // Label Studio's SDK spells these with a trailing slash, or without.
+        .route(
+            "/organizations/{id}/memberships/{user_id}",
+            get(label_studio::membership),
+        )
+        .route("/organizations", get(label_studio::organizations))
+        .route("/users", get(label_studio::users))
+        .route("/users/{user_id}", get(label_studio::user))
+        .route("/activity-logs", get(label_studio::activity_logs))
+        .route(
+            "/current-user/",
+            get(label_studio::current_user).patch(current_user::update),
+        )
+        .route(
+            "/current-user/reset-token/",
+            post(current_user::reset_token),
+        )
+        .route("/token", get(tokens::list).post(tokens::create))
+        .route("/token/refresh", post(tokens::refresh))
+        .route("/token/rotate", post(tokens::rotate))
+        .route("/token/blacklist", post(tokens::blacklist))
+        .route(
+            "/jwt/settings/",
+            get(tokens::get_settings).post(tokens::change_settings),
+        )
+        .route(
+            "/session-policy",
+            get(tokens::get_session_policy).patch(tokens::change_session_policy),
+        )
         .fallback(|| async {
             ApiError(AppError::NotFound(
                 "There is no API endpoint at this address.".into(),

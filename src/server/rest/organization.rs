@@ -150,8 +150,8 @@ pub async fn rename_by_id(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MembershipQuery {
-    /// Any role or status, NOT_ACTIVATED and DEACTIVATED too.
-    #[param(value_type = Option<Role>)]
+    /// Any role or status, NOT_ACTIVATED and DEACTIVATED too, by name or by Label Studio's code.
+    #[param(schema_with = any_role)]
     role: Option<String>,
     /// Matches email or name, without regard to case; `%` and `_` are literal. At most 254 characters.
     #[param(max_length = 254)]
@@ -181,17 +181,26 @@ pub async fn list_memberships(
     Ok(Json(members::list(&state, &me, page, role, &search).await?))
 }
 
+/// Roles by name and by Label Studio's code.
+fn role_names(roles: impl Iterator<Item = Role>) -> impl Iterator<Item = &'static str> {
+    roles.flat_map(|r| [r.as_str(), r.code()])
+}
+
+fn any_role() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(role_names(Role::ALL.into_iter())))
+}
+
 fn assignable_role() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .enum_values(Some(
-            Role::ALL
-                .into_iter()
-                .filter(|r| *r != Role::Owner)
-                .map(Role::as_str),
-        ))
+        .enum_values(Some(role_names(
+            Role::ALL.into_iter().filter(|r| *r != Role::Owner),
+        )))
         .description(Some(
-            "The new role or status; OWNER is never assignable (ownership moves by a transfer).",
+            "The new role or status, by name or by Label Studio's code (AD, MA, RE, AN, NO, DI); \
+             OWNER (OW) is never assignable (ownership moves by a transfer).",
         ))
 }
 
