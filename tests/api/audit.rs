@@ -29,8 +29,10 @@ crate::on_both_databases!(
 
 /// Server functions that change nothing (the completeness test skips them; any other needs a
 /// driver below).
-const READ_ONLY_SERVER_FNS: [&str; 11] = [
+const READ_ONLY_SERVER_FNS: [&str; 13] = [
     "auth/current_user",
+    "tokens/list",
+    "tokens/settings",
     "verification/inspect",
     "invites/info",
     "organization/get",
@@ -210,6 +212,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
     let removed = [
         app.add_member(Role::Annotator).await,
         app.add_member(Role::NotActivated).await,
+        app.add_member(Role::Manager).await,
     ];
     let disowned = app.add_member(Role::NotActivated).await;
     let here = format!("/api/organizations/{org}");
@@ -268,6 +271,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "PATCH /api/organizations/{id}",
         "PATCH /api/organizations/{id}/memberships",
         "DELETE /api/organizations/{id}/memberships/{user_id}",
+        "DELETE /api/organizations/{id}/memberships/{user_id}/",
         "POST /api/invite/reset-token",
         "POST /api/invite/send-email",
         "POST /api/invite/revoke",
@@ -278,6 +282,12 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "POST /api/current-user/password",
         "DELETE /api/current-user/sessions",
         "DELETE /api/current-user/sessions/{session_id}",
+        "POST /api/token/",
+        "POST /api/token/refresh/",
+        "POST /api/token/rotate/",
+        "POST /api/token/blacklist/",
+        "POST /api/jwt/settings",
+        "PATCH /api/session-policy/",
     ];
     assert_eq!(
         mutating,
@@ -288,6 +298,8 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "every state-changing REST endpoint has a row in the audit completeness test"
     );
     let mut invited_id = 0;
+    // The Owner's personal access token, as it is made and rotated.
+    let mut refresh = String::new();
     for what in rest_order {
         match what {
             "PATCH /api/organization/" | "PATCH /api/organizations/{id}" => {
@@ -351,6 +363,141 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                     async {
                         let path = format!("{here}/memberships/{}", removed[0].id);
                         ok(app.api(Method::DELETE, &path, &owner).send().await).await;
+                    },
+                )
+                .await;
+            }
+            "DELETE /api/organizations/{id}/memberships/{user_id}/" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "member.removed",
+                        actor: &owner_email,
+                        target: &removed[2].email,
+                        details: json!({"role": "MANAGER"}),
+                    },
+                    async {
+                        let path = format!("{here}/memberships/{}/", removed[2].id);
+                        ok(app.api(Method::DELETE, &path, &owner).send().await).await;
+                    },
+                )
+                .await;
+            }
+            "POST /api/token/" => {
+                let new = entries_written_by(&app, &owner, org, "api_token.created", async {
+                    refresh = app.personal_token(&app.client).await;
+                })
+                .await;
+                check(
+                    &new[0],
+                    &Expect {
+                        action: "api_token.created",
+                        actor: &owner_email,
+                        target: &owner_email,
+                        details: json!({}),
+                    },
+                    what,
+                );
+                assert!(new[0].details["token_id"].is_string(), "{:?}", new[0]);
+            }
+            "POST /api/token/refresh/" => {
+                // Making an access token changes nothing but the token's last use: no entry.
+                let before = head(&app, org).await;
+                app.access_from(&refresh).await;
+                assert_eq!(head(&app, org).await, before, "{what}");
+            }
+            "POST /api/token/rotate/" => {
+                let new = entries_written_by(&app, &owner, org, "api_token.rotated", async {
+                    let res = new_client()
+                        .post(app.url("/api/token/rotate/"))
+                        .json(&json!({ "refresh": refresh }))
+                        .send()
+                        .await
+                        .unwrap();
+                    let body: Value = res.json().await.unwrap();
+                    refresh = body["refresh"].as_str().unwrap().to_owned();
+                })
+                .await;
+                check(
+                    &new[0],
+                    &Expect {
+                        action: "api_token.rotated",
+                        actor: &owner_email,
+                        target: &owner_email,
+                        details: json!({}),
+                    },
+                    what,
+                );
+            }
+            "POST /api/token/blacklist/" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "api_token.revoked",
+                        actor: &owner_email,
+                        target: &owner_email,
+                        details: json!({}),
+                    },
+                    async {
+                        ok(new_client()
+                            .post(app.url("/api/token/blacklist/"))
+                            .json(&json!({ "refresh": refresh }))
+                            .send()
+                            .await
+                            .unwrap())
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "POST /api/jwt/settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "organization.token_settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({"to": {"legacy_api_tokens_enabled": true, "api_tokens_enabled": true, "api_token_ttl_days": 30}}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::POST, "/api/jwt/settings", &owner)
+                            .json(&json!({ "api_token_ttl_days": 30 }))
+                            .send()
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "PATCH /api/session-policy/" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "organization.session_policy_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::PATCH, "/api/session-policy/", &owner)
+                            .json(&json!({ "max_time_between_activity": 600 }))
+                            .send()
+                            .await)
+                        .await;
                     },
                 )
                 .await;
@@ -608,6 +755,9 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "auth/log_in",
         "auth/log_out",
         "organization/rename",
+        "tokens/create",
+        "tokens/revoke",
+        "tokens/save_settings",
         "account/reset_api_token",
         "account/rename",
         "account/change_password",
@@ -723,6 +873,67 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                     call(
                         app.client.clone(),
                         vec![("title", "Renamed by form".into())],
+                    ),
+                )
+                .await;
+            }
+            "tokens/create" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "api_token.created",
+                        actor: &admin.email,
+                        target: &admin.email,
+                        details: json!({}),
+                    },
+                    call(admin.client.clone(), vec![]),
+                )
+                .await;
+            }
+            "tokens/revoke" => {
+                let admin_token = app.token(&admin.client).await;
+                let listed: Value = app
+                    .api(Method::GET, "/api/token/", &admin_token)
+                    .json_ok()
+                    .await;
+                let id = listed[0]["id"].as_str().unwrap().to_owned();
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "api_token.revoked",
+                        actor: &admin.email,
+                        target: &admin.email,
+                        details: json!({"token_id": id}),
+                    },
+                    call(admin.client.clone(), vec![("id", id.clone())]),
+                )
+                .await;
+            }
+            "tokens/save_settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "organization.token_settings_changed",
+                        actor: &admin.email,
+                        target: "Renamed by form",
+                        details: json!({"to": {"legacy_api_tokens_enabled": true, "api_tokens_enabled": true, "api_token_ttl_days": 60}}),
+                    },
+                    call(
+                        admin.client.clone(),
+                        vec![
+                            ("legacy_api_tokens_enabled", "on".into()),
+                            ("api_tokens_enabled", "on".into()),
+                            ("api_token_ttl_days", "60".into()),
+                        ],
                     ),
                 )
                 .await;
