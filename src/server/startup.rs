@@ -177,7 +177,8 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     )
 }
 
-/// Deletes ended sessions and attempts no abuse limit counts any more, hourly. Every instance
+/// Deletes ended sessions, ended personal access tokens and attempts no abuse limit counts any
+/// more, hourly. Every instance
 /// may run it; the deletes are idempotent.
 async fn tidy_up(state: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
@@ -189,6 +190,11 @@ async fn tidy_up(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "removed ended sessions"),
             Err(e) => tracing::warn!(error = %e, "could not remove ended sessions"),
+        }
+        match super::db::personal_tokens::delete_ended(state.db.pool(), now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tokens = n, "removed ended personal access tokens"),
+            Err(e) => tracing::warn!(error = %e, "could not remove ended personal access tokens"),
         }
         if let Err(e) = super::throttle::prune(state.db.pool(), &state.config, state.now()).await {
             tracing::warn!(error = %e, "could not remove old attempts");

@@ -259,6 +259,12 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         (
             Method::GET,
+            format!("{memberships}/999999"),
+            json!(null),
+            Rule::AdminsHere(404),
+        ),
+        (
+            Method::GET,
             format!("{memberships}/999999/"),
             json!(null),
             Rule::AdminsHere(404),

@@ -237,6 +237,21 @@ async fn a_refresh_token_expires_with_its_organizations_lifetime(backend: Backen
     // An expired token is no longer live: a new one may be made.
     let res = app.api(Method::POST, "/api/token/", &legacy).send().await;
     assert_eq!(res.status(), StatusCode::CREATED);
+    // Bodies that are not objects are refused.
+    for path in ["/api/jwt/settings", "/api/token/refresh/"] {
+        let res = app
+            .api(Method::POST, path, &legacy)
+            .json(&json!([null, null]))
+            .send()
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+    let res = app
+        .api(Method::PATCH, "/api/session-policy/", &legacy)
+        .json(&json!([60, 60]))
+        .send()
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     // Out-of-range lifetimes are refused on their field.
     for days in [0, 73_001] {
         let res = app

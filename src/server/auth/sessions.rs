@@ -155,20 +155,33 @@ pub async fn sign_out(
     Ok(())
 }
 
-/// The caller's sessions that have neither expired nor gone idle, most recently used first.
+/// The caller's sessions that have neither expired nor gone idle, by the server's settings and
+/// their organization's session policy, most recently used first.
 async fn live_of(
     state: &AppState,
     me: &Account,
 ) -> Result<Vec<db::sessions::SessionRecord>, AppError> {
     let now = state.now();
-    db::sessions::list_of(
-        state.db.pool(),
-        me.user_id(),
-        now,
-        now - crate::server::clock::seconds(state.config.session_idle),
-    )
-    .await
-    .or_internal("listing sessions")
+    let mut idle = crate::server::clock::seconds(state.config.session_idle);
+    let mut created_since = i64::MIN;
+    if let Some(organization) = me.organization_id() {
+        let policy = db::organizations::session_policy(state.db.pool(), organization)
+            .await
+            .or_internal("reading the session policy")?;
+        if let Some(policy) = policy {
+            if let Some(minutes) = policy.max_time_between_activity {
+                idle = idle.min(minutes * 60);
+            }
+            if let Some(minutes) = policy.max_session_age {
+                created_since = now - minutes * 60;
+            }
+        }
+    }
+    let mut sessions = db::sessions::list_of(state.db.pool(), me.user_id(), now, now - idle)
+        .await
+        .or_internal("listing sessions")?;
+    sessions.retain(|s| s.created_at > created_since);
+    Ok(sessions)
 }
 
 /// The caller's active sessions, most recently used first; the one the request was made with

@@ -136,3 +136,15 @@ pub async fn touch<'e>(ex: impl AnyExecutor<'e>, jti: &str, now: i64) -> Result<
     .await
     .map(drop)
 }
+
+/// Deletes the tokens that have ended (revoked or expired): nothing reads them again, and the
+/// audit log keeps their history.
+pub async fn delete_ended<'e>(ex: impl AnyExecutor<'e>, now: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM personal_access_tokens WHERE revoked_at IS NOT NULL OR expires_at <= $1",
+    )
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(|d| d.rows_affected())
+}

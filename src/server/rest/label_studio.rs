@@ -190,6 +190,29 @@ pub async fn membership(
     }))
 }
 
+/// One member (without the trailing slash)
+///
+/// As `GET /api/organizations/{id}/memberships/{user_id}/`.
+#[utoipa::path(get, path = "/organizations/{id}/memberships/{user_id}", tag = "organization", operation_id = "getMembershipWithoutSlash",
+    params(
+        OrganizationId,
+        ("user_id" = i64, Path, description = "The member's user id."),
+    ),
+    responses(
+        (status = 200, description = "The member.", body = Membership),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "Not an Owner or Administrator.", body = ErrorBody),
+        (status = 404, description = "No such organization, or no such member in it.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn membership_without_slash(
+    state: State<AppState>,
+    me: Authorized<Admin>,
+    params: RawPathParams,
+) -> ApiResult<Membership> {
+    membership(state, me, params).await
+}
+
 /// Remove a member (Label Studio's path)
 ///
 /// As `DELETE /api/organizations/{id}/memberships/{user_id}`. The same endpoint also answers

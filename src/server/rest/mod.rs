@@ -124,7 +124,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             organization::list_memberships,
             organization::change_membership
         ))
-        .routes(routes!(organization::remove_membership))
+        .routes(routes!(
+            label_studio::membership_without_slash,
+            organization::remove_membership
+        ))
         .routes(routes!(
             label_studio::membership,
             label_studio::remove_membership
@@ -172,10 +175,6 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         )
         .route("/invite/", get(invites::get_link))
         // Label Studio's SDK spells these with a trailing slash, or without.
-        .route(
-            "/organizations/{id}/memberships/{user_id}",
-            get(label_studio::membership),
-        )
         .route("/organizations", get(label_studio::organizations))
         .route("/users", get(label_studio::users))
         .route("/users/{user_id}", get(label_studio::user))

@@ -42,10 +42,20 @@ impl From<NewPersonalToken> for CreatedToken {
 }
 
 /// A refresh token, as the token endpoints take it.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 pub struct RefreshBody {
     /// A personal access token (the refresh token `POST /api/token/` made).
     refresh: String,
+}
+
+impl<'de> Deserialize<'de> for RefreshBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            refresh: String,
+        }
+        super::password_reset::from_object::<D, Fields>(d).map(|f| Self { refresh: f.refresh })
+    }
 }
 
 /// A new access token.
@@ -188,7 +198,7 @@ pub async fn get_settings(
 }
 
 /// A change to the token settings; a field left out keeps its value.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 pub struct TokenSettingsBody {
     /// Whether `Authorization: Token <api token>` is accepted. Turned off, it is answered 401.
     legacy_api_tokens_enabled: Option<bool>,
@@ -197,8 +207,24 @@ pub struct TokenSettingsBody {
     api_tokens_enabled: Option<bool>,
     /// How many days a new personal access token lives: 1 to 73000.
     #[schema(minimum = 1, maximum = 73000)]
-    #[serde(default, deserialize_with = "optional_whole_number")]
     api_token_ttl_days: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for TokenSettingsBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            legacy_api_tokens_enabled: Option<bool>,
+            api_tokens_enabled: Option<bool>,
+            #[serde(default, deserialize_with = "optional_whole_number")]
+            api_token_ttl_days: Option<i64>,
+        }
+        super::password_reset::from_object::<D, Fields>(d).map(|f| Self {
+            legacy_api_tokens_enabled: f.legacy_api_tokens_enabled,
+            api_tokens_enabled: f.api_tokens_enabled,
+            api_token_ttl_days: f.api_token_ttl_days,
+        })
+    }
 }
 
 /// A whole number (`7` or `7.0`), or `null` for none.
@@ -254,16 +280,30 @@ pub async fn get_session_policy(
 }
 
 /// A change to the session policy, in minutes; a field left out keeps its value.
-#[derive(Deserialize, ToSchema)]
+#[derive(ToSchema)]
 pub struct SessionPolicyBody {
     /// 1 up to the server's `LABEL_STUDIO_SESSION_MAX_DAYS` in minutes.
     #[schema(minimum = 1)]
-    #[serde(default, deserialize_with = "optional_whole_number")]
     max_session_age: Option<i64>,
     /// 1 up to the server's `LABEL_STUDIO_SESSION_IDLE_HOURS` in minutes.
     #[schema(minimum = 1)]
-    #[serde(default, deserialize_with = "optional_whole_number")]
     max_time_between_activity: Option<i64>,
+}
+
+impl<'de> Deserialize<'de> for SessionPolicyBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Fields {
+            #[serde(default, deserialize_with = "optional_whole_number")]
+            max_session_age: Option<i64>,
+            #[serde(default, deserialize_with = "optional_whole_number")]
+            max_time_between_activity: Option<i64>,
+        }
+        super::password_reset::from_object::<D, Fields>(d).map(|f| Self {
+            max_session_age: f.max_session_age,
+            max_time_between_activity: f.max_time_between_activity,
+        })
+    }
 }
 
 /// Change the organization's session policy
