@@ -104,3 +104,60 @@ test("a new owner verifies their address from the mail, and the banner goes", as
   await expect(page.getByRole("heading", { name: `Welcome to ${email}` })).toBeVisible();
   await expect(page.getByTestId("verify-banner")).toHaveCount(0);
 });
+
+test("a user makes a personal access token, uses it as Label Studio's SDK does, and revokes it", async ({ page, request }) => {
+  await signUp(page, uniqueEmail());
+  await open(page, "/user/account");
+  const section = page.getByTestId("personal-tokens");
+  await expect(section.getByTestId("no-personal-token")).toBeVisible();
+  await section.getByRole("button", { name: "Create token" }).click();
+  const shown = section.getByTestId("new-personal-token");
+  await expect(shown).toBeVisible();
+  const token = await shown.inputValue();
+  expect(token.split(".")).toHaveLength(3);
+  await expect(section.getByText("Copy it now: it will not be shown again.")).toBeVisible();
+  await expect(section.getByTestId("personal-token")).toContainText("never used");
+
+  // Exchanged for an access token, which works as Bearer.
+  const refreshed = await request.post("/api/token/refresh/", { data: { refresh: token } });
+  expect(refreshed.status()).toBe(200);
+  const { access } = await refreshed.json();
+  const org = await request.get("/api/organization/", { headers: { Authorization: `Bearer ${access}` } });
+  expect(org.status()).toBe(200);
+
+  // One at a time: a second is made only after revoking this one.
+  await expect(section.getByRole("button", { name: "Create token" })).toBeDisabled();
+
+  await section.getByRole("button", { name: "Revoke the personal access token" }).click();
+  await expect(section.getByTestId("no-personal-token")).toBeVisible();
+  await expect(shown).toBeHidden();
+  const after = await request.get("/api/organization/", { headers: { Authorization: `Bearer ${access}` } });
+  expect(after.status()).toBe(401);
+});
+
+test("an owner turns legacy API tokens off and on from the Organization page", async ({ page, request }) => {
+  await signUp(page, uniqueEmail());
+  const token = (await (await page.request.get("/api/current-user/token")).json()).token;
+  const asScript = () => request.get("/api/organization/", { headers: { Authorization: `Token ${token}` } });
+  expect((await asScript()).status()).toBe(200);
+
+  await open(page, "/organization");
+  const settings = page.getByTestId("token-settings");
+  await settings.getByTestId("legacy-tokens").uncheck();
+  await settings.getByRole("button", { name: "Save" }).click();
+  await expect(settings.getByText("Saved.")).toBeVisible();
+  const refused = await asScript();
+  expect(refused.status()).toBe(401);
+  expect((await refused.json()).detail).toContain("Legacy API tokens are disabled for this organization");
+
+  await settings.getByLabel("Days a new personal access token lives").fill("0");
+  await settings.getByTestId("legacy-tokens").check();
+  await settings.getByRole("button", { name: "Save" }).click();
+  await expect(settings.getByText("A personal access token lives between 1 and 73000 days.")).toBeVisible();
+  await settings.getByLabel("Days a new personal access token lives").fill("90");
+  await settings.getByRole("button", { name: "Save" }).click();
+  await expect(settings.getByText("Saved.")).toBeVisible();
+  expect((await asScript()).status()).toBe(200);
+  await open(page, "/organization");
+  await expect(page.getByTestId("token-settings").getByLabel("Days a new personal access token lives")).toHaveValue("90");
+});

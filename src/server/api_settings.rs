@@ -38,7 +38,7 @@ pub async fn change_token_settings(
             return Err(AppError::invalid(
                 "api_token_ttl_days",
                 format!(
-                    "api_token_ttl_days must be between 1 and {} days.",
+                    "A personal access token lives between 1 and {} days.",
                     TokenSettings::MAX_TTL_DAYS
                 ),
             ));

@@ -24,6 +24,13 @@ pub fn PersonalTokens() -> impl IntoView {
         tokens.refetch();
     });
     let pending = move || create.pending().get() || revoke.pending().get();
+    // One live token at a time: a new one is made after revoking it.
+    let holds_one = move || {
+        tokens
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|list| !list.is_empty())
+    };
     let new_token = move || create.value().get().and_then(Result::ok).map(|t| t.token);
     let error = move || {
         create
@@ -68,11 +75,14 @@ pub fn PersonalTokens() -> impl IntoView {
                 <Show when=move || new_token().is_some()>
                     <CopyButton label="Copy" text=Signal::derive(new_token) input="personal-token" primary=true />
                 </Show>
-                <button type="button" disabled=pending on:click=move |_| {
+                <button type="button" disabled=move || pending() || holds_one() on:click=move |_| {
                     create.dispatch(CreatePersonalToken {});
                 }>
                     {move || if create.pending().get() { "Creating…" } else { "Create token" }}
                 </button>
+                <Show when=move || holds_one() && new_token().is_none()>
+                    <span class="muted">"Revoke it to make a new one."</span>
+                </Show>
             </div>
             <ErrorLine message=error />
         </section>
