@@ -144,7 +144,7 @@ test("an owner turns legacy API tokens off and on from the Organization page", a
   await open(page, "/organization");
   const settings = page.getByTestId("token-settings");
   await settings.getByTestId("legacy-tokens").uncheck();
-  await settings.getByRole("button", { name: "Save" }).click();
+  await settings.getByRole("button", { name: "Save token settings" }).click();
   await expect(settings.getByText("Saved.")).toBeVisible();
   const refused = await asScript();
   expect(refused.status()).toBe(401);
@@ -152,10 +152,10 @@ test("an owner turns legacy API tokens off and on from the Organization page", a
 
   await settings.getByLabel("Days a new personal access token lives").fill("0");
   await settings.getByTestId("legacy-tokens").check();
-  await settings.getByRole("button", { name: "Save" }).click();
+  await settings.getByRole("button", { name: "Save token settings" }).click();
   await expect(settings.getByText("A personal access token lives between 1 and 73000 days.")).toBeVisible();
   await settings.getByLabel("Days a new personal access token lives").fill("90");
-  await settings.getByRole("button", { name: "Save" }).click();
+  await settings.getByRole("button", { name: "Save token settings" }).click();
   await expect(settings.getByText("Saved.")).toBeVisible();
   expect((await asScript()).status()).toBe(200);
   await open(page, "/organization");

@@ -67,7 +67,7 @@ fn SettingsFields(current: TokenSettings, save: ServerAction<SaveTokenSettings>)
                 error=Signal::derive(field_error(move || value.get(), "api_token_ttl_days")) />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                    {move || if save.pending().get() { "Saving…" } else { "Save token settings" }}
                 </button>
             </div>
         </ActionForm>
