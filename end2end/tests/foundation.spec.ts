@@ -14,7 +14,7 @@ test("an owner signs up, renames the organization in the page and through the AP
   await expect(page.getByTestId("seats")).toHaveText("Seats: 1 / unlimited");
 
   await page.getByLabel("Title").fill("Acme Labeling");
-  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("button", { name: "Save", exact: true }).click();
   await expect(page.getByText("Saved.")).toBeVisible();
   await expect(page.getByTestId("org-title")).toHaveText("Acme Labeling");
   await page.reload();

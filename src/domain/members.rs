@@ -35,10 +35,3 @@ pub struct MemberRow {
 
 /// A page of members, counted and sorted by the database.
 pub type MemberPage = Paged<MemberRow>;
-
-#[cfg(feature = "ssr")]
-impl super::paging::PagedRow for MemberRow {
-    const PAGE_NAME: &'static str = "MemberPage";
-    const PAGE_DESCRIPTION: &'static str = "A page of members, counted and sorted by the database.";
-    const COUNT_DESCRIPTION: &'static str = "How many members match, on every page.";
-}

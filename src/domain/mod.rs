@@ -25,6 +25,8 @@ pub use invites::{
     PendingInvitations, EMAIL_LIST_ENTRY_PATTERN, INVITABLE_ROLES,
 };
 pub use members::{MemberPage, MemberRow};
+#[cfg(feature = "ssr")]
+pub use paging::PagedRow;
 pub use paging::{Page, Paged, Place, Search};
 pub use password::Password;
 pub use policy::{admits, Need, Refusal};

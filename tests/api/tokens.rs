@@ -62,11 +62,7 @@ async fn a_personal_access_token_lives_refreshes_rotates_and_is_revoked(backend:
     assert_eq!(c["user_id"], me.id);
     let iat = c["iat"].as_i64().unwrap();
     assert!((iat - app.now()).abs() <= 2, "{c}");
-    assert_eq!(
-        c["exp"],
-        iat + 73_000 * 86_400,
-        "the default lifetime"
-    );
+    assert_eq!(c["exp"], iat + 73_000 * 86_400, "the default lifetime");
     assert_eq!(c["jti"], made["id"]);
     // Only its id and hash are stored.
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM personal_access_tokens")
@@ -228,7 +224,10 @@ async fn a_refresh_token_expires_with_its_organizations_lifetime(backend: Backen
     );
     let refresh = app.personal_token(&app.client).await;
     let c = claims(&refresh);
-    assert_eq!(c["exp"].as_i64().unwrap(), c["iat"].as_i64().unwrap() + 86_400);
+    assert_eq!(
+        c["exp"].as_i64().unwrap(),
+        c["iat"].as_i64().unwrap() + 86_400
+    );
     app.advance(Duration::from_secs(86_000));
     app.access_from(&refresh).await;
     app.advance(Duration::from_secs(400));
@@ -584,6 +583,10 @@ async fn label_studio_role_codes_and_paths_work_beside_gatehouses(backend: Backe
             .json_ok()
             .await;
         assert_eq!(row["role"], name);
+        // Label Studio's fields beside the row's own.
+        assert_eq!(row["user"]["id"], member.id);
+        assert_eq!(row["user"]["username"], member.email.as_str());
+        assert_eq!(row["organization"], org);
     }
     let res = app
         .api(
@@ -605,6 +608,8 @@ async fn label_studio_role_codes_and_paths_work_beside_gatehouses(backend: Backe
         .json_ok()
         .await;
     assert_eq!(page["count"], 1);
+    assert_eq!(page["results"][0]["user"]["id"], member.id);
+    assert_eq!(page["results"][0]["organization"], org);
     // Invitations take them.
     let sent: Value = app
         .api(Method::POST, "/api/invite/send-email", &legacy)

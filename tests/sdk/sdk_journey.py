@@ -55,12 +55,14 @@ org = orgs[0].id
 
 members = list(legacy.organizations.members.list(org, page_size=1))
 check("organizations.members.list pages through every member", len(members) == 2, members)
+check("each member names its user and organization",
+      sorted(get(get(m, "user"), "id") for m in members) == sorted([me.id, MEMBER]) and all(get(m, "organization") == org for m in members), members)
 
 member = legacy.organizations.members.get(org, MEMBER)
 check("organizations.members.get finds the member", get(get(member, "user"), "id") == MEMBER, member)
 
 changed = legacy.organizations.members.update(org, user_id=MEMBER, role="RE")
-check("organizations.members.update takes the code RE", get(changed, "role") == "REVIEWER", changed)
+check("organizations.members.update takes the code RE", get(changed, "role") == "REVIEWER" and get(get(changed, "user"), "id") == MEMBER, changed)
 changed = legacy.organizations.members.update(org, user_id=MEMBER, role="AN")
 check("organizations.members.update takes the code AN", get(changed, "role") == "ANNOTATOR", changed)
 refused("organizations.members.update refuses OW", lambda: legacy.organizations.members.update(org, user_id=MEMBER, role="OW"), 400)

@@ -123,9 +123,22 @@ pub struct MemberUser {
     id: i64,
     #[schema(format = Email)]
     email: String,
+    /// The email address (Label Studio's usernames are the address).
     username: String,
     first_name: String,
     last_name: String,
+}
+
+impl MemberUser {
+    pub fn new(id: i64, email: &str, first_name: &str, last_name: &str) -> Self {
+        Self {
+            id,
+            email: email.to_owned(),
+            username: email.to_owned(),
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+        }
+    }
 }
 
 /// One member of the organization, as Label Studio shows a membership.
@@ -180,13 +193,7 @@ pub async fn membership(
         organization: me.organization_id(),
         role: a.role.ok_or_else(no_such_member)?,
         created_at: format_timestamp(a.joined_at.unwrap_or(a.created_at)),
-        user: MemberUser {
-            id: a.user_id,
-            username: a.email.clone(),
-            email: a.email,
-            first_name: a.first_name,
-            last_name: a.last_name,
-        },
+        user: MemberUser::new(a.user_id, &a.email, &a.first_name, &a.last_name),
     }))
 }
 

@@ -6,17 +6,18 @@ use axum::{
     routing::{get, MethodRouter},
     Json,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{
     openapi::{schema::Type, ObjectBuilder},
     IntoParams, ToSchema,
 };
 
 use super::{
-    responses::*, ApiResult, Authorized, JsonBody, OrganizationId, PageQuery, QueryParams,
+    label_studio::MemberUser, responses::*, ApiResult, Authorized, JsonBody, OrganizationId,
+    PageQuery, QueryParams,
 };
 use crate::{
-    domain::{AppError, MemberPage, MemberRow, OrgTitle, OrganizationView, Role, Search},
+    domain::{AppError, MemberRow, OrgTitle, OrganizationView, Paged, PagedRow, Role, Search},
     server::{
         auth::{Active, Admin},
         error::{ApiError, ErrorBody},
@@ -158,13 +159,46 @@ pub struct MembershipQuery {
     search: Option<String>,
 }
 
+/// A member as the REST API lists them: the members table's row, with Label Studio's
+/// `organization` and `user` beside it (what its SDK reads).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Member)]
+pub struct MemberEntry {
+    #[serde(flatten)]
+    row: MemberRow,
+    /// The organization's id.
+    organization: i64,
+    /// The member as a user.
+    user: MemberUser,
+}
+
+impl MemberEntry {
+    fn of(organization: i64, row: MemberRow) -> Self {
+        let user = MemberUser::new(row.user_id, &row.email, &row.first_name, &row.last_name);
+        Self {
+            row,
+            organization,
+            user,
+        }
+    }
+}
+
+/// A page of members, as the REST API lists them.
+pub type MemberEntryPage = Paged<MemberEntry>;
+
+impl PagedRow for MemberEntry {
+    const PAGE_NAME: &'static str = "MemberPage";
+    const PAGE_DESCRIPTION: &'static str = "A page of members, counted and sorted by the database.";
+    const COUNT_DESCRIPTION: &'static str = "How many members match, on every page.";
+}
+
 /// Members of the organization, paged
 ///
 /// Owner or Administrator only. Counted, filtered, sorted (by joining) and paged by the database.
 #[utoipa::path(get, path = "/organizations/{id}/memberships", tag = "organization", operation_id = "listMemberships",
     params(OrganizationId, PageQuery, MembershipQuery),
     responses(
-        (status = 200, description = "A page of members.", body = MemberPage),
+        (status = 200, description = "A page of members.", body = MemberEntryPage),
         (status = 400, description = "A bad page, page_size, role or search (`validation_errors` names it).", body = ErrorBody),
         (status = 404, response = OrganizationNotFound),
         AdminErrors,
@@ -174,11 +208,13 @@ pub async fn list_memberships(
     Authorized(me): Authorized<Admin>,
     QueryParams(page): QueryParams<PageQuery>,
     QueryParams(q): QueryParams<MembershipQuery>,
-) -> ApiResult<MemberPage> {
+) -> ApiResult<MemberEntryPage> {
     let role = q.role.as_deref().map(str::parse::<Role>).transpose()?;
     let page = page.parse()?;
     let search = Search::parse("search", q.search.as_deref().unwrap_or_default())?;
-    Ok(Json(members::list(&state, &me, page, role, &search).await?))
+    let organization = me.organization_id();
+    let found = members::list(&state, &me, page, role, &search).await?;
+    Ok(Json(found.map(|row| MemberEntry::of(organization, row))))
 }
 
 /// Roles by name and by Label Studio's code.
@@ -223,7 +259,7 @@ pub struct MembershipChange {
     params(OrganizationId),
     request_body = MembershipChange,
     responses(
-        (status = 200, description = "The member with the new role.", body = MemberRow),
+        (status = 200, description = "The member with the new role.", body = MemberEntry),
         (status = 400, description = "A body that cannot be read, an unknown role, or OWNER.", body = ErrorBody),
         (status = 401, response = Unauthenticated),
         (status = 403, description = "Not an Owner or Administrator, the Owner's role, or one's own.", body = ErrorBody),
@@ -236,10 +272,9 @@ pub async fn change_membership(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
     JsonBody(change): JsonBody<MembershipChange>,
-) -> ApiResult<MemberRow> {
-    Ok(Json(
-        roles::change_role(&state, &me, change.user_id, change.role).await?,
-    ))
+) -> ApiResult<MemberEntry> {
+    let row = roles::change_role(&state, &me, change.user_id, change.role).await?;
+    Ok(Json(MemberEntry::of(me.organization_id(), row)))
 }
 
 /// Remove a member
