@@ -149,6 +149,9 @@ test("an owner turns legacy API tokens off and on from the Organization page", a
   const refused = await asScript();
   expect(refused.status()).toBe(401);
   expect((await refused.json()).detail).toContain("Legacy API tokens are disabled for this organization");
+  await open(page, "/user/account");
+  await expect(page.getByTestId("api-token-refused")).toBeVisible();
+  await open(page, "/organization");
 
   await settings.getByLabel("Days a new personal access token lives").fill("0");
   await settings.getByTestId("legacy-tokens").check();
@@ -160,4 +163,7 @@ test("an owner turns legacy API tokens off and on from the Organization page", a
   expect((await asScript()).status()).toBe(200);
   await open(page, "/organization");
   await expect(page.getByTestId("token-settings").getByLabel("Days a new personal access token lives")).toHaveValue("90");
+  await open(page, "/user/account");
+  await expect(page.getByTestId("api-token")).toBeVisible();
+  await expect(page.getByTestId("api-token-refused")).toHaveCount(0);
 });

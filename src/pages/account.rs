@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::account::{get_api_token, ResetApiToken},
+    api::account::{api_token_accepted, get_api_token, ResetApiToken},
     components::{
         account::{
             name::NameForm, password::PasswordForm, personal_tokens::PersonalTokens,
@@ -57,6 +57,7 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn ApiToken(version: RwSignal<u32>) -> impl IntoView {
     let token = load(move || version.get(), |_| get_api_token());
+    let accepted = load(|| (), |_| api_token_accepted());
     let reset = ServerAction::<ResetApiToken>::new();
     // The version the last reset was made at: a later read of the token is newer than it.
     let reset_at = RwSignal::new(0_u32);
@@ -72,6 +73,11 @@ fn ApiToken(version: RwSignal<u32>) -> impl IntoView {
                 ". Keep it secret; reset it if it leaks."
             </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || matches!(accepted.get(), Some(Ok(false))).then(|| view! {
+                    <p class="waiting" role="note" data-testid="api-token-refused">
+                        "Your organization has turned these tokens off: requests made with one are refused. Use a personal access token instead."
+                    </p>
+                })}
                 {move || match shown() {
                     Some(Ok(t)) => view! {
                         <label for="api-token" class="sr-only">"API token"</label>

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{
     audit::{Event, Target},
-    auth::Admin,
+    auth::{Active, Admin},
     change::Change,
     db::{self, organizations::StoredSessionPolicy},
     error::OrInternal,
@@ -19,6 +19,15 @@ pub struct TokenSettingsChange {
     pub legacy_api_tokens_enabled: Option<bool>,
     pub api_tokens_enabled: Option<bool>,
     pub api_token_ttl_days: Option<i64>,
+}
+
+/// Whether the member's organization accepts `Authorization: Token` (what the Account page says
+/// of the personal API token).
+pub async fn legacy_tokens_accepted(state: &AppState, me: &Active) -> Result<bool, AppError> {
+    let settings = db::organizations::token_settings(state.db.pool(), me.organization_id())
+        .await
+        .or_internal("reading the token settings")?;
+    Ok(settings.is_none_or(|s| s.legacy_api_tokens_enabled))
 }
 
 pub async fn token_settings(state: &AppState, me: &Admin) -> Result<TokenSettings, AppError> {

@@ -471,6 +471,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::Admins(200),
         ),
         ("account/api_token", vec![], Rule::Active),
+        ("account/api_token_accepted", vec![], Rule::Active),
         ("tokens/list", vec![], Rule::Active),
         // The REST call above made every active caller one already.
         ("tokens/create", vec![], Rule::ActiveWith(409)),
