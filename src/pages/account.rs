@@ -73,11 +73,14 @@ fn ApiToken(version: RwSignal<u32>) -> impl IntoView {
                 ". Keep it secret; reset it if it leaks."
             </p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || matches!(accepted.get(), Some(Ok(false))).then(|| view! {
-                    <p class="waiting" role="note" data-testid="api-token-refused">
-                        "Your organization has turned these tokens off: requests made with one are refused. Use a personal access token instead."
-                    </p>
-                })}
+                {move || match accepted.get() {
+                    Some(Ok(false)) => view! {
+                        <p class="waiting" role="note" data-testid="api-token-refused">
+                            "Your organization has turned these tokens off: requests made with one are refused. Use a personal access token instead."
+                        </p>
+                    }.into_any(),
+                    _ => ().into_any(),
+                }}
                 {move || match shown() {
                     Some(Ok(t)) => view! {
                         <label for="api-token" class="sr-only">"API token"</label>
