@@ -96,6 +96,30 @@ fn given(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// A time range given as text (ISO 8601 dates or times; blank is no bound), read by the names
+/// its caller gives its two ends: `until` as a date alone means the end of that day (UTC), and it
+/// must not be before `since`. A 400 names the end that is wrong.
+pub fn time_range(
+    (since_field, since): (&str, &Option<String>),
+    (until_field, until): (&str, &Option<String>),
+) -> Result<(Option<i64>, Option<i64>), AppError> {
+    let since = given(since)
+        .map(|s| time(since_field, s, false))
+        .transpose()?;
+    let until = given(until)
+        .map(|s| time(until_field, s, true))
+        .transpose()?;
+    if let (Some(since), Some(until)) = (since, until) {
+        if since > until {
+            return Err(AppError::invalid(
+                until_field,
+                format!("{until_field} must not be before {since_field}."),
+            ));
+        }
+    }
+    Ok((since, until))
+}
+
 impl Query {
     /// The filters, or a 400 naming the one that is wrong.
     pub fn filter(&self) -> Result<Filters, AppError> {
@@ -111,20 +135,7 @@ impl Query {
             "system" => (None, Some("system")),
             _ => (Some(actor), None),
         };
-        let since = given(&self.since)
-            .map(|s| time("since", s, false))
-            .transpose()?;
-        let until = given(&self.until)
-            .map(|s| time("until", s, true))
-            .transpose()?;
-        if let (Some(since), Some(until)) = (since, until) {
-            if since > until {
-                return Err(AppError::invalid(
-                    "until",
-                    "until must not be before since.",
-                ));
-            }
-        }
+        let (since, until) = time_range(("since", &self.since), ("until", &self.until))?;
         Ok(Filters {
             action,
             actor_email,

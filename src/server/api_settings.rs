@@ -109,7 +109,15 @@ fn effective(state: &AppState, stored: StoredSessionPolicy) -> SessionPolicy {
 }
 
 pub async fn session_policy(state: &AppState, me: &Admin) -> Result<SessionPolicy, AppError> {
-    let stored = db::organizations::session_policy(state.db.pool(), me.organization_id())
+    session_limits(state, me.organization_id()).await
+}
+
+/// The session limits an organization's members live by: its policy within the server's.
+pub async fn session_limits(
+    state: &AppState,
+    organization_id: i64,
+) -> Result<SessionPolicy, AppError> {
+    let stored = db::organizations::session_policy(state.db.pool(), organization_id)
         .await
         .or_internal("reading the session policy")?
         .ok_or_else(super::auth::organization_not_found)?;

@@ -412,12 +412,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
             }
             "POST /api/token/rotate/" => {
                 let new = entries_written_by(&app, &owner, org, "api_token.rotated", async {
-                    let res = new_client()
-                        .post(app.url("/api/token/rotate/"))
-                        .json(&json!({ "refresh": refresh }))
-                        .send()
-                        .await
-                        .unwrap();
+                    let res = app.post_refresh_token("/api/token/rotate/", &refresh).await;
                     let body: Value = res.json().await.unwrap();
                     refresh = body["refresh"].as_str().unwrap().to_owned();
                 })
@@ -446,12 +441,9 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                         details: json!({}),
                     },
                     async {
-                        ok(new_client()
-                            .post(app.url("/api/token/blacklist/"))
-                            .json(&json!({ "refresh": refresh }))
-                            .send()
-                            .await
-                            .unwrap())
+                        ok(app
+                            .post_refresh_token("/api/token/blacklist/", &refresh)
+                            .await)
                         .await;
                     },
                 )

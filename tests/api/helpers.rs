@@ -370,8 +370,15 @@ impl TestApp {
 
     /// `POST /api/token/refresh/` with `refresh`, as the SDK sends it (no other credential).
     pub async fn refresh(&self, refresh: &str) -> Response {
+        self.post_refresh_token("/api/token/refresh/", refresh)
+            .await
+    }
+
+    /// `{"refresh": refresh}` posted to a token endpoint (refresh, rotate, blacklist) with no
+    /// other credential.
+    pub async fn post_refresh_token(&self, path: &str, refresh: &str) -> Response {
         new_client()
-            .post(self.url("/api/token/refresh/"))
+            .post(self.url(path))
             .json(&json!({ "refresh": refresh }))
             .send()
             .await
@@ -768,6 +775,16 @@ impl ApiRequest {
     pub async fn error(self, status: StatusCode) -> String {
         error_detail(self.send().await, status).await
     }
+}
+
+/// The status `GET /api/current-user/whoami` answers `client` with: whether its session works.
+pub async fn status_of_whoami(app: &TestApp, client: &Client) -> StatusCode {
+    client
+        .get(app.url("/api/current-user/whoami"))
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 /// Polls `check` until it gives a value, failing the test after `MAIL_DEADLINE` with `what`.

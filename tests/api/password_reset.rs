@@ -77,15 +77,6 @@ impl TestApp {
     }
 }
 
-async fn status_of_whoami(app: &TestApp, client: &Client) -> StatusCode {
-    client
-        .get(app.url("/api/current-user/whoami"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 async fn known_and_unknown_addresses_are_answered_alike(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let email = app.sign_up().await;

@@ -35,15 +35,6 @@ fn client_with_agent(agent: &str) -> Client {
         .unwrap()
 }
 
-async fn status_of_whoami(app: &TestApp, client: &Client) -> StatusCode {
-    client
-        .get(app.url("/api/current-user/whoami"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
 async fn members_matching(app: &TestApp, token: &str, search: &str) -> MemberPage {
     let org = app.org_id().await;
     let path = format!("/api/organizations/{org}/memberships?search={search}");

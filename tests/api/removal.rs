@@ -52,13 +52,10 @@ async fn a_removed_member_loses_seat_sessions_and_token_and_keeps_the_account(ba
         .await;
     assert_eq!(page.count, 0);
     // Their session and token are dead.
-    let res = member
-        .client
-        .get(app.url("/api/current-user/whoami"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status_of_whoami(&app, &member.client).await,
+        StatusCode::UNAUTHORIZED
+    );
     let res = app
         .api(Method::GET, "/api/current-user/whoami", &member_token)
         .send()

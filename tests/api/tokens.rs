@@ -14,6 +14,8 @@ use crate::helpers::*;
 crate::on_both_databases!(
     a_personal_access_token_lives_refreshes_rotates_and_is_revoked,
     a_refresh_token_expires_with_its_organizations_lifetime,
+    of_simultaneous_requests_for_a_token_exactly_one_gets_it,
+    forged_tokens_are_refused,
     deactivation_removal_and_a_password_reset_revoke_personal_access_tokens,
     revocation_holds_on_every_instance_at_once,
     legacy_tokens_and_personal_access_tokens_can_be_switched_off_and_on,
@@ -33,15 +35,6 @@ async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
     let text = res.text().await.unwrap();
     assert_eq!(got, status, "{text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-async fn post_refresh(app: &TestApp, path: &str, refresh: &str) -> reqwest::Response {
-    new_client()
-        .post(app.url(path))
-        .json(&json!({ "refresh": refresh }))
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn a_personal_access_token_lives_refreshes_rotates_and_is_revoked(backend: Backend) {
@@ -122,7 +115,7 @@ async fn a_personal_access_token_lives_refreshes_rotates_and_is_revoked(backend:
 
     // Rotation: the old refresh token and its access tokens stop at once.
     let rotated = json_of(
-        post_refresh(&app, "/api/token/rotate/", &refresh).await,
+        app.post_refresh_token("/api/token/rotate/", &refresh).await,
         StatusCode::OK,
     )
     .await;
@@ -138,7 +131,9 @@ async fn a_personal_access_token_lives_refreshes_rotates_and_is_revoked(backend:
     let access = app.access_from(&new_refresh).await;
 
     // Blacklisted: refused at once, and again if reused.
-    let res = post_refresh(&app, "/api/token/blacklist/", &new_refresh).await;
+    let res = app
+        .post_refresh_token("/api/token/blacklist/", &new_refresh)
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.refresh(&new_refresh).await.status(),
@@ -147,7 +142,9 @@ async fn a_personal_access_token_lives_refreshes_rotates_and_is_revoked(backend:
     app.bearer(Method::GET, "/api/organization/", &access)
         .error(StatusCode::UNAUTHORIZED)
         .await;
-    let again = post_refresh(&app, "/api/token/blacklist/", &new_refresh).await;
+    let again = app
+        .post_refresh_token("/api/token/blacklist/", &new_refresh)
+        .await;
     assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
     // A forged token (signed with another key) is refused.
     let mut forged = new_refresh.clone();
@@ -269,6 +266,75 @@ async fn a_refresh_token_expires_with_its_organizations_lifetime(backend: Backen
     }
 }
 
+async fn of_simultaneous_requests_for_a_token_exactly_one_gets_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let legacy = app.token(&app.client).await;
+    let attempts = (0..8).map(|_| app.api(Method::POST, "/api/token/", &legacy).send());
+    let mut statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [201, 409, 409, 409, 409, 409, 409, 409]);
+    let live: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM personal_access_tokens WHERE revoked_at IS NULL")
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(live, 1);
+}
+
+async fn forged_tokens_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let refresh = app.personal_token(&app.client).await;
+    let access = app.access_from(&refresh).await;
+    let segment = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    // Unsigned ("alg": "none"), with the real claims.
+    for token in [&refresh, &access] {
+        let unsigned = format!(
+            "{}.{}.",
+            segment(&json!({"alg": "none", "typ": "JWT"})),
+            segment(&claims(token))
+        );
+        assert_eq!(
+            app.refresh(&unsigned).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        app.bearer(Method::GET, "/api/organization/", &unsigned)
+            .error(StatusCode::UNAUTHORIZED)
+            .await;
+    }
+    // The real signature over claims that name someone else, or live longer.
+    let signature = access.rsplit('.').next().unwrap();
+    let mut other = claims(&access);
+    other["user_id"] = json!(other["user_id"].as_i64().unwrap() + 1);
+    other["exp"] = json!(other["exp"].as_i64().unwrap() + 86_400);
+    let tampered = format!(
+        "{}.{}.{signature}",
+        access.split('.').next().unwrap(),
+        segment(&other)
+    );
+    app.bearer(Method::GET, "/api/organization/", &tampered)
+        .error(StatusCode::UNAUTHORIZED)
+        .await;
+    // An access token is no refresh token.
+    assert_eq!(
+        app.refresh(&access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Garbage, empty and huge.
+    for junk in ["", "not-a-jwt", "a.b.c", &"x".repeat(100_000)] {
+        assert_eq!(
+            app.refresh(junk).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{junk:.20}"
+        );
+    }
+}
+
 async fn deactivation_removal_and_a_password_reset_revoke_personal_access_tokens(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
@@ -356,7 +422,9 @@ async fn revocation_holds_on_every_instance_at_once(backend: Backend) {
         .bearer(Method::GET, "/api/organization/", &access)
         .json_ok::<Value>()
         .await;
-    let res = post_refresh(&app, "/api/token/blacklist/", &refresh).await;
+    let res = app
+        .post_refresh_token("/api/token/blacklist/", &refresh)
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     other
         .bearer(Method::GET, "/api/organization/", &access)
@@ -477,13 +545,10 @@ async fn the_session_policy_ends_sessions_of_every_member(backend: Backend) {
     app.advance(Duration::from_secs(9 * 60));
     seen_now(&app, &member.client, member.id).await;
     app.advance(Duration::from_secs(11 * 60));
-    let res = member
-        .client
-        .get(app.url("/api/current-user/whoami"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status_of_whoami(&app, &member.client).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     // Older than 30 minutes: signed out, however active. (The Owner's own session went idle
     // too: they sign in again.)
@@ -499,13 +564,10 @@ async fn the_session_policy_ends_sessions_of_every_member(backend: Backend) {
         seen_now(&app, &member.client, member.id).await;
     }
     app.advance(Duration::from_secs(4 * 60));
-    let res = member
-        .client
-        .get(app.url("/api/current-user/whoami"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status_of_whoami(&app, &member.client).await,
+        StatusCode::UNAUTHORIZED
+    );
     // The change is logged.
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'organization.session_policy_changed'",
@@ -521,12 +583,7 @@ async fn the_session_policy_ends_sessions_of_every_member(backend: Backend) {
 async fn seen_now(app: &TestApp, client: &reqwest::Client, user_id: i64) {
     let since = app.now();
     eventually("the session's last request is recorded", || async {
-        let res = client
-            .get(app.url("/api/current-user/whoami"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(status_of_whoami(app, client).await, StatusCode::OK);
         let seen: Option<i64> =
             sqlx::query_scalar("SELECT MAX(last_seen_at) FROM sessions WHERE user_id = $1")
                 .bind(user_id)

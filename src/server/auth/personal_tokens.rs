@@ -155,8 +155,8 @@ fn read_refresh(state: &AppState, token: &str, now: i64) -> Result<Claims, AppEr
     Ok(claims)
 }
 
-/// The account a refresh token belongs to, if the token is live and the account may use it.
-async fn holder(
+/// The account a refresh token belongs to, if the token is live.
+async fn owner_of(
     state: &AppState,
     tx: &mut Tx,
     token: &str,
@@ -171,6 +171,17 @@ async fn holder(
         .await
         .or_internal("reading an account")?
         .ok_or_else(invalid)?;
+    Ok((claims, principal))
+}
+
+/// The account a refresh token belongs to, if the token is live and the account may use it.
+async fn holder(
+    state: &AppState,
+    tx: &mut Tx,
+    token: &str,
+    now: i64,
+) -> Result<(Claims, PrincipalRecord), AppError> {
+    let (claims, principal) = owner_of(state, tx, token, now).await?;
     if crate::domain::admits(principal.role, crate::domain::Need::Active).is_err() {
         return Err(invalid());
     }
@@ -237,43 +248,31 @@ pub async fn blacklist(
     let user_id = read_refresh(state, token, state.now())?.user_id;
     let mut change = Change::to_account(state, user_id).await?;
     let now = change.now();
-    let claims = read_refresh(state, token, now)?;
-    db::personal_tokens::find_live(
-        &mut **change.tx(),
-        &claims.jti,
-        &secrets::hash(token.trim()),
-        now,
-    )
-    .await
-    .or_internal("reading a personal access token")?
-    .ok_or_else(invalid)?;
-    let principal = db::principals::by_user_id(&mut **change.tx(), user_id)
-        .await
-        .or_internal("reading an account")?
-        .ok_or_else(invalid)?;
-    revoke_in(&mut change, &principal, origin, &claims.jti).await?;
+    let (claims, principal) = owner_of(state, change.tx(), token, now).await?;
+    let (actor, target) = own(&principal);
+    let event = Event::new(actor, Action::ApiTokenRevoked, target).from(origin);
+    revoke_in(&mut change, user_id, &claims.jti, event).await?;
     change.commit().await
 }
 
 /// Revokes one of the caller's tokens by its id (the Account page).
 pub async fn revoke(state: &AppState, me: &Active, id: &str) -> Result<(), AppError> {
     let mut change = Change::by(state, me).await?;
-    let principal = db::principals::by_user_id(&mut **change.tx(), me.user_id())
-        .await
-        .or_internal("reading an account")?
-        .ok_or_else(AppError::signed_out)?;
-    revoke_in(&mut change, &principal, me.origin(), id).await?;
+    let event = Event::by(me, Action::ApiTokenRevoked, Target::own(me));
+    revoke_in(&mut change, me.user_id(), id, event).await?;
     change.commit().await
 }
 
+/// Revokes `user_id`'s token `jti` inside `change` and records `event` (the revocation, by whom
+/// and from where) with the token's id.
 async fn revoke_in(
     change: &mut Change<'_>,
-    principal: &PrincipalRecord,
-    origin: &RequestOrigin,
+    user_id: i64,
     jti: &str,
+    event: Event,
 ) -> Result<(), AppError> {
     let now = change.now();
-    let revoked = db::personal_tokens::revoke(&mut **change.tx(), principal.user_id, jti, now)
+    let revoked = db::personal_tokens::revoke(&mut **change.tx(), user_id, jti, now)
         .await
         .or_internal("revoking a personal access token")?;
     if !revoked {
@@ -281,12 +280,7 @@ async fn revoke_in(
             "You have no such personal access token (it may have been revoked already).".into(),
         ));
     }
-    let (actor, target) = own(principal);
-    change.record(
-        Event::new(actor, Action::ApiTokenRevoked, target)
-            .from(origin)
-            .details(serde_json::json!({ "token_id": jti })),
-    );
+    change.record(event.details(serde_json::json!({ "token_id": jti })));
     Ok(())
 }
 

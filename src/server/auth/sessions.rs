@@ -162,21 +162,19 @@ async fn live_of(
     me: &Account,
 ) -> Result<Vec<db::sessions::SessionRecord>, AppError> {
     let now = state.now();
-    let mut idle = crate::server::clock::seconds(state.config.session_idle);
-    let mut created_since = i64::MIN;
-    if let Some(organization) = me.organization_id() {
-        let policy = db::organizations::session_policy(state.db.pool(), organization)
-            .await
-            .or_internal("reading the session policy")?;
-        if let Some(policy) = policy {
-            if let Some(minutes) = policy.max_time_between_activity {
-                idle = idle.min(minutes * 60);
-            }
-            if let Some(minutes) = policy.max_session_age {
-                created_since = now - minutes * 60;
-            }
+    let (idle, created_since) = match me.organization_id() {
+        Some(organization) => {
+            let limits = crate::server::api_settings::session_limits(state, organization).await?;
+            (
+                limits.max_time_between_activity * 60,
+                now - limits.max_session_age * 60,
+            )
         }
-    }
+        None => (
+            crate::server::clock::seconds(state.config.session_idle),
+            i64::MIN,
+        ),
+    };
     let mut sessions = db::sessions::list_of(state.db.pool(), me.user_id(), now, now - idle)
         .await
         .or_internal("listing sessions")?;

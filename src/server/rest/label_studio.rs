@@ -9,10 +9,14 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{responses::*, ApiResult, Authorized, OrganizationId, QueryParams};
+use super::{
+    no_such_member, optional_query_number, path_user_id, responses::*, ApiResult, Authorized,
+    OrganizationId, PageQuery, QueryParams,
+};
 use crate::{
-    domain::{format_timestamp, parse_timestamp, AppError, OrganizationView, Page, Role},
+    domain::{format_timestamp, AppError, OrganizationView, Role},
     server::{
+        activity,
         auth::{Active, Admin, SignedIn},
         db::{self, members::AccountRecord},
         error::{ErrorBody, OrInternal},
@@ -74,10 +78,6 @@ impl From<AccountRecord> for LsUser {
             last_activity: a.last_activity_at.map(format_timestamp),
         }
     }
-}
-
-fn no_such_member() -> AppError {
-    AppError::NotFound("There is no such member in this organization.".into())
 }
 
 /// The signed-in user
@@ -154,15 +154,6 @@ pub struct Membership {
     created_at: String,
 }
 
-/// The `{user_id}` of a path: a whole number, else no member.
-fn user_pk(params: &RawPathParams) -> Result<i64, AppError> {
-    params
-        .iter()
-        .find(|(name, _)| *name == "user_id")
-        .and_then(|(_, value)| value.parse::<i64>().ok())
-        .ok_or_else(no_such_member)
-}
-
 /// One member
 ///
 /// Label Studio's membership: the user with their names, the role and when they joined. Owner or
@@ -184,7 +175,7 @@ pub async fn membership(
     Authorized(me): Authorized<Admin>,
     params: RawPathParams,
 ) -> ApiResult<Membership> {
-    let user_id = user_pk(&params)?;
+    let user_id = path_user_id(&params)?;
     let a = db::members::account_in(state.db.pool(), me.organization_id(), user_id)
         .await
         .or_internal("reading a member")?
@@ -237,13 +228,11 @@ pub async fn membership_without_slash(
         (status = 500, response = InternalError),
     ))]
 pub async fn remove_membership(
-    State(state): State<AppState>,
-    Authorized(me): Authorized<Admin>,
+    state: State<AppState>,
+    me: Authorized<Admin>,
     params: RawPathParams,
 ) -> Result<axum::http::StatusCode, crate::server::error::ApiError> {
-    let user_id = user_pk(&params)?;
-    crate::server::roles::remove_member(&state, &me, user_id).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    super::organization::remove_membership(state, me, params).await
 }
 
 /// The organization's members, as users
@@ -281,7 +270,7 @@ pub async fn user(
     Authorized(me): Authorized<Admin>,
     params: RawPathParams,
 ) -> ApiResult<LsUser> {
-    let user_id = user_pk(&params)?;
+    let user_id = path_user_id(&params)?;
     let a = db::members::account_in(state.db.pool(), me.organization_id(), user_id)
         .await
         .or_internal("reading a member")?
@@ -310,12 +299,6 @@ pub struct ActivityQuery {
     /// As `user_id` (the name Label Studio's SDK sends).
     #[param(value_type = Option<i64>)]
     user: Option<String>,
-    /// From 1.
-    #[param(value_type = Option<i64>, minimum = 1)]
-    page: Option<String>,
-    /// 1 to 100 (default 50).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
-    page_size: Option<String>,
 }
 
 /// One entry of the activity log, in Label Studio's fields.
@@ -362,34 +345,13 @@ pub struct ActivityLogPage {
     page_size: i64,
 }
 
-fn activity_time(
-    field: &str,
-    text: Option<&str>,
-    end_of_day: bool,
-) -> Result<Option<i64>, AppError> {
-    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    let (t, date_only) = parse_timestamp(text).ok_or_else(|| {
-        AppError::invalid(
-            field,
-            format!("{field} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T14:02:00Z), not {text:?}."),
-        )
-    })?;
-    Ok(Some(if date_only && end_of_day {
-        t + 86_399
-    } else {
-        t
-    }))
-}
-
 /// The organization's activity log, in Label Studio's shape
 ///
 /// Label Studio's `GET /api/activity-logs/`: the audit log's entries, newest first, with the
 /// request that made each (method and path), who made it and from where. Owner or Administrator
 /// only.
 #[utoipa::path(get, path = "/activity-logs/", tag = "organization", operation_id = "listActivityLogs",
-    params(ActivityQuery),
+    params(PageQuery, ActivityQuery),
     responses(
         (status = 200, description = "A page of entries, newest first.", body = ActivityLogPage),
         (status = 400, description = "A bad page, page_size, user_id, start_date or end_date (`validation_errors` names it).", body = ErrorBody),
@@ -398,36 +360,16 @@ fn activity_time(
 pub async fn activity_logs(
     State(state): State<AppState>,
     Authorized(me): Authorized<Admin>,
+    QueryParams(page): QueryParams<PageQuery>,
     QueryParams(q): QueryParams<ActivityQuery>,
 ) -> ApiResult<ActivityLogPage> {
-    let number = |field: &str, value: Option<&String>| -> Result<Option<i64>, AppError> {
-        value
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                v.parse::<i64>().map_err(|_| {
-                    AppError::invalid(field, format!("{field} must be a whole number, not {v:?}."))
-                })
-            })
-            .transpose()
-    };
-    let page = Page::parse(
-        number("page", q.page.as_ref())?.unwrap_or(1),
-        number("page_size", q.page_size.as_ref())?.unwrap_or(50),
-    )?;
-    let actor = match number("user_id", q.user_id.as_ref())? {
+    let page = page.parse()?;
+    let actor = match optional_query_number("user_id", q.user_id)? {
         Some(id) => Some(id),
-        None => number("user", q.user.as_ref())?,
+        None => optional_query_number("user", q.user)?,
     };
-    let since = activity_time("start_date", q.start_date.as_deref(), false)?;
-    let until = activity_time("end_date", q.end_date.as_deref(), true)?;
-    if let (Some(since), Some(until)) = (since, until) {
-        if since > until {
-            return Err(
-                AppError::invalid("end_date", "end_date must not be before start_date.").into(),
-            );
-        }
-    }
+    let (since, until) =
+        activity::time_range(("start_date", &q.start_date), ("end_date", &q.end_date))?;
     let filter = db::audit::Filter {
         organization_id: me.organization_id(),
         action: None,
@@ -450,7 +392,7 @@ pub async fn activity_logs(
         .map(|e| {
             let request_method = e.request_method.clone();
             let request_url = e.request_path.clone();
-            let view = crate::server::activity::view(e);
+            let view = activity::view(e);
             ActivityLog {
                 id: view.id,
                 datetime: view.created_at,

@@ -283,7 +283,7 @@ fn unreadable_path(parts: &Parts) -> AppError {
     if route.contains("{session_id}") {
         AppError::NotFound(super::auth::sessions::NO_SUCH_SESSION.into())
     } else if route.contains("{user_id}") {
-        AppError::NotFound("There is no such member in this organization.".into())
+        no_such_member()
     } else {
         auth::organization_not_found()
     }
@@ -361,15 +361,36 @@ impl PageQuery {
 /// A whole-number query parameter (`page`, `page_size`): `default` when absent, a 400 on the
 /// field otherwise.
 fn query_number(field: &str, value: Option<String>, default: i64) -> Result<i64, ApiError> {
-    match value.as_deref().map(str::trim) {
-        None => Ok(default),
-        Some(v) => v.parse().map_err(|_| {
-            ApiError(AppError::invalid(
-                field,
-                format!("{field} must be a whole number, not {v:?}."),
-            ))
-        }),
-    }
+    Ok(optional_query_number(field, value)?.unwrap_or(default))
+}
+
+/// A whole-number query parameter, if given; a 400 on the field when it is not one.
+fn optional_query_number(field: &str, value: Option<String>) -> Result<Option<i64>, ApiError> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ApiError(AppError::invalid(
+                    field,
+                    format!("{field} must be a whole number, not {v:?}."),
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The `{user_id}` of a path: a whole number, else no such member (a 404).
+fn path_user_id(params: &RawPathParams) -> Result<i64, ApiError> {
+    params
+        .iter()
+        .find(|(name, _)| *name == "user_id")
+        .and_then(|(_, value)| value.parse::<i64>().ok())
+        .ok_or_else(|| ApiError(no_such_member()))
+}
+
+fn no_such_member() -> AppError {
+    AppError::NotFound("There is no such member in this organization.".into())
 }
 
 /// Reads an integer as JSON Schema defines one: `7` and `7.0` alike (a number with a fractional

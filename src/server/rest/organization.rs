@@ -300,15 +300,7 @@ pub async fn remove_membership(
     params: RawPathParams,
 ) -> Result<StatusCode, ApiError> {
     // An id that is not a whole number names no member.
-    let user_id = params
-        .iter()
-        .find(|(name, _)| *name == "user_id")
-        .and_then(|(_, value)| value.parse::<i64>().ok())
-        .ok_or_else(|| {
-            ApiError(AppError::NotFound(
-                "There is no such member in this organization.".into(),
-            ))
-        })?;
+    let user_id = super::path_user_id(&params)?;
     roles::remove_member(&state, &me, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
