@@ -41,10 +41,16 @@ pub enum Action {
     EmailVerificationSent,
     EmailVerified,
     EmailVerificationDisowned,
+    SsoSettingsChanged,
+    SsoSignedIn,
+    SsoSignInFailed,
+    SsoAccountCreated,
+    SsoAccountLinked,
+    SsoAccountUnlinked,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 38] = [
         Action::OrganizationCreated,
         Action::OrganizationRenamed,
         Action::InviteLinkReset,
@@ -77,6 +83,12 @@ impl Action {
         Action::EmailVerificationSent,
         Action::EmailVerified,
         Action::EmailVerificationDisowned,
+        Action::SsoSettingsChanged,
+        Action::SsoSignedIn,
+        Action::SsoSignInFailed,
+        Action::SsoAccountCreated,
+        Action::SsoAccountLinked,
+        Action::SsoAccountUnlinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +125,12 @@ impl Action {
             Action::SignInSucceeded => "signin.succeeded",
             Action::SignInFailed => "signin.failed",
             Action::SignInLockedOut => "signin.locked_out",
+            Action::SsoSettingsChanged => "sso.settings_changed",
+            Action::SsoSignedIn => "sso.signed_in",
+            Action::SsoSignInFailed => "sso.sign_in_failed",
+            Action::SsoAccountCreated => "sso.account_created",
+            Action::SsoAccountLinked => "sso.account_linked",
+            Action::SsoAccountUnlinked => "sso.account_unlinked",
         }
     }
 
@@ -151,6 +169,12 @@ impl Action {
             Action::SignInSucceeded => "Signed in",
             Action::SignInFailed => "Sign-in failed",
             Action::SignInLockedOut => "Sign-in locked out",
+            Action::SsoSettingsChanged => "Single sign-on settings changed",
+            Action::SsoSignedIn => "Signed in through SSO",
+            Action::SsoSignInFailed => "SSO sign-in failed",
+            Action::SsoAccountCreated => "Account created by SSO",
+            Action::SsoAccountLinked => "SSO identity linked",
+            Action::SsoAccountUnlinked => "SSO identity unlinked",
         }
     }
 }
@@ -195,7 +219,7 @@ impl<'de> Deserialize<'de> for Action {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = AuditActor))]
 pub struct ActorView {
-    /// `user`, `cli` or `system`.
+    /// `user`, `cli`, `system`, `sso` (single sign-on) or `scim` (provisioning).
     pub kind: String,
     /// The user's id (for `user`).
     pub user_id: Option<i64>,
@@ -260,6 +284,14 @@ fn role_label(value: &serde_json::Value) -> String {
     }
 }
 
+fn protocol_label(protocol: &serde_json::Value) -> &'static str {
+    match protocol.as_str() {
+        Some("saml") => "SAML",
+        Some("oidc") => "OpenID Connect",
+        _ => "",
+    }
+}
+
 /// An entry as one readable line (without its time): `admin@x.com changed bob@x.com from
 /// Annotator to Reviewer`.
 pub fn summarize(
@@ -271,6 +303,8 @@ pub fn summarize(
     let who = match actor.kind.as_str() {
         "cli" => "The command line".to_owned(),
         "system" => "The server".to_owned(),
+        "sso" => "Single sign-on".to_owned(),
+        "scim" => "Provisioning".to_owned(),
         _ if actor.email.is_empty() => "Someone".to_owned(),
         _ => actor.email.clone(),
     };
@@ -374,6 +408,33 @@ pub fn summarize(
         Action::SignInSucceeded => format!("{who} signed in"),
         Action::SignInFailed => format!("Failed sign-in as {it} (wrong password)"),
         Action::SignInLockedOut => format!("Sign-in as {it} locked out after too many failures"),
+        Action::SsoSettingsChanged if details["deleted"] == true => format!(
+            "{who} removed the {} single sign-on settings",
+            protocol_label(&details["protocol"])
+        ),
+        Action::SsoSettingsChanged => format!(
+            "{who} changed the {} single sign-on settings",
+            protocol_label(&details["protocol"])
+        ),
+        Action::SsoSignedIn => format!("{who} signed in through single sign-on"),
+        Action::SsoSignInFailed => format!(
+            "A single sign-on sign-in{} failed: {} (reference {})",
+            if it.is_empty() {
+                String::new()
+            } else {
+                format!(" as {it}")
+            },
+            text("reason"),
+            text("reference")
+        ),
+        Action::SsoAccountCreated => format!(
+            "Single sign-on made the account {it} as {}",
+            role_label(&details["role"])
+        ),
+        Action::SsoAccountLinked => format!("{who} linked {it} to a single sign-on identity"),
+        Action::SsoAccountUnlinked => {
+            format!("{who} unlinked a single sign-on identity from {it}")
+        }
     }
 }
 

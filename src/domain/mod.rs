@@ -10,6 +10,7 @@ mod password;
 mod policy;
 mod profile;
 mod role;
+mod sso;
 mod time;
 mod title;
 mod tokens;
@@ -32,6 +33,10 @@ pub use password::Password;
 pub use policy::{admits, Need, Refusal};
 pub use profile::{FullName, PersonName, Profile, SessionView, SignInMethod};
 pub use role::Role;
+pub use sso::{
+    check_role_groups, role_from_groups, Mapped, MappedRole, OidcSettings, Protocol, RoleGroup,
+    SsoProblem, MAPPABLE_ROLES,
+};
 pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle, NAME_PATTERN};
 pub use tokens::{NewPersonalToken, PersonalToken, SessionPolicy, TokenSettings};

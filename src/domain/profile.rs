@@ -117,14 +117,17 @@ pub enum SignInMethod {
     Invitation,
     /// A password reset link, with the new password.
     ResetLink,
+    /// Single sign-on through the organization's identity provider.
+    Sso,
 }
 
 impl SignInMethod {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Password,
         Self::Signup,
         Self::Invitation,
         Self::ResetLink,
+        Self::Sso,
     ];
 
     /// As stored and sent.
@@ -134,6 +137,7 @@ impl SignInMethod {
             Self::Signup => "signup",
             Self::Invitation => "invitation",
             Self::ResetLink => "reset_link",
+            Self::Sso => "sso",
         }
     }
 
@@ -148,6 +152,7 @@ impl SignInMethod {
             Self::Signup => "by signing up",
             Self::Invitation => "by accepting an invitation",
             Self::ResetLink => "with a password reset link",
+            Self::Sso => "through single sign-on",
         }
     }
 }

@@ -50,6 +50,16 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="center"><A href="/user/forgot-password">"Forgot password?"</A></p>
+            // A plain form: the server finds the organization by the address's domain and sends
+            // the browser on to its identity provider.
+            <form method="get" action="/sso/start" class="sso-start" data-testid="sso-start">
+                <h2>"Single sign-on"</h2>
+                <label>
+                    <span>"Work email"</span>
+                    <input type="email" name="email" required autocomplete="username" />
+                </label>
+                <button type="submit">"Continue with SSO"</button>
+            </form>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let disabled = me.await.map(|v| v.signup_without_link_disabled).unwrap_or(false);

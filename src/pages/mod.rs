@@ -9,4 +9,5 @@ pub mod not_found;
 pub mod organization;
 pub mod reset_password;
 pub mod signup;
+pub mod sso_failed;
 pub mod verify_email;

@@ -133,6 +133,7 @@ impl Query {
             "" => (None, None),
             "cli" => (None, Some("cli")),
             "system" => (None, Some("system")),
+            "sso" => (None, Some("sso")),
             _ => (Some(actor), None),
         };
         let (since, until) = time_range(("since", &self.since), ("until", &self.until))?;

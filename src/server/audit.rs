@@ -38,6 +38,8 @@ pub enum Actor {
     Cli,
     /// The server itself (failed sign-ins, which nobody proved to be anyone).
     System,
+    /// Single sign-on: what the identity provider's answer decided (a role from groups).
+    Sso,
 }
 
 impl Actor {
@@ -61,6 +63,7 @@ impl Actor {
             Actor::User { .. } => "user",
             Actor::Cli => "cli",
             Actor::System => "system",
+            Actor::Sso => "sso",
         }
     }
 }
@@ -196,7 +199,7 @@ pub(super) async fn record_all(
         let (target_kind, target_id, target_label) = event.target.parts();
         let (actor_user_id, actor_email) = match &event.actor {
             Actor::User { id, email } => (Some(*id), email.clone()),
-            Actor::Cli | Actor::System => (None, String::new()),
+            Actor::Cli | Actor::System | Actor::Sso => (None, String::new()),
         };
         seq += 1;
         let mut entry = EntryRecord {

@@ -31,6 +31,7 @@ pub mod roles;
 pub mod seats;
 pub mod security;
 pub mod serve;
+pub mod sso;
 pub mod startup;
 pub mod state;
 pub mod throttle;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub signup_pace: Arc<SignupPace>,
     /// The time every expiry, window and timestamp is read from.
     pub clock: Clock,
+    /// The OpenID Connect providers' discovery documents, and the HTTP client that reaches them.
+    pub sso: Arc<super::sso::Providers>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -75,6 +77,7 @@ impl AppState {
             mailer: Arc::new(mailer),
             outbox_wake: Arc::new(tokio::sync::Notify::new()),
             signup_pace: Arc::new(SignupPace::default()),
+            sso: Arc::new(super::sso::Providers::new()?),
             clock,
             leptos_options,
         })

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod smtp;
+mod sso;
 
 mod abandoned;
 mod abuse;

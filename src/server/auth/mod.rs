@@ -18,6 +18,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod signin;
 pub mod signup;
+pub mod single_sign_on;
 pub mod verification;
 
 use axum::http::{header, request::Parts, HeaderMap};
@@ -302,7 +303,7 @@ macro_rules! implies {
     };
 }
 
-implies!(Owner => Active as active);
+implies!(Owner => Active as active, Admin as admin);
 implies!(Admin => Active as active);
 
 /// A signed-in account that is not deactivated: Pending members and accounts without an

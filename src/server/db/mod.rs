@@ -14,6 +14,7 @@ pub mod personal_tokens;
 pub mod principals;
 pub mod sessions;
 pub mod sql;
+pub mod sso;
 pub mod throttle;
 pub mod users;
 

@@ -17,13 +17,17 @@ pub async fn insert<'e>(
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO organizations (title, seats, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        "INSERT INTO organizations (title, seats, created_by, created_at, updated_at, sso_key) \
+         VALUES ($1, $2, $3, $4, $4, $5) RETURNING id",
     )
     .bind(title)
     .bind(seats)
     .bind(created_by)
     .bind(now)
+    // Its key in single sign-on addresses: random, and never changed.
+    .bind(hex::encode(
+        crate::server::auth::secrets::random_bytes::<12>(),
+    ))
     .fetch_one(ex)
     .await
 }

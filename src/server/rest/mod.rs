@@ -10,6 +10,7 @@ mod meta;
 mod organization;
 mod password_reset;
 mod responses;
+mod sso;
 mod tokens;
 
 use std::sync::LazyLock;
@@ -71,6 +72,7 @@ Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\
         (name = "current-user", description = "The caller's own account: name, password, sessions and API token."),
         (name = "tokens", description = "Personal access tokens (Label Studio's JWT refresh and access tokens), and the organization's token settings and session policy."),
         (name = "password-reset", description = "A forgotten password: a link by mail, then a new password."),
+        (name = "sso", description = "Single sign-on: the organization's identity provider settings."),
         (name = "meta", description = "This document and the health check."),
     )
 )]
@@ -145,6 +147,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             tokens::get_session_policy,
             tokens::change_session_policy
         ))
+        .routes(routes!(sso::get_oidc, sso::change_oidc, sso::delete_oidc))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .routes(routes!(invites::get_link))
@@ -194,6 +197,12 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .route(
             "/jwt/settings/",
             get(tokens::get_settings).post(tokens::change_settings),
+        )
+        .route(
+            "/oidc/settings/",
+            get(sso::get_oidc)
+                .post(sso::change_oidc)
+                .delete(sso::delete_oidc),
         )
         .route(
             "/session-policy",
