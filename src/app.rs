@@ -13,8 +13,8 @@ use crate::{
     pages::{
         account::AccountPage, activity::ActivityPage, forgot_password::ForgotPasswordPage,
         home::HomePage, login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
-        reset_password::ResetPasswordPage, signup::SignupPage, sso_failed::SsoFailedPage,
-        verify_email::VerifyEmailPage,
+        reset_password::ResetPasswordPage, signup::SignupPage, sso::SsoPage,
+        sso_failed::SsoFailedPage, verify_email::VerifyEmailPage,
     },
 };
 
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/user/account") view={Lazy::<Account>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/organization") view={Lazy::<Organization>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/organization/activity") view={Lazy::<Activity>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organization/sso") view={Lazy::<Sso>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/sso/failed") view={Lazy::<SsoFailed>::new()} ssr=SsrMode::Async />
                 </Routes>
             </main>
@@ -100,4 +101,5 @@ lazy_page! {
     Organization => OrganizationPage,
     Activity => ActivityPage,
     SsoFailed => SsoFailedPage,
+    Sso => SsoPage,
 }

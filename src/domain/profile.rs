@@ -169,7 +169,7 @@ mod tests {
                 serde_json::Value::from(method.as_str())
             );
         }
-        assert_eq!(SignInMethod::parse("sso"), None);
+        assert_eq!(SignInMethod::parse("saml"), None);
     }
 
     use super::*;

@@ -9,5 +9,6 @@ pub mod not_found;
 pub mod organization;
 pub mod reset_password;
 pub mod signup;
+pub mod sso;
 pub mod sso_failed;
 pub mod verify_email;

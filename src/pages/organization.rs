@@ -124,6 +124,13 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             <p class="hint">"Every change to the organization and its members, with who made it and when."</p>
         </section>
         <TokenSettingsForm />
+        <section class="card">
+            <div class="card-header">
+                <h2>"Single sign-on"</h2>
+                <A href="/organization/sso">"Set up single sign-on"</A>
+            </div>
+            <p class="hint">"Let people sign in through your identity provider, with roles from its groups."</p>
+        </section>
         <Show when=move || inviting.get()>
             <InviteModal on_close=close_invite on_sent=invited />
         </Show>

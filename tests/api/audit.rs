@@ -29,8 +29,9 @@ crate::on_both_databases!(
 
 /// Server functions that change nothing (the completeness test skips them; any other needs a
 /// driver below).
-const READ_ONLY_SERVER_FNS: [&str; 14] = [
+const READ_ONLY_SERVER_FNS: [&str; 15] = [
     "auth/current_user",
+    "sso/oidc_settings",
     "account/api_token_accepted",
     "tokens/list",
     "tokens/settings",
@@ -289,6 +290,8 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "POST /api/token/blacklist/",
         "POST /api/jwt/settings",
         "PATCH /api/session-policy/",
+        "POST /api/oidc/settings",
+        "DELETE /api/oidc/settings",
     ];
     assert_eq!(
         mutating,
@@ -465,6 +468,51 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                         ok(app
                             .api(Method::POST, "/api/jwt/settings", &owner)
                             .json(&json!({ "api_token_ttl_days": 30 }))
+                            .send()
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "POST /api/oidc/settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "sso.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({"protocol": "oidc", "created": true}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::POST, "/api/oidc/settings", &owner)
+                            .json(&json!({"issuer": "https://login.example.com", "client_id": "gatehouse", "client_secret": "s3cret"}))
+                            .send()
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "DELETE /api/oidc/settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "sso.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({"protocol": "oidc", "deleted": true}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::DELETE, "/api/oidc/settings", &owner)
                             .send()
                             .await)
                         .await;
@@ -751,6 +799,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "tokens/create",
         "tokens/revoke",
         "tokens/save_settings",
+        "sso/save_oidc_settings",
         "account/reset_api_token",
         "account/rename",
         "account/change_password",
@@ -926,6 +975,35 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                             ("legacy_api_tokens_enabled", "on".into()),
                             ("api_tokens_enabled", "on".into()),
                             ("api_token_ttl_days", "60".into()),
+                        ],
+                    ),
+                )
+                .await;
+            }
+            "sso/save_oidc_settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "sso.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by form",
+                        details: json!({"protocol": "oidc"}),
+                    },
+                    call(
+                        app.client.clone(),
+                        vec![
+                            ("issuer", "https://sso.example.com".into()),
+                            ("client_id", "gatehouse-form".into()),
+                            ("scopes", "openid email".into()),
+                            ("domain", "".into()),
+                            ("mapping_email", "email".into()),
+                            ("mapping_groups", "groups".into()),
+                            ("default_role", "NOT_ACTIVATED".into()),
+                            ("mapping_role[0]", "ADMINISTRATOR".into()),
+                            ("mapping_group[0]", "admins".into()),
                         ],
                     ),
                 )

@@ -338,6 +338,24 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         (
             Method::GET,
+            "/api/oidc/settings".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::POST,
+            "/api/oidc/settings".into(),
+            json!({"issuer": "https://login.example.com", "client_id": "gatehouse"}),
+            Rule::OwnerOnly(200),
+        ),
+        (
+            Method::DELETE,
+            "/api/oidc/settings".into(),
+            json!(null),
+            Rule::OwnerOnly(204),
+        ),
+        (
+            Method::GET,
             "/api/session-policy/".into(),
             json!(null),
             Rule::Admins(200),
@@ -481,6 +499,20 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::ActiveWith(404),
         ),
         ("tokens/settings", vec![], Rule::Admins(200)),
+        ("sso/oidc_settings", vec![], Rule::Admins(200)),
+        (
+            "sso/save_oidc_settings",
+            vec![
+                ("issuer", "https://login.example.com"),
+                ("client_id", "gatehouse"),
+                ("scopes", "openid email"),
+                ("domain", ""),
+                ("mapping_email", "email"),
+                ("mapping_groups", "groups"),
+                ("default_role", "NOT_ACTIVATED"),
+            ],
+            Rule::OwnerOnly(200),
+        ),
         (
             "tokens/save_settings",
             vec![

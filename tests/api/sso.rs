@@ -160,8 +160,14 @@ async fn to_callback(app: &TestApp, browser: &Client, email: &str) -> String {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    follow_to_callback(app, browser, absolute(app, &location(&res))).await
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let next = regex::Regex::new(r#"<a id="continue" href="([^"]+)""#)
+        .unwrap()
+        .captures(&html)
+        .unwrap_or_else(|| panic!("no way on in {html}"))[1]
+        .replace("&amp;", "&");
+    follow_to_callback(app, browser, absolute(app, &next)).await
 }
 
 /// From `next` (the organization's sign-in address, or the provider's) up to the callback.
@@ -667,7 +673,46 @@ async fn sso_settings_are_the_owners_and_a_domain_signs_in_one_organization(back
     assert_eq!(location(&res), "/sso/failed?reason=unknown_domain");
 }
 
+async fn sso_required_refuses_members_passwords_but_not_the_owners(backend: Backend) {
+    let s = set_up(backend, json!({})).await;
+    let member = s.app.add_member(Role::Manager).await;
+    let owner_email = s.app.whoami(&s.app.client).await.email;
+    s.app
+        .api(Method::POST, "/api/oidc/settings", &s.owner)
+        .json(&json!({"sso_required": true}))
+        .json_ok::<Value>()
+        .await;
+    let res = s
+        .app
+        .log_in_with(&new_client(), &member.email, PASSWORD)
+        .await;
+    let message = server_fn_error(res, StatusCode::FORBIDDEN).await;
+    assert!(message.contains("Continue with SSO"), "{message}");
+    // The Owner keeps a password, for when the provider fails.
+    let res = s
+        .app
+        .log_in_with(&new_client(), &owner_email, PASSWORD)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    // API tokens keep working.
+    let token = s.app.token(&member.client).await;
+    assert_eq!(s.app.organization(&token).await.id, s.app.org_id().await);
+    // No password reset for them either.
+    let row = s.app.member_row(&member.email).await;
+    let res = s
+        .app
+        .server_fn(
+            &s.app.client,
+            "members/send_password_reset",
+            &[("user_id", &row.user_id.to_string())],
+        )
+        .await;
+    let message = server_fn_error(res, StatusCode::CONFLICT).await;
+    assert!(message.contains("requires single sign-on"), "{message}");
+}
+
 crate::on_both_databases!(
+    sso_required_refuses_members_passwords_but_not_the_owners,
     sso_just_in_time_accounts_get_the_role_of_their_groups,
     sso_roles_follow_the_groups_at_every_sign_in,
     sso_manual_role_management_maps_only_new_accounts_and_the_owner_is_never_changed,

@@ -150,6 +150,17 @@ pub async fn send_to_member(state: &AppState, me: &Admin, user_id: i64) -> Resul
             "This member is deactivated and cannot sign in; restore their role first.".into(),
         ));
     }
+    if crate::server::sso::settings::sso_required_for(
+        state.db.pool(),
+        me.organization_id(),
+        Some(role),
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(
+            "This organization requires single sign-on, so its members have no password to reset: they sign in through the identity provider.".into(),
+        ));
+    }
     let client = me.origin().client.to_string();
     count_request_from(state, &client).await?;
     let email = db::users::email_of(state.db.pool(), user_id)
@@ -185,7 +196,22 @@ async fn can_reset(state: &AppState, user_id: i64) -> Result<bool, AppError> {
     let principal = db::principals::by_user_id(state.db.pool(), user_id)
         .await
         .or_internal("reading a membership")?;
-    Ok(!principal.is_some_and(|p| p.role == Some(Role::Deactivated)))
+    let Some(principal) = principal else {
+        return Ok(true);
+    };
+    if principal.role == Some(Role::Deactivated) {
+        return Ok(false);
+    }
+    // A member who must sign in through single sign-on has no password to reset.
+    match principal.organization_id {
+        Some(organization) => Ok(!crate::server::sso::settings::sso_required_for(
+            state.db.pool(),
+            organization,
+            principal.role,
+        )
+        .await?),
+        None => Ok(true),
+    }
 }
 
 /// What became of a reset mail.
@@ -289,6 +315,13 @@ pub async fn confirm(
             .or_internal("reading a role")?;
         if role == Some(Role::Deactivated) {
             return Err(invalid_link());
+        }
+        if crate::server::sso::settings::sso_required_for(&mut **change.tx(), organization, role)
+            .await?
+        {
+            return Err(AppError::Forbidden(
+                crate::server::sso::settings::SSO_REQUIRED.into(),
+            ));
         }
         let email = db::users::email_of(&mut **change.tx(), user_id)
             .await

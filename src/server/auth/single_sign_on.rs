@@ -270,13 +270,7 @@ async fn link(
                 "the identity was linked by a concurrent sign-in",
             ))
         }
-        Err(e) => {
-            return Err(AppError::from(crate::server::error::internal(
-                "linking an SSO identity",
-                e,
-            ))
-            .into())
-        }
+        Err(e) => return Err(crate::server::error::internal("linking an SSO identity", e).into()),
     }
     let target = Target::User {
         id: user_id,
@@ -380,11 +374,7 @@ async fn apply_groups(
                     ))
                 }
                 Err(e) => {
-                    return Err(AppError::from(crate::server::error::internal(
-                        "joining an organization",
-                        e,
-                    ))
-                    .into())
+                    return Err(crate::server::error::internal("joining an organization", e).into())
                 }
             }
             change

@@ -8,7 +8,7 @@ pub mod settings;
 
 use axum::{
     extract::{Path, Query, Request, State},
-    http::{header, request::Parts, HeaderMap, HeaderValue},
+    http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
     routing::get,
     Router,
@@ -18,14 +18,21 @@ use serde_json::json;
 
 use super::{
     audit::{Actor, Event, Target},
-    auth::{secrets, sessions, signin::Next, single_sign_on::Failed},
+    auth::{
+        self, secrets, sessions,
+        signin::Next,
+        single_sign_on::{Answer, Failed},
+        Admin,
+    },
     change::Change,
     db,
     error::{ApiError, OrInternal},
     origin::RequestOrigin,
     AppState,
 };
-use crate::domain::{Action, AppError, EmailAddress, Protocol, SsoProblem};
+use crate::domain::{
+    role_from_groups, Action, AppError, EmailAddress, Mapped, Protocol, Role, SsoProblem,
+};
 
 pub use oidc::Providers;
 
@@ -54,12 +61,7 @@ pub struct StartQuery {
 
 /// "Continue with SSO": the address's domain finds the organization, and the browser goes on to
 /// its identity provider's sign-in (with the address as a hint).
-async fn start(
-    State(state): State<AppState>,
-    Query(query): Query<StartQuery>,
-    request: Request,
-) -> Response {
-    let (parts, _) = request.into_parts();
+async fn start(State(state): State<AppState>, Query(query): Query<StartQuery>) -> Response {
     let email = query.email;
     let Ok(address) = EmailAddress::parse(&email) else {
         return failed_page(SsoProblem::UnknownDomain, None);
@@ -68,11 +70,7 @@ async fn start(
     let found = match db::sso::by_domain(state.db.pool(), domain).await {
         Ok(found) => found,
         Err(e) => {
-            return error_page(
-                &state,
-                &parts,
-                AppError::from(super::error::internal("finding an SSO domain", e)),
-            )
+            return ApiError(super::error::internal("finding an SSO domain", e)).into_response()
         }
     };
     let Some(found) = found else {
@@ -86,13 +84,57 @@ async fn start(
     let hint = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("login_hint", address.as_str())
         .finish();
-    Redirect::to(&format!("/sso/{key}/{}/login?{hint}", found.protocol)).into_response()
+    // A page that moves on by itself, not a redirect: a form's answer that redirects to another
+    // site breaks the pages' `form-action 'self'` policy in browsers that apply it to redirects.
+    let next = format!("/sso/{key}/{}/login?{hint}", found.protocol);
+    page(
+        "Continuing to single sign-on",
+        &format!(
+            r#"<meta http-equiv="refresh" content="0;url={url}">"#,
+            url = escape(&next)
+        ),
+        &format!(
+            r#"<section class="card notice"><h1>Continuing to your identity provider…</h1><p><a id="continue" href="{url}">Continue</a></p></section>"#,
+            url = escape(&next)
+        ),
+    )
+}
+
+/// A small page of the server's own (outside the app): `head` and `body` are HTML.
+fn page(title: &str, head: &str, body: &str) -> Response {
+    let html = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">{head}<title>{title} · Gatehouse</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/pkg/gatehouse.css"></head><body><main class="page">{body}</main></body></html>"#,
+        title = escape(title)
+    );
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(html),
+    )
+        .into_response()
+}
+
+/// Text made safe to put in HTML, attributes included.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct LoginQuery {
     login_hint: Option<String>,
+    /// "Test sign-in" from the SSO page: the answer is shown, nobody is signed in.
+    test: Option<String>,
 }
 
 /// Sends the browser to the organization's OpenID Connect provider.
@@ -108,7 +150,24 @@ async fn oidc_login(
         Err(e) => return ApiError(e).into_response(),
     };
     let hint = query.login_hint;
-    match begin_oidc(&state, &key, &parts.headers, &origin, hint.as_deref()).await {
+    let tester = if query.test.is_some() {
+        match auth::authorize::<Admin>(&state, &parts, auth::Scope::Own).await {
+            Ok(admin) => Some(admin),
+            Err(e) => return ApiError(e).into_response(),
+        }
+    } else {
+        None
+    };
+    match begin_oidc(
+        &state,
+        &key,
+        &parts.headers,
+        &origin,
+        hint.as_deref(),
+        tester.as_ref(),
+    )
+    .await
+    {
         Ok(response) => response,
         Err((organization, failed)) => fail(&state, organization, &origin, failed).await,
     }
@@ -120,9 +179,16 @@ async fn begin_oidc(
     headers: &HeaderMap,
     origin: &RequestOrigin,
     hint: Option<&str>,
+    tester: Option<&Admin>,
 ) -> Result<Response, (Option<i64>, Failed)> {
     let organization_id = organization(state, key).await.map_err(|f| (None, f))?;
     let at = |f| (Some(organization_id), f);
+    if tester.is_some_and(|t| t.organization_id() != organization_id) {
+        return Err(at(Failed::problem(
+            SsoProblem::NotConfigured,
+            "a test sign-in of another organization",
+        )));
+    }
     let settings = settings::oidc(state.db.pool(), organization_id)
         .await
         .map_err(|e| at(e.into()))?
@@ -151,11 +217,11 @@ async fn begin_oidc(
             id_hash: &secrets::hash(&request_state),
             organization_id,
             protocol: Protocol::Oidc,
-            purpose: "sign_in",
+            purpose: if tester.is_some() { "test" } else { "sign_in" },
             browser_hash: &secrets::hash(&browser),
             nonce: Some(&started.nonce),
             pkce_verifier: Some(&started.pkce_verifier),
-            user_id: None,
+            user_id: tester.map(|t| t.user_id()),
             now,
             expires_at: now + REQUEST_LIFETIME,
         },
@@ -192,7 +258,8 @@ async fn oidc_callback(
         Err(e) => return ApiError(e).into_response(),
     };
     match finish_oidc(&state, &key, &parts.headers, &origin, query).await {
-        Ok(Next::SignedIn(session)) => {
+        Ok(Finished::Tested(preview)) => preview,
+        Ok(Finished::SignedIn(Next::SignedIn(session))) => {
             let mut response = Redirect::to("/").into_response();
             if let Ok(cookie) = HeaderValue::from_str(session.set_cookie()) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -209,7 +276,7 @@ async fn finish_oidc(
     headers: &HeaderMap,
     origin: &RequestOrigin,
     query: CallbackQuery,
-) -> Result<Next, (Option<i64>, Failed)> {
+) -> Result<Finished, (Option<i64>, Failed)> {
     let organization_id = organization(state, key).await.map_err(|f| (None, f))?;
     let at = |f| (Some(organization_id), f);
     let Some(request_state) = query.state.filter(|s| !s.is_empty()) else {
@@ -277,6 +344,12 @@ async fn finish_oidc(
     )
     .await
     .map_err(at)?;
+    if request.purpose == "test" {
+        return preview(state, organization_id, &settings.common, &answer)
+            .await
+            .map(Finished::Tested)
+            .map_err(|e| at(e.into()));
+    }
     let old_session = sessions::cookie(headers, origin.https);
     super::auth::single_sign_on::sign_in(
         state,
@@ -287,7 +360,117 @@ async fn finish_oidc(
         old_session,
     )
     .await
+    .map(Finished::SignedIn)
     .map_err(at)
+}
+
+/// How a callback ended well.
+enum Finished {
+    SignedIn(Next),
+    /// A test sign-in: the page that shows the answer.
+    Tested(Response),
+}
+
+/// The page a test sign-in ends on: what the provider said, and what it would do here.
+async fn preview(
+    state: &AppState,
+    organization_id: i64,
+    settings: &settings::Common,
+    answer: &Answer,
+) -> Result<Response, AppError> {
+    let pool = state.db.pool();
+    let identity = db::sso::find_identity(pool, organization_id, &answer.issuer, &answer.subject)
+        .await
+        .or_internal("finding an SSO identity")?;
+    let user_id = match &identity {
+        Some(identity) => Some(identity.user_id),
+        None => db::users::find_by_email(pool, &answer.email)
+            .await
+            .or_internal("finding a user")?
+            .map(|u| u.id),
+    };
+    let principal = match user_id {
+        Some(id) => db::principals::by_user_id(pool, id)
+            .await
+            .or_internal("reading a membership")?,
+        None => None,
+    };
+    let here = principal
+        .as_ref()
+        .filter(|p| p.organization_id == Some(organization_id));
+    let current = here.and_then(|p| p.role);
+    let outcome = match (&principal, here, &identity) {
+        (Some(_), None, _)
+            if principal
+                .as_ref()
+                .is_some_and(|p| p.organization_id.is_some()) =>
+        {
+            SsoProblem::OtherOrganization.message().to_owned()
+        }
+        (Some(_), None, None) => SsoProblem::AccountExists.message().to_owned(),
+        (Some(_), Some(_), None) if !settings.link_existing_by_email => {
+            SsoProblem::AccountExists.message().to_owned()
+        }
+        _ => {
+            let decided = role_from_groups(
+                &settings.roles_groups,
+                &answer.groups,
+                current,
+                settings.manual_role_management,
+                settings.default_role,
+            );
+            match (decided, current) {
+                (Mapped::Keep, Some(role)) => format!(
+                    "Would sign in {} and keep the role {}.",
+                    answer.email,
+                    role.label()
+                ),
+                (Mapped::Keep, None) => format!(
+                    "Would make the account {} as {}.",
+                    answer.email,
+                    settings.default_role.label()
+                ),
+                (Mapped::Role(Role::Deactivated), _) => format!(
+                    "Would deactivate {}: none of their groups is mapped.",
+                    answer.email
+                ),
+                (Mapped::Role(role), Some(from)) if role == from => {
+                    format!("Would sign in {} as {}.", answer.email, role.label())
+                }
+                (Mapped::Role(role), Some(from)) => format!(
+                    "Would change {} from {} to {} and sign them in.",
+                    answer.email,
+                    from.label(),
+                    role.label()
+                ),
+                (Mapped::Role(role), None) => format!(
+                    "Would make the account {} as {} (Pending when no seat is free).",
+                    answer.email,
+                    role.label()
+                ),
+            }
+        }
+    };
+    let groups = if answer.groups.is_empty() {
+        "<em>none</em>".to_owned()
+    } else {
+        answer
+            .groups
+            .iter()
+            .map(|g| format!("<code>{}</code>", escape(g)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let body = format!(
+        r#"<section class="card" data-testid="sso-test-result"><h1>Test sign-in</h1><p class="hint">Nobody was signed in.</p><dl class="facts"><dt>Issuer</dt><dd><code>{issuer}</code></dd><dt>Subject</dt><dd><code>{subject}</code></dd><dt>Email</dt><dd>{email}</dd><dt>Name</dt><dd>{first} {last}</dd><dt>Groups</dt><dd>{groups}</dd></dl><p data-testid="sso-test-outcome"><strong>{outcome}</strong></p><p><a href="/organization/sso">Back to the single sign-on settings</a></p></section>"#,
+        issuer = escape(&answer.issuer),
+        subject = escape(&answer.subject),
+        email = escape(answer.email.as_str()),
+        first = escape(&answer.first_name),
+        last = escape(&answer.last_name),
+        outcome = escape(&outcome),
+    );
+    Ok(page("Test sign-in", "", &body))
 }
 
 /// The organization whose SSO key is `key`.
@@ -411,8 +594,4 @@ fn failed_page(problem: SsoProblem, reference: Option<&str>) -> Response {
         query.append_pair("reference", reference);
     }
     Redirect::to(&format!("{FAILED_PATH}?{}", query.finish())).into_response()
-}
-
-fn error_page(_state: &AppState, _parts: &Parts, e: AppError) -> Response {
-    ApiError(e).into_response()
 }

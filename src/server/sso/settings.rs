@@ -79,6 +79,25 @@ pub async fn oidc(
         .map_err(|e| AppError::Internal(format!("the stored OIDC settings cannot be read: {e}")))
 }
 
+/// What a member of an organization that requires single sign-on is told when they try a
+/// password.
+pub const SSO_REQUIRED: &str = "Your organization signs in through single sign-on: use \"Continue with SSO\" on the sign-in page.";
+
+/// Whether a member with `role` must sign in through single sign-on: the organization requires
+/// it, and they are not its Owner (who keeps a password for when the provider fails).
+pub async fn sso_required_for(
+    ex: impl sqlx::AnyExecutor<'_>,
+    organization_id: i64,
+    role: Option<Role>,
+) -> Result<bool, AppError> {
+    if role == Some(Role::Owner) {
+        return Ok(false);
+    }
+    Ok(oidc(ex, organization_id)
+        .await?
+        .is_some_and(|s| s.common.sso_required))
+}
+
 /// The addresses of the organization's SSO endpoints, on the server's public origin.
 pub struct Addresses {
     pub base: String,

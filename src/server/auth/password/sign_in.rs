@@ -51,6 +51,15 @@ pub async fn sign_in(
         tracing::info!(client = %client, user_id, "refused a login: deactivated");
         return Err(Refusal::Deactivated.into());
     }
+    if let Some(p) = principal.as_ref().filter(|p| p.organization_id.is_some()) {
+        let organization = p.organization_id.unwrap_or_default();
+        if crate::server::sso::settings::sso_required_for(pool, organization, p.role).await? {
+            tracing::info!(client = %client, user_id, "refused a login: the organization requires SSO");
+            return Err(AppError::Forbidden(
+                crate::server::sso::settings::SSO_REQUIRED.into(),
+            ));
+        }
+    }
     let token = invite_token
         .map(str::trim)
         .filter(|t| !t.is_empty())

@@ -1,0 +1,75 @@
+//! The single sign-on settings as the SSO page reads and saves them.
+
+use leptos::prelude::*;
+
+use crate::domain::{AppError, OidcSettings};
+
+/// The organization's OpenID Connect settings (Owner and Administrators), never the secret.
+#[server(prefix = "/_sfn", endpoint = "sso/oidc_settings")]
+pub async fn get_oidc_settings() -> Result<OidcSettings, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::Admin, sso::settings};
+    authorized(|state, me: Admin| async move { settings::oidc_settings(&state, &me).await }).await
+}
+
+/// Saves the OpenID Connect settings (Owner only). The switches are checkboxes (sent when on);
+/// an empty client secret keeps the stored one; the mappings are the table's rows
+/// (`mapping_role[i]`, `mapping_group[i]`), blank ones left out.
+#[server(prefix = "/_sfn", endpoint = "sso/save_oidc_settings")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_oidc_settings(
+    issuer: String,
+    client_id: String,
+    client_secret: Option<String>,
+    scopes: String,
+    domain: String,
+    mapping_email: String,
+    mapping_groups: String,
+    default_role: String,
+    link_existing_by_email: Option<String>,
+    sso_required: Option<String>,
+    manual_role_management: Option<String>,
+    mapping_role: Option<Vec<String>>,
+    mapping_group: Option<Vec<String>>,
+) -> Result<OidcSettings, AppError> {
+    use super::ssr::*;
+    use crate::{
+        domain::{MappedRole, Role, RoleGroup},
+        server::{
+            auth::Owner,
+            sso::settings::{self, OidcChange},
+        },
+    };
+    authorized(|state, me: Owner| async move {
+        let mut mappings = Vec::new();
+        let roles = mapping_role.unwrap_or_default();
+        let groups = mapping_group.unwrap_or_default();
+        for (role, group) in roles.iter().zip(groups.iter()) {
+            if group.trim().is_empty() {
+                continue;
+            }
+            let role = role
+                .parse::<Role>()
+                .and_then(MappedRole::new)
+                .map_err(|e| AppError::invalid("roles_groups", e.to_string()))?;
+            mappings.push(RoleGroup(role, group.trim().to_owned()));
+        }
+        let change = OidcChange {
+            issuer: Some(issuer),
+            client_id: Some(client_id),
+            client_secret: client_secret.filter(|s| !s.is_empty()),
+            scopes: Some(scopes),
+            domain: Some(domain),
+            mapping_email: Some(mapping_email),
+            mapping_groups: Some(mapping_groups),
+            roles_groups: Some(mappings),
+            default_role: Some(default_role.parse::<Role>()?),
+            link_existing_by_email: Some(link_existing_by_email.is_some()),
+            sso_required: Some(sso_required.is_some()),
+            manual_role_management: Some(manual_role_management.is_some()),
+            ..OidcChange::default()
+        };
+        settings::change_oidc(&state, &me, change).await
+    })
+    .await
+}
