@@ -1,5 +1,8 @@
 //! The single sign-on settings as the SSO page reads and saves them.
 
+// The settings form has a field per setting, and a server function takes them as arguments.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::domain::{AppError, OidcSettings};
@@ -16,7 +19,6 @@ pub async fn get_oidc_settings() -> Result<OidcSettings, AppError> {
 /// an empty client secret keeps the stored one; the mappings are the table's rows
 /// (`mapping_role[i]`, `mapping_group[i]`), blank ones left out.
 #[server(prefix = "/_sfn", endpoint = "sso/save_oidc_settings")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_oidc_settings(
     issuer: String,
     client_id: String,
@@ -72,4 +74,20 @@ pub async fn save_oidc_settings(
         settings::change_oidc(&state, &me, change).await
     })
     .await
+}
+
+/// The signed-in account's single sign-on identities (the Account page).
+#[server(prefix = "/_sfn", endpoint = "sso/identities")]
+pub async fn list_identities() -> Result<crate::domain::SsoIdentities, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::SignedIn, sso::identities};
+    authorized(|state, me: SignedIn| async move { identities::list(&state, &me).await }).await
+}
+
+/// Unlinks one of the signed-in account's identities (refused while it has no password).
+#[server(prefix = "/_sfn", endpoint = "sso/unlink")]
+pub async fn unlink_identity(id: i64) -> Result<(), AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::SignedIn, sso::identities};
+    authorized(|state, me: SignedIn| async move { identities::unlink(&state, &me, id).await }).await
 }

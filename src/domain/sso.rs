@@ -343,10 +343,12 @@ pub enum SsoProblem {
     OtherOrganization,
     /// The member is deactivated (by an administrator, or by their groups).
     Deactivated,
+    /// Linking from the Account page: the provider gave another address than the account's.
+    OtherAddress,
 }
 
 impl SsoProblem {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::NotConfigured,
         Self::UnknownDomain,
         Self::ProviderRefused,
@@ -358,6 +360,7 @@ impl SsoProblem {
         Self::AccountExists,
         Self::OtherOrganization,
         Self::Deactivated,
+        Self::OtherAddress,
     ];
 
     pub fn code(self) -> &'static str {
@@ -373,6 +376,7 @@ impl SsoProblem {
             Self::AccountExists => "account_exists",
             Self::OtherOrganization => "other_organization",
             Self::Deactivated => "deactivated",
+            Self::OtherAddress => "other_address",
         }
     }
 
@@ -394,6 +398,30 @@ impl SsoProblem {
             Self::AccountExists => "An account with this address already exists. Sign in with your password, then link single sign-on from your Account page.",
             Self::OtherOrganization => "Your account belongs to another organization, so it cannot sign in through this one's identity provider. Sign in with your password.",
             Self::Deactivated => "Your account in this organization is deactivated. Ask its Owner or an Administrator to restore it (or, when roles follow your groups, to add you to a group that gives one).",
+            Self::OtherAddress => "Your identity provider signed you in with another address than this account's, so nothing was linked. Sign in there as yourself and try again.",
         }
     }
+}
+
+/// A single sign-on identity linked to the signed-in account, as the Account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub id: i64,
+    pub protocol: Protocol,
+    /// The provider: its issuer (OIDC) or entity id (SAML).
+    pub issuer: String,
+    /// The address the provider gave the last time.
+    pub email: String,
+    /// RFC 3339 in UTC.
+    pub linked_at: String,
+    pub last_sign_in_at: Option<String>,
+}
+
+/// The account's identities, whether it has a password (without one, the last identity cannot be
+/// unlinked), and where linking one starts, when the organization has a provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoIdentities {
+    pub identities: Vec<IdentityView>,
+    pub has_password: bool,
+    pub link_url: Option<String>,
 }

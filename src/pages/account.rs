@@ -8,8 +8,8 @@ use crate::{
     api::account::{api_token_accepted, get_api_token, ResetApiToken},
     components::{
         account::{
-            name::NameForm, password::PasswordForm, personal_tokens::PersonalTokens,
-            sessions::SessionList,
+            identities::SsoIdentityList, name::NameForm, password::PasswordForm,
+            personal_tokens::PersonalTokens, sessions::SessionList,
         },
         copy_button::CopyButton,
         error_line::ErrorLine,
@@ -43,6 +43,7 @@ pub fn AccountPage() -> impl IntoView {
                 <NameForm />
                 <PasswordForm token_changed=Callback::new(move |()| token_version.update(|v| *v += 1)) />
                 <SessionList />
+                <SsoIdentityList />
                 <Show when=move || active>
                     <ApiToken version=token_version />
                     <PersonalTokens />

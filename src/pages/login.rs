@@ -55,7 +55,7 @@ pub fn LoginPage() -> impl IntoView {
             <form method="get" action="/sso/start" class="sso-start" data-testid="sso-start">
                 <h2>"Single sign-on"</h2>
                 <label>
-                    <span>"Work email"</span>
+                    <span>"Work address"</span>
                     <input type="email" name="email" required autocomplete="username" />
                 </label>
                 <button type="submit">"Continue with SSO"</button>

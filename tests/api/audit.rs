@@ -29,9 +29,10 @@ crate::on_both_databases!(
 
 /// Server functions that change nothing (the completeness test skips them; any other needs a
 /// driver below).
-const READ_ONLY_SERVER_FNS: [&str; 15] = [
+const READ_ONLY_SERVER_FNS: [&str; 16] = [
     "auth/current_user",
     "sso/oidc_settings",
+    "sso/identities",
     "account/api_token_accepted",
     "tokens/list",
     "tokens/settings",
@@ -800,6 +801,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "tokens/revoke",
         "tokens/save_settings",
         "sso/save_oidc_settings",
+        "sso/unlink",
         "account/reset_api_token",
         "account/rename",
         "account/change_password",
@@ -1066,6 +1068,33 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                             ("new_password", "changed by form".into()),
                         ],
                     ),
+                )
+                .await;
+            }
+            "sso/unlink" => {
+                // An identity the admin linked before (as signing in through a provider does).
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO sso_identities (organization_id, protocol, issuer, subject, user_id, email, created_at) \
+                     VALUES ($1, 'oidc', 'https://login.example.com', 'sub-1', $2, $3, 0) RETURNING id",
+                )
+                .bind(org)
+                .bind(admin.id)
+                .bind(&admin.email)
+                .fetch_one(app.db().pool())
+                .await
+                .unwrap();
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "sso.account_unlinked",
+                        actor: &admin.email,
+                        target: &admin.email,
+                        details: json!({"protocol": "oidc", "issuer": "https://login.example.com", "subject": "sub-1"}),
+                    },
+                    call(admin.client.clone(), vec![("id", id.to_string())]),
                 )
                 .await;
             }

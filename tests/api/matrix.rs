@@ -544,6 +544,12 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::SignedInWith(404),
         ),
         ("account/end_other_sessions", vec![], Rule::SignedIn),
+        ("sso/identities", vec![], Rule::SignedIn),
+        (
+            "sso/unlink",
+            vec![("id", "999999")],
+            Rule::SignedInWith(404),
+        ),
         (
             "verification/confirm",
             vec![("token", "ghv_not-a-token")],

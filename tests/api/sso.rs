@@ -711,7 +711,141 @@ async fn sso_required_refuses_members_passwords_but_not_the_owners(backend: Back
     assert!(message.contains("requires single sign-on"), "{message}");
 }
 
+async fn sso_identities(app: &TestApp, client: &Client) -> Value {
+    let res = app.server_fn(client, "sso/identities", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+async fn sso_a_member_links_and_unlinks_their_identity_from_the_account_page(backend: Backend) {
+    let s = set_up(backend, json!({})).await;
+    let member = s.app.add_member(Role::Reviewer).await;
+    let found = sso_identities(&s.app, &member.client).await;
+    assert_eq!(found["identities"], json!([]));
+    assert_eq!(found["has_password"], true);
+    let link = found["link_url"]
+        .as_str()
+        .expect("a provider to link")
+        .to_owned();
+    // The provider signs in someone with another address: nothing is linked.
+    s.provider
+        .account(
+            "other",
+            json!({"email": member.email.replace('@', "+x@"), "email_verified": true}),
+        )
+        .await;
+    let other = link.replace(
+        &format!("login_hint={}", member.email.replace('@', "%40")),
+        "login_hint=other",
+    );
+    let url = follow_to_callback(&s.app, &member.client, s.app.url(&other)).await;
+    assert_eq!(
+        failure(&callback(&member.client, &url).await).as_deref(),
+        Some("other_address")
+    );
+    // Their own address: linked.
+    s.provider
+        .account(
+            "m",
+            json!({"email": member.email, "email_verified": true, "groups": ["annotators"]}),
+        )
+        .await;
+    let url = follow_to_callback(&s.app, &member.client, s.app.url(&link)).await;
+    assert_eq!(
+        callback(&member.client, &url).await,
+        "/user/account?linked=1"
+    );
+    let found = sso_identities(&s.app, &member.client).await;
+    let identities = found["identities"].as_array().unwrap();
+    assert_eq!(identities.len(), 1);
+    assert_eq!(identities[0]["issuer"], s.provider.issuer.as_str());
+    // Signing in through the provider now reaches the member's account (linking by address is off).
+    let (browser, landed) = sign_in_at_login_url(&s, &member.email).await;
+    assert_eq!(landed, "/");
+    assert_eq!(s.app.whoami(&browser).await.id, member.id);
+    // Unlinked: the next sign-in through the provider is refused again.
+    let id = identities[0]["id"].as_i64().unwrap().to_string();
+    let res = s
+        .app
+        .server_fn(&member.client, "sso/unlink", &[("id", &id)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        sso_identities(&s.app, &member.client).await["identities"],
+        json!([])
+    );
+    let (_, landed) = sign_in_at_login_url(&s, &member.email).await;
+    assert_eq!(failure(&landed).as_deref(), Some("account_exists"));
+    let actions: Vec<String> = audit_actions(&s.app, &s.owner)
+        .await
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        actions.contains(&"sso.account_unlinked".to_owned()),
+        "{actions:?}"
+    );
+}
+
+async fn sso_an_account_made_by_single_sign_on_keeps_its_only_way_in(backend: Backend) {
+    let s = set_up(backend, json!({})).await;
+    let email = format!("only@{}", s.domain);
+    s.provider
+        .account(
+            "only",
+            json!({"email": email, "email_verified": true, "groups": ["annotators"]}),
+        )
+        .await;
+    let (browser, _) = sign_in(&s.app, &email).await;
+    let found = sso_identities(&s.app, &browser).await;
+    assert_eq!(found["has_password"], false);
+    let id = found["identities"][0]["id"].as_i64().unwrap().to_string();
+    let res = s
+        .app
+        .server_fn(&browser, "sso/unlink", &[("id", &id)])
+        .await;
+    let message = server_fn_error(res, StatusCode::CONFLICT).await;
+    assert!(message.contains("set a password first"), "{message}");
+    assert_eq!(s.app.count("sso_identities").await, 1);
+}
+
+async fn sso_a_test_sign_in_shows_the_answer_and_signs_nobody_in(backend: Backend) {
+    let s = set_up(backend, json!({})).await;
+    let email = format!("tess@{}", s.domain);
+    s.provider
+        .account("tess", json!({"email": email, "email_verified": true, "given_name": "Tess", "groups": ["label-admins", "<b>x</b>"]}))
+        .await;
+    let settings: Value = s
+        .app
+        .api(Method::GET, "/api/oidc/settings", &s.owner)
+        .json_ok()
+        .await;
+    let start = format!(
+        "{}?test=1&login_hint={email}",
+        settings["login_url"].as_str().unwrap()
+    );
+    // Only the organization's Owner and Administrators may run one.
+    let res = new_client().get(&start).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let url = follow_to_callback(&s.app, &s.app.client, start).await;
+    let res = s.app.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Would make the account"), "{html}");
+    assert!(html.contains("as Administrator"), "{html}");
+    assert!(
+        html.contains("&lt;b&gt;x&lt;/b&gt;"),
+        "group names are escaped: {html}"
+    );
+    assert!(!html.contains("<b>x</b>"));
+    assert_eq!(s.app.count("users").await, 1, "nobody was made");
+    assert_eq!(s.app.count("sso_identities").await, 0);
+}
+
 crate::on_both_databases!(
+    sso_a_member_links_and_unlinks_their_identity_from_the_account_page,
+    sso_an_account_made_by_single_sign_on_keeps_its_only_way_in,
+    sso_a_test_sign_in_shows_the_answer_and_signs_nobody_in,
     sso_required_refuses_members_passwords_but_not_the_owners,
     sso_just_in_time_accounts_get_the_role_of_their_groups,
     sso_roles_follow_the_groups_at_every_sign_in,

@@ -1,5 +1,6 @@
 //! The sections of the Account page, each with its own state.
 
+pub mod identities;
 pub mod name;
 pub mod password;
 pub mod personal_tokens;

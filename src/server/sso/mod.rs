@@ -3,6 +3,7 @@
 //! fails ends on `/sso/failed` with a readable reason and a reference, and is logged and written
 //! in the organization's log (`sso.sign_in_failed`).
 
+pub mod identities;
 pub mod oidc;
 pub mod settings;
 
@@ -22,7 +23,7 @@ use super::{
         self, secrets, sessions,
         signin::Next,
         single_sign_on::{Answer, Failed},
-        Admin,
+        Admin, SignedIn,
     },
     change::Change,
     db,
@@ -135,6 +136,8 @@ pub struct LoginQuery {
     login_hint: Option<String>,
     /// "Test sign-in" from the SSO page: the answer is shown, nobody is signed in.
     test: Option<String>,
+    /// "Link" from the Account page: the identity is linked to the signed-in account.
+    link: Option<String>,
 }
 
 /// Sends the browser to the organization's OpenID Connect provider.
@@ -150,13 +153,18 @@ async fn oidc_login(
         Err(e) => return ApiError(e).into_response(),
     };
     let hint = query.login_hint;
-    let tester = if query.test.is_some() {
+    let purpose = if query.test.is_some() {
         match auth::authorize::<Admin>(&state, &parts, auth::Scope::Own).await {
-            Ok(admin) => Some(admin),
+            Ok(admin) => Purpose::Test(admin.organization_id(), admin.user_id()),
+            Err(e) => return ApiError(e).into_response(),
+        }
+    } else if query.link.is_some() {
+        match auth::authorize::<SignedIn>(&state, &parts, auth::Scope::Own).await {
+            Ok(me) => Purpose::Link(me.organization_id(), me.user_id()),
             Err(e) => return ApiError(e).into_response(),
         }
     } else {
-        None
+        Purpose::SignIn
     };
     match begin_oidc(
         &state,
@@ -164,7 +172,7 @@ async fn oidc_login(
         &parts.headers,
         &origin,
         hint.as_deref(),
-        tester.as_ref(),
+        purpose,
     )
     .await
     {
@@ -179,16 +187,25 @@ async fn begin_oidc(
     headers: &HeaderMap,
     origin: &RequestOrigin,
     hint: Option<&str>,
-    tester: Option<&Admin>,
+    purpose: Purpose,
 ) -> Result<Response, (Option<i64>, Failed)> {
     let organization_id = organization(state, key).await.map_err(|f| (None, f))?;
     let at = |f| (Some(organization_id), f);
-    if tester.is_some_and(|t| t.organization_id() != organization_id) {
-        return Err(at(Failed::problem(
-            SsoProblem::NotConfigured,
-            "a test sign-in of another organization",
-        )));
-    }
+    let (purpose_name, user_id) = match purpose {
+        Purpose::SignIn => ("sign_in", None),
+        Purpose::Test(organization, user) if organization == organization_id => {
+            ("test", Some(user))
+        }
+        Purpose::Link(Some(organization), user) if organization == organization_id => {
+            ("link", Some(user))
+        }
+        Purpose::Test(..) | Purpose::Link(..) => {
+            return Err(at(Failed::problem(
+                SsoProblem::OtherOrganization,
+                "a test or link started for another organization",
+            )))
+        }
+    };
     let settings = settings::oidc(state.db.pool(), organization_id)
         .await
         .map_err(|e| at(e.into()))?
@@ -217,11 +234,11 @@ async fn begin_oidc(
             id_hash: &secrets::hash(&request_state),
             organization_id,
             protocol: Protocol::Oidc,
-            purpose: if tester.is_some() { "test" } else { "sign_in" },
+            purpose: purpose_name,
             browser_hash: &secrets::hash(&browser),
             nonce: Some(&started.nonce),
             pkce_verifier: Some(&started.pkce_verifier),
-            user_id: tester.map(|t| t.user_id()),
+            user_id,
             now,
             expires_at: now + REQUEST_LIFETIME,
         },
@@ -259,6 +276,7 @@ async fn oidc_callback(
     };
     match finish_oidc(&state, &key, &parts.headers, &origin, query).await {
         Ok(Finished::Tested(preview)) => preview,
+        Ok(Finished::Linked) => Redirect::to("/user/account?linked=1").into_response(),
         Ok(Finished::SignedIn(Next::SignedIn(session))) => {
             let mut response = Redirect::to("/").into_response();
             if let Ok(cookie) = HeaderValue::from_str(session.set_cookie()) {
@@ -344,6 +362,13 @@ async fn finish_oidc(
     )
     .await
     .map_err(at)?;
+    if request.purpose == "link" {
+        let user_id = request.user_id.unwrap_or_default();
+        identities::link(state, organization_id, user_id, &answer, origin)
+            .await
+            .map_err(at)?;
+        return Ok(Finished::Linked);
+    }
     if request.purpose == "test" {
         return preview(state, organization_id, &settings.common, &answer)
             .await
@@ -369,6 +394,17 @@ enum Finished {
     SignedIn(Next),
     /// A test sign-in: the page that shows the answer.
     Tested(Response),
+    /// An identity linked from the Account page.
+    Linked,
+}
+
+/// What a sign-in at the provider is for.
+enum Purpose {
+    SignIn,
+    /// "Test sign-in" by an Owner or Administrator (organization, user).
+    Test(i64, i64),
+    /// Linking from the Account page (the account's organization, the account).
+    Link(Option<i64>, i64),
 }
 
 /// The page a test sign-in ends on: what the provider said, and what it would do here.
