@@ -45,6 +45,8 @@ fn Identities(
         return ().into_any();
     }
     let can_unlink = found.has_password;
+    // One identity per provider: the link is offered until there is one.
+    let linked_any = !found.identities.is_empty();
     view! {
         <section class="card" data-testid="sso-identities">
             <h2>"Single sign-on"</h2>
@@ -81,7 +83,7 @@ fn Identities(
                     }.into_any())}
                 }.into_any()
             }}
-            {found.link_url.map(|url| view! {
+            {found.link_url.filter(|_| !linked_any).map(|url| view! {
                 <p><a class="button" href=url rel="external">"Link your identity provider"</a></p>
             }.into_any())}
         </section>
