@@ -59,6 +59,15 @@ CREATE TABLE sso_requests (
 );
 CREATE INDEX sso_requests_expiry ON sso_requests (expires_at);
 
+-- SAML assertions already used, each accepted once (kept until it expires).
+CREATE TABLE sso_assertions (
+    organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    assertion_id TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (organization_id, assertion_id)
+);
+CREATE INDEX sso_assertions_expiry ON sso_assertions (expires_at);
+
 -- Sessions opened by single sign-on say so.
 ALTER TABLE sessions DROP CONSTRAINT sessions_opened_by_check;
 ALTER TABLE sessions ADD CONSTRAINT sessions_opened_by_check CHECK (opened_by IN ('password', 'signup', 'invitation', 'reset_link', 'sso'));

@@ -39,7 +39,7 @@ pub async fn save_oidc_settings(
         domain::{MappedRole, Role, RoleGroup},
         server::{
             auth::Owner,
-            sso::settings::{self, OidcChange},
+            sso::settings::{self, CommonChange, OidcChange},
         },
     };
     authorized(|state, me: Owner| async move {
@@ -61,15 +61,17 @@ pub async fn save_oidc_settings(
             client_id: Some(client_id),
             client_secret: client_secret.filter(|s| !s.is_empty()),
             scopes: Some(scopes),
-            domain: Some(domain),
-            mapping_email: Some(mapping_email),
-            mapping_groups: Some(mapping_groups),
-            roles_groups: Some(mappings),
-            default_role: Some(default_role.parse::<Role>()?),
-            link_existing_by_email: Some(link_existing_by_email.is_some()),
-            sso_required: Some(sso_required.is_some()),
-            manual_role_management: Some(manual_role_management.is_some()),
-            ..OidcChange::default()
+            common: CommonChange {
+                domain: Some(domain),
+                mapping_email: Some(mapping_email),
+                mapping_groups: Some(mapping_groups),
+                roles_groups: Some(mappings),
+                default_role: Some(default_role.parse::<Role>()?),
+                link_existing_by_email: Some(link_existing_by_email.is_some()),
+                sso_required: Some(sso_required.is_some()),
+                manual_role_management: Some(manual_role_management.is_some()),
+                ..CommonChange::default()
+            },
         };
         settings::change_oidc(&state, &me, change).await
     })

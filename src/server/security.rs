@@ -24,7 +24,7 @@ pub async fn same_origin_only(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe && !has_token(request.headers()) {
+    if !safe && !has_token(request.headers()) && !is_saml_acs(request.uri().path()) {
         if request.headers().get_all(header::ORIGIN).iter().count() > 1 {
             tracing::warn!(path = %request.uri().path(), "refused a request with two Origin headers");
             return ApiError(AppError::Forbidden(
@@ -43,6 +43,14 @@ pub async fn same_origin_only(
         }
     }
     next.run(request).await
+}
+
+/// Whether the request is an identity provider's SAML response (`/sso/{key}/saml/acs`): posted
+/// from the provider's page, so cross-site by design, and proven by its signature instead.
+fn is_saml_acs(path: &str) -> bool {
+    path.strip_prefix("/sso/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(key, rest)| !key.is_empty() && rest == "saml/acs")
 }
 
 /// Whether the request carries an `Authorization: Token …` header.

@@ -178,8 +178,8 @@ fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     )
 }
 
-/// Deletes ended sessions, ended personal access tokens and attempts no abuse limit counts any
-/// more, hourly. Every instance
+/// Deletes ended sessions, ended personal access tokens, single sign-on requests and assertions
+/// past their time, and attempts no abuse limit counts any more, hourly. Every instance
 /// may run it; the deletes are idempotent.
 async fn tidy_up(state: AppState) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(60 * 60));
@@ -196,6 +196,12 @@ async fn tidy_up(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(tokens = n, "removed ended personal access tokens"),
             Err(e) => tracing::warn!(error = %e, "could not remove ended personal access tokens"),
+        }
+        let pool = state.db.pool();
+        let requests = super::db::sso::delete_expired_requests(pool, now).await;
+        let assertions = super::db::sso::delete_expired_assertions(pool, now).await;
+        if let Err(e) = requests.and(assertions) {
+            tracing::warn!(error = %e, "could not remove ended single sign-on requests");
         }
         if let Err(e) = super::throttle::prune(state.db.pool(), &state.config, state.now()).await {
             tracing::warn!(error = %e, "could not remove old attempts");

@@ -293,6 +293,8 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "PATCH /api/session-policy/",
         "POST /api/oidc/settings",
         "DELETE /api/oidc/settings",
+        "POST /api/saml/settings",
+        "DELETE /api/saml/settings",
     ];
     assert_eq!(
         mutating,
@@ -492,6 +494,52 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                         ok(app
                             .api(Method::POST, "/api/oidc/settings", &owner)
                             .json(&json!({"issuer": "https://login.example.com", "client_id": "gatehouse", "client_secret": "s3cret"}))
+                            .send()
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "POST /api/saml/settings" => {
+                let metadata = crate::saml::idp_metadata();
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "sso.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({"protocol": "saml", "created": true}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::POST, "/api/saml/settings", &owner)
+                            .json(&json!({"metadata_xml": metadata}))
+                            .send()
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "DELETE /api/saml/settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "sso.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({"protocol": "saml", "deleted": true}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::DELETE, "/api/saml/settings", &owner)
                             .send()
                             .await)
                         .await;

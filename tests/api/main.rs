@@ -25,6 +25,7 @@ mod password_reset;
 mod profile;
 mod removal;
 mod roles;
+mod saml;
 mod security;
 mod takeover;
 mod tokens;

@@ -194,6 +194,7 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
     let memberships = format!("{here}/memberships");
     let user = target_id.to_string();
     // (method, path, body, rule); state-changing calls that would end the caller's session come last.
+    let saml_metadata = crate::saml::idp_metadata();
     let rest: Vec<(Method, String, Value, Rule)> = vec![
         (
             Method::GET,
@@ -335,6 +336,24 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             "/api/jwt/settings".into(),
             json!({"api_token_ttl_days": 30}),
             Rule::Admins(200),
+        ),
+        (
+            Method::GET,
+            "/api/saml/settings".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::POST,
+            "/api/saml/settings".into(),
+            json!({"metadata_xml": saml_metadata}),
+            Rule::OwnerOnly(200),
+        ),
+        (
+            Method::DELETE,
+            "/api/saml/settings".into(),
+            json!(null),
+            Rule::OwnerOnly(204),
         ),
         (
             Method::GET,

@@ -328,3 +328,44 @@ pub async fn delete_expired_requests<'e>(
         .await
         .map(|d| d.rows_affected())
 }
+
+/// Records that a SAML assertion was used; one used before fails with a unique violation.
+pub async fn use_assertion<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    assertion_id: &str,
+    expires_at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sso_assertions (organization_id, assertion_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(organization_id)
+    .bind(assertion_id)
+    .bind(expires_at)
+    .execute(ex)
+    .await
+    .map(drop)
+}
+
+/// Forgets used assertions that have expired (they would be refused as expired anyway).
+pub async fn delete_expired_assertions<'e>(
+    ex: impl AnyExecutor<'e>,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query("DELETE FROM sso_assertions WHERE expires_at <= $1")
+        .bind(now)
+        .execute(ex)
+        .await
+        .map(|d| d.rows_affected())
+}
+
+/// The stored settings (JSON) of every protocol the organization set up.
+pub async fn all_settings<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT settings FROM sso_settings WHERE organization_id = $1")
+        .bind(organization_id)
+        .fetch_all(ex)
+        .await
+}

@@ -148,6 +148,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             tokens::change_session_policy
         ))
         .routes(routes!(sso::get_oidc, sso::change_oidc, sso::delete_oidc))
+        .routes(routes!(sso::get_saml, sso::change_saml, sso::delete_saml))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .routes(routes!(invites::get_link))
@@ -197,6 +198,12 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .route(
             "/jwt/settings/",
             get(tokens::get_settings).post(tokens::change_settings),
+        )
+        .route(
+            "/saml/settings/",
+            get(sso::get_saml)
+                .post(sso::change_saml)
+                .delete(sso::delete_saml),
         )
         .route(
             "/oidc/settings/",

@@ -5,6 +5,7 @@
 
 pub mod identities;
 pub mod oidc;
+pub mod saml;
 pub mod settings;
 
 use axum::{
@@ -47,6 +48,9 @@ const SECURE_BROWSER_COOKIE: &str = "__Host-gatehouse_sso";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sso/start", get(start))
+        .route("/sso/{key}/saml/metadata", get(saml_metadata))
+        .route("/sso/{key}/saml/login", get(saml_login))
+        .route("/sso/{key}/saml/acs", axum::routing::post(saml_acs))
         .route("/sso/{key}/oidc/login", get(oidc_login))
         .route("/sso/{key}/oidc/callback", get(oidc_callback))
 }
@@ -152,19 +156,10 @@ async fn oidc_login(
         Ok(origin) => origin,
         Err(e) => return ApiError(e).into_response(),
     };
-    let hint = query.login_hint;
-    let purpose = if query.test.is_some() {
-        match auth::authorize::<Admin>(&state, &parts, auth::Scope::Own).await {
-            Ok(admin) => Purpose::Test(admin.organization_id(), admin.user_id()),
-            Err(e) => return ApiError(e).into_response(),
-        }
-    } else if query.link.is_some() {
-        match auth::authorize::<SignedIn>(&state, &parts, auth::Scope::Own).await {
-            Ok(me) => Purpose::Link(me.organization_id(), me.user_id()),
-            Err(e) => return ApiError(e).into_response(),
-        }
-    } else {
-        Purpose::SignIn
+    let hint = query.login_hint.clone();
+    let purpose = match purpose_of(&state, &parts, &query).await {
+        Ok(purpose) => purpose,
+        Err(e) => return ApiError(e).into_response(),
     };
     match begin_oidc(
         &state,
@@ -191,21 +186,7 @@ async fn begin_oidc(
 ) -> Result<Response, (Option<i64>, Failed)> {
     let organization_id = organization(state, key).await.map_err(|f| (None, f))?;
     let at = |f| (Some(organization_id), f);
-    let (purpose_name, user_id) = match purpose {
-        Purpose::SignIn => ("sign_in", None),
-        Purpose::Test(organization, user) if organization == organization_id => {
-            ("test", Some(user))
-        }
-        Purpose::Link(Some(organization), user) if organization == organization_id => {
-            ("link", Some(user))
-        }
-        Purpose::Test(..) | Purpose::Link(..) => {
-            return Err(at(Failed::problem(
-                SsoProblem::OtherOrganization,
-                "a test or link started for another organization",
-            )))
-        }
-    };
+    let (purpose_name, user_id) = purpose.check(organization_id).map_err(at)?;
     let settings = settings::oidc(state.db.pool(), organization_id)
         .await
         .map_err(|e| at(e.into()))?
@@ -275,15 +256,7 @@ async fn oidc_callback(
         Err(e) => return ApiError(e).into_response(),
     };
     match finish_oidc(&state, &key, &parts.headers, &origin, query).await {
-        Ok(Finished::Tested(preview)) => preview,
-        Ok(Finished::Linked) => Redirect::to("/user/account?linked=1").into_response(),
-        Ok(Finished::SignedIn(Next::SignedIn(session))) => {
-            let mut response = Redirect::to("/").into_response();
-            if let Ok(cookie) = HeaderValue::from_str(session.set_cookie()) {
-                response.headers_mut().append(header::SET_COOKIE, cookie);
-            }
-            response
-        }
+        Ok(done) => finished(done),
         Err((organization, failed)) => fail(&state, organization, &origin, failed).await,
     }
 }
@@ -362,31 +335,68 @@ async fn finish_oidc(
     )
     .await
     .map_err(at)?;
-    if request.purpose == "link" {
-        let user_id = request.user_id.unwrap_or_default();
-        identities::link(state, organization_id, user_id, &answer, origin)
-            .await
-            .map_err(at)?;
-        return Ok(Finished::Linked);
-    }
-    if request.purpose == "test" {
-        return preview(state, organization_id, &settings.common, &answer)
-            .await
-            .map(Finished::Tested)
-            .map_err(|e| at(e.into()));
-    }
-    let old_session = sessions::cookie(headers, origin.https);
-    super::auth::single_sign_on::sign_in(
+    conclude(
         state,
         organization_id,
+        (&request.purpose, request.user_id),
         &settings.common,
         &answer,
+        headers,
         origin,
-        old_session,
     )
     .await
-    .map(Finished::SignedIn)
     .map_err(at)
+}
+
+/// What a verified answer leads to, by what the sign-in was for: an identity linked, a test's
+/// page, or a session.
+async fn conclude(
+    state: &AppState,
+    organization_id: i64,
+    (purpose, started_by): (&str, Option<i64>),
+    common: &settings::Common,
+    answer: &Answer,
+    headers: &HeaderMap,
+    origin: &RequestOrigin,
+) -> Result<Finished, Failed> {
+    match purpose {
+        "link" => {
+            let user_id = started_by.unwrap_or_default();
+            identities::link(state, organization_id, user_id, answer, origin).await?;
+            Ok(Finished::Linked)
+        }
+        "test" => Ok(Finished::Tested(
+            preview(state, organization_id, common, answer).await?,
+        )),
+        _ => {
+            let old_session = sessions::cookie(headers, origin.https);
+            super::auth::single_sign_on::sign_in(
+                state,
+                organization_id,
+                common,
+                answer,
+                origin,
+                old_session,
+            )
+            .await
+            .map(Finished::SignedIn)
+        }
+    }
+}
+
+/// The answer to a browser whose sign-in ended well.
+fn finished(done: Finished) -> Response {
+    match done {
+        Finished::Tested(preview) => preview,
+        Finished::Linked => Redirect::to("/user/account?linked=1").into_response(),
+        Finished::SignedIn(Next::SignedIn(session)) => {
+            let mut response = Redirect::to("/").into_response();
+            if let Ok(cookie) = HeaderValue::from_str(session.set_cookie()) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+    }
 }
 
 /// How a callback ended well.
@@ -507,6 +517,357 @@ async fn preview(
         outcome = escape(&outcome),
     );
     Ok(page("Test sign-in", "", &body))
+}
+
+/// Our entity id (the address of our metadata) and ACS, on the public origin.
+fn saml_addresses(origin: &RequestOrigin, key: &str) -> (String, String) {
+    let base = format!("{}/sso/{key}/saml", origin.public);
+    (format!("{base}/metadata"), format!("{base}/acs"))
+}
+
+/// Our SAML metadata, for the organization's identity provider.
+async fn saml_metadata(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let origin = match RequestOrigin::of(&state, &parts) {
+        Ok(origin) => origin,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    if let Err(failed) = organization(&state, &key).await {
+        return match failed {
+            Failed::Error(e) => ApiError(e).into_response(),
+            Failed::Problem { .. } => ApiError(AppError::NotFound(
+                "There is no organization with this single sign-on address.".into(),
+            ))
+            .into_response(),
+        };
+    }
+    let (entity_id, acs_url) = saml_addresses(&origin, &key);
+    let sp = samael::service_provider::ServiceProviderBuilder::default()
+        .entity_id(entity_id.clone())
+        .metadata_url(entity_id)
+        .acs_url(acs_url.clone())
+        .slo_url(acs_url.replace("/acs", "/slo"))
+        .build();
+    match sp
+        .map_err(|e| e.to_string())
+        .and_then(|sp| saml::metadata(&sp))
+    {
+        Ok(xml) => (
+            [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+            xml,
+        )
+            .into_response(),
+        Err(e) => ApiError(super::error::internal("writing SAML metadata", e)).into_response(),
+    }
+}
+
+/// Sends the browser to the organization's SAML identity provider with an AuthnRequest.
+async fn saml_login(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<LoginQuery>,
+    request: Request,
+) -> Response {
+    let (parts, _) = request.into_parts();
+    let origin = match RequestOrigin::of(&state, &parts) {
+        Ok(origin) => origin,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let purpose = match purpose_of(&state, &parts, &query).await {
+        Ok(purpose) => purpose,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    match begin_saml(&state, &key, &parts.headers, &origin, purpose).await {
+        Ok(response) => response,
+        Err((organization, failed)) => fail(&state, organization, &origin, failed).await,
+    }
+}
+
+async fn begin_saml(
+    state: &AppState,
+    key: &str,
+    headers: &HeaderMap,
+    origin: &RequestOrigin,
+    purpose: Purpose,
+) -> Result<Response, (Option<i64>, Failed)> {
+    let organization_id = organization(state, key).await.map_err(|f| (None, f))?;
+    let at = |f| (Some(organization_id), f);
+    let (purpose_name, user_id) = purpose.check(organization_id).map_err(at)?;
+    let settings = settings::saml(state.db.pool(), organization_id)
+        .await
+        .map_err(|e| at(e.into()))?
+        .ok_or_else(|| {
+            at(Failed::problem(
+                SsoProblem::NotConfigured,
+                "no SAML settings",
+            ))
+        })?;
+    let (entity_id, acs_url) = saml_addresses(origin, key);
+    let bad_settings = |why: String| at(Failed::problem(SsoProblem::NotConfigured, why));
+    let idp = saml::idp(&settings.metadata_xml).map_err(bad_settings)?;
+    let sp = saml::service_provider(&idp, &entity_id, &acs_url, false).map_err(bad_settings)?;
+    let (url, request_id) = saml::login_redirect(&sp, &idp).map_err(bad_settings)?;
+    let (browser, set_cookie) = browser_binding(headers, origin.https);
+    let now = state.now();
+    db::sso::insert_request(
+        state.db.pool(),
+        &db::sso::NewRequest {
+            id_hash: &secrets::hash(&request_id),
+            organization_id,
+            protocol: Protocol::Saml,
+            purpose: purpose_name,
+            browser_hash: &secrets::hash(&browser),
+            nonce: None,
+            pkce_verifier: None,
+            user_id,
+            now,
+            expires_at: now + REQUEST_LIFETIME,
+        },
+    )
+    .await
+    .or_internal("storing an SSO request")
+    .map_err(|e| at(e.into()))?;
+    let mut response = Redirect::to(&url).into_response();
+    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// The identity provider's browser post: a SAML response to verify. (Posted from the provider's
+/// page, so cross-site by design: the signed response is its proof, not its origin.)
+async fn saml_acs(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let origin = match RequestOrigin::of(&state, &parts) {
+        Ok(origin) => origin,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let saml_response = match axum::body::to_bytes(body, 2_000_000).await {
+        Ok(bytes) => url::form_urlencoded::parse(&bytes)
+            .find(|(name, _)| name == "SAMLResponse")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    match finish_saml(&state, &key, &parts.headers, &origin, &saml_response).await {
+        Ok(done) => finished(done),
+        Err((organization, failed)) => fail(&state, organization, &origin, failed).await,
+    }
+}
+
+async fn finish_saml(
+    state: &AppState,
+    key: &str,
+    headers: &HeaderMap,
+    origin: &RequestOrigin,
+    encoded: &str,
+) -> Result<Finished, (Option<i64>, Failed)> {
+    let organization_id = organization(state, key).await.map_err(|f| (None, f))?;
+    let at = |f| (Some(organization_id), f);
+    let invalid = |why: String| at(Failed::problem(SsoProblem::InvalidAnswer, why));
+    let settings = settings::saml(state.db.pool(), organization_id)
+        .await
+        .map_err(|e| at(e.into()))?
+        .ok_or_else(|| {
+            at(Failed::problem(
+                SsoProblem::NotConfigured,
+                "no SAML settings",
+            ))
+        })?;
+    let encoded: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let xml = saml::decode(&encoded)
+        .ok_or_else(|| invalid("the SAMLResponse is missing or not base64 XML".into()))?;
+    // The request it claims to answer (taken, so that it is answered once); the signature check
+    // follows.
+    let claimed = saml::claimed_requests(&xml);
+    let mut request = None;
+    for id in &claimed {
+        let taken = db::sso::take_request(state.db.pool(), &secrets::hash(id), state.now())
+            .await
+            .or_internal("reading an SSO request")
+            .map_err(|e| at(e.into()))?;
+        if let Some(taken) = taken.filter(|r| {
+            r.organization_id == organization_id && r.protocol == Protocol::Saml.as_str()
+        }) {
+            request = Some((id.clone(), taken));
+            break;
+        }
+    }
+    let unsolicited = request.is_none();
+    if unsolicited && !claimed.is_empty() {
+        return Err(at(Failed::problem(
+            SsoProblem::Expired,
+            "the response answers a request that is unknown, expired or answered already",
+        )));
+    }
+    if unsolicited && !settings.allow_idp_initiated {
+        return Err(at(Failed::problem(
+            SsoProblem::Expired,
+            "an unsolicited (IdP-initiated) response, and IdP-initiated sign-in is off",
+        )));
+    }
+    let (entity_id, acs_url) = saml_addresses(origin, key);
+    let idp = saml::idp(&settings.metadata_xml)
+        .map_err(|why| at(Failed::problem(SsoProblem::NotConfigured, why)))?;
+    let sp = saml::service_provider(&idp, &entity_id, &acs_url, unsolicited)
+        .map_err(|why| at(Failed::problem(SsoProblem::NotConfigured, why)))?;
+    let request_id = request.as_ref().map(|(id, _)| id.clone());
+    let verified = tokio::task::spawn_blocking(move || {
+        let ids: Vec<&str> = request_id.iter().map(String::as_str).collect();
+        saml::verify(&sp, &encoded, &ids)
+    })
+    .await
+    .map_err(|e| invalid(format!("the verification stopped: {e}")))?
+    .map_err(|why| invalid(format!("the response failed verification: {why}")))?;
+    if unsolicited && verified.solicited {
+        return Err(invalid(
+            "an unsolicited response that names a request".into(),
+        ));
+    }
+    // Each assertion once: remembered until it could no longer be accepted anyway.
+    let now = state.now();
+    let keep_until = verified.not_on_or_after.unwrap_or(now).max(now) + 600;
+    match db::sso::use_assertion(
+        state.db.pool(),
+        organization_id,
+        &verified.assertion_id,
+        keep_until,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(e) if super::error::is_unique_violation(&e) => {
+            return Err(at(Failed::problem(
+                SsoProblem::Expired,
+                format!(
+                    "the assertion {} was used before (a replay)",
+                    verified.assertion_id
+                ),
+            )))
+        }
+        Err(e) => {
+            return Err(at(
+                super::error::internal("recording a SAML assertion", e).into()
+            ))
+        }
+    }
+    let answer = saml_answer(&idp, &settings.common, &verified).map_err(at)?;
+    let (purpose, started_by) = match &request {
+        Some((_, r)) => (r.purpose.as_str(), r.user_id),
+        None => ("sign_in", None),
+    };
+    conclude(
+        state,
+        organization_id,
+        (purpose, started_by),
+        &settings.common,
+        &answer,
+        headers,
+        origin,
+    )
+    .await
+    .map_err(at)
+}
+
+/// Who a verified assertion names, read through the settings' mappings.
+fn saml_answer(
+    idp: &saml::Idp,
+    mapping: &settings::Common,
+    verified: &saml::Verified,
+) -> Result<Answer, Failed> {
+    let first = |name: &str| {
+        (!name.is_empty())
+            .then(|| verified.attributes.get(name))
+            .flatten()
+            .and_then(|values| values.first())
+            .map(|v| v.trim().to_owned())
+    };
+    let address = if mapping.mapping_email.is_empty() {
+        verified.name_id.clone()
+    } else {
+        first(&mapping.mapping_email).ok_or_else(|| {
+            Failed::problem(
+                SsoProblem::NoVerifiedEmail,
+                format!(
+                    "the assertion has no \"{}\" attribute",
+                    mapping.mapping_email
+                ),
+            )
+        })?
+    };
+    let email = EmailAddress::parse(&address).map_err(|_| {
+        Failed::problem(
+            SsoProblem::NoVerifiedEmail,
+            format!("the address the assertion gives ({address}) is not an email address"),
+        )
+    })?;
+    let name = |attribute: &str| {
+        first(attribute)
+            .map(|n| n.chars().filter(|c| !c.is_control()).take(150).collect())
+            .unwrap_or_default()
+    };
+    Ok(Answer {
+        protocol: Protocol::Saml,
+        issuer: idp.entity_id.clone(),
+        subject: verified.name_id.clone(),
+        email,
+        first_name: name(&mapping.mapping_first_name),
+        last_name: name(&mapping.mapping_last_name),
+        groups: verified
+            .attributes
+            .get(&mapping.mapping_groups)
+            .cloned()
+            .unwrap_or_default(),
+    })
+}
+
+/// What a sign-in is for, from its query: a test (Owner or Administrator), a link (the signed-in
+/// account), or a sign-in.
+async fn purpose_of(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    query: &LoginQuery,
+) -> Result<Purpose, AppError> {
+    if query.test.is_some() {
+        let admin = auth::authorize::<Admin>(state, parts, auth::Scope::Own).await?;
+        Ok(Purpose::Test(admin.organization_id(), admin.user_id()))
+    } else if query.link.is_some() {
+        let me = auth::authorize::<SignedIn>(state, parts, auth::Scope::Own).await?;
+        Ok(Purpose::Link(me.organization_id(), me.user_id()))
+    } else {
+        Ok(Purpose::SignIn)
+    }
+}
+
+impl Purpose {
+    /// As stored with the request, and who started it; a test or link of another organization
+    /// than the one whose address was used is refused.
+    fn check(self, organization_id: i64) -> Result<(&'static str, Option<i64>), Failed> {
+        match self {
+            Purpose::SignIn => Ok(("sign_in", None)),
+            Purpose::Test(organization, user) if organization == organization_id => {
+                Ok(("test", Some(user)))
+            }
+            Purpose::Link(Some(organization), user) if organization == organization_id => {
+                Ok(("link", Some(user)))
+            }
+            Purpose::Test(..) | Purpose::Link(..) => Err(Failed::problem(
+                SsoProblem::OtherOrganization,
+                "a test or link started for another organization",
+            )),
+        }
+    }
 }
 
 /// The organization whose SSO key is `key`.

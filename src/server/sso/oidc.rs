@@ -108,6 +108,22 @@ impl Providers {
         })
     }
 
+    /// A text document from `url` (the IdP's SAML metadata): at most 1 MB, no redirects, 10 s.
+    pub async fn fetch_text(&self, url: &str) -> Result<String, String> {
+        let response = self.http.get(url).send().await.map_err(|e| chain(&e))?;
+        if !response.status().is_success() {
+            return Err(format!("it answered {}", response.status()));
+        }
+        if response.content_length().is_some_and(|n| n > 1_000_000) {
+            return Err("the document is larger than 1 MB".into());
+        }
+        let bytes = response.bytes().await.map_err(|e| chain(&e))?;
+        if bytes.len() > 1_000_000 {
+            return Err("the document is larger than 1 MB".into());
+        }
+        String::from_utf8(bytes.to_vec()).map_err(|_| "the document is not UTF-8 text".into())
+    }
+
     fn cached(&self, issuer: &str) -> Option<Arc<CoreProviderMetadata>> {
         let cache = self.discovered.lock().unwrap_or_else(|e| e.into_inner());
         cache

@@ -41,14 +41,59 @@ pub struct StoredOidc {
     pub common: Common,
 }
 
-/// A change to the OpenID Connect settings; a field left out keeps its value (the first change
-/// must name the issuer and the client).
+/// The SAML settings as stored: the IdP's metadata as pasted (or fetched once from its address).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSaml {
+    pub metadata_xml: String,
+    pub metadata_url: String,
+    /// Whether responses that answer no request of ours are taken (IdP-initiated sign-in).
+    pub allow_idp_initiated: bool,
+    #[serde(flatten)]
+    pub common: Common,
+}
+
+/// A change to the SAML settings; a field left out keeps its value (the first change must give
+/// the metadata, as XML or as an address to fetch it from once).
 #[derive(Clone, Debug, Default)]
-pub struct OidcChange {
-    pub issuer: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub scopes: Option<String>,
+pub struct SamlChange {
+    pub metadata_xml: Option<String>,
+    pub metadata_url: Option<String>,
+    pub allow_idp_initiated: Option<bool>,
+    pub common: CommonChange,
+}
+
+/// The SAML settings as shown (Label Studio Enterprise's fields, and the addresses to give the
+/// identity provider).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SamlSettings {
+    pub metadata_xml: String,
+    pub metadata_url: String,
+    /// The IdP's entity id, as its metadata names it (empty before any).
+    pub idp_entity_id: String,
+    pub domain: String,
+    pub mapping_email: String,
+    pub mapping_first_name: String,
+    pub mapping_last_name: String,
+    pub mapping_groups: String,
+    pub roles_groups: Vec<RoleGroup>,
+    pub manual_role_management: bool,
+    pub default_role: Role,
+    pub link_existing_by_email: bool,
+    pub sso_required: bool,
+    pub allow_idp_initiated: bool,
+    /// Where the IdP posts its responses.
+    pub acs_url: String,
+    /// Where a sign-in starts.
+    pub login_url: String,
+    /// Our metadata (and entity id).
+    pub metadata_xml_url: String,
+    /// The organization's key in these addresses.
+    pub token: String,
+}
+
+/// A change to what both protocols keep; a field left out keeps its value.
+#[derive(Clone, Debug, Default)]
+pub struct CommonChange {
     pub domain: Option<String>,
     pub mapping_email: Option<String>,
     pub mapping_first_name: Option<String>,
@@ -59,6 +104,17 @@ pub struct OidcChange {
     pub default_role: Option<Role>,
     pub link_existing_by_email: Option<bool>,
     pub sso_required: Option<bool>,
+}
+
+/// A change to the OpenID Connect settings; a field left out keeps its value (the first change
+/// must name the issuer and the client).
+#[derive(Clone, Debug, Default)]
+pub struct OidcChange {
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scopes: Option<String>,
+    pub common: CommonChange,
 }
 
 pub const DEFAULT_SCOPES: &str = "openid email profile groups";
@@ -93,14 +149,35 @@ pub async fn sso_required_for(
     if role == Some(Role::Owner) {
         return Ok(false);
     }
-    Ok(oidc(ex, organization_id)
-        .await?
-        .is_some_and(|s| s.common.sso_required))
+    let all = db::sso::all_settings(ex, organization_id)
+        .await
+        .or_internal("reading the SSO settings")?;
+    Ok(all.iter().any(|text| {
+        serde_json::from_str::<serde_json::Value>(text)
+            .is_ok_and(|settings| settings["sso_required"] == true)
+    }))
+}
+
+/// The organization's SAML settings, if it has any.
+pub async fn saml(
+    ex: impl sqlx::AnyExecutor<'_>,
+    organization_id: i64,
+) -> Result<Option<StoredSaml>, AppError> {
+    let Some(text) = db::sso::settings(ex, organization_id, Protocol::Saml)
+        .await
+        .or_internal("reading the SSO settings")?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| AppError::Internal(format!("the stored SAML settings cannot be read: {e}")))
 }
 
 /// The addresses of the organization's SSO endpoints, on the server's public origin.
 pub struct Addresses {
     pub base: String,
+    pub key: String,
 }
 
 impl Addresses {
@@ -111,7 +188,20 @@ impl Addresses {
             .ok_or_else(crate::server::auth::organization_not_found)?;
         Ok(Self {
             base: format!("{}/sso/{key}", me.origin().public),
+            key,
         })
+    }
+
+    pub fn saml_metadata(&self) -> String {
+        format!("{}/saml/metadata", self.base)
+    }
+
+    pub fn saml_acs(&self) -> String {
+        format!("{}/saml/acs", self.base)
+    }
+
+    pub fn saml_login(&self) -> String {
+        format!("{}/saml/login", self.base)
     }
 
     pub fn oidc_login(&self) -> String {
@@ -187,7 +277,10 @@ pub async fn change_oidc(
     let before = oidc(&mut **unit.tx(), organization_id).await?;
     let mut after = before.clone().unwrap_or_else(defaults);
     let mut changed: Vec<&str> = Vec::new();
-    let mut set = |field: &'static str, target: &mut String, value: Option<String>| {
+    let set = |changed: &mut Vec<&str>,
+               field: &'static str,
+               target: &mut String,
+               value: Option<String>| {
         if let Some(value) = value {
             if *target != value {
                 *target = value;
@@ -196,11 +289,13 @@ pub async fn change_oidc(
         }
     };
     set(
+        &mut changed,
         "issuer",
         &mut after.issuer,
         change.issuer.map(|i| check_issuer(&i)).transpose()?,
     );
     set(
+        &mut changed,
         "client_id",
         &mut after.client_id,
         change
@@ -209,84 +304,18 @@ pub async fn change_oidc(
             .transpose()?,
     );
     set(
+        &mut changed,
         "client_secret",
         &mut after.client_secret,
         change.client_secret.map(|c| check_secret(&c)).transpose()?,
     );
     set(
+        &mut changed,
         "scopes",
         &mut after.scopes,
         change.scopes.map(|s| check_scopes(&s)).transpose()?,
     );
-    let c = &mut after.common;
-    for (field, target, value) in [
-        ("mapping_email", &mut c.mapping_email, change.mapping_email),
-        (
-            "mapping_first_name",
-            &mut c.mapping_first_name,
-            change.mapping_first_name,
-        ),
-        (
-            "mapping_last_name",
-            &mut c.mapping_last_name,
-            change.mapping_last_name,
-        ),
-        (
-            "mapping_groups",
-            &mut c.mapping_groups,
-            change.mapping_groups,
-        ),
-    ] {
-        set(
-            field,
-            target,
-            value.map(|v| check_claim(field, &v)).transpose()?,
-        );
-    }
-    if let Some(domain) = change.domain {
-        let domains = parse_domains(&domain)?;
-        if domains != c.domains {
-            c.domains = domains;
-            changed.push("domain");
-        }
-    }
-    if let Some(mappings) = change.roles_groups {
-        check_role_groups(&mappings)?;
-        if mappings != c.roles_groups {
-            c.roles_groups = mappings;
-            changed.push("roles_groups");
-        }
-    }
-    if let Some(role) = change.default_role {
-        if matches!(role, Role::Owner | Role::Deactivated) {
-            return Err(AppError::invalid(
-                "default_role",
-                "A new account's role is Pending (NOT_ACTIVATED), Administrator, Manager, Reviewer or Annotator.",
-            ));
-        }
-        if role != c.default_role {
-            c.default_role = role;
-            changed.push("default_role");
-        }
-    }
-    for (field, target, value) in [
-        (
-            "manual_role_management",
-            &mut c.manual_role_management,
-            change.manual_role_management,
-        ),
-        (
-            "link_existing_by_email",
-            &mut c.link_existing_by_email,
-            change.link_existing_by_email,
-        ),
-        ("sso_required", &mut c.sso_required, change.sso_required),
-    ] {
-        if let Some(value) = value.filter(|v| v != target) {
-            *target = value;
-            changed.push(field);
-        }
-    }
+    apply_common(&mut after.common, change.common, &mut changed, true)?;
     if after.issuer.is_empty() {
         return Err(AppError::invalid(
             "issuer",
@@ -340,12 +369,12 @@ pub async fn change_oidc(
     Ok(view(&after, &at))
 }
 
-/// Removes the OpenID Connect settings: its members sign in with passwords again (their
+/// Removes the settings of `protocol`: its members sign in with passwords again (their
 /// identities stay, for when it is set up again).
-pub async fn delete_oidc(state: &AppState, me: &Owner) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, me: &Owner, protocol: Protocol) -> Result<(), AppError> {
     let organization_id = me.organization_id();
     let mut unit = Change::by(state, me).await?;
-    if !db::sso::delete_settings(&mut **unit.tx(), organization_id, Protocol::Oidc)
+    if !db::sso::delete_settings(&mut **unit.tx(), organization_id, protocol)
         .await
         .or_internal("deleting the SSO settings")?
     {
@@ -354,11 +383,263 @@ pub async fn delete_oidc(state: &AppState, me: &Owner) -> Result<(), AppError> {
     let organization = organization_target(&unit, organization_id);
     unit.record(
         Event::by(me, crate::domain::Action::SsoSettingsChanged, organization).details(json!({
-            "protocol": Protocol::Oidc.as_str(),
+            "protocol": protocol.as_str(),
             "deleted": true,
         })),
     );
     unit.commit().await
+}
+
+fn saml_view(stored: &StoredSaml, at: &Addresses) -> SamlSettings {
+    let c = &stored.common;
+    SamlSettings {
+        idp_entity_id: super::saml::idp(&stored.metadata_xml)
+            .map(|idp| idp.entity_id)
+            .unwrap_or_default(),
+        metadata_xml: stored.metadata_xml.clone(),
+        metadata_url: stored.metadata_url.clone(),
+        domain: c.domains.join(", "),
+        mapping_email: c.mapping_email.clone(),
+        mapping_first_name: c.mapping_first_name.clone(),
+        mapping_last_name: c.mapping_last_name.clone(),
+        mapping_groups: c.mapping_groups.clone(),
+        roles_groups: c.roles_groups.clone(),
+        manual_role_management: c.manual_role_management,
+        default_role: c.default_role,
+        link_existing_by_email: c.link_existing_by_email,
+        sso_required: c.sso_required,
+        allow_idp_initiated: stored.allow_idp_initiated,
+        acs_url: at.saml_acs(),
+        login_url: at.saml_login(),
+        metadata_xml_url: at.saml_metadata(),
+        token: at.key.clone(),
+    }
+}
+
+fn saml_defaults() -> StoredSaml {
+    StoredSaml {
+        metadata_xml: String::new(),
+        metadata_url: String::new(),
+        allow_idp_initiated: false,
+        common: Common {
+            // Empty: the NameID, when its format is an email address.
+            mapping_email: String::new(),
+            mapping_first_name: "firstName".into(),
+            mapping_last_name: "lastName".into(),
+            mapping_groups: "groups".into(),
+            ..defaults().common
+        },
+    }
+}
+
+/// The SAML settings as shown, or the defaults (and the addresses for the IdP) when there are none.
+pub async fn saml_settings(state: &AppState, me: &Admin) -> Result<SamlSettings, AppError> {
+    let at = Addresses::of(state, me).await?;
+    let stored = saml(state.db.pool(), me.organization_id()).await?;
+    Ok(saml_view(&stored.unwrap_or_else(saml_defaults), &at))
+}
+
+/// Changes the SAML settings (Owner only; logged). The metadata must name the IdP, its
+/// HTTP-Redirect sign-in address and a signing certificate; given as an address, it is fetched
+/// once, now.
+pub async fn change_saml(
+    state: &AppState,
+    me: &Owner,
+    change: SamlChange,
+) -> Result<SamlSettings, AppError> {
+    let organization_id = me.organization_id();
+    // Fetched before the change takes the organization's lock (it may take 10 s).
+    let fetched = match change.metadata_url.as_deref().map(str::trim) {
+        Some(url)
+            if !url.is_empty() && change.metadata_xml.as_deref().is_none_or(str::is_empty) =>
+        {
+            let url = check_metadata_url(url)?;
+            let xml = state.sso.fetch_text(&url).await.map_err(|why| {
+                AppError::invalid(
+                    "metadata_url",
+                    format!("The metadata could not be fetched from {url}: {why}."),
+                )
+            })?;
+            Some((url, xml))
+        }
+        _ => None,
+    };
+    let mut unit = Change::by(state, me).await?;
+    let before = saml(&mut **unit.tx(), organization_id).await?;
+    let mut after = before.clone().unwrap_or_else(saml_defaults);
+    let mut changed: Vec<&'static str> = Vec::new();
+    let new_xml = match fetched {
+        Some((url, xml)) => {
+            if after.metadata_url != url {
+                after.metadata_url = url;
+                changed.push("metadata_url");
+            }
+            Some(xml)
+        }
+        None => change.metadata_xml.filter(|x| !x.trim().is_empty()),
+    };
+    if let Some(xml) = new_xml {
+        if xml.len() > 1_000_000 {
+            return Err(AppError::invalid(
+                "metadata_xml",
+                "The metadata is larger than 1 MB.",
+            ));
+        }
+        super::saml::idp(&xml).map_err(|why| {
+            AppError::invalid(
+                "metadata_xml",
+                format!("The identity provider's metadata cannot be used: {why}."),
+            )
+        })?;
+        if after.metadata_xml != xml {
+            after.metadata_xml = xml;
+            changed.push("metadata_xml");
+        }
+    }
+    if let Some(allow) = change
+        .allow_idp_initiated
+        .filter(|a| *a != after.allow_idp_initiated)
+    {
+        after.allow_idp_initiated = allow;
+        changed.push("allow_idp_initiated");
+    }
+    apply_common(&mut after.common, change.common, &mut changed, false)?;
+    if after.metadata_xml.is_empty() {
+        return Err(AppError::invalid(
+            "metadata_xml",
+            "Paste the identity provider's metadata XML (or give metadata_url, its address).",
+        ));
+    }
+    let admin = me.admin();
+    let at = Addresses::of(state, &admin).await?;
+    if before.as_ref() == Some(&after) {
+        return Ok(saml_view(&after, &at));
+    }
+    let now = unit.now();
+    let text = serde_json::to_string(&after).or_internal("writing the SSO settings")?;
+    db::sso::save_settings(
+        &mut **unit.tx(),
+        organization_id,
+        Protocol::Saml,
+        &text,
+        now,
+    )
+    .await
+    .or_internal("saving the SSO settings")?;
+    claim_domains(
+        &mut unit,
+        organization_id,
+        Protocol::Saml,
+        &after.common.domains,
+    )
+    .await?;
+    let organization = organization_target(&unit, organization_id);
+    unit.record(
+        Event::by(me, crate::domain::Action::SsoSettingsChanged, organization).details(json!({
+            "protocol": Protocol::Saml.as_str(),
+            "created": before.is_none(),
+            "changed": changed,
+        })),
+    );
+    unit.commit().await?;
+    tracing::info!(
+        organization_id,
+        by = me.user_id(),
+        ?changed,
+        "changed the SAML settings"
+    );
+    Ok(saml_view(&after, &at))
+}
+
+/// An https address to fetch metadata from (plain http only on the loopback).
+fn check_metadata_url(url: &str) -> Result<String, AppError> {
+    check_issuer(url).map_err(|_| {
+        AppError::invalid(
+            "metadata_url",
+            "The metadata address must be an https address (for example https://idp.example.com/metadata).",
+        )
+    })
+}
+
+/// Applies a change to what both protocols keep, naming each field that changed.
+/// `mapping_email` may be empty only for SAML (the NameID is the address then).
+fn apply_common(
+    c: &mut Common,
+    change: CommonChange,
+    changed: &mut Vec<&'static str>,
+    email_required: bool,
+) -> Result<(), AppError> {
+    for (field, target, value) in [
+        ("mapping_email", &mut c.mapping_email, change.mapping_email),
+        (
+            "mapping_first_name",
+            &mut c.mapping_first_name,
+            change.mapping_first_name,
+        ),
+        (
+            "mapping_last_name",
+            &mut c.mapping_last_name,
+            change.mapping_last_name,
+        ),
+        (
+            "mapping_groups",
+            &mut c.mapping_groups,
+            change.mapping_groups,
+        ),
+    ] {
+        if let Some(value) = value {
+            let value = check_claim(field, &value, email_required)?;
+            if *target != value {
+                *target = value;
+                changed.push(field);
+            }
+        }
+    }
+    if let Some(domain) = change.domain {
+        let domains = parse_domains(&domain)?;
+        if domains != c.domains {
+            c.domains = domains;
+            changed.push("domain");
+        }
+    }
+    if let Some(mappings) = change.roles_groups {
+        check_role_groups(&mappings)?;
+        if mappings != c.roles_groups {
+            c.roles_groups = mappings;
+            changed.push("roles_groups");
+        }
+    }
+    if let Some(role) = change.default_role {
+        if matches!(role, Role::Owner | Role::Deactivated) {
+            return Err(AppError::invalid(
+                "default_role",
+                "A new account's role is Pending (NOT_ACTIVATED), Administrator, Manager, Reviewer or Annotator.",
+            ));
+        }
+        if role != c.default_role {
+            c.default_role = role;
+            changed.push("default_role");
+        }
+    }
+    for (field, target, value) in [
+        (
+            "manual_role_management",
+            &mut c.manual_role_management,
+            change.manual_role_management,
+        ),
+        (
+            "link_existing_by_email",
+            &mut c.link_existing_by_email,
+            change.link_existing_by_email,
+        ),
+        ("sso_required", &mut c.sso_required, change.sso_required),
+    ] {
+        if let Some(value) = value.filter(|v| v != target) {
+            *target = value;
+            changed.push(field);
+        }
+    }
+    Ok(())
 }
 
 /// Claims the listed domains for the organization's `protocol`, in place of those it claimed.
@@ -530,9 +811,9 @@ fn check_scopes(value: &str) -> Result<String, AppError> {
 }
 
 /// The name of a claim or attribute; an empty one is allowed for names (not read).
-fn check_claim(field: &str, value: &str) -> Result<String, AppError> {
+fn check_claim(field: &str, value: &str, email_required: bool) -> Result<String, AppError> {
     let value = value.trim();
-    let required = field == "mapping_email";
+    let required = field == "mapping_email" && email_required;
     if (required && value.is_empty())
         || value.chars().count() > 200
         || value.chars().any(|c| c.is_control() || c.is_whitespace())
