@@ -51,16 +51,17 @@ test("the Owner sets up single sign-on and a colleague signs in with it as an Ad
     });
     expect(res.ok).toBe(true);
 
-    await page.getByLabel("Issuer").fill(provider.issuer);
-    await page.getByLabel("Client id").fill("gatehouse");
-    await page.getByLabel("Client secret").fill("s3cret");
-    await page.getByLabel("Email domains").fill(domain);
-    const firstRow = page.getByTestId("sso-mappings").locator("tbody tr").first();
+    const oidc = page.getByTestId("sso-oidc");
+    await oidc.getByLabel("Issuer").fill(provider.issuer);
+    await oidc.getByLabel("Client id").fill("gatehouse");
+    await oidc.getByLabel("Client secret").fill("s3cret");
+    await oidc.getByLabel("Email domains").fill(domain);
+    const firstRow = page.getByTestId("oidc-mappings").locator("tbody tr").first();
     await firstRow.getByLabel("Role").selectOption("ADMINISTRATOR");
     await firstRow.getByLabel("Group").fill("label-admins");
-    await page.getByRole("button", { name: "Save single sign-on" }).click();
-    await expect(page.getByText("Saved.")).toBeVisible();
-    await expect(page.getByTestId("sso-test")).toBeVisible();
+    await oidc.getByRole("button", { name: "Save OpenID Connect" }).click();
+    await expect(oidc.getByText("Saved.")).toBeVisible();
+    await expect(oidc.getByTestId("sso-test")).toBeVisible();
 
     // The colleague signs in from the login page, in a browser of their own.
     const theirs = await (await browser.newContext()).newPage();

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{AppError, OidcSettings};
+use crate::domain::{AppError, OidcSettings, RoleGroup, SamlSettings};
 
 /// The organization's OpenID Connect settings (Owner and Administrators), never the secret.
 #[server(prefix = "/_sfn", endpoint = "sso/oidc_settings")]
@@ -36,26 +36,14 @@ pub async fn save_oidc_settings(
 ) -> Result<OidcSettings, AppError> {
     use super::ssr::*;
     use crate::{
-        domain::{MappedRole, Role, RoleGroup},
+        domain::Role,
         server::{
             auth::Owner,
             sso::settings::{self, CommonChange, OidcChange},
         },
     };
     authorized(|state, me: Owner| async move {
-        let mut mappings = Vec::new();
-        let roles = mapping_role.unwrap_or_default();
-        let groups = mapping_group.unwrap_or_default();
-        for (role, group) in roles.iter().zip(groups.iter()) {
-            if group.trim().is_empty() {
-                continue;
-            }
-            let role = role
-                .parse::<Role>()
-                .and_then(MappedRole::new)
-                .map_err(|e| AppError::invalid("roles_groups", e.to_string()))?;
-            mappings.push(RoleGroup(role, group.trim().to_owned()));
-        }
+        let mappings = table_rows(mapping_role, mapping_group)?;
         let change = OidcChange {
             issuer: Some(issuer),
             client_id: Some(client_id),
@@ -92,4 +80,80 @@ pub async fn unlink_identity(id: i64) -> Result<(), AppError> {
     use super::ssr::*;
     use crate::server::{auth::SignedIn, sso::identities};
     authorized(|state, me: SignedIn| async move { identities::unlink(&state, &me, id).await }).await
+}
+
+/// The mapping table's rows (`mapping_role[i]`, `mapping_group[i]`), blank ones left out.
+pub fn table_rows(
+    roles: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+) -> Result<Vec<RoleGroup>, AppError> {
+    use crate::domain::{MappedRole, Role};
+    let roles = roles.unwrap_or_default();
+    let groups = groups.unwrap_or_default();
+    let mut mappings = Vec::new();
+    for (role, group) in roles.iter().zip(groups.iter()) {
+        if group.trim().is_empty() {
+            continue;
+        }
+        let role = role
+            .parse::<Role>()
+            .and_then(MappedRole::new)
+            .map_err(|e| AppError::invalid("roles_groups", e.to_string()))?;
+        mappings.push(RoleGroup(role, group.trim().to_owned()));
+    }
+    Ok(mappings)
+}
+
+/// The organization's SAML settings (Owner and Administrators).
+#[server(prefix = "/_sfn", endpoint = "sso/saml_settings")]
+pub async fn get_saml_settings() -> Result<SamlSettings, AppError> {
+    use super::ssr::*;
+    use crate::server::{auth::Admin, sso::settings};
+    authorized(|state, me: Admin| async move { settings::saml_settings(&state, &me).await }).await
+}
+
+/// Saves the SAML settings (Owner only): as the OpenID Connect ones; empty metadata keeps the
+/// stored metadata.
+#[server(prefix = "/_sfn", endpoint = "sso/save_saml_settings")]
+pub async fn save_saml_settings(
+    metadata_xml: String,
+    domain: String,
+    mapping_email: String,
+    mapping_groups: String,
+    default_role: String,
+    link_existing_by_email: Option<String>,
+    sso_required: Option<String>,
+    manual_role_management: Option<String>,
+    allow_idp_initiated: Option<String>,
+    mapping_role: Option<Vec<String>>,
+    mapping_group: Option<Vec<String>>,
+) -> Result<SamlSettings, AppError> {
+    use super::ssr::*;
+    use crate::{
+        domain::Role,
+        server::{
+            auth::Owner,
+            sso::settings::{self, CommonChange, SamlChange},
+        },
+    };
+    authorized(|state, me: Owner| async move {
+        let change = SamlChange {
+            metadata_xml: Some(metadata_xml).filter(|x| !x.trim().is_empty()),
+            metadata_url: None,
+            allow_idp_initiated: Some(allow_idp_initiated.is_some()),
+            common: CommonChange {
+                domain: Some(domain),
+                mapping_email: Some(mapping_email),
+                mapping_groups: Some(mapping_groups),
+                roles_groups: Some(table_rows(mapping_role, mapping_group)?),
+                default_role: Some(default_role.parse::<Role>()?),
+                link_existing_by_email: Some(link_existing_by_email.is_some()),
+                sso_required: Some(sso_required.is_some()),
+                manual_role_management: Some(manual_role_management.is_some()),
+                ..CommonChange::default()
+            },
+        };
+        settings::change_saml(&state, &me, change).await
+    })
+    .await
 }

@@ -403,6 +403,35 @@ impl SsoProblem {
     }
 }
 
+/// The SAML settings as shown (Label Studio Enterprise's fields, and the addresses to give the
+/// identity provider).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlSettings {
+    pub metadata_xml: String,
+    pub metadata_url: String,
+    /// The IdP's entity id, as its metadata names it (empty before any).
+    pub idp_entity_id: String,
+    pub domain: String,
+    pub mapping_email: String,
+    pub mapping_first_name: String,
+    pub mapping_last_name: String,
+    pub mapping_groups: String,
+    pub roles_groups: Vec<RoleGroup>,
+    pub manual_role_management: bool,
+    pub default_role: Role,
+    pub link_existing_by_email: bool,
+    pub sso_required: bool,
+    pub allow_idp_initiated: bool,
+    /// Where the IdP posts its responses.
+    pub acs_url: String,
+    /// Where a sign-in starts.
+    pub login_url: String,
+    /// Our metadata (and entity id).
+    pub metadata_xml_url: String,
+    /// The organization's key in these addresses.
+    pub token: String,
+}
+
 /// A single sign-on identity linked to the signed-in account, as the Account page lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityView {

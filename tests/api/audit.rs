@@ -29,8 +29,9 @@ crate::on_both_databases!(
 
 /// Server functions that change nothing (the completeness test skips them; any other needs a
 /// driver below).
-const READ_ONLY_SERVER_FNS: [&str; 16] = [
+const READ_ONLY_SERVER_FNS: [&str; 17] = [
     "auth/current_user",
+    "sso/saml_settings",
     "sso/oidc_settings",
     "sso/identities",
     "account/api_token_accepted",
@@ -849,6 +850,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "tokens/revoke",
         "tokens/save_settings",
         "sso/save_oidc_settings",
+        "sso/save_saml_settings",
         "sso/unlink",
         "account/reset_api_token",
         "account/rename",
@@ -1114,6 +1116,33 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                         vec![
                             ("current_password", PASSWORD.into()),
                             ("new_password", "changed by form".into()),
+                        ],
+                    ),
+                )
+                .await;
+            }
+            "sso/save_saml_settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "sso.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by form",
+                        details: json!({"protocol": "saml"}),
+                    },
+                    call(
+                        app.client.clone(),
+                        vec![
+                            ("metadata_xml", crate::saml::idp_metadata()),
+                            ("domain", "".into()),
+                            ("mapping_email", "".into()),
+                            ("mapping_groups", "groups".into()),
+                            ("default_role", "NOT_ACTIVATED".into()),
+                            ("mapping_role[0]", "MANAGER".into()),
+                            ("mapping_group[0]", "managers".into()),
                         ],
                     ),
                 )

@@ -519,6 +519,18 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         ("tokens/settings", vec![], Rule::Admins(200)),
         ("sso/oidc_settings", vec![], Rule::Admins(200)),
+        ("sso/saml_settings", vec![], Rule::Admins(200)),
+        (
+            "sso/save_saml_settings",
+            vec![
+                ("metadata_xml", saml_metadata.as_str()),
+                ("domain", ""),
+                ("mapping_email", ""),
+                ("mapping_groups", "groups"),
+                ("default_role", "NOT_ACTIVATED"),
+            ],
+            Rule::OwnerOnly(200),
+        ),
         (
             "sso/save_oidc_settings",
             vec![

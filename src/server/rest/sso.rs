@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 
 use super::{responses::*, ApiResult, Authorized, JsonBody};
 use crate::{
-    domain::{OidcSettings, Protocol, Role, RoleGroup},
+    domain::{OidcSettings, Protocol, Role, RoleGroup, SamlSettings},
     server::{
         auth::{Admin, Owner},
         error::{ApiError, ErrorBody},
-        sso::settings::{self, CommonChange, OidcChange, SamlChange, SamlSettings},
+        sso::settings::{self, CommonChange, OidcChange, SamlChange},
         AppState,
     },
 };

@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::domain::{check_role_groups, AppError, OidcSettings, Protocol, Role, RoleGroup};
+use crate::domain::{
+    check_role_groups, AppError, OidcSettings, Protocol, Role, RoleGroup, SamlSettings,
+};
 use crate::server::{
     audit::{Event, Target},
     auth::{Admin, Owner},
@@ -60,35 +62,6 @@ pub struct SamlChange {
     pub metadata_url: Option<String>,
     pub allow_idp_initiated: Option<bool>,
     pub common: CommonChange,
-}
-
-/// The SAML settings as shown (Label Studio Enterprise's fields, and the addresses to give the
-/// identity provider).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SamlSettings {
-    pub metadata_xml: String,
-    pub metadata_url: String,
-    /// The IdP's entity id, as its metadata names it (empty before any).
-    pub idp_entity_id: String,
-    pub domain: String,
-    pub mapping_email: String,
-    pub mapping_first_name: String,
-    pub mapping_last_name: String,
-    pub mapping_groups: String,
-    pub roles_groups: Vec<RoleGroup>,
-    pub manual_role_management: bool,
-    pub default_role: Role,
-    pub link_existing_by_email: bool,
-    pub sso_required: bool,
-    pub allow_idp_initiated: bool,
-    /// Where the IdP posts its responses.
-    pub acs_url: String,
-    /// Where a sign-in starts.
-    pub login_url: String,
-    /// Our metadata (and entity id).
-    pub metadata_xml_url: String,
-    /// The organization's key in these addresses.
-    pub token: String,
 }
 
 /// A change to what both protocols keep; a field left out keeps its value.
