@@ -43,8 +43,11 @@ pub fn Field(
     #[prop(optional)]
     optional: bool,
     #[prop(into)] error: Signal<Option<String>>,
+    /// Tells apart the ids of fields of the same name in two forms of one page.
+    #[prop(optional)]
+    id_prefix: &'static str,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = format!("field-{id_prefix}{name}");
     let error_id = format!("{id}-error");
     view! {
         <div class="field" class:has-error=move || error.get().is_some()>

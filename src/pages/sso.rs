@@ -131,7 +131,7 @@ fn SamlCard(
                         <ErrorLine field=true message=move || error.get().and_then(|e| e.for_field("metadata_xml")) />
                     </div>
                     <CommonFields
-                        prefix="saml"
+                        prefix="saml-"
                         domain=current.domain
                         mapping_email=current.mapping_email
                         email_label="Attribute with the email address (empty: the NameID)"
@@ -203,7 +203,7 @@ fn OidcCard(
                     </div>
                     <Field label="Scopes" name="scopes" value=current.scopes error=field("scopes") />
                     <CommonFields
-                        prefix="oidc"
+                        prefix="oidc-"
                         domain=current.domain
                         mapping_email=current.mapping_email
                         email_label="Claim with the email address"
@@ -261,18 +261,18 @@ fn CommonFields(
         (Role::Annotator, String::new()),
     ]);
     let rows = RwSignal::new(initial);
-    let default_id = format!("{prefix}-default-role");
+    let default_id = format!("{prefix}default-role");
     view! {
-        <Field label="Email domains (comma separated)" name="domain" optional=true value=domain error=field("domain") />
-        <Field label=email_label name="mapping_email" optional=true value=mapping_email error=field("mapping_email") />
-        <Field label="Where the groups are (attribute or claim)" name="mapping_groups" optional=true value=mapping_groups error=field("mapping_groups") />
+        <Field label="Email domains (comma separated)" name="domain" optional=true value=domain error=field("domain") id_prefix=prefix />
+        <Field label=email_label name="mapping_email" optional=true value=mapping_email error=field("mapping_email") id_prefix=prefix />
+        <Field label="Where the groups are (attribute or claim)" name="mapping_groups" optional=true value=mapping_groups error=field("mapping_groups") id_prefix=prefix />
         <h3>"Roles from groups"</h3>
         <p class="hint">
             "The most elevated role among a person's mapped groups is theirs at every sign-in; in \
              none of them, they are deactivated. Group names are case-sensitive. The Owner's role \
              never changes."
         </p>
-        <table class="mappings" data-testid=format!("{prefix}-mappings")>
+        <table class="mappings" data-testid=format!("{prefix}mappings")>
             <thead><tr><th scope="col">"Role"</th><th scope="col">"Group at the provider"</th></tr></thead>
             <tbody>
                 <For
