@@ -90,7 +90,11 @@ pub async fn end_old(tx: &mut Tx, old_session: Option<&str>) -> Result<(), AppEr
 
 /// The session id from the `Cookie` header, if any. Over HTTPS only the `__Host-` cookie counts.
 pub fn cookie(headers: &HeaderMap, https: bool) -> Option<&str> {
-    let wanted = cookie_name(https);
+    cookie_named(headers, cookie_name(https))
+}
+
+/// The value of the cookie `wanted` from the `Cookie` header, if it has one.
+pub fn cookie_named<'h>(headers: &'h HeaderMap, wanted: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -12,8 +12,7 @@ use super::{
     signup::insert_user,
 };
 use crate::domain::{
-    role_from_groups, Action, AppError, EmailAddress, Mapped, Protocol, Role, SignInMethod,
-    SsoProblem,
+    Action, AppError, EmailAddress, Mapped, Protocol, Role, SignInMethod, SsoProblem,
 };
 use crate::server::{
     audit::{Actor, Event, Target},
@@ -242,8 +241,8 @@ async fn create_account(
 /// What an account made by single sign-on has for a password hash: nothing a password matches.
 pub const NO_PASSWORD: &str = "";
 
-/// Links the provider's identity to `user_id`.
-async fn link(
+/// Links the provider's identity to `user_id` (logged in its organization's log).
+pub(crate) async fn link(
     change: &mut Change<'_>,
     organization_id: i64,
     answer: &Answer,
@@ -307,13 +306,7 @@ async fn apply_groups(
     origin: &RequestOrigin,
 ) -> Result<Role, Failed> {
     let now = change.now();
-    let decided = role_from_groups(
-        &settings.roles_groups,
-        &answer.groups,
-        current,
-        settings.manual_role_management,
-        settings.default_role,
-    );
+    let decided = settings.decide(&answer.groups, current);
     let wanted = match (decided, current) {
         (Mapped::Keep, Some(role)) => return Ok(role),
         (Mapped::Keep, None) => settings.default_role,

@@ -16,7 +16,7 @@ use crate::server::{
     },
     change::Change,
     db,
-    error::{is_unique_violation, OrInternal},
+    error::OrInternal,
     AppState,
 };
 
@@ -111,7 +111,6 @@ pub async fn link(
     origin: &crate::server::origin::RequestOrigin,
 ) -> Result<(), Failed> {
     let mut change = Change::to_organization(state, organization_id).await?;
-    let now = change.now();
     let account = db::principals::by_user_id(&mut **change.tx(), user_id)
         .await
         .or_internal("reading a membership")?
@@ -149,45 +148,14 @@ pub async fn link(
             "the identity is linked to another account",
         ));
     }
-    match db::sso::insert_identity(
-        &mut **change.tx(),
+    crate::server::auth::single_sign_on::link(
+        &mut change,
         organization_id,
-        answer.protocol,
-        &answer.issuer,
-        &answer.subject,
+        answer,
         user_id,
-        answer.email.as_str(),
-        now,
+        origin,
     )
-    .await
-    {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(Failed::problem(
-                SsoProblem::Expired,
-                "the identity was linked meanwhile",
-            ))
-        }
-        Err(e) => return Err(crate::server::error::internal("linking an SSO identity", e).into()),
-    }
-    let target = Target::User {
-        id: user_id,
-        email: account.email.clone(),
-    };
-    change.record(
-        Event::new(
-            Actor::user(user_id, &answer.email),
-            Action::SsoAccountLinked,
-            target,
-        )
-        .details(json!({
-            "protocol": answer.protocol.as_str(),
-            "issuer": answer.issuer,
-            "subject": answer.subject,
-            "from": "account page",
-        }))
-        .from(origin),
-    );
+    .await?;
     change.commit().await?;
     tracing::info!(
         user_id,

@@ -9,7 +9,7 @@ pub mod saml;
 pub mod settings;
 
 use axum::{
-    extract::{Path, Query, Request, State},
+    extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -32,9 +32,7 @@ use super::{
     origin::RequestOrigin,
     AppState,
 };
-use crate::domain::{
-    role_from_groups, Action, AppError, EmailAddress, Mapped, Protocol, Role, SsoProblem,
-};
+use crate::domain::{Action, AppError, EmailAddress, Mapped, Protocol, Role, SsoProblem};
 
 pub use oidc::Providers;
 
@@ -53,6 +51,27 @@ pub fn routes() -> Router<AppState> {
         .route("/sso/{key}/saml/acs", axum::routing::post(saml_acs))
         .route("/sso/{key}/oidc/login", get(oidc_login))
         .route("/sso/{key}/oidc/callback", get(oidc_callback))
+}
+
+/// The browser a request came from: the request's head, and where it came from.
+struct Browser {
+    parts: axum::http::request::Parts,
+    origin: RequestOrigin,
+}
+
+impl axum::extract::FromRequestParts<AppState> for Browser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let origin = RequestOrigin::of(state, parts).map_err(ApiError)?;
+        Ok(Self {
+            parts: parts.clone(),
+            origin,
+        })
+    }
 }
 
 /// The page that tells why a sign-in failed.
@@ -149,13 +168,8 @@ async fn oidc_login(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<LoginQuery>,
-    request: Request,
+    Browser { parts, origin }: Browser,
 ) -> Response {
-    let (parts, _) = request.into_parts();
-    let origin = match RequestOrigin::of(&state, &parts) {
-        Ok(origin) => origin,
-        Err(e) => return ApiError(e).into_response(),
-    };
     let hint = query.login_hint.clone();
     let purpose = match purpose_of(&state, &parts, &query).await {
         Ok(purpose) => purpose,
@@ -248,13 +262,8 @@ async fn oidc_callback(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<CallbackQuery>,
-    request: Request,
+    Browser { parts, origin }: Browser,
 ) -> Response {
-    let (parts, _) = request.into_parts();
-    let origin = match RequestOrigin::of(&state, &parts) {
-        Ok(origin) => origin,
-        Err(e) => return ApiError(e).into_response(),
-    };
     match finish_oidc(&state, &key, &parts.headers, &origin, query).await {
         Ok(done) => finished(done),
         Err((organization, failed)) => fail(&state, organization, &origin, failed).await,
@@ -458,13 +467,7 @@ async fn preview(
             SsoProblem::AccountExists.message().to_owned()
         }
         _ => {
-            let decided = role_from_groups(
-                &settings.roles_groups,
-                &answer.groups,
-                current,
-                settings.manual_role_management,
-                settings.default_role,
-            );
+            let decided = settings.decide(&answer.groups, current);
             match (decided, current) {
                 (Mapped::Keep, Some(role)) => format!(
                     "Would sign in {} and keep the role {}.",
@@ -529,13 +532,8 @@ fn saml_addresses(origin: &RequestOrigin, key: &str) -> (String, String) {
 async fn saml_metadata(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    request: Request,
+    Browser { origin, .. }: Browser,
 ) -> Response {
-    let (parts, _) = request.into_parts();
-    let origin = match RequestOrigin::of(&state, &parts) {
-        Ok(origin) => origin,
-        Err(e) => return ApiError(e).into_response(),
-    };
     if let Err(failed) = organization(&state, &key).await {
         return match failed {
             Failed::Error(e) => ApiError(e).into_response(),
@@ -570,13 +568,8 @@ async fn saml_login(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<LoginQuery>,
-    request: Request,
+    Browser { parts, origin }: Browser,
 ) -> Response {
-    let (parts, _) = request.into_parts();
-    let origin = match RequestOrigin::of(&state, &parts) {
-        Ok(origin) => origin,
-        Err(e) => return ApiError(e).into_response(),
-    };
     let purpose = match purpose_of(&state, &parts, &query).await {
         Ok(purpose) => purpose,
         Err(e) => return ApiError(e).into_response(),
@@ -643,20 +636,13 @@ async fn begin_saml(
 async fn saml_acs(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    request: Request,
+    Browser { parts, origin }: Browser,
+    body: axum::body::Bytes,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    let origin = match RequestOrigin::of(&state, &parts) {
-        Ok(origin) => origin,
-        Err(e) => return ApiError(e).into_response(),
-    };
-    let saml_response = match axum::body::to_bytes(body, 2_000_000).await {
-        Ok(bytes) => url::form_urlencoded::parse(&bytes)
-            .find(|(name, _)| name == "SAMLResponse")
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+    let saml_response = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "SAMLResponse")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
     match finish_saml(&state, &key, &parts.headers, &origin, &saml_response).await {
         Ok(done) => finished(done),
         Err((organization, failed)) => fail(&state, organization, &origin, failed).await,
@@ -908,15 +894,7 @@ fn browser_cookie(headers: &HeaderMap, https: bool) -> Option<&str> {
     } else {
         BROWSER_COOKIE
     };
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == wanted)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
+    sessions::cookie_named(headers, wanted)
 }
 
 /// A failed sign-in: logged with its cause and a reference, written in the organization's log,

@@ -32,6 +32,19 @@ pub struct Common {
     pub sso_required: bool,
 }
 
+impl Common {
+    /// What the groups decide for a member with role `current` (`None`: a new member).
+    pub fn decide(&self, groups: &[String], current: Option<Role>) -> crate::domain::Mapped {
+        crate::domain::role_from_groups(
+            &self.roles_groups,
+            groups,
+            current,
+            self.manual_role_management,
+            self.default_role,
+        )
+    }
+}
+
 /// The OpenID Connect settings as stored (the secret included).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredOidc {
@@ -306,33 +319,17 @@ pub async fn change_oidc(
     if before.as_ref() == Some(&after) {
         return Ok(view(&after, &at));
     }
-    let now = unit.now();
-    let text = serde_json::to_string(&after).or_internal("writing the SSO settings")?;
-    db::sso::save_settings(
-        &mut **unit.tx(),
-        organization_id,
+    let created = before.is_none();
+    save(
+        unit,
+        me,
         Protocol::Oidc,
-        &text,
-        now,
-    )
-    .await
-    .or_internal("saving the SSO settings")?;
-    claim_domains(
-        &mut unit,
-        organization_id,
-        Protocol::Oidc,
+        &after,
         &after.common.domains,
+        created,
+        &changed,
     )
     .await?;
-    let organization = organization_target(&unit, organization_id);
-    unit.record(
-        Event::by(me, crate::domain::Action::SsoSettingsChanged, organization).details(json!({
-            "protocol": Protocol::Oidc.as_str(),
-            "created": before.is_none(),
-            "changed": changed,
-        })),
-    );
-    unit.commit().await?;
     tracing::info!(
         organization_id,
         by = me.user_id(),
@@ -488,33 +485,17 @@ pub async fn change_saml(
     if before.as_ref() == Some(&after) {
         return Ok(saml_view(&after, &at));
     }
-    let now = unit.now();
-    let text = serde_json::to_string(&after).or_internal("writing the SSO settings")?;
-    db::sso::save_settings(
-        &mut **unit.tx(),
-        organization_id,
+    let created = before.is_none();
+    save(
+        unit,
+        me,
         Protocol::Saml,
-        &text,
-        now,
-    )
-    .await
-    .or_internal("saving the SSO settings")?;
-    claim_domains(
-        &mut unit,
-        organization_id,
-        Protocol::Saml,
+        &after,
         &after.common.domains,
+        created,
+        &changed,
     )
     .await?;
-    let organization = organization_target(&unit, organization_id);
-    unit.record(
-        Event::by(me, crate::domain::Action::SsoSettingsChanged, organization).details(json!({
-            "protocol": Protocol::Saml.as_str(),
-            "created": before.is_none(),
-            "changed": changed,
-        })),
-    );
-    unit.commit().await?;
     tracing::info!(
         organization_id,
         by = me.user_id(),
@@ -532,6 +513,36 @@ fn check_metadata_url(url: &str) -> Result<String, AppError> {
             "The metadata address must be an https address (for example https://idp.example.com/metadata).",
         )
     })
+}
+
+/// Saves the settings of `protocol` as `stored`, claims their domains and logs the change, which
+/// it commits.
+#[allow(clippy::too_many_arguments)]
+async fn save(
+    mut unit: Change<'_>,
+    me: &Owner,
+    protocol: Protocol,
+    stored: &impl Serialize,
+    domains: &[String],
+    created: bool,
+    changed: &[&str],
+) -> Result<(), AppError> {
+    let organization_id = me.organization_id();
+    let now = unit.now();
+    let text = serde_json::to_string(stored).or_internal("writing the SSO settings")?;
+    db::sso::save_settings(&mut **unit.tx(), organization_id, protocol, &text, now)
+        .await
+        .or_internal("saving the SSO settings")?;
+    claim_domains(&mut unit, organization_id, protocol, domains).await?;
+    let organization = organization_target(&unit, organization_id);
+    unit.record(
+        Event::by(me, crate::domain::Action::SsoSettingsChanged, organization).details(json!({
+            "protocol": protocol.as_str(),
+            "created": created,
+            "changed": changed,
+        })),
+    );
+    unit.commit().await
 }
 
 /// Applies a change to what both protocols keep, naming each field that changed.
