@@ -38,6 +38,18 @@ async fn main() -> std::process::ExitCode {
             }
             std::process::ExitCode::SUCCESS
         }
+        Some(cli::Command::Precompress) => {
+            match gatehouse::server::bundle::precompress(&config.site_root) {
+                Ok(message) => {
+                    println!("{message}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("gatehouse: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
         Some(command) => match cli::run(command, &config).await {
             Ok(message) => {
                 println!("{message}");

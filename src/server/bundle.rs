@@ -3,9 +3,12 @@
 //! compressing every download on the fly at the fast setting the compression layer uses. Brotli
 //! at quality 11 makes the main wasm module about a sixth smaller on the wire than quality 4.
 //!
-//! Compressing takes a few seconds of one core, so it runs in the background after start; until a
-//! file is done, and whenever a file on disk no longer is the one compressed (a rebuild), the
-//! file is served as before.
+//! The release build writes the compressed forms of each file (`gatehouse precompress`:
+//! `pkg.compressed/app.wasm.br` and `.gz`); the server reads them at start, so the first download after a
+//! start is as small as every later one and starting compresses nothing. A file without them (or
+//! with older ones than itself) is compressed in the background after start, which takes a few
+//! seconds of one core; until a file is done, and whenever a file on disk no longer is the one
+//! compressed (a rebuild), the file is served as before.
 
 use std::{
     collections::HashMap,
@@ -47,7 +50,121 @@ fn content_type(path: &Path) -> Option<&'static str> {
     }
 }
 
-/// Compresses every file of `<site_root>/pkg` in the background, once per process and folder.
+/// The build step: writes the brotli and gzip forms of every file of `<site_root>/pkg` that has
+/// none newer than itself into `<site_root>/pkg.compressed`; returns what it did, to print.
+pub fn precompress(site_root: &str) -> Result<String, String> {
+    let dir = Path::new(site_root).join("pkg");
+    let entries = std::fs::read_dir(&dir).map_err(|e| {
+        format!(
+            "cannot read {} (build the site first, or set LEPTOS_SITE_ROOT): {e}",
+            dir.display()
+        )
+    })?;
+    let out = Path::new(site_root).join(COMPRESSED_DIR);
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot make {}: {e}", out.display()))?;
+    let (mut written, mut kept, mut raw, mut small) = (0, 0, 0u64, 0u64);
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if content_type(&path).is_none() {
+            continue;
+        }
+        let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+        let meta = std::fs::metadata(&path).map_err(fail)?;
+        if precompressed(&path, &meta).is_some() {
+            kept += 1;
+            continue;
+        }
+        let bytes = std::fs::read(&path).map_err(fail)?;
+        let brotli = brotli_of(&bytes).map_err(fail)?;
+        let gzip = gzip_of(&bytes).map_err(fail)?;
+        // Written beside, then renamed: a server never reads half a file.
+        for (suffix, data) in [("br", &brotli), ("gz", &gzip)] {
+            let target = with_suffix(&path, suffix);
+            let partial = with_suffix(&path, &format!("{suffix}.partial"));
+            std::fs::write(&partial, data).map_err(fail)?;
+            std::fs::rename(&partial, &target).map_err(fail)?;
+        }
+        written += 1;
+        raw += bytes.len() as u64;
+        small += brotli.len() as u64;
+    }
+    Ok(format!(
+        "compressed {written} files of {} ({raw} bytes to {small} with brotli); {kept} were compressed already",
+        dir.display()
+    ))
+}
+
+/// Where the build keeps a file's compressed form: `<site root>/pkg.compressed/<name>.<suffix>`.
+/// Not beside the file: a static file server that answers `app.wasm` with a neighbouring
+/// `app.wasm.br` would answer with an old one after a rebuild that did not compress again.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".");
+    name.push(suffix);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    dir.with_file_name(COMPRESSED_DIR).join(name)
+}
+
+/// The folder beside `pkg/` with the build's compressed forms.
+const COMPRESSED_DIR: &str = "pkg.compressed";
+
+/// The brotli and gzip forms written beside `path` by the build, when both are at least as new
+/// as the file (`meta`): a rebuild that replaced the file leaves them out of date.
+fn precompressed(path: &Path, meta: &std::fs::Metadata) -> Option<(PathBuf, PathBuf)> {
+    let modified = meta.modified().ok()?;
+    let fresh = |p: PathBuf| {
+        std::fs::metadata(&p)
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .filter(|t| *t >= modified)
+            .map(|_| p)
+    };
+    Some((
+        fresh(with_suffix(path, "br"))?,
+        fresh(with_suffix(path, "gz"))?,
+    ))
+}
+
+/// Reads the forms the build wrote for the files of `dir`, at start; returns how many files have
+/// them (the others are left to the background).
+fn load_precompressed(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut loaded = 0;
+    for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+        let Some(content_type) = content_type(&path) else {
+            continue;
+        };
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        let Some((br, gz)) = precompressed(&path, &meta) else {
+            continue;
+        };
+        let (Ok(brotli), Ok(gzip), Ok(modified)) =
+            (std::fs::read(br), std::fs::read(gz), meta.modified())
+        else {
+            continue;
+        };
+        let compressed = Compressed {
+            modified,
+            len: meta.len(),
+            content_type,
+            etag: etag(modified, meta.len()),
+            brotli: brotli.into(),
+            gzip: gzip.into(),
+        };
+        if let Ok(mut all) = FILES.write() {
+            all.insert(path, Arc::new(compressed));
+            loaded += 1;
+        }
+    }
+    loaded
+}
+
+/// Reads the forms the build wrote at once, and compresses the files of `<site_root>/pkg` that
+/// have none in the background, once per process and folder.
 pub fn compress_in_background(site_root: &str) {
     let dir = Path::new(site_root).join("pkg");
     {
@@ -58,6 +175,13 @@ pub fn compress_in_background(site_root: &str) {
             return;
         }
         started.push(dir.clone());
+    }
+    let loaded = load_precompressed(&dir);
+    if loaded > 0 {
+        tracing::info!(
+            files = loaded,
+            "read the browser bundle compressed by the build"
+        );
     }
     std::thread::Builder::new()
         .name("bundle-compressor".into())
@@ -94,8 +218,15 @@ fn compress_dir(dir: &Path) -> std::io::Result<(usize, u64, u64)> {
         // at another length and is skipped, and one rewritten after has a newer time, which
         // `serve_compressed` compares on every request.
         let meta = std::fs::metadata(&path)?;
-        let bytes = std::fs::read(&path)?;
         let (modified, len) = (meta.modified()?, meta.len());
+        let loaded = FILES.read().ok().and_then(|all| {
+            all.get(&path)
+                .map(|done| (done.modified, done.len) == (modified, len))
+        });
+        if loaded == Some(true) {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
         if bytes.len() as u64 != len {
             continue;
         }

@@ -73,6 +73,10 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write the brotli (quality 11) and gzip (best) forms of the browser bundle beside it
+    /// (`<site root>/pkg/*.{wasm,js,css}`), which the server then serves from its first request:
+    /// run after each release build. Needs no database.
+    Precompress,
 }
 
 /// Where a command reads a password: the first line of standard input, or of a file.
@@ -127,6 +131,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Self::Serve => "serve",
+            Self::Precompress => "precompress",
             Self::CreateOwner { .. } => "create-owner",
             Self::ResetPassword { .. } => "reset-password",
             Self::TransferOwnership { .. } => "transfer-ownership",
@@ -147,7 +152,10 @@ impl Command {
             Self::Audit {
                 command: AuditCommand::Verify { org } | AuditCommand::Seats { org, .. },
             } => Some(*org),
-            Self::Serve | Self::CreateOwner { .. } | Self::ResetPassword { .. } => None,
+            Self::Serve
+            | Self::Precompress
+            | Self::CreateOwner { .. }
+            | Self::ResetPassword { .. } => None,
         }
     }
 }
@@ -185,7 +193,9 @@ async fn run_command(command: Command, config: &Config) -> Result<String, String
         Clock::system(),
     )?;
     let result = match command {
-        Command::Serve => unreachable!("serve is handled by main"),
+        Command::Serve | Command::Precompress => {
+            unreachable!("serve and precompress are handled by main")
+        }
         Command::CreateOwner { email, password, first_name, last_name } => {
             let secret = password.read()?;
             match FullName::parse(first_name.as_deref(), last_name.as_deref()) {

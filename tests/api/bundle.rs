@@ -131,3 +131,57 @@ async fn the_bundle_is_served_compressed_at_the_strongest_setting_and_never_stal
     assert_ne!(res.status(), StatusCode::OK);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_compressed_by_the_build_is_served_compressed_from_the_first_request() {
+    let (root, wasm) = site();
+    let site_root = root.to_string_lossy().into_owned();
+    let done = gatehouse::server::bundle::precompress(&site_root).unwrap();
+    assert!(done.starts_with("compressed 2 files"), "{done}");
+    let brotli = std::fs::read(root.join("pkg.compressed/app.wasm.br")).unwrap();
+    let gzip = std::fs::read(root.join("pkg.compressed/app.wasm.gz")).unwrap();
+    assert_eq!(unbrotli(&brotli), wasm);
+    // Run again, it keeps what is up to date.
+    let again = gatehouse::server::bundle::precompress(&site_root).unwrap();
+    assert!(again.starts_with("compressed 0 files"), "{again}");
+
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.site_root = site_root.clone()).await;
+    // The very first download is the build's brotli, with its ETag: nothing waits for a
+    // compressor.
+    let res = fetch(&app, "/pkg/app.wasm", "gzip, deflate, br, zstd").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "br");
+    assert!(res.headers().contains_key(header::ETAG));
+    assert_eq!(res.bytes().await.unwrap(), brotli);
+    let res = fetch(&app, "/pkg/app.wasm", "gzip").await;
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(res.bytes().await.unwrap(), gzip);
+
+    // A rebuilt file newer than its compressed forms is never answered with them.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let rebuilt = "export function start() { return 2; }\n".repeat(400);
+    std::fs::write(root.join("pkg/app.js"), &rebuilt).unwrap();
+    let res = fetch(&app, "/pkg/app.js", "br").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let encoding = res
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = res.bytes().await.unwrap();
+    let text = match encoding.as_deref() {
+        Some("br") => unbrotli(&body),
+        Some("gzip") => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        }
+        _ => body.to_vec(),
+    };
+    assert!(
+        text == rebuilt.as_bytes(),
+        "a rebuilt file was answered with its old compressed form"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
