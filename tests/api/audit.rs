@@ -49,8 +49,8 @@ const READ_ONLY_SERVER_FNS: [&str; 17] = [
     "audit/list",
 ];
 
-/// Commands that change nothing.
-const READ_ONLY_COMMANDS: [&str; 2] = ["serve", "audit"];
+/// Commands that change no data (precompress writes only the build's compressed bundle).
+const READ_ONLY_COMMANDS: [&str; 3] = ["serve", "audit", "precompress"];
 
 /// Every entry of the organization, oldest first, read through the API as `token`.
 async fn entries(app: &TestApp, token: &str, org: i64) -> Vec<AuditEntryView> {
