@@ -268,17 +268,18 @@ pub struct NewRequest<'a> {
     pub organization_id: i64,
     pub protocol: Protocol,
     pub purpose: &'a str,
-    pub browser_hash: &'a [u8],
     pub nonce: Option<&'a str>,
     pub pkce_verifier: Option<&'a str>,
     pub user_id: Option<i64>,
-    pub now: i64,
-    pub expires_at: i64,
 }
 
+/// Stores `r`, bound to the browser whose cookie hashes to `browser_hash`, until `expires_at`.
 pub async fn insert_request<'e>(
     ex: impl AnyExecutor<'e>,
     r: &NewRequest<'_>,
+    browser_hash: &[u8],
+    now: i64,
+    expires_at: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO sso_requests (id_hash, organization_id, protocol, purpose, browser_hash, \
@@ -289,12 +290,12 @@ pub async fn insert_request<'e>(
     .bind(r.organization_id)
     .bind(r.protocol.as_str())
     .bind(r.purpose)
-    .bind(r.browser_hash.to_vec())
+    .bind(browser_hash.to_vec())
     .bind(r.nonce)
     .bind(r.pkce_verifier)
     .bind(r.user_id)
-    .bind(r.now)
-    .bind(r.expires_at)
+    .bind(now)
+    .bind(expires_at)
     .execute(ex)
     .await
     .map(drop)

@@ -210,7 +210,7 @@ async fn begin_oidc(
                 "no OIDC settings",
             ))
         })?;
-    let redirect_url = format!("{}/sso/{key}/oidc/callback", origin.public);
+    let redirect_url = settings::Addresses::at(origin, key).oidc_callback();
     let request_state = secrets::generate("");
     let started = oidc::start(
         &state.sso,
@@ -221,31 +221,23 @@ async fn begin_oidc(
     )
     .await
     .map_err(at)?;
-    let (browser, set_cookie) = browser_binding(headers, origin.https);
-    let now = state.now();
-    db::sso::insert_request(
-        state.db.pool(),
+    send_to_provider(
+        state,
+        headers,
+        origin,
         &db::sso::NewRequest {
             id_hash: &secrets::hash(&request_state),
             organization_id,
             protocol: Protocol::Oidc,
             purpose: purpose_name,
-            browser_hash: &secrets::hash(&browser),
             nonce: Some(&started.nonce),
             pkce_verifier: Some(&started.pkce_verifier),
             user_id,
-            now,
-            expires_at: now + REQUEST_LIFETIME,
         },
+        &started.url,
     )
     .await
-    .or_internal("storing an SSO request")
-    .map_err(|e| at(e.into()))?;
-    let mut response = Redirect::to(&started.url).into_response();
-    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    .map_err(|e| at(e.into()))
 }
 
 #[derive(Deserialize, Default)]
@@ -333,7 +325,7 @@ async fn finish_oidc(
                 "the OIDC settings were removed",
             ))
         })?;
-    let redirect_url = format!("{}/sso/{key}/oidc/callback", origin.public);
+    let redirect_url = settings::Addresses::at(origin, key).oidc_callback();
     let answer = oidc::finish(
         &state.sso,
         &settings,
@@ -522,12 +514,6 @@ async fn preview(
     Ok(page("Test sign-in", "", &body))
 }
 
-/// Our entity id (the address of our metadata) and ACS, on the public origin.
-fn saml_addresses(origin: &RequestOrigin, key: &str) -> (String, String) {
-    let base = format!("{}/sso/{key}/saml", origin.public);
-    (format!("{base}/metadata"), format!("{base}/acs"))
-}
-
 /// Our SAML metadata, for the organization's identity provider.
 async fn saml_metadata(
     State(state): State<AppState>,
@@ -543,7 +529,8 @@ async fn saml_metadata(
             .into_response(),
         };
     }
-    let (entity_id, acs_url) = saml_addresses(&origin, &key);
+    let at = settings::Addresses::at(&origin, &key);
+    let (entity_id, acs_url) = (at.saml_metadata(), at.saml_acs());
     let sp = samael::service_provider::ServiceProviderBuilder::default()
         .entity_id(entity_id.clone())
         .metadata_url(entity_id)
@@ -599,36 +586,29 @@ async fn begin_saml(
                 "no SAML settings",
             ))
         })?;
-    let (entity_id, acs_url) = saml_addresses(origin, key);
+    let addresses = settings::Addresses::at(origin, key);
+    let (entity_id, acs_url) = (addresses.saml_metadata(), addresses.saml_acs());
     let bad_settings = |why: String| at(Failed::problem(SsoProblem::NotConfigured, why));
     let idp = saml::idp(&settings.metadata_xml).map_err(bad_settings)?;
     let sp = saml::service_provider(&idp, &entity_id, &acs_url, false).map_err(bad_settings)?;
     let (url, request_id) = saml::login_redirect(&sp, &idp).map_err(bad_settings)?;
-    let (browser, set_cookie) = browser_binding(headers, origin.https);
-    let now = state.now();
-    db::sso::insert_request(
-        state.db.pool(),
+    send_to_provider(
+        state,
+        headers,
+        origin,
         &db::sso::NewRequest {
             id_hash: &secrets::hash(&request_id),
             organization_id,
             protocol: Protocol::Saml,
             purpose: purpose_name,
-            browser_hash: &secrets::hash(&browser),
             nonce: None,
             pkce_verifier: None,
             user_id,
-            now,
-            expires_at: now + REQUEST_LIFETIME,
         },
+        &url,
     )
     .await
-    .or_internal("storing an SSO request")
-    .map_err(|e| at(e.into()))?;
-    let mut response = Redirect::to(&url).into_response();
-    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    Ok(response)
+    .map_err(|e| at(e.into()))
 }
 
 /// The identity provider's browser post: a SAML response to verify. (Posted from the provider's
@@ -703,7 +683,8 @@ async fn finish_saml(
             "an unsolicited (IdP-initiated) response, and IdP-initiated sign-in is off",
         )));
     }
-    let (entity_id, acs_url) = saml_addresses(origin, key);
+    let addresses = settings::Addresses::at(origin, key);
+    let (entity_id, acs_url) = (addresses.saml_metadata(), addresses.saml_acs());
     let idp = saml::idp(&settings.metadata_xml)
         .map_err(|why| at(Failed::problem(SsoProblem::NotConfigured, why)))?;
     let sp = saml::service_provider(&idp, &entity_id, &acs_url, unsolicited)
@@ -867,6 +848,33 @@ async fn organization(state: &AppState, key: &str) -> Result<i64, Failed> {
                 format!("no organization has the SSO key {key:?}"),
             )
         })
+}
+
+/// Stores `request` (bound to the browser, for [`REQUEST_LIFETIME`]) and sends the browser to the
+/// provider at `url`, giving it the single sign-on cookie when it has none.
+async fn send_to_provider(
+    state: &AppState,
+    headers: &HeaderMap,
+    origin: &RequestOrigin,
+    request: &db::sso::NewRequest<'_>,
+    url: &str,
+) -> Result<Response, AppError> {
+    let (browser, set_cookie) = browser_binding(headers, origin.https);
+    let now = state.now();
+    db::sso::insert_request(
+        state.db.pool(),
+        request,
+        &secrets::hash(&browser),
+        now,
+        now + REQUEST_LIFETIME,
+    )
+    .await
+    .or_internal("storing an SSO request")?;
+    let mut response = Redirect::to(url).into_response();
+    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 /// The browser's single sign-on cookie, and the `Set-Cookie` that gives it one when it has none.

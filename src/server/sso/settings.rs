@@ -167,15 +167,20 @@ pub struct Addresses {
 }
 
 impl Addresses {
+    /// The addresses of the organization with SSO key `key`, as reached at `origin`.
+    pub fn at(origin: &crate::server::origin::RequestOrigin, key: &str) -> Self {
+        Self {
+            base: format!("{}/sso/{key}", origin.public),
+            key: key.to_owned(),
+        }
+    }
+
     pub async fn of(state: &AppState, me: &Admin) -> Result<Self, AppError> {
         let key = db::sso::key_of(state.db.pool(), me.organization_id())
             .await
             .or_internal("reading the organization's SSO key")?
             .ok_or_else(crate::server::auth::organization_not_found)?;
-        Ok(Self {
-            base: format!("{}/sso/{key}", me.origin().public),
-            key,
-        })
+        Ok(Self::at(me.origin(), &key))
     }
 
     pub fn saml_metadata(&self) -> String {
