@@ -9,6 +9,7 @@ pub mod members;
 pub mod organization;
 pub mod password_reset;
 pub mod profile;
+pub mod scim;
 pub mod sso;
 pub mod tokens;
 pub mod verification;

@@ -47,10 +47,18 @@ pub enum Action {
     SsoAccountCreated,
     SsoAccountLinked,
     SsoAccountUnlinked,
+    ScimTokenCreated,
+    ScimTokenRevoked,
+    ScimSettingsChanged,
+    ScimUserCreated,
+    ScimUserUpdated,
+    ScimGroupCreated,
+    ScimGroupChanged,
+    ScimGroupDeleted,
 }
 
 impl Action {
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 46] = [
         Action::OrganizationCreated,
         Action::OrganizationRenamed,
         Action::InviteLinkReset,
@@ -89,6 +97,14 @@ impl Action {
         Action::SsoAccountCreated,
         Action::SsoAccountLinked,
         Action::SsoAccountUnlinked,
+        Action::ScimTokenCreated,
+        Action::ScimTokenRevoked,
+        Action::ScimSettingsChanged,
+        Action::ScimUserCreated,
+        Action::ScimUserUpdated,
+        Action::ScimGroupCreated,
+        Action::ScimGroupChanged,
+        Action::ScimGroupDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -131,6 +147,14 @@ impl Action {
             Action::SsoAccountCreated => "sso.account_created",
             Action::SsoAccountLinked => "sso.account_linked",
             Action::SsoAccountUnlinked => "sso.account_unlinked",
+            Action::ScimTokenCreated => "scim.token_created",
+            Action::ScimTokenRevoked => "scim.token_revoked",
+            Action::ScimSettingsChanged => "scim.settings_changed",
+            Action::ScimUserCreated => "scim.user_created",
+            Action::ScimUserUpdated => "scim.user_updated",
+            Action::ScimGroupCreated => "scim.group_created",
+            Action::ScimGroupChanged => "scim.group_changed",
+            Action::ScimGroupDeleted => "scim.group_deleted",
         }
     }
 
@@ -175,6 +199,14 @@ impl Action {
             Action::SsoAccountCreated => "Account created by SSO",
             Action::SsoAccountLinked => "SSO identity linked",
             Action::SsoAccountUnlinked => "SSO identity unlinked",
+            Action::ScimTokenCreated => "SCIM token created",
+            Action::ScimTokenRevoked => "SCIM token revoked",
+            Action::ScimSettingsChanged => "SCIM settings changed",
+            Action::ScimUserCreated => "Member provisioned by SCIM",
+            Action::ScimUserUpdated => "Member updated by SCIM",
+            Action::ScimGroupCreated => "SCIM group created",
+            Action::ScimGroupChanged => "SCIM group changed",
+            Action::ScimGroupDeleted => "SCIM group deleted",
         }
     }
 }
@@ -434,6 +466,26 @@ pub fn summarize(
         Action::SsoAccountLinked => format!("{who} linked {it} to a single sign-on identity"),
         Action::SsoAccountUnlinked => {
             format!("{who} unlinked a single sign-on identity from {it}")
+        }
+        Action::ScimTokenCreated if details["replaced"] == true => {
+            format!("{who} replaced the SCIM token")
+        }
+        Action::ScimTokenCreated => format!("{who} created a SCIM token"),
+        Action::ScimTokenRevoked => format!("{who} revoked the SCIM token"),
+        Action::ScimSettingsChanged => format!("{who} changed the SCIM role mappings"),
+        Action::ScimUserCreated => format!(
+            "The identity provider provisioned {it} as {}",
+            role_label(&details["role"])
+        ),
+        Action::ScimUserUpdated => format!("The identity provider updated {it}"),
+        Action::ScimGroupCreated => {
+            format!("The identity provider created the group \"{}\"", text("group"))
+        }
+        Action::ScimGroupChanged => {
+            format!("The identity provider changed the group \"{}\"", text("group"))
+        }
+        Action::ScimGroupDeleted => {
+            format!("The identity provider deleted the group \"{}\"", text("group"))
         }
     }
 }

@@ -454,3 +454,20 @@ pub struct SsoIdentities {
     pub has_password: bool,
     pub link_url: Option<String>,
 }
+
+/// The organization's SCIM provisioning as the single sign-on page shows it: where the identity
+/// provider sends its requests, whether a token is live (never the token itself), and SCIM's own
+/// group → role mappings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ScimOverview {
+    /// The SCIM base address to give the identity provider.
+    pub base_url: String,
+    /// When the live token was made (RFC 3339), if there is one.
+    pub token_created_at: Option<String>,
+    /// When the identity provider last used it.
+    pub token_last_used_at: Option<String>,
+    /// SCIM's group → role mappings, `[["Administrator", "label-admins"], …]`.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<Vec<String>>))]
+    pub roles_groups: Vec<RoleGroup>,
+}

@@ -134,6 +134,7 @@ impl Query {
             "cli" => (None, Some("cli")),
             "system" => (None, Some("system")),
             "sso" => (None, Some("sso")),
+            "scim" => (None, Some("scim")),
             _ => (Some(actor), None),
         };
         let (since, until) = time_range(("since", &self.since), ("until", &self.until))?;

@@ -40,6 +40,8 @@ pub enum Actor {
     System,
     /// Single sign-on: what the identity provider's answer decided (a role from groups).
     Sso,
+    /// Provisioning: the identity provider's SCIM client, with the organization's SCIM token.
+    Scim,
 }
 
 impl Actor {
@@ -64,6 +66,7 @@ impl Actor {
             Actor::Cli => "cli",
             Actor::System => "system",
             Actor::Sso => "sso",
+            Actor::Scim => "scim",
         }
     }
 }
@@ -199,7 +202,7 @@ pub(super) async fn record_all(
         let (target_kind, target_id, target_label) = event.target.parts();
         let (actor_user_id, actor_email) = match &event.actor {
             Actor::User { id, email } => (Some(*id), email.clone()),
-            Actor::Cli | Actor::System | Actor::Sso => (None, String::new()),
+            Actor::Cli | Actor::System | Actor::Sso | Actor::Scim => (None, String::new()),
         };
         seq += 1;
         let mut entry = EntryRecord {

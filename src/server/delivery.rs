@@ -87,6 +87,7 @@ async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, s
     match item.kind {
         MessageKind::Invitation => invitation(state, item).await,
         MessageKind::PasswordReset => account_link(state, item, Purpose::PasswordReset).await,
+        MessageKind::AccountProvisioned => provisioned(state, item).await,
         MessageKind::EmailVerification => {
             account_link(state, item, Purpose::EmailVerification).await
         }
@@ -143,6 +144,31 @@ async fn account_link(
         }
         .render(),
     };
+    Ok(Some(Draft { link, content }))
+}
+
+/// The password link of an account the identity provider made.
+async fn provisioned(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
+    let Some(token_id) = item.account_token_id else {
+        return Ok(None);
+    };
+    let token = db::account_tokens::find(state.db.pool(), token_id).await?;
+    let Some(token) = token.filter(|t| t.is_live(state.now())) else {
+        return Ok(None);
+    };
+    let purpose = Purpose::PasswordReset;
+    let link = format!(
+        "{}{}?token={}",
+        item.origin,
+        account_links::path(purpose),
+        account_links::secret(state, purpose, &token.salt)
+    );
+    let content = templates::AccountProvisioned {
+        to: &item.recipient,
+        link: &link,
+        expires_at: token.expires_at,
+    }
+    .render();
     Ok(Some(Draft { link, content }))
 }
 

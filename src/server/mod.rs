@@ -28,6 +28,7 @@ pub mod origin;
 pub mod profile;
 pub mod rest;
 pub mod roles;
+pub mod scim;
 pub mod seats;
 pub mod security;
 pub mod serve;

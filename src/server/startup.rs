@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(rest::router())
         .merge(super::sso::routes())
+        .merge(super::scim::routes())
         .merge(app)
         .layer(middleware::from_fn(server_fn_errors_are_client_errors))
         .layer(middleware::from_fn_with_state(

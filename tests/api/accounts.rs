@@ -34,7 +34,7 @@ async fn signup_creates_an_organization_with_the_user_as_owner_and_signs_in(back
         .to_str()
         .unwrap()
         .to_owned();
-    assert!(cookie.starts_with("gatehouse_session=ghs_"), "{cookie}");
+    assert!(cookie.starts_with("gatehouse_session=ghc_"), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
     );

@@ -309,7 +309,7 @@ async fn sessions_are_listed_without_secrets_and_ended_one_by_one_or_all_but_thi
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let text = res.text().await.unwrap();
-    assert!(!text.contains("ghs_"), "no session secret is shown: {text}");
+    assert!(!text.contains("ghc_"), "no session secret is shown: {text}");
     let sessions: Sessions = serde_json::from_str(&text).unwrap();
     let sessions = sessions.results;
     assert_eq!(sessions.len(), 3, "{sessions:?}");
@@ -474,7 +474,7 @@ async fn the_account_page_shows_name_password_and_sessions(backend: Backend) {
     ] {
         assert!(page.contains(expected), "{expected} is on the page");
     }
-    assert!(!page.contains("ghs_"), "no session secret on the page");
+    assert!(!page.contains("ghc_"), "no session secret on the page");
 }
 
 /// How each of a client's sessions was opened, as the sessions list says.

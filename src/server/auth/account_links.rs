@@ -83,6 +83,42 @@ pub async fn issue_in(
     change.queue(&message).await
 }
 
+/// How long the password link of an account the identity provider made stays valid.
+pub const PROVISIONED_LIFETIME: i64 = 7 * 24 * 60 * 60;
+
+/// In `change`: a `ghr_` link valid for [`PROVISIONED_LIFETIME`] that sets the password of
+/// `user_id`, an account the identity provider just made, queued to `email` with links on
+/// `origin`.
+pub async fn issue_provisioned_in(
+    change: &mut Change<'_>,
+    state: &AppState,
+    user_id: i64,
+    email: &str,
+    origin: &str,
+) -> Result<(), AppError> {
+    let now = change.now();
+    let purpose = Purpose::PasswordReset;
+    let salt = secrets::random_bytes::<16>();
+    let token_hash = secrets::hash(&secret(state, purpose, &salt));
+    let token_id = db::account_tokens::insert(
+        &mut **change.tx(),
+        user_id,
+        purpose,
+        &token_hash,
+        &salt,
+        now,
+        now + PROVISIONED_LIFETIME,
+    )
+    .await
+    .or_internal("storing a link")?;
+    let message = NewMessage {
+        account_token_id: Some(token_id),
+        user_id: Some(user_id),
+        ..NewMessage::new(MessageKind::AccountProvisioned, email, origin, now)
+    };
+    change.queue(&message).await
+}
+
 /// The hash a link's token is stored by, if `raw` has the form of a token with `prefix`.
 pub fn token_hash(raw: &str, prefix: &str) -> Option<[u8; 32]> {
     let raw = raw.trim();

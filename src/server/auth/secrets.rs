@@ -5,7 +5,11 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::{rngs::OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-pub const SESSION_PREFIX: &str = "ghs_";
+/// Session ids, in the session cookie (`c` for cookie; sessions made before SCIM tokens took
+/// `ghs_` still work: only the hash is looked up).
+pub const SESSION_PREFIX: &str = "ghc_";
+/// An organization's SCIM token (SPEC section 11).
+pub const SCIM_TOKEN_PREFIX: &str = "ghs_";
 
 /// A new random secret: `prefix` followed by 32 random bytes in URL-safe base64.
 pub fn generate(prefix: &str) -> String {
@@ -33,7 +37,7 @@ mod tests {
     fn secrets_are_prefixed_and_never_repeat() {
         let a = generate(SESSION_PREFIX);
         let b = generate(SESSION_PREFIX);
-        assert!(a.starts_with("ghs_"));
+        assert!(a.starts_with("ghc_"));
         assert_eq!(a.len(), 4 + 43);
         assert_ne!(a, b);
         assert_ne!(hash(&a), hash(&b));

@@ -12,6 +12,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod personal_tokens;
 pub mod principals;
+pub mod scim;
 pub mod sessions;
 pub mod sql;
 pub mod sso;

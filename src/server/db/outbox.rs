@@ -20,16 +20,20 @@ pub enum MessageKind {
     RoleGranted,
     /// To an account (`user_id`) whose address someone tried to sign up with.
     AccountExists,
+    /// A link to set the password of an account the identity provider made; the row's
+    /// `account_token_id` says which.
+    AccountProvisioned,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 7] = [
         MessageKind::Invitation,
         MessageKind::PasswordReset,
         MessageKind::EmailVerification,
         MessageKind::PendingMembers,
         MessageKind::RoleGranted,
         MessageKind::AccountExists,
+        MessageKind::AccountProvisioned,
     ];
 
     /// The value of the `email_outbox.kind` column.
@@ -41,6 +45,7 @@ impl MessageKind {
             MessageKind::PendingMembers => "pending_members",
             MessageKind::RoleGranted => "role_granted",
             MessageKind::AccountExists => "account_exists",
+            MessageKind::AccountProvisioned => "account_provisioned",
         }
     }
 }

@@ -195,3 +195,17 @@ pub async fn lock<'e>(ex: impl AnyExecutor<'e>, user_id: i64) -> Result<bool, sq
         .await
         .map(|d| d.rows_affected() == 1)
 }
+
+/// Changes the account's address (to one no other account has: a unique violation otherwise).
+pub async fn set_email<'e>(
+    ex: impl AnyExecutor<'e>,
+    user_id: i64,
+    email: &EmailAddress,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
+        .bind(email.as_str())
+        .bind(user_id)
+        .execute(ex)
+        .await
+        .map(drop)
+}

@@ -18,6 +18,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         "account_exists.html",
         include_str!("templates/account_exists.html"),
     ),
+    (
+        "account_provisioned.txt",
+        include_str!("templates/account_provisioned.txt"),
+    ),
+    (
+        "account_provisioned.html",
+        include_str!("templates/account_provisioned.html"),
+    ),
     ("invitation.txt", include_str!("templates/invitation.txt")),
     ("invitation.html", include_str!("templates/invitation.html")),
     (
@@ -154,6 +162,25 @@ impl PasswordReset<'_> {
         render_account_link(
             "password_reset",
             "Reset your Gatehouse password".to_owned(),
+            self.to,
+            self.link,
+            self.expires_at,
+        )
+    }
+}
+
+/// The link that sets the password of an account the identity provider made (SCIM).
+pub struct AccountProvisioned<'a> {
+    pub to: &'a str,
+    pub link: &'a str,
+    pub expires_at: i64,
+}
+
+impl AccountProvisioned<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        render_account_link(
+            "account_provisioned",
+            "Your Gatehouse account is ready: choose your password".to_owned(),
             self.to,
             self.link,
             self.expires_at,

@@ -10,6 +10,7 @@ mod meta;
 mod organization;
 mod password_reset;
 mod responses;
+mod scim;
 mod sso;
 mod tokens;
 
@@ -72,7 +73,7 @@ Every error is a JSON object `{\"status_code\", \"detail\", \"validation_errors\
         (name = "current-user", description = "The caller's own account: name, password, sessions and API token."),
         (name = "tokens", description = "Personal access tokens (Label Studio's JWT refresh and access tokens), and the organization's token settings and session policy."),
         (name = "password-reset", description = "A forgotten password: a link by mail, then a new password."),
-        (name = "sso", description = "Single sign-on: the organization's identity provider settings."),
+        (name = "sso", description = "Single sign-on and SCIM provisioning: the organization's identity provider settings. SCIM 2.0 itself is served under /scim/v2 with the organization's SCIM token (Authorization: Bearer ghs_…)."),
         (name = "meta", description = "This document and the health check."),
     )
 )]
@@ -149,6 +150,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(sso::get_oidc, sso::change_oidc, sso::delete_oidc))
         .routes(routes!(sso::get_saml, sso::change_saml, sso::delete_saml))
+        .routes(routes!(scim::get_settings, scim::change_settings))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export))
         .routes(routes!(invites::get_link))
@@ -210,6 +212,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             get(sso::get_oidc)
                 .post(sso::change_oidc)
                 .delete(sso::delete_oidc),
+        )
+        .route(
+            "/scim/settings/",
+            get(scim::get_settings).post(scim::change_settings),
         )
         .route(
             "/session-policy",
