@@ -26,6 +26,7 @@ mod profile;
 mod removal;
 mod roles;
 mod saml;
+mod scim;
 mod security;
 mod takeover;
 mod tokens;
