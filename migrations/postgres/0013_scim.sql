@@ -35,7 +35,7 @@ CREATE TABLE scim_users (
     updated_at BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX scim_users_external_id ON scim_users (organization_id, external_id) WHERE external_id IS NOT NULL;
-CREATE UNIQUE INDEX scim_users_user_name ON scim_users (organization_id, user_name);
+CREATE UNIQUE INDEX scim_users_user_name ON scim_users (user_name, organization_id);
 
 -- The identity provider's groups, whose members' roles follow the mappings.
 CREATE TABLE scim_groups (

@@ -45,13 +45,20 @@ pub fn MemberTable(
                                 {(!m.email_verified && m.role == Role::NotActivated).then(|| view! {
                                     " " <span class="pill unverified" title="Anyone with the invite link could have typed this address.">"Email not verified"</span>
                                 }.into_any())}
+                                {m.scim_managed.then(|| {
+                                    let title = match &m.scim_external_id {
+                                        Some(id) => format!("Managed by your identity provider over SCIM (its id: {id}): it may change this member's role or deactivate them."),
+                                        None => "Managed by your identity provider over SCIM: it may change this member's role or deactivate them.".to_owned(),
+                                    };
+                                    view! { " " <span class="pill scim" title=title data-testid="scim-managed">"SCIM"</span> }
+                                })}
                             </td>
                             <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
                             <td>
                                 {if m.role == Role::Owner || m.user_id == me {
                                     view! { <RolePill role=m.role /> }.into_any()
                                 } else {
-                                    view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role verified=m.email_verified /> }.into_any()
+                                    view! { <RoleSelect user_id=m.user_id email=m.email.clone() role=m.role verified=m.email_verified managed=m.scim_managed /> }.into_any()
                                 }}
                             </td>
                             <td><time datetime=m.joined_at.clone() title=joined>{readable_date(&m.joined_at)}</time></td>
@@ -79,9 +86,16 @@ pub fn MemberTable(
 
 /// A member's role, saved as soon as it is changed; a refusal (no free seat, say) is shown beside
 /// it and the select goes back to the saved role. Giving a role to an address nobody has proven
-/// asks first.
+/// asks first, and so does changing the role of a member the identity provider manages (it may
+/// change it back).
 #[component]
-pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> impl IntoView {
+pub fn RoleSelect(
+    user_id: i64,
+    email: String,
+    role: Role,
+    verified: bool,
+    #[prop(optional)] managed: bool,
+) -> impl IntoView {
     let change = ServerAction::<ChangeMemberRole>::new();
     // An error that a change without JavaScript came back with is the table's to show: it is
     // not known which row it belongs to.
@@ -123,7 +137,7 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
                 disabled=move || pending.try_get().unwrap_or(false)
                 on:change=move |ev| {
                     if let Ok(role) = event_target_value(&ev).parse::<Role>() {
-                        if !verified && role.counts_seat() {
+                        if (!verified && role.counts_seat()) || managed {
                             set_asking.set(Some(role));
                         } else {
                             change.dispatch(ChangeMemberRole { user_id, role });
@@ -135,21 +149,26 @@ pub fn RoleSelect(user_id: i64, email: String, role: Role, verified: bool) -> im
             </select>
             <Show when=move || asking.get().is_some()>
                 <Dialog
-                    title=format!("Give a role to {email}?")
+                    title=if managed { format!("Change the role of {email}?") } else { format!("Give a role to {email}?") }
                     on_close=Callback::new(move |()| {
                         set_asking.set(None);
                         set_saved.set(saved.get_untracked());
                     })
                     class="confirm-dialog"
                 >
-                    <p>"This address has not been verified: anyone who had the invite link could have typed it."</p>
+                    {managed.then(|| view! {
+                        <p data-testid="scim-role-warning">"Your identity provider manages this member over SCIM: their groups there may change this role back at its next update. To keep it, change their groups at the provider (or the SCIM role mappings)."</p>
+                    })}
+                    {(!verified && !managed).then(|| view! {
+                        <p>"This address has not been verified: anyone who had the invite link could have typed it."</p>
+                    })}
                     <div class="actions">
                         <button type="button" class="primary" on:click=move |_| {
                             if let Some(role) = asking.get_untracked() {
                                 change.dispatch(ChangeMemberRole { user_id, role });
                             }
                             set_asking.set(None);
-                        }>"Give the role"</button>
+                        }>{if managed { "Change the role" } else { "Give the role" }}</button>
                         <button type="button" data-autofocus="" on:click=move |_| {
                             set_asking.set(None);
                             set_saved.set(saved.get_untracked());

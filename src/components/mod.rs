@@ -16,10 +16,12 @@ pub mod gate;
 pub mod invite_modal;
 pub mod list_table;
 pub mod load;
+pub mod mapping_table;
 pub mod member_table;
 pub mod organization;
 pub mod pagination;
 pub mod password_reset_button;
+pub mod scim;
 pub mod search_box;
 pub mod verify_banner;
 

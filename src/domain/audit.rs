@@ -479,13 +479,22 @@ pub fn summarize(
         ),
         Action::ScimUserUpdated => format!("The identity provider updated {it}"),
         Action::ScimGroupCreated => {
-            format!("The identity provider created the group \"{}\"", text("group"))
+            format!(
+                "The identity provider created the group \"{}\"",
+                text("group")
+            )
         }
         Action::ScimGroupChanged => {
-            format!("The identity provider changed the group \"{}\"", text("group"))
+            format!(
+                "The identity provider changed the group \"{}\"",
+                text("group")
+            )
         }
         Action::ScimGroupDeleted => {
-            format!("The identity provider deleted the group \"{}\"", text("group"))
+            format!(
+                "The identity provider deleted the group \"{}\"",
+                text("group")
+            )
         }
     }
 }

@@ -31,6 +31,13 @@ pub struct MemberRow {
     /// Whether the member proved they own the address: by an email invitation, or by the link
     /// of the verification mail. Whoever holds the invite link can sign up with any address.
     pub email_verified: bool,
+    /// Whether the organization's identity provider manages the member over SCIM: it may change
+    /// their role (through their groups) or deactivate them again.
+    #[serde(default)]
+    pub scim_managed: bool,
+    /// The identity provider's id of the member (SCIM `externalId`), when it gave one.
+    #[serde(default)]
+    pub scim_external_id: Option<String>,
 }
 
 /// A page of members, counted and sorted by the database.

@@ -35,7 +35,8 @@ pub use profile::{FullName, PersonName, Profile, SessionView, SignInMethod};
 pub use role::Role;
 pub use sso::{
     check_role_groups, role_from_groups, IdentityView, Mapped, MappedRole, OidcSettings, Protocol,
-    RoleGroup, SamlSettings, SsoIdentities, SsoProblem, MAPPABLE_ROLES, ScimOverview};
+    RoleGroup, SamlSettings, ScimOverview, SsoIdentities, SsoProblem, MAPPABLE_ROLES,
+};
 pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle, NAME_PATTERN};
 pub use tokens::{NewPersonalToken, PersonalToken, SessionPolicy, TokenSettings};

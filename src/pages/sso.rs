@@ -1,6 +1,6 @@
 //! The single sign-on page (`/organization/sso`): for SAML 2.0 and for OpenID Connect, what to
 //! register at the identity provider, the settings, and the table that maps the provider's groups
-//! to roles. The Owner changes them; Administrators see them.
+//! to roles; then SCIM provisioning. The Owner changes them; Administrators see them.
 
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
@@ -15,8 +15,10 @@ use crate::{
         field::{field_error, form_error, Field},
         gate::Gate,
         load::load,
+        mapping_table::MappingTable,
+        scim::ScimCard,
     },
-    domain::{AppError, Need, OidcSettings, Role, RoleGroup, SamlSettings, MAPPABLE_ROLES},
+    domain::{AppError, Need, OidcSettings, Role, RoleGroup, SamlSettings},
 };
 
 #[component]
@@ -61,6 +63,7 @@ fn SsoPanel(is_owner: bool) -> impl IntoView {
                 Ok(current) => view! { <OidcCard current save=save_oidc is_owner /> }.into_any(),
             })}
         </Transition>
+        <ScimCard is_owner />
     }
 }
 
@@ -228,9 +231,6 @@ fn OidcCard(
     }
 }
 
-/// A mapping row: its role and group.
-type Row = (Role, String);
-
 /// What both protocols keep: the domains, where the address and the groups are read, the table
 /// of roles from groups, and the switches.
 #[component]
@@ -251,16 +251,6 @@ fn CommonFields(
     let field = move |name: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.for_field(name)))
     };
-    // The saved mappings and two blank rows (to fill in without JavaScript too).
-    let mut initial: Vec<Row> = roles_groups
-        .iter()
-        .map(|m| (m.role(), m.group().to_owned()))
-        .collect();
-    initial.extend([
-        (Role::Annotator, String::new()),
-        (Role::Annotator, String::new()),
-    ]);
-    let rows = RwSignal::new(initial);
     let default_id = format!("{prefix}default-role");
     view! {
         <Field label="Email domains (comma separated)" name="domain" optional=true value=domain error=field("domain") id_prefix=prefix />
@@ -272,35 +262,7 @@ fn CommonFields(
              none of them, they are deactivated. Group names are case-sensitive. The Owner's role \
              never changes."
         </p>
-        <table class="mappings" data-testid=format!("{prefix}mappings")>
-            <thead><tr><th scope="col">"Role"</th><th scope="col">"Group at the provider"</th></tr></thead>
-            <tbody>
-                <For
-                    each={move || rows.get().into_iter().enumerate().collect::<Vec<_>>()}
-                    key={|row: &(usize, Row)| row.0}
-                    children={move |(i, (role, group)): (usize, Row)| view! {
-                        <tr>
-                            <td>
-                                <select name=format!("mapping_role[{i}]") aria-label="Role">
-                                    {MAPPABLE_ROLES.map(|r| view! {
-                                        <option value=r.as_str() selected=r == role>{r.label()}</option>
-                                    })}
-                                </select>
-                            </td>
-                            <td>
-                                <input name=format!("mapping_group[{i}]") value=group
-                                    aria-label="Group" placeholder="group name" />
-                            </td>
-                        </tr>
-                    }}
-                />
-            </tbody>
-        </table>
-        <p>
-            <button type="button" on:click=move |_| rows.update(|r| r.push((Role::Annotator, String::new())))>
-                "Add a row"
-            </button>
-        </p>
+        <MappingTable prefix roles_groups />
         <ErrorLine message=move || field("roles_groups").get() />
         <div class="field">
             <label for=default_id.clone()>"Role of a new account when no group is mapped"</label>

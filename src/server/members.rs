@@ -49,5 +49,7 @@ fn row(m: db::members::MemberRecord) -> MemberRow {
         joined_at: format_timestamp(m.joined_at),
         last_activity_at: m.last_activity_at.map(format_timestamp),
         email_verified: m.email_verified_at.is_some(),
+        scim_managed: m.scim_managed == 1,
+        scim_external_id: m.scim_external_id,
     }
 }

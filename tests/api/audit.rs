@@ -29,8 +29,9 @@ crate::on_both_databases!(
 
 /// Server functions that change nothing (the completeness test skips them; any other needs a
 /// driver below).
-const READ_ONLY_SERVER_FNS: [&str; 17] = [
+const READ_ONLY_SERVER_FNS: [&str; 18] = [
     "auth/current_user",
+    "scim/overview",
     "sso/saml_settings",
     "sso/oidc_settings",
     "sso/identities",
@@ -296,6 +297,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "DELETE /api/oidc/settings",
         "POST /api/saml/settings",
         "DELETE /api/saml/settings",
+        "POST /api/scim/settings",
     ];
     assert_eq!(
         mutating,
@@ -472,6 +474,29 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                         ok(app
                             .api(Method::POST, "/api/jwt/settings", &owner)
                             .json(&json!({ "api_token_ttl_days": 30 }))
+                            .send()
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "POST /api/scim/settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "scim.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({"roles_groups": [["Annotator", "labelers"]]}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::POST, "/api/scim/settings", &owner)
+                            .json(&json!({"roles_groups": [["Annotator", "labelers"]]}))
                             .send()
                             .await)
                         .await;
@@ -851,6 +876,9 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "tokens/save_settings",
         "sso/save_oidc_settings",
         "sso/save_saml_settings",
+        "scim/create_token",
+        "scim/revoke_token",
+        "scim/save_settings",
         "sso/unlink",
         "account/reset_api_token",
         "account/rename",
@@ -1027,6 +1055,60 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                             ("legacy_api_tokens_enabled", "on".into()),
                             ("api_tokens_enabled", "on".into()),
                             ("api_token_ttl_days", "60".into()),
+                        ],
+                    ),
+                )
+                .await;
+            }
+            "scim/create_token" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "scim.token_created",
+                        actor: &owner_email,
+                        target: "Renamed by form",
+                        details: json!({"replaced": false}),
+                    },
+                    call(app.client.clone(), vec![]),
+                )
+                .await;
+            }
+            "scim/revoke_token" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "scim.token_revoked",
+                        actor: &owner_email,
+                        target: "Renamed by form",
+                        details: json!({}),
+                    },
+                    call(app.client.clone(), vec![]),
+                )
+                .await;
+            }
+            "scim/save_settings" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "scim.settings_changed",
+                        actor: &owner_email,
+                        target: "Renamed by form",
+                        details: json!({"roles_groups": [["Manager", "managers"]]}),
+                    },
+                    call(
+                        app.client.clone(),
+                        vec![
+                            ("mapping_role[0]", "MANAGER".into()),
+                            ("mapping_group[0]", "managers".into()),
                         ],
                     ),
                 )

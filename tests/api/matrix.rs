@@ -375,6 +375,18 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         (
             Method::GET,
+            "/api/scim/settings".into(),
+            json!(null),
+            Rule::Admins(200),
+        ),
+        (
+            Method::POST,
+            "/api/scim/settings".into(),
+            json!({"roles_groups": [["Annotator", "labelers"]]}),
+            Rule::OwnerOnly(200),
+        ),
+        (
+            Method::GET,
             "/api/session-policy/".into(),
             json!(null),
             Rule::Admins(200),
@@ -518,6 +530,17 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::ActiveWith(404),
         ),
         ("tokens/settings", vec![], Rule::Admins(200)),
+        ("scim/overview", vec![], Rule::Admins(200)),
+        ("scim/create_token", vec![], Rule::OwnerOnly(200)),
+        ("scim/revoke_token", vec![], Rule::OwnerOnly(200)),
+        (
+            "scim/save_settings",
+            vec![
+                ("mapping_role[0]", "ANNOTATOR"),
+                ("mapping_group[0]", "labelers"),
+            ],
+            Rule::OwnerOnly(200),
+        ),
         ("sso/oidc_settings", vec![], Rule::Admins(200)),
         ("sso/saml_settings", vec![], Rule::Admins(200)),
         (

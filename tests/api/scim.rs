@@ -207,7 +207,11 @@ async fn replay(backend: Backend, name: &str) {
     assert!(ok, "the audit chain holds after the replay: {out}");
     // Every change the provider made is in the log as its own.
     let entries: Value = app
-        .api(Method::GET, "/api/activity-logs?actor=scim&page_size=100", &owner)
+        .api(
+            Method::GET,
+            "/api/activity-logs?actor=scim&page_size=100",
+            &owner,
+        )
         .json_ok()
         .await;
     assert!(
@@ -241,7 +245,13 @@ async fn only_the_live_token_of_the_organization_is_taken(backend: Backend) {
         body["schemas"],
         json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
     );
-    for wrong in ["", "Bearer", "Bearer ght_x", "Token ghs_x", "Basic Z2hzXw=="] {
+    for wrong in [
+        "",
+        "Bearer",
+        "Bearer ght_x",
+        "Token ghs_x",
+        "Basic Z2hzXw==",
+    ] {
         let res = new_client()
             .get(app.url("/scim/v2/Users"))
             .header(header::AUTHORIZATION, wrong)
@@ -252,13 +262,20 @@ async fn only_the_live_token_of_the_organization_is_taken(backend: Backend) {
         assert!(res.headers().contains_key(header::WWW_AUTHENTICATE));
     }
     // The Owner's session is not a SCIM credential.
-    let res = app.client.get(app.url("/scim/v2/Users")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/scim/v2/Users"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
     // Another organization's token sees only its own members.
     let other_owner = new_client();
     let other_email = format!("{}@example.com", unique("other-owner-"));
-    let res = app.sign_up_with(&other_owner, &other_email, "another-password-123").await;
+    let res = app
+        .sign_up_with(&other_owner, &other_email, "another-password-123")
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let other_token = scim_token_of(&app, &other_owner).await;
     let other = &app;
@@ -271,8 +288,19 @@ async fn only_the_live_token_of_the_organization_is_taken(backend: Backend) {
     )
     .await;
     let id = created["id"].as_str().unwrap();
-    let (status, _) = scim(other, &other_token, Method::GET, &format!("/scim/v2/Users/{id}"), None).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "one organization's token never reads another's member");
+    let (status, _) = scim(
+        other,
+        &other_token,
+        Method::GET,
+        &format!("/scim/v2/Users/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "one organization's token never reads another's member"
+    );
     let (status, _) = scim(
         other,
         &other_token,
@@ -298,37 +326,163 @@ async fn errors_are_scim_errors_with_their_type(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.sign_up().await;
     let token = scim_token(&app).await;
-    let cases: Vec<(Method, &str, Option<Value>, u16, Option<&str>)> = vec![
-        (Method::GET, "/scim/v2/Users?filter=userName%20sw%20%22a%22", None, 400, Some("invalidFilter")),
-        (Method::GET, "/scim/v2/Users?filter=title%20eq%20%22x%22", None, 400, Some("invalidFilter")),
-        (Method::GET, "/scim/v2/Users?filter=userName%20eq", None, 400, Some("invalidFilter")),
-        (Method::GET, "/scim/v2/Users?filter=userName%20eq%20%22a%22%20or%20userName%20eq%20%22b%22", None, 400, Some("invalidFilter")),
-        (Method::GET, "/scim/v2/Users?count=many", None, 400, Some("invalidValue")),
+    // (method, path, body, status, scimType)
+    type Case = (
+        Method,
+        &'static str,
+        Option<Value>,
+        u16,
+        Option<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20sw%20%22a%22",
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?filter=title%20eq%20%22x%22",
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq",
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?filter=userName%20eq%20%22a%22%20or%20userName%20eq%20%22b%22",
+            None,
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::GET,
+            "/scim/v2/Users?count=many",
+            None,
+            400,
+            Some("invalidValue"),
+        ),
         (Method::GET, "/scim/v2/Users/nonsense", None, 404, None),
         (Method::GET, "/scim/v2/Groups/99999", None, 404, None),
         (Method::GET, "/scim/v2/Nothing", None, 404, None),
-        (Method::POST, "/scim/v2/Users", Some(json!({"name": {"givenName": "A"}})), 400, Some("invalidValue")),
-        (Method::POST, "/scim/v2/Users", Some(json!({"userName": "a@example.com", "shoeSize": 9})), 400, Some("invalidValue")),
-        (Method::POST, "/scim/v2/Users", Some(json!({"userName": "a@example.com", "active": "perhaps"})), 400, Some("invalidValue")),
-        (Method::POST, "/scim/v2/Users", Some(json!({"userName": "a@example.com", "urn:example:custom:1.0": {}})), 400, Some("invalidValue")),
-        (Method::POST, "/scim/v2/Groups", Some(json!({"displayName": "g", "members": [{"value": "424242"}]})), 400, Some("invalidValue")),
-        (Method::PATCH, "/scim/v2/Users/1", Some(json!({"Operations": [{"op": "move", "path": "x"}]})), 400, Some("invalidSyntax")),
-        (Method::PATCH, "/scim/v2/Users/1", Some(json!({"Operations": [{"op": "remove"}]})), 400, Some("noTarget")),
-        (Method::PATCH, "/scim/v2/Users/1", Some(json!({"Operations": [{"op": "add", "path": "groups", "value": []}]})), 400, Some("mutability")),
-        (Method::PATCH, "/scim/v2/Users/1", Some(json!({"Operations": [{"op": "add", "path": "urn:example:x:1.0:User:y", "value": 1}]})), 400, Some("invalidPath")),
-        (Method::PATCH, "/scim/v2/Users/1", Some(json!({"Operations": [{"op": "replace", "path": "emails[type eq]", "value": "x"}]})), 400, Some("invalidFilter")),
-        (Method::PUT, "/scim/v2/ServiceProviderConfig", Some(json!({})), 405, None),
+        (
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"name": {"givenName": "A"}})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName": "a@example.com", "shoeSize": 9})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName": "a@example.com", "active": "perhaps"})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"userName": "a@example.com", "urn:example:custom:1.0": {}})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::POST,
+            "/scim/v2/Groups",
+            Some(json!({"displayName": "g", "members": [{"value": "424242"}]})),
+            400,
+            Some("invalidValue"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/1",
+            Some(json!({"Operations": [{"op": "move", "path": "x"}]})),
+            400,
+            Some("invalidSyntax"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/1",
+            Some(json!({"Operations": [{"op": "remove"}]})),
+            400,
+            Some("noTarget"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/1",
+            Some(json!({"Operations": [{"op": "add", "path": "groups", "value": []}]})),
+            400,
+            Some("mutability"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/1",
+            Some(
+                json!({"Operations": [{"op": "add", "path": "urn:example:x:1.0:User:y", "value": 1}]}),
+            ),
+            400,
+            Some("invalidPath"),
+        ),
+        (
+            Method::PATCH,
+            "/scim/v2/Users/1",
+            Some(
+                json!({"Operations": [{"op": "replace", "path": "emails[type eq]", "value": "x"}]}),
+            ),
+            400,
+            Some("invalidFilter"),
+        ),
+        (
+            Method::PUT,
+            "/scim/v2/ServiceProviderConfig",
+            Some(json!({})),
+            405,
+            None,
+        ),
     ];
     for (method, path, body, status, scim_type) in cases {
         let (got, answer) = scim(&app, &token, method.clone(), path, body.as_ref()).await;
         assert_eq!(got.as_u16(), status, "{method} {path}: {answer}");
         assert_eq!(answer["status"], status.to_string(), "{path}");
-        assert_eq!(answer["scimType"].as_str(), scim_type, "{method} {path}: {answer}");
-        assert!(answer["detail"].as_str().is_some_and(|d| !d.is_empty()), "{path}");
+        assert_eq!(
+            answer["scimType"].as_str(),
+            scim_type,
+            "{method} {path}: {answer}"
+        );
+        assert!(
+            answer["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{path}"
+        );
     }
     // A body that is not JSON, and one of another type.
-    let (status, answer) = scim_as(&app, &token, Method::POST, "/scim/v2/Users", Some(&json!("x")), "application/scim+json").await;
-    assert_eq!((status, answer["scimType"].as_str()), (StatusCode::BAD_REQUEST, Some("invalidSyntax")));
+    let (status, answer) = scim_as(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(&json!("x")),
+        "application/scim+json",
+    )
+    .await;
+    assert_eq!(
+        (status, answer["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidSyntax"))
+    );
     let res = new_client()
         .post(app.url("/scim/v2/Users"))
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
@@ -367,12 +521,29 @@ async fn the_owner_is_never_deactivated_or_removed_and_users_are_unique(backend:
         json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
         json!({"Operations": [{"op": "replace", "path": "userName", "value": "taken-over@example.com"}]}),
     ] {
-        let (status, answer) = scim(&app, &token, Method::PATCH, &format!("/scim/v2/Users/{owner_id}"), Some(&body)).await;
+        let (status, answer) = scim(
+            &app,
+            &token,
+            Method::PATCH,
+            &format!("/scim/v2/Users/{owner_id}"),
+            Some(&body),
+        )
+        .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
         assert_eq!(answer["scimType"], "mutability");
     }
-    let (status, answer) = scim(&app, &token, Method::DELETE, &format!("/scim/v2/Users/{owner_id}"), None).await;
-    assert_eq!((status, answer["scimType"].as_str()), (StatusCode::FORBIDDEN, Some("mutability")));
+    let (status, answer) = scim(
+        &app,
+        &token,
+        Method::DELETE,
+        &format!("/scim/v2/Users/{owner_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["scimType"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mutability"))
+    );
     assert_eq!(role_of(&app, &owner_email).await, Some(Role::Owner));
 
     // The Owner's name may change; their role never does.
@@ -381,7 +552,9 @@ async fn the_owner_is_never_deactivated_or_removed_and_users_are_unique(backend:
         &token,
         Method::PATCH,
         &format!("/scim/v2/Users/{owner_id}"),
-        Some(&json!({"Operations": [{"op": "replace", "path": "name.givenName", "value": "Olga"}]})),
+        Some(
+            &json!({"Operations": [{"op": "replace", "path": "name.givenName", "value": "Olga"}]}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -390,7 +563,10 @@ async fn the_owner_is_never_deactivated_or_removed_and_users_are_unique(backend:
     let (status, _) = scim(&app, &token, Method::POST, "/scim/v2/Users", Some(&jane)).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, answer) = scim(&app, &token, Method::POST, "/scim/v2/Users", Some(&jane)).await;
-    assert_eq!((status, answer["scimType"].as_str()), (StatusCode::CONFLICT, Some("uniqueness")));
+    assert_eq!(
+        (status, answer["scimType"].as_str()),
+        (StatusCode::CONFLICT, Some("uniqueness"))
+    );
     let (status, answer) = scim(
         &app,
         &token,
@@ -399,16 +575,39 @@ async fn the_owner_is_never_deactivated_or_removed_and_users_are_unique(backend:
         Some(&json!({"userName": "john@example.com", "externalId": "e-1"})),
     )
     .await;
-    assert_eq!((status, answer["scimType"].as_str()), (StatusCode::CONFLICT, Some("uniqueness")), "externalId is unique");
+    assert_eq!(
+        (status, answer["scimType"].as_str()),
+        (StatusCode::CONFLICT, Some("uniqueness")),
+        "externalId is unique"
+    );
     // An account of another organization is not taken.
     let other_owner = format!("{}@example.com", unique("other-owner-"));
-    let res = app.sign_up_with(&new_client(), &other_owner, "another-password-123").await;
+    let res = app
+        .sign_up_with(&new_client(), &other_owner, "another-password-123")
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let (status, answer) = scim(&app, &token, Method::POST, "/scim/v2/Users", Some(&json!({"userName": other_owner}))).await;
-    assert_eq!((status, answer["scimType"].as_str()), (StatusCode::CONFLICT, Some("uniqueness")));
+    let (status, answer) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(&json!({"userName": other_owner})),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["scimType"].as_str()),
+        (StatusCode::CONFLICT, Some("uniqueness"))
+    );
     // A member who joined by invitation is taken over, with their role.
     let member = app.add_member(Role::Manager).await;
-    let (status, answer) = scim(&app, &token, Method::POST, "/scim/v2/Users", Some(&json!({"userName": member.email, "externalId": "e-2"}))).await;
+    let (status, answer) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(&json!({"userName": member.email, "externalId": "e-2"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     assert_eq!(answer["id"], member.id.to_string());
     assert_eq!(role_of(&app, &member.email).await, Some(Role::Manager));
@@ -468,9 +667,20 @@ async fn deactivation_ends_sessions_and_tokens_and_races_a_role_change_consisten
     .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["active"], false);
-    assert_eq!(status_of_whoami(&app, &member.client).await, StatusCode::UNAUTHORIZED, "the session ended");
-    let res = app.api(Method::GET, "/api/current-user/whoami", &api_token).send().await;
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "the API token was replaced");
+    assert_eq!(
+        status_of_whoami(&app, &member.client).await,
+        StatusCode::UNAUTHORIZED,
+        "the session ended"
+    );
+    let res = app
+        .api(Method::GET, "/api/current-user/whoami", &api_token)
+        .send()
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "the API token was replaced"
+    );
     // Restored: the role they had.
     let (_, answer) = scim(
         &app,
@@ -493,7 +703,11 @@ async fn deactivation_ends_sessions_and_tokens_and_races_a_role_change_consisten
         let body = json!({"Operations": [{"op": "replace", "path": "active", "value": false}]});
         let deactivate = scim(&app, &token, Method::PATCH, &path, Some(&body));
         let promote = app
-            .api(Method::PATCH, &format!("/api/organizations/{org}/memberships"), &owner)
+            .api(
+                Method::PATCH,
+                &format!("/api/organizations/{org}/memberships"),
+                &owner,
+            )
             .json(&json!({"user_id": target.id, "role": "MANAGER"}))
             .send();
         let ((scim_status, _), promoted) = tokio::join!(deactivate, promote);
@@ -512,7 +726,10 @@ async fn deactivation_ends_sessions_and_tokens_and_races_a_role_change_consisten
             "round {round}: {role:?}"
         );
         if role == Role::Deactivated {
-            assert_eq!(status_of_whoami(&app, &target.client).await, StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                status_of_whoami(&app, &target.client).await,
+                StatusCode::UNAUTHORIZED
+            );
         }
     }
     let (ok, out) = app.cli(&["audit", "verify", "--org", &org.to_string()], "");
@@ -534,7 +751,11 @@ async fn a_provisioned_account_is_mailed_a_link_to_choose_its_password(backend: 
     .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     let mail = app.wait_for_mail_to(&email, 1).await;
-    assert!(mail.subject.contains("choose your password"), "{}", mail.subject);
+    assert!(
+        mail.subject.contains("choose your password"),
+        "{}",
+        mail.subject
+    );
     let link = mail
         .text
         .lines()
@@ -544,7 +765,10 @@ async fn a_provisioned_account_is_mailed_a_link_to_choose_its_password(backend: 
         .to_owned();
     let reset_token = link.split("token=").nth(1).unwrap();
     let row = app.member_row(&email).await;
-    assert_eq!((row.first_name.as_str(), row.last_name.as_str()), ("Pat", "Lee"));
+    assert_eq!(
+        (row.first_name.as_str(), row.last_name.as_str()),
+        ("Pat", "Lee")
+    );
     assert_eq!(row.role, Role::Annotator);
     // Six days later it still works (it is valid for seven).
     app.advance(std::time::Duration::from_secs(6 * 24 * 3600));
@@ -554,13 +778,25 @@ async fn a_provisioned_account_is_mailed_a_link_to_choose_its_password(backend: 
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT, "{}", res.text().await.unwrap());
+    assert_eq!(
+        res.status(),
+        StatusCode::NO_CONTENT,
+        "{}",
+        res.text().await.unwrap()
+    );
     let client = new_client();
     let res = app.log_in_with(&client, &email, "a-fresh-password-9").await;
     assert_eq!(res.status(), StatusCode::OK);
 
     // A User without any address gets none mailed, and an undeliverable placeholder.
-    let (status, answer) = scim(&app, &token, Method::POST, "/scim/v2/Users", Some(&json!({"userName": "8c1f2d3e-no-address"}))).await;
+    let (status, answer) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(&json!({"userName": "8c1f2d3e-no-address"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     assert_eq!(answer["userName"], "8c1f2d3e-no-address");
 }
@@ -581,13 +817,26 @@ async fn filters_and_paging_find_members_and_groups(backend: Backend) {
         .await;
         ids.push(answer["id"].as_str().unwrap().to_owned());
     }
-    let (_, page) = scim(&app, &token, Method::GET, "/scim/v2/Users?startIndex=3&count=2", None).await;
+    let (_, page) = scim(
+        &app,
+        &token,
+        Method::GET,
+        "/scim/v2/Users?startIndex=3&count=2",
+        None,
+    )
+    .await;
     assert_eq!(page["totalResults"], 8);
     assert_eq!(page["startIndex"], 3);
     assert_eq!(page["itemsPerPage"], 2);
     assert_eq!(page["Resources"].as_array().unwrap().len(), 2);
     let (_, page) = scim(&app, &token, Method::GET, "/scim/v2/Users?count=0", None).await;
-    assert_eq!((page["totalResults"].as_i64(), page["Resources"].as_array().map(Vec::len)), (Some(8), Some(0)));
+    assert_eq!(
+        (
+            page["totalResults"].as_i64(),
+            page["Resources"].as_array().map(Vec::len)
+        ),
+        (Some(8), Some(0))
+    );
     for filter in [
         "userName eq \"PAGER-3@example.com\"",
         "externalId eq \"x3\"",
@@ -598,33 +847,80 @@ async fn filters_and_paging_find_members_and_groups(backend: Backend) {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("filter", filter)
             .finish();
-        let (status, page) = scim(&app, &token, Method::GET, &format!("/scim/v2/Users?{query}"), None).await;
+        let (status, page) = scim(
+            &app,
+            &token,
+            Method::GET,
+            &format!("/scim/v2/Users?{query}"),
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{filter}");
         assert_eq!(page["totalResults"], 1, "{filter}: {page}");
         assert_eq!(page["Resources"][0]["userName"], "pager-3@example.com");
     }
-    let (_, page) = scim(&app, &token, Method::GET, "/scim/v2/Users?filter=userName%20eq%20%22nobody%22", None).await;
-    assert_eq!(page, json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}));
+    let (_, page) = scim(
+        &app,
+        &token,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20eq%20%22nobody%22",
+        None,
+    )
+    .await;
+    assert_eq!(
+        page,
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []})
+    );
 
     let (status, group) = scim(
         &app,
         &token,
         Method::POST,
         "/scim/v2/Groups",
-        Some(&json!({"displayName": "Labelers", "members": [{"value": ids[0]}, {"value": ids[1]}]})),
+        Some(
+            &json!({"displayName": "Labelers", "members": [{"value": ids[0]}, {"value": ids[1]}]}),
+        ),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let gid = group["id"].as_str().unwrap();
-    let (_, page) = scim(&app, &token, Method::GET, &format!("/scim/v2/Groups?filter=members%20eq%20%22{}%22", ids[1]), None).await;
+    let (_, page) = scim(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/scim/v2/Groups?filter=members%20eq%20%22{}%22", ids[1]),
+        None,
+    )
+    .await;
     assert_eq!(page["totalResults"], 1);
-    let (_, page) = scim(&app, &token, Method::GET, "/scim/v2/Groups?filter=displayName%20eq%20%22Labelers%22&excludedAttributes=members", None).await;
+    let (_, page) = scim(
+        &app,
+        &token,
+        Method::GET,
+        "/scim/v2/Groups?filter=displayName%20eq%20%22Labelers%22&excludedAttributes=members",
+        None,
+    )
+    .await;
     assert_eq!(page["Resources"][0]["id"], gid);
     assert!(page["Resources"][0].get("members").is_none());
-    let (_, user) = scim(&app, &token, Method::GET, &format!("/scim/v2/Users/{}?attributes=userName", ids[0]), None).await;
+    let (_, user) = scim(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/scim/v2/Users/{}?attributes=userName", ids[0]),
+        None,
+    )
+    .await;
     assert_eq!(user["userName"], "pager-0@example.com");
     assert!(user.get("externalId").is_none() && user.get("id").is_some());
-    let (_, user) = scim(&app, &token, Method::GET, &format!("/scim/v2/Users/{}", ids[0]), None).await;
+    let (_, user) = scim(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/scim/v2/Users/{}", ids[0]),
+        None,
+    )
+    .await;
     assert_eq!(user["groups"][0]["display"], "Labelers");
     let (_, search) = scim(
         &app,
@@ -648,7 +944,10 @@ async fn settings_are_read_by_admins_and_changed_by_the_owner(backend: Backend) 
         .json(&json!({"roles_groups": [["Administrator", "admins"], ["ANNOTATOR", "labelers"]]}))
         .json_ok()
         .await;
-    assert_eq!(saved["roles_groups"], json!([["Administrator", "admins"], ["Annotator", "labelers"]]));
+    assert_eq!(
+        saved["roles_groups"],
+        json!([["Administrator", "admins"], ["Annotator", "labelers"]])
+    );
     let read: Value = app
         .api(Method::GET, "/api/scim/settings", &admin_token)
         .json_ok()
@@ -665,7 +964,11 @@ async fn settings_are_read_by_admins_and_changed_by_the_owner(backend: Backend) 
         json!({"roles_groups": [["Administrator", ""]]}),
         json!({"roles_groups": "admins"}),
     ] {
-        let res = app.api(Method::POST, "/api/scim/settings", &owner).json(&bad).send().await;
+        let res = app
+            .api(Method::POST, "/api/scim/settings", &owner)
+            .json(&bad)
+            .send()
+            .await;
         assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }

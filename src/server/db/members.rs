@@ -15,6 +15,9 @@ pub struct MemberRecord {
     pub joined_at: i64,
     pub last_activity_at: Option<i64>,
     pub email_verified_at: Option<i64>,
+    /// 1 when the identity provider manages them over SCIM, else 0.
+    pub scim_managed: i64,
+    pub scim_external_id: Option<String>,
 }
 
 /// Which members of an organization to show.
@@ -58,8 +61,11 @@ pub async fn pending_since<'e>(
 }
 
 const SELECT_MEMBER: &str = "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, m.role, \
-     m.created_at AS joined_at, u.last_activity_at, u.email_verified_at \
-     FROM memberships m JOIN users u ON u.id = m.user_id";
+     m.created_at AS joined_at, u.last_activity_at, u.email_verified_at, \
+     CAST(CASE WHEN s.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS scim_managed, \
+     s.external_id AS scim_external_id \
+     FROM memberships m JOIN users u ON u.id = m.user_id \
+     LEFT JOIN scim_users s ON s.user_id = m.user_id";
 
 /// A page of the members who match, in the order they joined, and how many match.
 pub async fn page(

@@ -79,7 +79,11 @@ pub async fn token_by_hash<'e>(
 }
 
 /// Records the token's use, at most once a minute.
-pub async fn touch_token<'e>(ex: impl AnyExecutor<'e>, id: i64, now: i64) -> Result<(), sqlx::Error> {
+pub async fn touch_token<'e>(
+    ex: impl AnyExecutor<'e>,
+    id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE scim_tokens SET last_used_at = $1 \
          WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
@@ -163,8 +167,11 @@ fn user_conditions(organization_id: i64, conditions: &[UserCondition]) -> Condit
     conditions.iter().fold(
         Conditions::new("m.organization_id = $?", organization_id),
         |c, condition| match condition {
+            // Two indexed lookups rather than an OR across the join, which no index answers.
             UserCondition::UserName(name) => c.and(
-                "(s.user_name = $? OR (s.user_id IS NULL AND u.email = $?))",
+                "m.user_id IN (SELECT su.user_id FROM scim_users su WHERE su.user_name = $? \
+                 UNION SELECT uu.id FROM users uu WHERE uu.email = $? \
+                 AND NOT EXISTS (SELECT 1 FROM scim_users sx WHERE sx.user_id = uu.id))",
                 name.as_str(),
             ),
             UserCondition::Email(email) => c.and("u.email = $?", email.as_str()),
@@ -176,7 +183,7 @@ fn user_conditions(organization_id: i64, conditions: &[UserCondition]) -> Condit
 
 /// The members that meet `conditions`, by id, `limit` after the first `offset`, and how many
 /// meet them in all.
-pub async fn users<'c>(
+pub async fn users(
     conn: &mut sqlx::AnyConnection,
     organization_id: i64,
     conditions: &[UserCondition],

@@ -6,8 +6,7 @@ use axum::{extract::Path, response::Response};
 use serde_json::{json, Value};
 
 use super::{
-    list_response, ok, Provider, ScimError, ENTERPRISE_SCHEMA, GROUP_SCHEMA, MAX_COUNT,
-    USER_SCHEMA,
+    list_response, ok, Provider, ScimError, ENTERPRISE_SCHEMA, GROUP_SCHEMA, MAX_COUNT, USER_SCHEMA,
 };
 
 /// One attribute of a schema: name, type, multi-valued, and its sub-attributes.
@@ -68,8 +67,16 @@ const VALUE_SUB: &[Attribute] = &[
 
 const NAME_SUB: &[Attribute] = &[
     attr("formatted", "string", "The full name."),
-    attr("familyName", "string", "The last name (gatehouse shows it)."),
-    attr("givenName", "string", "The first name (gatehouse shows it)."),
+    attr(
+        "familyName",
+        "string",
+        "The last name (gatehouse shows it).",
+    ),
+    attr(
+        "givenName",
+        "string",
+        "The first name (gatehouse shows it).",
+    ),
     attr("middleName", "string", "The middle name."),
     attr("honorificPrefix", "string", "A title such as Ms."),
     attr("honorificSuffix", "string", "A suffix such as III."),
@@ -197,7 +204,9 @@ pub const GROUP_ATTRIBUTES: &[Attribute] = &[
 
 /// Finds `name` among `attributes`, without regard to case.
 pub fn find<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
-    attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 fn describe(attribute: &Attribute) -> Value {
@@ -238,10 +247,20 @@ fn schema(id: &str, name: &str, description: &str, attributes: &[Attribute], bas
 
 fn all_schemas(base: &str) -> Vec<Value> {
     // `externalId` is common to every resource but listed for the identity providers that look.
-    let external = attr("externalId", "string", "The identity provider's id of the member.");
+    let external = attr(
+        "externalId",
+        "string",
+        "The identity provider's id of the member.",
+    );
     vec![
         {
-            let mut s = schema(USER_SCHEMA, "User", "A member of the organization.", USER_ATTRIBUTES, base);
+            let mut s = schema(
+                USER_SCHEMA,
+                "User",
+                "A member of the organization.",
+                USER_ATTRIBUTES,
+                base,
+            );
             if let Some(list) = s["attributes"].as_array_mut() {
                 list.push(describe(&external));
             }
@@ -254,7 +273,13 @@ fn all_schemas(base: &str) -> Vec<Value> {
             ENTERPRISE_ATTRIBUTES,
             base,
         ),
-        schema(GROUP_SCHEMA, "Group", "A group of the identity provider, whose members' roles follow the SCIM role mappings.", GROUP_ATTRIBUTES, base),
+        schema(
+            GROUP_SCHEMA,
+            "Group",
+            "A group of the identity provider, whose members' roles follow the SCIM role mappings.",
+            GROUP_ATTRIBUTES,
+            base,
+        ),
     ]
 }
 
@@ -310,12 +335,23 @@ pub async fn resource_types_list(provider: Provider) -> Response {
     ok(list_response(all, n, 1))
 }
 
-pub async fn resource_type(provider: Provider, Path(id): Path<String>) -> Result<Response, ScimError> {
+pub async fn resource_type(
+    provider: Provider,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
     resource_types(&provider.base())
         .into_iter()
-        .find(|t| t["id"].as_str().is_some_and(|t| t.eq_ignore_ascii_case(&id)))
+        .find(|t| {
+            t["id"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(&id))
+        })
         .map(ok)
-        .ok_or_else(|| ScimError::not_found(format!("There is no resource type {id:?}: there are User and Group.")))
+        .ok_or_else(|| {
+            ScimError::not_found(format!(
+                "There is no resource type {id:?}: there are User and Group."
+            ))
+        })
 }
 
 pub async fn schemas_list(provider: Provider) -> Response {
@@ -324,10 +360,17 @@ pub async fn schemas_list(provider: Provider) -> Response {
     ok(list_response(all, n, 1))
 }
 
-pub async fn schema_by_id(provider: Provider, Path(id): Path<String>) -> Result<Response, ScimError> {
+pub async fn schema_by_id(
+    provider: Provider,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
     all_schemas(&provider.base())
         .into_iter()
-        .find(|s| s["id"].as_str().is_some_and(|s| s.eq_ignore_ascii_case(&id)))
+        .find(|s| {
+            s["id"]
+                .as_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case(&id))
+        })
         .map(ok)
         .ok_or_else(|| ScimError::not_found(format!("There is no schema {id:?}.")))
 }

@@ -154,7 +154,10 @@ pub fn parse(filter: &str) -> Result<Expr, ScimError> {
     };
     let expr = parser.or()?;
     if parser.at != tokens.len() {
-        return Err(invalid(filter, "something follows the end of the expression"));
+        return Err(invalid(
+            filter,
+            "something follows the end of the expression",
+        ));
     }
     Ok(expr)
 }
@@ -245,7 +248,9 @@ impl Parser<'_> {
                 let Some(op) = Op::parse(op) else {
                     return Err(invalid(
                         self.filter,
-                        format!("{op:?} is not an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)"),
+                        format!(
+                            "{op:?} is not an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)"
+                        ),
                     ));
                 };
                 self.at += 1;

@@ -219,13 +219,22 @@ pub async fn search(
     listed(&state, &provider, &ListQuery::from_search(&body)?).await
 }
 
-async fn listed(state: &AppState, provider: &Provider, query: &ListQuery) -> Result<Response, ScimError> {
+async fn listed(
+    state: &AppState,
+    provider: &Provider,
+    query: &ListQuery,
+) -> Result<Response, ScimError> {
     let paging = query.paging()?;
     let conditions = match query.filter()? {
         Some(expr) => conditions(&expr)?,
         None => Vec::new(),
     };
-    let mut conn = state.db.pool().acquire().await.or_internal("reading groups")?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading groups")?;
     let (groups, total) = db::scim::groups(
         &mut conn,
         provider.organization_id,
@@ -252,8 +261,15 @@ pub async fn read(
     ScimQuery(projection): ScimQuery<Projection>,
 ) -> Result<Response, ScimError> {
     let id = parse_id(&id, "Group")?;
-    let mut conn = state.db.pool().acquire().await.or_internal("reading a group")?;
-    Ok(ok(projection.apply(rendered(&mut conn, &provider, id).await?)))
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a group")?;
+    Ok(ok(
+        projection.apply(rendered(&mut conn, &provider, id).await?)
+    ))
 }
 
 fn organization(change: &Change<'_>, provider: &Provider) -> Target {
@@ -342,10 +358,23 @@ pub async fn create(
             .from(&provider.origin),
     );
     let rules = Rules::of(&mut change, org).await?;
-    provision::regroup(&mut change, &state, &provider, &rules, &members, &doc.display_name).await?;
+    provision::regroup(
+        &mut change,
+        &state,
+        &provider,
+        &rules,
+        &members,
+        &doc.display_name,
+    )
+    .await?;
     change.commit().await?;
     tracing::info!(organization_id = org, group_id = id, "SCIM created a group");
-    let mut conn = state.db.pool().acquire().await.or_internal("reading a group")?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a group")?;
     Ok(super::created(rendered(&mut conn, &provider, id).await?))
 }
 
@@ -411,7 +440,8 @@ async fn save(
             .or_internal("removing a group member")?;
     }
     let renamed = doc.display_name != group.display_name;
-    let changed = renamed || doc.external_id != group.external_id || !added.is_empty() || !removed.is_empty();
+    let changed =
+        renamed || doc.external_id != group.external_id || !added.is_empty() || !removed.is_empty();
     if changed {
         let added_emails = emails_of(&mut change, &added).await?;
         let removed_emails = emails_of(&mut change, &removed).await?;
@@ -436,10 +466,23 @@ async fn save(
             added.iter().chain(&removed).copied().collect()
         };
         let rules = Rules::of(&mut change, provider.organization_id).await?;
-        provision::regroup(&mut change, state, provider, &rules, &affected, &doc.display_name).await?;
+        provision::regroup(
+            &mut change,
+            state,
+            provider,
+            &rules,
+            &affected,
+            &doc.display_name,
+        )
+        .await?;
     }
     change.commit().await?;
-    let mut conn = state.db.pool().acquire().await.or_internal("reading a group")?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a group")?;
     Ok(ok(rendered(&mut conn, provider, group.id).await?))
 }
 
@@ -512,8 +555,20 @@ pub async fn delete(
             .from(&provider.origin),
     );
     let rules = Rules::of(&mut change, provider.organization_id).await?;
-    provision::regroup(&mut change, &state, &provider, &rules, &members, &group.display_name).await?;
+    provision::regroup(
+        &mut change,
+        &state,
+        &provider,
+        &rules,
+        &members,
+        &group.display_name,
+    )
+    .await?;
     change.commit().await?;
-    tracing::info!(organization_id = provider.organization_id, group_id = group.id, "SCIM deleted a group");
+    tracing::info!(
+        organization_id = provider.organization_id,
+        group_id = group.id,
+        "SCIM deleted a group"
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }

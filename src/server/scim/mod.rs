@@ -25,9 +25,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{
-    auth::secrets, db, error::OrInternal, origin::RequestOrigin, AppState,
-};
+use super::{auth::secrets, db, error::OrInternal, origin::RequestOrigin, AppState};
 use crate::domain::AppError;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -59,8 +57,14 @@ pub fn routes() -> Router<AppState> {
             methods(get(discovery::resource_type)),
         )
         .route("/scim/v2/Schemas", methods(get(discovery::schemas_list)))
-        .route("/scim/v2/Schemas/{id}", methods(get(discovery::schema_by_id)))
-        .route("/scim/v2/Users", methods(get(users::list).post(users::create)))
+        .route(
+            "/scim/v2/Schemas/{id}",
+            methods(get(discovery::schema_by_id)),
+        )
+        .route(
+            "/scim/v2/Users",
+            methods(get(users::list).post(users::create)),
+        )
         .route("/scim/v2/Users/.search", methods(post(users::search)))
         .route(
             "/scim/v2/Users/{id}",
@@ -71,7 +75,10 @@ pub fn routes() -> Router<AppState> {
                     .delete(users::delete),
             ),
         )
-        .route("/scim/v2/Groups", methods(get(groups::list).post(groups::create)))
+        .route(
+            "/scim/v2/Groups",
+            methods(get(groups::list).post(groups::create)),
+        )
         .route("/scim/v2/Groups/.search", methods(post(groups::search)))
         .route("/scim/v2/.search", methods(post(search_everything)))
         .route(
@@ -298,7 +305,12 @@ impl FromRequest<AppState> for Body {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let essence = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase();
                 essence == "application/json" || essence.ends_with("+json")
             });
         if json_like == Some(false) {
@@ -312,9 +324,17 @@ impl FromRequest<AppState> for Body {
             .await
             .map_err(|e| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ScimError::new(413, None, "The request body is too large (at most 256 KiB).".into())
+                    ScimError::new(
+                        413,
+                        None,
+                        "The request body is too large (at most 256 KiB).".into(),
+                    )
                 } else {
-                    ScimError::new(400, Some("invalidSyntax"), format!("The request body cannot be read: {e}"))
+                    ScimError::new(
+                        400,
+                        Some("invalidSyntax"),
+                        format!("The request body cannot be read: {e}"),
+                    )
                 }
             })?;
         match serde_json::from_slice::<Value>(&bytes) {
@@ -362,7 +382,13 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for ScimQ
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| Self(q))
-            .map_err(|e| ScimError::new(400, Some("invalidSyntax"), format!("The query cannot be read: {}", e.body_text())))
+            .map_err(|e| {
+                ScimError::new(
+                    400,
+                    Some("invalidSyntax"),
+                    format!("The query cannot be read: {}", e.body_text()),
+                )
+            })
     }
 }
 
@@ -411,12 +437,13 @@ impl ListQuery {
     }
 
     pub fn paging(&self) -> Result<Paging, ScimError> {
-        let number = |name: &str, v: &Option<String>, default: i64| match v.as_deref().map(str::trim) {
-            None | Some("") => Ok(default),
-            Some(v) => v.parse::<i64>().map_err(|_| {
-                ScimError::invalid_value(format!("{name} must be a whole number, not {v:?}."))
-            }),
-        };
+        let number =
+            |name: &str, v: &Option<String>, default: i64| match v.as_deref().map(str::trim) {
+                None | Some("") => Ok(default),
+                Some(v) => v.parse::<i64>().map_err(|_| {
+                    ScimError::invalid_value(format!("{name} must be a whole number, not {v:?}."))
+                }),
+            };
         Ok(Paging {
             start_index: number("startIndex", &self.start_index, 1)?.max(1),
             count: number("count", &self.count, MAX_COUNT)?.clamp(0, MAX_COUNT),
@@ -462,12 +489,17 @@ impl Projection {
         let Some(object) = resource.as_object_mut() else {
             return resource;
         };
-        let always = |k: &str| ["id", "schemas", "meta"].iter().any(|a| a.eq_ignore_ascii_case(k));
+        let always = |k: &str| {
+            ["id", "schemas", "meta"]
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(k))
+        };
         if let Some(keep) = names(&self.attributes) {
             object.retain(|k, _| {
                 always(k)
                     || keep.iter().any(|n| {
-                        n == &k.to_ascii_lowercase() || n.starts_with(&format!("{}:", k.to_ascii_lowercase()))
+                        n == &k.to_ascii_lowercase()
+                            || n.starts_with(&format!("{}:", k.to_ascii_lowercase()))
                     })
             });
         } else if let Some(drop) = names(&self.excluded_attributes) {

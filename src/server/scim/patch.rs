@@ -37,7 +37,11 @@ pub struct Path {
 const MAX_OPERATIONS: usize = 1000;
 
 fn invalid_path(path: &str, why: &str) -> ScimError {
-    ScimError::new(400, Some("invalidPath"), format!("The path {path:?} {why}."))
+    ScimError::new(
+        400,
+        Some("invalidPath"),
+        format!("The path {path:?} {why}."),
+    )
 }
 
 /// Parses a path, with its schema's URN or without.
@@ -64,7 +68,12 @@ pub fn parse_path(text: &str) -> Result<Path, ScimError> {
             let sub = match after.strip_prefix('.') {
                 Some(sub) if !sub.is_empty() => Some(sub.to_owned()),
                 None if after.is_empty() => None,
-                _ => return Err(invalid_path(text, "has something after its ] that is not .attribute")),
+                _ => {
+                    return Err(invalid_path(
+                        text,
+                        "has something after its ] that is not .attribute",
+                    ))
+                }
             };
             (&rest[..open], Some(expr), sub)
         }
@@ -73,8 +82,11 @@ pub fn parse_path(text: &str) -> Result<Path, ScimError> {
             None => (rest, None, None),
         },
     };
-    let valid_name =
-        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    let valid_name = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+    };
     if !valid_name(head) || sub.as_deref().is_some_and(|s| !valid_name(s)) {
         return Err(invalid_path(text, "is not an attribute path"));
     }
@@ -136,7 +148,11 @@ pub fn parse(body: &Value) -> Result<Vec<Operation>, ScimError> {
                         "The operation {op:?} is not add, replace or remove."
                     )))
                 }
-                None => return Err(syntax("Each operation must have \"op\": add, replace or remove.")),
+                None => {
+                    return Err(syntax(
+                        "Each operation must have \"op\": add, replace or remove.",
+                    ))
+                }
             };
             let path = match get_ci(operation, "path") {
                 None | Some(Value::Null) => None,
@@ -181,7 +197,11 @@ pub trait Shape {
 }
 
 /// Applies `operations` in order to `doc`.
-pub fn apply(doc: &mut Map<String, Value>, operations: &[Operation], shape: &dyn Shape) -> Result<(), ScimError> {
+pub fn apply(
+    doc: &mut Map<String, Value>,
+    operations: &[Operation],
+    shape: &dyn Shape,
+) -> Result<(), ScimError> {
     for operation in operations {
         match &operation.path {
             Some(path) => apply_at(doc, operation.kind, path, operation.value.clone(), shape)?,
@@ -298,7 +318,9 @@ fn apply_at(
                     Value::Null => Vec::new(),
                     one => vec![one],
                 };
-                let entry = target.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+                let entry = target
+                    .entry(key)
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 if !entry.is_array() {
                     *entry = Value::Array(Vec::new());
                 }
@@ -352,7 +374,9 @@ fn apply_at(
             }
         }
         (Some(expr), sub) => {
-            let entry = target.entry(key).or_insert_with(|| Value::Array(Vec::new()));
+            let entry = target
+                .entry(key)
+                .or_insert_with(|| Value::Array(Vec::new()));
             if !entry.is_array() {
                 *entry = Value::Array(Vec::new());
             }
@@ -447,7 +471,9 @@ mod tests {
                 .any(|a| a.eq_ignore_ascii_case(attribute))
         }
         fn read_only(&self, attribute: &str) -> bool {
-            ["id", "meta", "groups"].iter().any(|a| a.eq_ignore_ascii_case(attribute))
+            ["id", "meta", "groups"]
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(attribute))
         }
     }
 
@@ -508,13 +534,25 @@ mod tests {
 
     #[test]
     fn read_only_attributes_and_unknown_schemas_are_refused() {
-        let e = patched(json!({}), json!({"Operations": [{"op": "replace", "path": "groups", "value": []}]})).unwrap_err();
+        let e = patched(
+            json!({}),
+            json!({"Operations": [{"op": "replace", "path": "groups", "value": []}]}),
+        )
+        .unwrap_err();
         assert_eq!(e.scim_type, Some("mutability"));
-        let e = patched(json!({}), json!({"Operations": [{"op": "add", "path": "urn:example:custom:x", "value": 1}]})).unwrap_err();
+        let e = patched(
+            json!({}),
+            json!({"Operations": [{"op": "add", "path": "urn:example:custom:x", "value": 1}]}),
+        )
+        .unwrap_err();
         assert_eq!(e.scim_type, Some("invalidPath"));
         let e = patched(json!({}), json!({"Operations": [{"op": "remove"}]})).unwrap_err();
         assert_eq!(e.scim_type, Some("noTarget"));
-        let e = patched(json!({}), json!({"Operations": [{"op": "move", "path": "a"}]})).unwrap_err();
+        let e = patched(
+            json!({}),
+            json!({"Operations": [{"op": "move", "path": "a"}]}),
+        )
+        .unwrap_err();
         assert_eq!(e.scim_type, Some("invalidSyntax"));
     }
 }

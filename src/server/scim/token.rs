@@ -5,7 +5,9 @@
 use serde_json::json;
 
 use super::{Provider, BASE_PATH};
-use crate::domain::{check_role_groups, format_timestamp, Action, AppError, RoleGroup, ScimOverview};
+use crate::domain::{
+    check_role_groups, format_timestamp, Action, AppError, RoleGroup, ScimOverview,
+};
 use crate::server::{
     audit::{Event, Target},
     auth::{account_links, secrets, Admin, Owner},
@@ -78,7 +80,12 @@ pub async fn create_token(state: &AppState, me: &Owner) -> Result<String, AppErr
         Event::by(me, Action::ScimTokenCreated, target).details(json!({"replaced": replaced})),
     );
     change.commit().await?;
-    tracing::info!(organization_id, by = me.user_id(), replaced, "made a SCIM token");
+    tracing::info!(
+        organization_id,
+        by = me.user_id(),
+        replaced,
+        "made a SCIM token"
+    );
     Ok(token)
 }
 

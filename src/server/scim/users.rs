@@ -23,7 +23,7 @@ use crate::server::{
     audit::{Actor, Event},
     auth::{api_tokens, single_sign_on::NO_PASSWORD},
     change::Change,
-    db::{self, scim::UserRecord, scim::UserCondition},
+    db::{self, scim::UserCondition, scim::UserRecord},
     error::{is_unique_violation, OrInternal},
     AppState,
 };
@@ -79,7 +79,9 @@ fn checked(attribute: &Attribute, value: Value, path: &str) -> Result<Value, Sci
     match attribute.kind {
         "complex" => {
             let Value::Object(object) = value else {
-                return Err(ScimError::invalid_value(format!("{path} must be an object.")));
+                return Err(ScimError::invalid_value(format!(
+                    "{path} must be an object."
+                )));
             };
             let mut out = Map::new();
             for (key, v) in object {
@@ -150,7 +152,9 @@ fn parse_doc(body: Map<String, Value>) -> Result<UserDoc, ScimError> {
                 if value.is_null() {
                     continue;
                 }
-                return Err(ScimError::invalid_value(format!("{key} must be an object.")));
+                return Err(ScimError::invalid_value(format!(
+                    "{key} must be an object."
+                )));
             };
             let mut out = Map::new();
             for (k, v) in inner {
@@ -410,7 +414,11 @@ pub async fn search(
     listed(&state, &provider, &ListQuery::from_search(&body)?).await
 }
 
-async fn listed(state: &AppState, provider: &Provider, query: &ListQuery) -> Result<Response, ScimError> {
+async fn listed(
+    state: &AppState,
+    provider: &Provider,
+    query: &ListQuery,
+) -> Result<Response, ScimError> {
     let paging = query.paging()?;
     let conditions = match query.filter()? {
         Some(expr) => conditions(&expr)?,
@@ -448,7 +456,12 @@ pub async fn read(
     ScimQuery(projection): ScimQuery<Projection>,
 ) -> Result<Response, ScimError> {
     let user_id = parse_id(&id, "User")?;
-    let mut conn = state.db.pool().acquire().await.or_internal("reading a member")?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a member")?;
     let user = rendered(&mut conn, &provider, user_id).await?;
     Ok(ok(projection.apply(user)))
 }
@@ -491,14 +504,26 @@ pub async fn create(
                             "{email} belongs to another organization."
                         )));
                     }
-                    let person = Person { user_id: user.id, email };
-                    let role = provision::join(&mut change, &state, &provider, &person, rules.default_role).await?;
+                    let person = Person {
+                        user_id: user.id,
+                        email,
+                    };
+                    let role = provision::join(
+                        &mut change,
+                        &state,
+                        &provider,
+                        &person,
+                        rules.default_role,
+                    )
+                    .await?;
                     (user.id, false, role)
                 }
             }
         }
         None => {
-            let user_id = match db::users::insert(&mut **change.tx(), &doc.email, NO_PASSWORD, now).await {
+            let user_id = match db::users::insert(&mut **change.tx(), &doc.email, NO_PASSWORD, now)
+                .await
+            {
                 Ok(id) => id,
                 Err(e) if is_unique_violation(&e) => {
                     return Err(ScimError::uniqueness(format!(
@@ -513,7 +538,8 @@ pub async fn create(
                 .or_internal("recording a verified address")?;
             api_tokens::replace(change.tx(), &state.keys, user_id, now).await?;
             let person = Person { user_id, email };
-            let role = provision::join(&mut change, &state, &provider, &person, rules.default_role).await?;
+            let role = provision::join(&mut change, &state, &provider, &person, rules.default_role)
+                .await?;
             (user_id, true, role)
         }
     };
@@ -548,7 +574,12 @@ pub async fn create(
     }
     change.commit().await?;
     tracing::info!(user_id, organization_id = org, new_account, role = %role, "SCIM provisioned a member");
-    let mut conn = state.db.pool().acquire().await.or_internal("reading a member")?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a member")?;
     let user = rendered(&mut conn, &provider, user_id).await?;
     Ok(super::created(user))
 }
@@ -561,10 +592,25 @@ fn owner_stays() -> ScimError {
 }
 
 /// Stores what gatehouse keeps of the provider's User (its external id and other attributes).
-async fn keep(change: &mut Change<'_>, org: i64, user_id: i64, doc: &UserDoc) -> Result<(), ScimError> {
+async fn keep(
+    change: &mut Change<'_>,
+    org: i64,
+    user_id: i64,
+    doc: &UserDoc,
+) -> Result<(), ScimError> {
     let now = change.now();
     let attributes = Value::Object(doc.attributes.clone()).to_string();
-    match db::scim::upsert_user(&mut **change.tx(), org, user_id, &doc.user_name, doc.external_id.as_deref(), &attributes, now).await {
+    match db::scim::upsert_user(
+        &mut **change.tx(),
+        org,
+        user_id,
+        &doc.user_name,
+        doc.external_id.as_deref(),
+        &attributes,
+        now,
+    )
+    .await
+    {
         Ok(()) => Ok(()),
         Err(e) if is_unique_violation(&e) => Err(ScimError::uniqueness(format!(
             "Another User of this organization has userName {:?} or externalId {:?}.",
@@ -585,7 +631,16 @@ async fn deactivate(
     if from == Role::Deactivated {
         return Ok(());
     }
-    provision::set_role(change, provider, &state.keys, person, from, Role::Deactivated, json!({"active": false})).await?;
+    provision::set_role(
+        change,
+        provider,
+        &state.keys,
+        person,
+        from,
+        Role::Deactivated,
+        json!({"active": false}),
+    )
+    .await?;
     db::scim::set_role_before_deactivation(&mut **change.tx(), person.user_id, Some(from))
         .await
         .or_internal("remembering a role")?;
@@ -621,10 +676,16 @@ async fn save(
             Err(e) => return Err(crate::server::error::internal("changing an address", e).into()),
         }
     }
-    if doc.given_name.as_str() != member.first_name || doc.family_name.as_str() != member.last_name {
-        db::users::set_name(&mut **change.tx(), user_id, doc.given_name.as_str(), doc.family_name.as_str())
-            .await
-            .or_internal("saving a name")?;
+    if doc.given_name.as_str() != member.first_name || doc.family_name.as_str() != member.last_name
+    {
+        db::users::set_name(
+            &mut **change.tx(),
+            user_id,
+            doc.given_name.as_str(),
+            doc.family_name.as_str(),
+        )
+        .await
+        .or_internal("saving a name")?;
         changed.push("name");
     }
     let kept: Map<String, Value> = member
@@ -646,7 +707,10 @@ async fn save(
     if without_active(&doc.attributes) != without_active(&kept) {
         changed.push("attributes");
     }
-    if member.managed == 0 || !changed.is_empty() || doc.active.is_some() != kept.contains_key("active") {
+    if member.managed == 0
+        || !changed.is_empty()
+        || doc.active.is_some() != kept.contains_key("active")
+    {
         keep(change, org, user_id, &doc).await?;
     }
     let person = Person {
@@ -673,8 +737,16 @@ async fn save(
                 .mapped(&groups)
                 .or(member.role_before_deactivation)
                 .unwrap_or(rules.default_role);
-            provision::set_role(change, provider, &state.keys, &person, Role::Deactivated, wanted, json!({"active": true, "groups": groups}))
-                .await?;
+            provision::set_role(
+                change,
+                provider,
+                &state.keys,
+                &person,
+                Role::Deactivated,
+                wanted,
+                json!({"active": true, "groups": groups}),
+            )
+            .await?;
             db::scim::set_role_before_deactivation(&mut **change.tx(), user_id, None)
                 .await
                 .or_internal("forgetting a role")?;
@@ -709,7 +781,12 @@ async fn saved_and_shown(
     let user_id = member.user_id;
     save(&mut change, state, provider, &member, doc).await?;
     change.commit().await?;
-    let mut conn = state.db.pool().acquire().await.or_internal("reading a member")?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a member")?;
     Ok(ok(rendered(&mut conn, provider, user_id).await?))
 }
 
@@ -786,6 +863,10 @@ pub async fn delete(
             .from(&provider.origin),
     );
     change.commit().await?;
-    tracing::info!(user_id = member.user_id, organization_id = org, "SCIM removed a member");
+    tracing::info!(
+        user_id = member.user_id,
+        organization_id = org,
+        "SCIM removed a member"
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
