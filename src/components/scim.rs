@@ -96,6 +96,9 @@ fn ScimToken(
             <input id="scim-token" class="token" readonly=true data-testid="new-scim-token"
                 prop:value=move || new_token().unwrap_or_default() />
         </Show>
+        {(live && is_owner).then(|| view! {
+            <p class="hint">"Replacing or revoking the token stops the provider at once, until it is given the new one."</p>
+        })}
         {is_owner.then(|| view! {
             <div class="actions">
                 <Show when=move || new_token().is_some()>
@@ -118,9 +121,6 @@ fn ScimToken(
                     </button>
                 })}
             </div>
-        })}
-        {(live && is_owner).then(|| view! {
-            <p class="hint">"Replacing or revoking the token stops the provider at once, until it is given the new one."</p>
         })}
         <ErrorLine message=error />
     }

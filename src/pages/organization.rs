@@ -129,7 +129,7 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
                 <h2>"Single sign-on"</h2>
                 <A href="/organization/sso">"Set up single sign-on"</A>
             </div>
-            <p class="hint">"Let people sign in through your identity provider, with roles from its groups."</p>
+            <p class="hint">"Let people sign in through your identity provider, with roles from its groups, and let it add and remove members by itself (SCIM)."</p>
         </section>
         <Show when=move || inviting.get()>
             <InviteModal on_close=close_invite on_sent=invited />
