@@ -364,10 +364,10 @@ pub async fn activity_logs(
     QueryParams(q): QueryParams<ActivityQuery>,
 ) -> ApiResult<ActivityLogPage> {
     let page = page.parse()?;
-    let actor = match optional_query_number("user_id", q.user_id)? {
-        Some(id) => Some(id),
-        None => optional_query_number("user", q.user)?,
-    };
+    // Both are read (a malformed one is a 400 even beside a good one); `user_id` wins.
+    let by_user_id = optional_query_number("user_id", q.user_id)?;
+    let by_user = optional_query_number("user", q.user)?;
+    let actor = by_user_id.or(by_user);
     let (since, until) =
         activity::time_range(("start_date", &q.start_date), ("end_date", &q.end_date))?;
     let filter = db::audit::Filter {

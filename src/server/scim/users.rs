@@ -300,11 +300,11 @@ fn render(provider: &Provider, member: &UserRecord, groups: &[(i64, String)]) ->
     if !name.is_empty() {
         out.insert("name".into(), Value::Object(name));
     }
-    // `active` as the provider last set it, true to the member's state now; a member it never
-    // said anything of shows it only when Deactivated.
+    // `active`, true to the member's state now, unless the provider manages them and removed
+    // it (or never sent it): then it is left out, as the provider left it.
     let active_given = attributes.remove("active").is_some() || member.managed == 0;
     out.extend(attributes);
-    if active_given || member.role == Role::Deactivated {
+    if active_given {
         out.insert("active".into(), json!(member.role != Role::Deactivated));
     }
     out.insert(
