@@ -126,6 +126,27 @@ pub async fn save_roles_groups<'e>(
     .map(drop)
 }
 
+/// The rows `select` reads that meet `c`, in `order`, `limit` after the first `offset`, and how
+/// many rows of `from` meet it.
+async fn page_of<R: super::filter::Row>(
+    conn: &mut sqlx::AnyConnection,
+    c: &Conditions,
+    from: &str,
+    select: &str,
+    order: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<R>, i64), sqlx::Error> {
+    let total = c.count(&mut *conn, from).await?;
+    let rows = if limit > 0 && offset < total {
+        c.rows(&mut *conn, select, order, limit, Some(offset))
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok((rows, total))
+}
+
 /// A member as SCIM shows them.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRecord {
@@ -191,14 +212,7 @@ pub async fn users(
     limit: i64,
 ) -> Result<(Vec<UserRecord>, i64), sqlx::Error> {
     let c = user_conditions(organization_id, conditions);
-    let total = c.count(&mut *conn, USER_FROM).await?;
-    let rows = if limit > 0 && offset < total {
-        c.rows(&mut *conn, USER_SELECT, "m.user_id", limit, Some(offset))
-            .await?
-    } else {
-        Vec::new()
-    };
-    Ok((rows, total))
+    page_of(conn, &c, USER_FROM, USER_SELECT, "m.user_id", offset, limit).await
 }
 
 pub async fn user<'e>(
@@ -344,14 +358,16 @@ pub async fn groups(
     limit: i64,
 ) -> Result<(Vec<GroupRecord>, i64), sqlx::Error> {
     let c = group_conditions(organization_id, conditions);
-    let total = c.count(&mut *conn, "scim_groups g").await?;
-    let rows = if limit > 0 && offset < total {
-        c.rows(&mut *conn, GROUP_SELECT, "g.id", limit, Some(offset))
-            .await?
-    } else {
-        Vec::new()
-    };
-    Ok((rows, total))
+    page_of(
+        conn,
+        &c,
+        "scim_groups g",
+        GROUP_SELECT,
+        "g.id",
+        offset,
+        limit,
+    )
+    .await
 }
 
 pub async fn group<'e>(

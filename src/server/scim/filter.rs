@@ -312,6 +312,47 @@ pub fn equalities(expr: &Expr) -> Option<Vec<(&str, &Value)>> {
     }
 }
 
+/// The comparisons of a list's filter, which must be `eq` comparisons joined by `and`: each as
+/// its attribute (lower-cased, without the `schema` URN) and the text compared with. `supported`
+/// says, for the refusal, which attributes the list is filtered by.
+pub fn comparisons(
+    expr: &Expr,
+    schema: &str,
+    supported: &str,
+) -> Result<Vec<(String, String)>, ScimError> {
+    let equalities = equalities(expr).ok_or_else(|| {
+        ScimError::invalid_filter(format!(
+            "This list is filtered by {supported} with eq, joined by and; this filter uses something else."
+        ))
+    })?;
+    equalities
+        .into_iter()
+        .map(|(attribute, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(ScimError::invalid_filter(format!(
+                        "{attribute} is compared with a string."
+                    )))
+                }
+            };
+            let attribute = attribute
+                .strip_prefix(schema)
+                .map(|a| a.trim_start_matches(':'))
+                .unwrap_or(attribute);
+            Ok((attribute.to_ascii_lowercase(), text))
+        })
+        .collect()
+}
+
+/// The refusal of a filter on an attribute the list is not filtered by.
+pub fn unsupported(attribute: &str, supported: &str) -> ScimError {
+    ScimError::invalid_filter(format!(
+        "This list cannot be filtered by {attribute:?}: it is filtered by {supported}."
+    ))
+}
+
 /// Whether `element` (one value of a multi-valued attribute) meets `expr`; attribute names are
 /// compared without regard to case, and so are strings.
 pub fn matches(expr: &Expr, element: &Value) -> bool {

@@ -12,9 +12,9 @@ use axum::{
 use serde_json::{json, Map, Value};
 
 use super::{
-    filter, list_response, meta, ok, parse_id, patch,
+    filter, meta, ok, parse_id, patch,
     provision::{self, Rules},
-    Body, ListQuery, Projection, Provider, ScimError, ScimQuery, GROUP_SCHEMA,
+    Body, Listed, Projection, Provider, ScimError, ScimQuery, GROUP_SCHEMA,
 };
 use crate::domain::Action;
 use crate::server::{
@@ -158,100 +158,53 @@ async fn rendered(
         .await
         .or_internal("reading a group")?
         .ok_or_else(|| no_such_group(&id.to_string()))?;
-    let members = db::scim::group_members(&mut *conn, id)
-        .await
-        .or_internal("reading a group's members")?;
-    Ok(render(provider, &group, &members))
+    Groups::show(conn, provider, &group).await
 }
 
-fn conditions(expr: &filter::Expr) -> Result<Vec<GroupCondition>, ScimError> {
-    let equalities = filter::equalities(expr).ok_or_else(|| {
-        ScimError::invalid_filter(
-            "Groups are filtered by displayName, externalId, id and members (members.value) with eq, joined by and; this filter uses something else.".into(),
-        )
-    })?;
-    equalities
-        .into_iter()
-        .map(|(attribute, value)| {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => {
-                    return Err(ScimError::invalid_filter(format!(
-                        "{attribute} is compared with a string."
-                    )))
-                }
-            };
-            let number = || text.trim().parse().unwrap_or(-1);
-            let attribute = attribute
-                .strip_prefix(GROUP_SCHEMA)
-                .map(|a| a.trim_start_matches(':'))
-                .unwrap_or(attribute);
-            Ok(match attribute.to_ascii_lowercase().as_str() {
-                "displayname" => GroupCondition::DisplayName(text),
-                "externalid" => GroupCondition::ExternalId(text),
-                "id" => GroupCondition::Id(number()),
-                "members" | "members.value" => GroupCondition::Member(number()),
-                _ => {
-                    return Err(ScimError::invalid_filter(format!(
-                        "Groups cannot be filtered by {attribute:?}: they are filtered by displayName, externalId, id and members."
-                    )))
-                }
-            })
-        })
-        .collect()
-}
+const FILTERED_BY: &str = "displayName, externalId, id and members (members.value)";
 
-pub async fn list(
-    State(state): State<AppState>,
-    provider: Provider,
-    ScimQuery(query): ScimQuery<ListQuery>,
-) -> Result<Response, ScimError> {
-    listed(&state, &provider, &query).await
-}
+/// The identity provider's groups as SCIM lists them.
+pub struct Groups;
 
-/// `POST /.search`: a list asked for in a body.
-pub async fn search(
-    State(state): State<AppState>,
-    provider: Provider,
-    Body(body): Body,
-) -> Result<Response, ScimError> {
-    listed(&state, &provider, &ListQuery::from_search(&body)?).await
-}
+impl Listed for Groups {
+    type Record = GroupRecord;
 
-async fn listed(
-    state: &AppState,
-    provider: &Provider,
-    query: &ListQuery,
-) -> Result<Response, ScimError> {
-    let paging = query.paging()?;
-    let conditions = match query.filter()? {
-        Some(expr) => conditions(&expr)?,
-        None => Vec::new(),
-    };
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading groups")?;
-    let (groups, total) = db::scim::groups(
-        &mut conn,
-        provider.organization_id,
-        &conditions,
-        paging.start_index - 1,
-        paging.count,
-    )
-    .await
-    .or_internal("listing groups")?;
-    let mut resources = Vec::with_capacity(groups.len());
-    for group in &groups {
+    async fn page(
+        conn: &mut sqlx::AnyConnection,
+        organization_id: i64,
+        filter: Option<&filter::Expr>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<GroupRecord>, i64), ScimError> {
+        let mut conditions = Vec::new();
+        if let Some(expr) = filter {
+            for (attribute, text) in filter::comparisons(expr, GROUP_SCHEMA, FILTERED_BY)? {
+                let number = || text.trim().parse().unwrap_or(-1);
+                conditions.push(match attribute.as_str() {
+                    "displayname" => GroupCondition::DisplayName(text.clone()),
+                    "externalid" => GroupCondition::ExternalId(text.clone()),
+                    "id" => GroupCondition::Id(number()),
+                    "members" | "members.value" => GroupCondition::Member(number()),
+                    _ => return Err(filter::unsupported(&attribute, FILTERED_BY)),
+                });
+            }
+        }
+        db::scim::groups(conn, organization_id, &conditions, offset, limit)
+            .await
+            .or_internal("listing groups")
+            .map_err(Into::into)
+    }
+
+    async fn show(
+        conn: &mut sqlx::AnyConnection,
+        provider: &Provider,
+        group: &GroupRecord,
+    ) -> Result<Value, ScimError> {
         let members = db::scim::group_members(&mut *conn, group.id)
             .await
             .or_internal("reading a group's members")?;
-        resources.push(query.projection().apply(render(provider, group, &members)));
+        Ok(render(provider, group, &members))
     }
-    Ok(ok(list_response(resources, total, paging.start_index)))
 }
 
 pub async fn read(

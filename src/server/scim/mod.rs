@@ -63,9 +63,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/scim/v2/Users",
-            methods(get(users::list).post(users::create)),
+            methods(get(list::<users::Users>).post(users::create)),
         )
-        .route("/scim/v2/Users/.search", methods(post(users::search)))
+        .route(
+            "/scim/v2/Users/.search",
+            methods(post(search::<users::Users>)),
+        )
         .route(
             "/scim/v2/Users/{id}",
             methods(
@@ -77,9 +80,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/scim/v2/Groups",
-            methods(get(groups::list).post(groups::create)),
+            methods(get(list::<groups::Groups>).post(groups::create)),
         )
-        .route("/scim/v2/Groups/.search", methods(post(groups::search)))
+        .route(
+            "/scim/v2/Groups/.search",
+            methods(post(search::<groups::Groups>)),
+        )
         .route("/scim/v2/.search", methods(post(search_everything)))
         .route(
             "/scim/v2/Groups/{id}",
@@ -456,10 +462,6 @@ impl ListQuery {
             Some(f) => filter::parse(f).map(Some),
         }
     }
-
-    pub fn projection(&self) -> &Projection {
-        &self.projection
-    }
 }
 
 impl Projection {
@@ -507,6 +509,78 @@ impl Projection {
         }
         resource
     }
+}
+
+/// What listing a resource type takes: reading a page of it that a filter selects, and showing
+/// one.
+pub trait Listed: Send + Sync + 'static {
+    type Record: Send + Sync;
+
+    /// The records `filter` selects, `limit` after the first `offset`, and how many it selects.
+    fn page(
+        conn: &mut sqlx::AnyConnection,
+        organization_id: i64,
+        filter: Option<&filter::Expr>,
+        offset: i64,
+        limit: i64,
+    ) -> impl std::future::Future<Output = Result<(Vec<Self::Record>, i64), ScimError>> + Send;
+
+    /// One record as SCIM shows it.
+    fn show(
+        conn: &mut sqlx::AnyConnection,
+        provider: &Provider,
+        record: &Self::Record,
+    ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send;
+}
+
+/// `GET /Users`, `GET /Groups`.
+async fn list<L: Listed>(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    provider: Provider,
+    ScimQuery(query): ScimQuery<ListQuery>,
+) -> Result<Response, ScimError> {
+    listed::<L>(&state, &provider, &query).await
+}
+
+/// `POST /Users/.search`, `POST /Groups/.search`: a list asked for in a body.
+async fn search<L: Listed>(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    provider: Provider,
+    Body(body): Body,
+) -> Result<Response, ScimError> {
+    listed::<L>(&state, &provider, &ListQuery::from_search(&body)?).await
+}
+
+async fn listed<L: Listed>(
+    state: &AppState,
+    provider: &Provider,
+    query: &ListQuery,
+) -> Result<Response, ScimError> {
+    let paging = query.paging()?;
+    let filter = query.filter()?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a list")?;
+    let (records, total) = L::page(
+        &mut conn,
+        provider.organization_id,
+        filter.as_ref(),
+        paging.start_index - 1,
+        paging.count,
+    )
+    .await?;
+    let mut resources = Vec::with_capacity(records.len());
+    for record in &records {
+        resources.push(
+            query
+                .projection
+                .apply(L::show(&mut conn, provider, record).await?),
+        );
+    }
+    Ok(ok(list_response(resources, total, paging.start_index)))
 }
 
 /// A resource id from a path: ours are whole numbers, so anything else names nothing.

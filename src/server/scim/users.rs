@@ -14,9 +14,9 @@ use serde_json::{json, Map, Value};
 use super::{
     boolean,
     discovery::{self, Attribute, ENTERPRISE_ATTRIBUTES, USER_ATTRIBUTES},
-    filter, list_response, meta, ok, parse_id, patch,
+    filter, meta, ok, parse_id, patch,
     provision::{self, Person, Rules},
-    Body, ListQuery, Projection, Provider, ScimError, ScimQuery, ENTERPRISE_SCHEMA, USER_SCHEMA,
+    Body, Listed, Projection, Provider, ScimError, ScimQuery, ENTERPRISE_SCHEMA, USER_SCHEMA,
 };
 use crate::domain::{Action, EmailAddress, PersonName, Role};
 use crate::server::{
@@ -346,10 +346,7 @@ async fn rendered(
         .await
         .or_internal("reading a member")?
         .ok_or_else(|| no_such_user(&user_id.to_string()))?;
-    let groups = db::scim::group_refs_of(&mut *ex, user_id)
-        .await
-        .or_internal("reading a member's groups")?;
-    Ok(render(provider, &member, &groups))
+    Users::show(ex, provider, &member).await
 }
 
 fn no_such_user(id: &str) -> ScimError {
@@ -358,95 +355,50 @@ fn no_such_user(id: &str) -> ScimError {
     ))
 }
 
-fn conditions(expr: &filter::Expr) -> Result<Vec<UserCondition>, ScimError> {
-    let unsupported = || {
-        ScimError::invalid_filter(
-            "Users are filtered by userName, externalId, emails.value and id with eq, joined by and; this filter uses something else.".into(),
-        )
-    };
-    let equalities = filter::equalities(expr).ok_or_else(unsupported)?;
-    equalities
-        .into_iter()
-        .map(|(attribute, value)| {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                Value::Number(n) => n.to_string(),
-                _ => {
-                    return Err(ScimError::invalid_filter(format!(
-                        "{attribute} is compared with a string."
-                    )))
-                }
-            };
-            let attribute = attribute
-                .strip_prefix(USER_SCHEMA)
-                .map(|a| a.trim_start_matches(':'))
-                .unwrap_or(attribute);
-            Ok(match attribute.to_ascii_lowercase().as_str() {
-                "username" => UserCondition::UserName(text.trim().to_lowercase()),
-                "emails.value" | "emails" => UserCondition::Email(text.trim().to_lowercase()),
-                "externalid" => UserCondition::ExternalId(text),
-                // An id that is not one of ours names nobody.
-                "id" => UserCondition::Id(text.trim().parse().unwrap_or(-1)),
-                _ => {
-                    return Err(ScimError::invalid_filter(format!(
-                        "Users cannot be filtered by {attribute:?}: they are filtered by userName, externalId, emails.value and id."
-                    )))
-                }
-            })
-        })
-        .collect()
-}
+const FILTERED_BY: &str = "userName, externalId, emails.value and id";
 
-pub async fn list(
-    State(state): State<AppState>,
-    provider: Provider,
-    ScimQuery(query): ScimQuery<ListQuery>,
-) -> Result<Response, ScimError> {
-    listed(&state, &provider, &query).await
-}
+/// The organization's members as SCIM lists them.
+pub struct Users;
 
-/// `POST /.search`: a list asked for in a body.
-pub async fn search(
-    State(state): State<AppState>,
-    provider: Provider,
-    Body(body): Body,
-) -> Result<Response, ScimError> {
-    listed(&state, &provider, &ListQuery::from_search(&body)?).await
-}
+impl Listed for Users {
+    type Record = UserRecord;
 
-async fn listed(
-    state: &AppState,
-    provider: &Provider,
-    query: &ListQuery,
-) -> Result<Response, ScimError> {
-    let paging = query.paging()?;
-    let conditions = match query.filter()? {
-        Some(expr) => conditions(&expr)?,
-        None => Vec::new(),
-    };
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading members")?;
-    let (members, total) = db::scim::users(
-        &mut conn,
-        provider.organization_id,
-        &conditions,
-        paging.start_index - 1,
-        paging.count,
-    )
-    .await
-    .or_internal("listing members")?;
-    let mut resources = Vec::with_capacity(members.len());
-    for member in &members {
+    async fn page(
+        conn: &mut sqlx::AnyConnection,
+        organization_id: i64,
+        filter: Option<&filter::Expr>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<UserRecord>, i64), ScimError> {
+        let mut conditions = Vec::new();
+        if let Some(expr) = filter {
+            for (attribute, text) in filter::comparisons(expr, USER_SCHEMA, FILTERED_BY)? {
+                conditions.push(match attribute.as_str() {
+                    "username" => UserCondition::UserName(text.trim().to_lowercase()),
+                    "emails.value" | "emails" => UserCondition::Email(text.trim().to_lowercase()),
+                    "externalid" => UserCondition::ExternalId(text),
+                    // An id that is not one of ours names nobody.
+                    "id" => UserCondition::Id(text.trim().parse().unwrap_or(-1)),
+                    _ => return Err(filter::unsupported(&attribute, FILTERED_BY)),
+                });
+            }
+        }
+        db::scim::users(conn, organization_id, &conditions, offset, limit)
+            .await
+            .or_internal("listing members")
+            .map_err(Into::into)
+    }
+
+    async fn show(
+        conn: &mut sqlx::AnyConnection,
+        provider: &Provider,
+        member: &UserRecord,
+    ) -> Result<Value, ScimError> {
         let groups = db::scim::group_refs_of(&mut *conn, member.user_id)
             .await
             .or_internal("reading a member's groups")?;
-        resources.push(query.projection().apply(render(provider, member, &groups)));
+        Ok(render(provider, member, &groups))
     }
-    Ok(ok(list_response(resources, total, paging.start_index)))
 }
 
 pub async fn read(
