@@ -265,28 +265,6 @@ pub async fn set_role_before_deactivation<'e>(
         .map(drop)
 }
 
-/// The organization's external ids, by member (for the members table).
-pub async fn managed_members<'e>(
-    ex: impl AnyExecutor<'e>,
-    organization_id: i64,
-    user_ids: &[i64],
-) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
-    if user_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = user_ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
-    sqlx::query_as(&format!(
-        "SELECT user_id, external_id FROM scim_users WHERE organization_id = $1 AND user_id IN ({list})"
-    ))
-    .bind(organization_id)
-    .fetch_all(ex)
-    .await
-}
-
 /// The names of the groups `user_id` is in.
 pub async fn groups_of<'e>(
     ex: impl AnyExecutor<'e>,
