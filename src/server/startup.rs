@@ -85,6 +85,7 @@ impl Application {
         let janitor = tokio::spawn(tidy_up(self.state.clone()));
         let outbox = tokio::spawn(super::delivery::run_outbox(self.state.clone()));
         let retention = tokio::spawn(prune_audit_log(self.state.clone()));
+        let watcher = tokio::spawn(super::db::watch::watch(self.state.db.clone()));
         let config = &self.state.config;
         let limits = super::serve::ServeLimits {
             max_connections: config.max_connections,
@@ -95,6 +96,7 @@ impl Application {
         janitor.abort();
         outbox.abort();
         retention.abort();
+        watcher.abort();
         served
     }
 }

@@ -18,6 +18,7 @@ pub mod sql;
 pub mod sso;
 pub mod throttle;
 pub mod users;
+pub mod watch;
 
 use std::{str::FromStr, time::Duration};
 
@@ -69,6 +70,8 @@ pub struct Db {
     /// polling for SQLite's write lock (its busy handler sleeps up to 100 ms between tries).
     writer: Option<AnyPool>,
     backend: Backend,
+    /// PostgreSQL: what the probe knows of an outage ([`watch`]).
+    outage: Option<std::sync::Arc<watch::Outage>>,
 }
 
 /// How long a write transaction waits for SQLite's writer connection (as the busy timeout).
@@ -107,6 +110,7 @@ impl Db {
         };
         let options = AnyConnectOptions::from_str(url)?;
         let mut writer = None;
+        let mut outage = None;
         let pool = match backend {
             Backend::Sqlite => {
                 if let Some(dir) = sqlite_file(url).and_then(|f| f.parent().map(ToOwned::to_owned))
@@ -149,6 +153,7 @@ impl Db {
                 pool
             }
             Backend::Postgres => {
+                outage = Some(watch::Outage::new(options.clone())?);
                 AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -165,6 +170,7 @@ impl Db {
             pool,
             writer,
             backend,
+            outage,
         })
     }
 
