@@ -44,8 +44,7 @@ impl Application {
                 super::config::redact_url(&config.database_url)
             )
         })?;
-        let listener = tokio::net::TcpListener::bind(config.site_addr)
-            .await
+        let listener = listen(config.site_addr)
             .map_err(|e| format!("cannot listen on {}: {e}", config.site_addr))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         let state = AppState::new(db, config, local, clock)?;
@@ -99,6 +98,26 @@ impl Application {
         watcher.abort();
         served
     }
+}
+
+/// How many connections the kernel may hold, made but not yet accepted (it caps this at
+/// `net.core.somaxconn`, 4096 on current kernels). Tokio's default is 1024: a burst of a
+/// thousand connections overflowed it, and a connection whose handshake the kernel dropped then
+/// waited for its SYN to be sent again (1 s, 3 s, 7 s, …) before it was even accepted.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// The listening socket on `address`.
+fn listen(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's and tokio's `bind` do on Unix: a restarted server may take its address at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// The app's routes, worked out once per process: generating them runs the app in a special
