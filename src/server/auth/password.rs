@@ -28,6 +28,28 @@ use crate::{
     server::error::OrInternal,
 };
 
+/// How much lower than the threads that serve requests the hashers run (a nice value): when a
+/// flood of logins keeps every hasher busy, the kernel still gives a core to a request the
+/// moment it has work, so the requests beside the flood wait for CPU in microseconds rather than
+/// behind a hash. The hashers keep every core that nothing else wants.
+const HASHER_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's priority to [`HASHER_NICENESS`] (on Linux a thread has its own
+/// nice value; elsewhere nothing changes).
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority only reads its arguments; `0` names the calling thread.
+        let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHER_NICENESS) } != 0;
+        if failed {
+            tracing::warn!(
+                error = %std::io::Error::last_os_error(),
+                "could not lower a password hasher's priority"
+            );
+        }
+    }
+}
+
 /// How many hashes may run at once, and how many more may wait for a turn.
 pub struct HashBudget {
     running: Arc<Semaphore>,
@@ -61,14 +83,17 @@ impl HashBudget {
             let inbox = Arc::clone(&inbox);
             let spawned = std::thread::Builder::new()
                 .name(format!("password-hasher-{n}"))
-                .spawn(move || loop {
-                    let job = match inbox.lock() {
-                        Ok(inbox) => inbox.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
+                .spawn(move || {
+                    yield_to_requests();
+                    loop {
+                        let job = match inbox.lock() {
+                            Ok(inbox) => inbox.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
                     }
                 });
             if let Err(e) = spawned {
