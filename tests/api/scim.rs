@@ -931,6 +931,51 @@ async fn filters_and_paging_find_members_and_groups(backend: Backend) {
     )
     .await;
     assert_eq!(search["Resources"][0]["userName"], "pager-5@example.com");
+    // At the root: Users, then Groups; a filter on a Group attribute selects only groups.
+    let (_, everything) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/.search",
+        Some(&json!({})),
+    )
+    .await;
+    assert_eq!(
+        everything["totalResults"], 9,
+        "8 users and a group: {everything}"
+    );
+    assert_eq!(everything["Resources"][8]["displayName"], "Labelers");
+    let (_, page) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/.search",
+        Some(&json!({"startIndex": 8, "count": 2})),
+    )
+    .await;
+    assert_eq!(page["Resources"].as_array().map(Vec::len), Some(2));
+    assert_eq!(page["Resources"][1]["id"], gid);
+    let (_, groups) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/.search",
+        Some(&json!({"filter": "displayName eq \"Labelers\""})),
+    )
+    .await;
+    assert_eq!(groups["totalResults"], 1);
+    let (status, answer) = scim(
+        &app,
+        &token,
+        Method::POST,
+        "/scim/v2/.search",
+        Some(&json!({"filter": "title eq \"x\""})),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidFilter"))
+    );
 }
 
 async fn settings_are_read_by_admins_and_changed_by_the_owner(backend: Backend) {

@@ -229,14 +229,6 @@ async fn not_found() -> ScimError {
     )
 }
 
-async fn search_everything() -> ScimError {
-    ScimError::new(
-        501,
-        None,
-        "Searching every resource type at once is not supported: search /Users/.search or /Groups/.search.".into(),
-    )
-}
-
 async fn method_not_allowed() -> ScimError {
     ScimError::new(
         405,
@@ -549,6 +541,71 @@ async fn search<L: Listed>(
     Body(body): Body,
 ) -> Result<Response, ScimError> {
     listed::<L>(&state, &provider, &ListQuery::from_search(&body)?).await
+}
+
+/// `POST /.search` at the root: Users, then Groups, as one list (RFC 7644 section 3.4.3). A
+/// filter on attributes one type does not have selects none of that type.
+async fn search_everything(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    provider: Provider,
+    Body(body): Body,
+) -> Result<Response, ScimError> {
+    let query = ListQuery::from_search(&body)?;
+    let paging = query.paging()?;
+    let filter = query.filter()?;
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a list")?;
+    let offset = paging.start_index - 1;
+    let (mut resources, users) =
+        shown_page::<users::Users>(&mut conn, &provider, filter.as_ref(), offset, paging.count)
+            .await?;
+    let room = paging.count - resources.len() as i64;
+    let (groups_shown, groups) = shown_page::<groups::Groups>(
+        &mut conn,
+        &provider,
+        filter.as_ref(),
+        (offset - users.unwrap_or(0)).max(0),
+        room,
+    )
+    .await?;
+    if users.is_none() && groups.is_none() {
+        return Err(ScimError::invalid_filter(
+            "Neither Users nor Groups can be filtered that way.".into(),
+        ));
+    }
+    resources.extend(groups_shown);
+    let resources = resources
+        .into_iter()
+        .map(|r| query.projection.apply(r))
+        .collect();
+    let total = users.unwrap_or(0) + groups.unwrap_or(0);
+    Ok(ok(list_response(resources, total, paging.start_index)))
+}
+
+/// A page of `L` as SCIM shows it, and how many the filter selects in all; `None` when `L`
+/// cannot be filtered that way.
+async fn shown_page<L: Listed>(
+    conn: &mut sqlx::AnyConnection,
+    provider: &Provider,
+    filter: Option<&filter::Expr>,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, Option<i64>), ScimError> {
+    let (records, total) =
+        match L::page(conn, provider.organization_id, filter, offset, limit.max(0)).await {
+            Ok(page) => page,
+            Err(e) if e.scim_type == Some("invalidFilter") => return Ok((Vec::new(), None)),
+            Err(e) => return Err(e),
+        };
+    let mut shown = Vec::with_capacity(records.len());
+    for record in &records {
+        shown.push(L::show(conn, provider, record).await?);
+    }
+    Ok((shown, Some(total)))
 }
 
 async fn listed<L: Listed>(
