@@ -268,12 +268,46 @@ async fn render_pages_to_the_end(request: Request, next: Next) -> Response {
     }
     // In the request's span, as its logs were before.
     let render = tracing::Instrument::in_current_span(next.run(request));
-    match tokio::spawn(render).await {
+    match tokio::spawn(Isolated::new(render)).await {
         Ok(response) => response,
         // As if the render had run on the request's task.
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Only when the runtime shuts down.
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// A render polled with a reactive owner of its own, with no parent, as the thread's current
+/// owner. Leptos sets a request's owner as the thread's current one and leaves it there
+/// (`Owner::set`), and the integration reads contexts from whatever is current when it adds the
+/// lazy routes' preload links after rendering: under concurrent requests it found another
+/// request's owner on the worker thread, and wrote that request's preload links, with its CSP
+/// nonce, into the other's page (or warned that there was no meta context). Under this owner
+/// those lookups find nothing, so nothing of one request reaches another; the links it would
+/// have added are left out, as they were for a request rendered alone.
+struct Isolated<F> {
+    render: std::pin::Pin<Box<F>>,
+    owner: leptos::prelude::Owner,
+}
+
+impl<F> Isolated<F> {
+    fn new(render: F) -> Self {
+        Self {
+            render: Box::pin(render),
+            owner: leptos::prelude::Owner::new_root(None),
+        }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Isolated<F> {
+    type Output = F::Output;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        let this = self.get_mut();
+        this.owner.with(|| this.render.as_mut().poll(cx))
     }
 }
 
