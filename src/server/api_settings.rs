@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{
-    audit::{Event, Target},
+    audit::Event,
     auth::{Active, Admin},
     change::Change,
     db::{self, organizations::StoredSessionPolicy},
@@ -76,7 +76,7 @@ pub async fn change_token_settings(
     db::organizations::set_token_settings(&mut **unit.tx(), me.organization_id(), &after, now)
         .await
         .or_internal("saving the token settings")?;
-    let organization = organization_target(&unit, me);
+    let organization = unit.organization_target(me.organization_id());
     unit.record(
         Event::by(me, Action::TokenSettingsChanged, organization)
             .details(json!({ "from": before, "to": after })),
@@ -166,7 +166,7 @@ pub async fn change_session_policy(
         db::organizations::set_session_policy(&mut **unit.tx(), me.organization_id(), after, now)
             .await
             .or_internal("saving the session policy")?;
-        let organization = organization_target(&unit, me);
+        let organization = unit.organization_target(me.organization_id());
         unit.record(
             Event::by(me, Action::SessionPolicyChanged, organization).details(json!({
                 "from": effective(state, before),
@@ -176,14 +176,4 @@ pub async fn change_session_policy(
         unit.commit().await?;
     }
     Ok(effective(state, after))
-}
-
-fn organization_target(unit: &Change<'_>, me: &Admin) -> Target {
-    Target::Organization {
-        id: me.organization_id(),
-        title: unit
-            .organization()
-            .map(|o| o.title.clone())
-            .unwrap_or_default(),
-    }
 }

@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use super::{
-    audit::{self, Event},
+    audit::{self, Event, Target},
     db::{self, outbox::NewMessage, Locked, Tx},
     error::OrInternal,
     AppState,
@@ -121,6 +121,19 @@ impl<'s> Change<'s> {
     /// The organization locked for this change, as it was read under the lock.
     pub fn organization(&self) -> Option<&Locked> {
         self.organization.as_ref()
+    }
+
+    /// The locked organization (`organization_id`) as a log entry names it, with its title at
+    /// the lock.
+    pub fn organization_target(&self, organization_id: i64) -> Target {
+        Target::Organization {
+            id: organization_id,
+            title: self
+                .organization
+                .as_ref()
+                .map(|o| o.title.clone())
+                .unwrap_or_default(),
+        }
     }
 
     /// Records `event` in the log of the locked organization, written as the change commits. A

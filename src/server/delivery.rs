@@ -87,7 +87,8 @@ async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, s
     match item.kind {
         MessageKind::Invitation => invitation(state, item).await,
         MessageKind::PasswordReset => account_link(state, item, Purpose::PasswordReset).await,
-        MessageKind::AccountProvisioned => provisioned(state, item).await,
+        // The password link of an account the identity provider made.
+        MessageKind::AccountProvisioned => account_link(state, item, Purpose::PasswordReset).await,
         MessageKind::EmailVerification => {
             account_link(state, item, Purpose::EmailVerification).await
         }
@@ -111,7 +112,8 @@ fn account_exists(item: &OutboxRecord) -> Draft {
     Draft { link, content }
 }
 
-/// A password-reset or verification link, while its token is neither used, replaced nor expired.
+/// A password-reset, provisioned-account or verification link, while its token is neither used,
+/// replaced nor expired; its message's kind says which words carry it.
 async fn account_link(
     state: &AppState,
     item: &OutboxRecord,
@@ -130,45 +132,28 @@ async fn account_link(
         account_links::path(purpose),
         account_links::secret(state, purpose, &token.salt)
     );
-    let content = match purpose {
-        Purpose::PasswordReset => templates::PasswordReset {
+    let content = match (purpose, item.kind) {
+        (Purpose::PasswordReset, MessageKind::AccountProvisioned) => {
+            templates::AccountProvisioned {
+                to: &item.recipient,
+                link: &link,
+                expires_at: token.expires_at,
+            }
+            .render()
+        }
+        (Purpose::PasswordReset, _) => templates::PasswordReset {
             to: &item.recipient,
             link: &link,
             expires_at: token.expires_at,
         }
         .render(),
-        Purpose::EmailVerification => templates::EmailVerification {
+        (Purpose::EmailVerification, _) => templates::EmailVerification {
             to: &item.recipient,
             link: &link,
             expires_at: token.expires_at,
         }
         .render(),
     };
-    Ok(Some(Draft { link, content }))
-}
-
-/// The password link of an account the identity provider made.
-async fn provisioned(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, sqlx::Error> {
-    let Some(token_id) = item.account_token_id else {
-        return Ok(None);
-    };
-    let token = db::account_tokens::find(state.db.pool(), token_id).await?;
-    let Some(token) = token.filter(|t| t.is_live(state.now())) else {
-        return Ok(None);
-    };
-    let purpose = Purpose::PasswordReset;
-    let link = format!(
-        "{}{}?token={}",
-        item.origin,
-        account_links::path(purpose),
-        account_links::secret(state, purpose, &token.salt)
-    );
-    let content = templates::AccountProvisioned {
-        to: &item.recipient,
-        link: &link,
-        expires_at: token.expires_at,
-    }
-    .render();
     Ok(Some(Draft { link, content }))
 }
 

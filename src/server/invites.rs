@@ -75,15 +75,7 @@ pub async fn reset_link(state: &AppState, me: &Admin) -> Result<InviteLink, AppE
     db::organizations::replace_invite_link(&mut **change.tx(), org, &salt, &hash)
         .await
         .or_internal("resetting the invite link")?;
-    let title = change
-        .organization()
-        .map(|lock| lock.title.clone())
-        .unwrap_or_default();
-    let event = Event::by(
-        me,
-        Action::InviteLinkReset,
-        Target::Organization { id: org, title },
-    );
+    let event = Event::by(me, Action::InviteLinkReset, change.organization_target(org));
     change.record(event);
     change.commit().await?;
     tracing::info!(

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{
-    audit::{Actor, Event, Target},
+    audit::{Actor, Event},
     change::Change,
     db,
     error::OrInternal,
@@ -54,14 +54,7 @@ pub async fn set_limit(
     {
         return Err(no_such());
     }
-    let title = change
-        .organization()
-        .map(|lock| lock.title.clone())
-        .unwrap_or_default();
-    let target = Target::Organization {
-        id: organization_id,
-        title,
-    };
+    let target = change.organization_target(organization_id);
     let event = Event::new(Actor::Cli, Action::SeatsChanged, target)
         .details(json!({"from": before.limit, "to": limit}));
     change.record(event);

@@ -57,30 +57,56 @@ pub async fn issue_in(
     email: &str,
     origin: &str,
 ) -> Result<(), AppError> {
-    let now = change.now();
-    let salt = secrets::random_bytes::<16>();
-    let token_hash = secrets::hash(&secret(state, purpose, &salt));
-    let tx = change.tx();
-    db::account_tokens::delete_unused(&mut **tx, user_id, purpose)
+    db::account_tokens::delete_unused(&mut **change.tx(), user_id, purpose)
         .await
         .or_internal("ending earlier links")?;
-    let token_id = db::account_tokens::insert(
-        &mut **tx,
-        user_id,
+    let link = Link {
         purpose,
-        &token_hash,
-        &salt,
-        now,
-        now + lifetime(state, purpose),
-    )
-    .await
-    .or_internal("storing a link")?;
-    let message = NewMessage {
-        account_token_id: Some(token_id),
-        user_id: Some(user_id),
-        ..NewMessage::new(kind(purpose), email, origin, now)
+        kind: kind(purpose),
+        lifetime: lifetime(state, purpose),
     };
-    change.queue(&message).await
+    link.queue_in(change, state, user_id, email, origin).await
+}
+
+/// A link to mail: what its token is for, the message that carries it, and how long it lives.
+struct Link {
+    purpose: Purpose,
+    kind: MessageKind,
+    lifetime: i64,
+}
+
+impl Link {
+    /// Makes the link's token (stored as its hash, with the salt it is derived from again at
+    /// delivery) and queues its message to `email`, with links on `origin`.
+    async fn queue_in(
+        &self,
+        change: &mut Change<'_>,
+        state: &AppState,
+        user_id: i64,
+        email: &str,
+        origin: &str,
+    ) -> Result<(), AppError> {
+        let now = change.now();
+        let salt = secrets::random_bytes::<16>();
+        let token_hash = secrets::hash(&secret(state, self.purpose, &salt));
+        let token_id = db::account_tokens::insert(
+            &mut **change.tx(),
+            user_id,
+            self.purpose,
+            &token_hash,
+            &salt,
+            now,
+            now + self.lifetime,
+        )
+        .await
+        .or_internal("storing a link")?;
+        let message = NewMessage {
+            account_token_id: Some(token_id),
+            user_id: Some(user_id),
+            ..NewMessage::new(self.kind, email, origin, now)
+        };
+        change.queue(&message).await
+    }
 }
 
 /// How long the password link of an account the identity provider made stays valid.
@@ -96,27 +122,12 @@ pub async fn issue_provisioned_in(
     email: &str,
     origin: &str,
 ) -> Result<(), AppError> {
-    let now = change.now();
-    let purpose = Purpose::PasswordReset;
-    let salt = secrets::random_bytes::<16>();
-    let token_hash = secrets::hash(&secret(state, purpose, &salt));
-    let token_id = db::account_tokens::insert(
-        &mut **change.tx(),
-        user_id,
-        purpose,
-        &token_hash,
-        &salt,
-        now,
-        now + PROVISIONED_LIFETIME,
-    )
-    .await
-    .or_internal("storing a link")?;
-    let message = NewMessage {
-        account_token_id: Some(token_id),
-        user_id: Some(user_id),
-        ..NewMessage::new(MessageKind::AccountProvisioned, email, origin, now)
+    let link = Link {
+        purpose: Purpose::PasswordReset,
+        kind: MessageKind::AccountProvisioned,
+        lifetime: PROVISIONED_LIFETIME,
     };
-    change.queue(&message).await
+    link.queue_in(change, state, user_id, email, origin).await
 }
 
 /// The hash a link's token is stored by, if `raw` has the form of a token with `prefix`.

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::domain::Action;
 use crate::server::{
-    audit::{Actor, Event, Target},
+    audit::{Actor, Event},
     change::Change,
     db::{
         self,
@@ -225,16 +225,6 @@ pub async fn read(
     ))
 }
 
-fn organization(change: &Change<'_>, provider: &Provider) -> Target {
-    Target::Organization {
-        id: provider.organization_id,
-        title: change
-            .organization()
-            .map(|o| o.title.clone())
-            .unwrap_or_default(),
-    }
-}
-
 /// Checks that every member named is a member of the organization.
 async fn check_members(
     change: &mut Change<'_>,
@@ -304,7 +294,7 @@ pub async fn create(
     }
     let members: Vec<i64> = doc.members.iter().copied().collect();
     let emails = emails_of(&mut change, &members).await?;
-    let target = organization(&change, &provider);
+    let target = change.organization_target(provider.organization_id);
     change.record(
         Event::new(Actor::Scim, Action::ScimGroupCreated, target)
             .details(json!({"group": doc.display_name, "group_id": id, "members": emails}))
@@ -407,7 +397,7 @@ async fn save(
         if renamed {
             details["renamed_from"] = json!(group.display_name);
         }
-        let target = organization(&change, provider);
+        let target = change.organization_target(provider.organization_id);
         change.record(
             Event::new(Actor::Scim, Action::ScimGroupChanged, target)
                 .details(details)
@@ -501,7 +491,7 @@ pub async fn delete(
     db::scim::delete_group(&mut **change.tx(), group.id)
         .await
         .or_internal("deleting a group")?;
-    let target = organization(&change, &provider);
+    let target = change.organization_target(provider.organization_id);
     change.record(
         Event::new(Actor::Scim, Action::ScimGroupDeleted, target)
             .details(json!({"group": group.display_name, "group_id": group.id}))

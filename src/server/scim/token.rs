@@ -9,23 +9,13 @@ use crate::domain::{
     check_role_groups, format_timestamp, Action, AppError, RoleGroup, ScimOverview,
 };
 use crate::server::{
-    audit::{Event, Target},
+    audit::Event,
     auth::{account_links, secrets, Admin, Owner},
     change::Change,
     db,
     error::OrInternal,
     AppState,
 };
-
-fn organization_target(change: &Change<'_>, organization_id: i64) -> Target {
-    Target::Organization {
-        id: organization_id,
-        title: change
-            .organization()
-            .map(|o| o.title.clone())
-            .unwrap_or_default(),
-    }
-}
 
 async fn mappings(
     ex: impl sqlx::AnyExecutor<'_>,
@@ -75,7 +65,7 @@ pub async fn create_token(state: &AppState, me: &Owner) -> Result<String, AppErr
     )
     .await
     .or_internal("storing the SCIM token")?;
-    let target = organization_target(&change, organization_id);
+    let target = change.organization_target(organization_id);
     change.record(
         Event::by(me, Action::ScimTokenCreated, target).details(json!({"replaced": replaced})),
     );
@@ -102,7 +92,7 @@ pub async fn revoke_token(state: &AppState, me: &Owner) -> Result<(), AppError> 
             "The organization has no SCIM token to revoke.".into(),
         ));
     }
-    let target = organization_target(&change, organization_id);
+    let target = change.organization_target(organization_id);
     change.record(Event::by(me, Action::ScimTokenRevoked, target));
     change.commit().await?;
     tracing::info!(organization_id, by = me.user_id(), "revoked the SCIM token");
@@ -132,7 +122,7 @@ pub async fn save_settings(
         db::scim::save_roles_groups(&mut **change.tx(), organization_id, &text, now)
             .await
             .or_internal("saving the SCIM settings")?;
-        let target = organization_target(&change, organization_id);
+        let target = change.organization_target(organization_id);
         change.record(
             Event::by(me, Action::ScimSettingsChanged, target)
                 .details(json!({"roles_groups": roles_groups})),

@@ -951,13 +951,7 @@ async fn record_failure(
     let mut change = Change::to_organization(state, organization_id).await?;
     let target = match user {
         Some((id, email)) => Target::User { id, email },
-        None => Target::Organization {
-            id: organization_id,
-            title: change
-                .organization()
-                .map(|o| o.title.clone())
-                .unwrap_or_default(),
-        },
+        None => change.organization_target(organization_id),
     };
     change.record(
         Event::new(Actor::System, Action::SsoSignInFailed, target)

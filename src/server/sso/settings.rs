@@ -9,7 +9,7 @@ use crate::domain::{
     check_role_groups, AppError, OidcSettings, Protocol, Role, RoleGroup, SamlSettings,
 };
 use crate::server::{
-    audit::{Event, Target},
+    audit::Event,
     auth::{Admin, Owner},
     change::Change,
     db,
@@ -355,7 +355,7 @@ pub async fn delete(state: &AppState, me: &Owner, protocol: Protocol) -> Result<
     {
         return Ok(());
     }
-    let organization = organization_target(&unit, organization_id);
+    let organization = unit.organization_target(organization_id);
     unit.record(
         Event::by(me, crate::domain::Action::SsoSettingsChanged, organization).details(json!({
             "protocol": protocol.as_str(),
@@ -539,7 +539,7 @@ async fn save(
         .await
         .or_internal("saving the SSO settings")?;
     claim_domains(&mut unit, organization_id, protocol, domains).await?;
-    let organization = organization_target(&unit, organization_id);
+    let organization = unit.organization_target(organization_id);
     unit.record(
         Event::by(me, crate::domain::Action::SsoSettingsChanged, organization).details(json!({
             "protocol": protocol.as_str(),
@@ -663,16 +663,6 @@ async fn claim_domains(
         }
     }
     Ok(())
-}
-
-fn organization_target(unit: &Change<'_>, organization_id: i64) -> Target {
-    Target::Organization {
-        id: organization_id,
-        title: unit
-            .organization()
-            .map(|o| o.title.clone())
-            .unwrap_or_default(),
-    }
 }
 
 /// How many email domains one organization may list.
