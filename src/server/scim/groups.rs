@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use super::{
     filter, meta, ok, parse_id, patch,
     provision::{self, Rules},
-    Body, Listed, Projection, Provider, ScimError, ScimQuery, GROUP_SCHEMA,
+    Body, Provider, Resource, ScimError, GROUP_SCHEMA,
 };
 use crate::domain::Action;
 use crate::server::{
@@ -143,31 +143,26 @@ fn render(provider: &Provider, group: &GroupRecord, members: &[(i64, String)]) -
     out
 }
 
-fn no_such_group(id: &str) -> ScimError {
-    ScimError::not_found(format!(
-        "There is no Group with id {id:?} in this organization."
-    ))
-}
-
-async fn rendered(
-    conn: &mut sqlx::AnyConnection,
-    provider: &Provider,
-    id: i64,
-) -> Result<Value, ScimError> {
-    let group = db::scim::group(&mut *conn, provider.organization_id, id)
-        .await
-        .or_internal("reading a group")?
-        .ok_or_else(|| no_such_group(&id.to_string()))?;
-    Groups::show(conn, provider, &group).await
-}
-
 const FILTERED_BY: &str = "displayName, externalId, id and members (members.value)";
 
 /// The identity provider's groups as SCIM lists them.
 pub struct Groups;
 
-impl Listed for Groups {
+impl Resource for Groups {
     type Record = GroupRecord;
+
+    const NAME: &'static str = "Group";
+
+    async fn find(
+        conn: &mut sqlx::AnyConnection,
+        organization_id: i64,
+        id: i64,
+    ) -> Result<Option<GroupRecord>, ScimError> {
+        db::scim::group(conn, organization_id, id)
+            .await
+            .or_internal("reading a group")
+            .map_err(Into::into)
+    }
 
     async fn page(
         conn: &mut sqlx::AnyConnection,
@@ -205,24 +200,6 @@ impl Listed for Groups {
             .or_internal("reading a group's members")?;
         Ok(render(provider, group, &members))
     }
-}
-
-pub async fn read(
-    State(state): State<AppState>,
-    provider: Provider,
-    Path(id): Path<String>,
-    ScimQuery(projection): ScimQuery<Projection>,
-) -> Result<Response, ScimError> {
-    let id = parse_id(&id, "Group")?;
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading a group")?;
-    Ok(ok(
-        projection.apply(rendered(&mut conn, &provider, id).await?)
-    ))
 }
 
 /// Checks that every member named is a member of the organization.
@@ -312,13 +289,9 @@ pub async fn create(
     .await?;
     change.commit().await?;
     tracing::info!(organization_id = org, group_id = id, "SCIM created a group");
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading a group")?;
-    Ok(super::created(rendered(&mut conn, &provider, id).await?))
+    Ok(super::created(
+        super::shown::<Groups>(&state, &provider, id).await?,
+    ))
 }
 
 async fn locked_group<'s>(
@@ -331,7 +304,7 @@ async fn locked_group<'s>(
     let group = db::scim::group(&mut **change.tx(), provider.organization_id, group_id)
         .await
         .or_internal("reading a group")?
-        .ok_or_else(|| no_such_group(id))?;
+        .ok_or_else(|| super::no_such::<Groups>(id))?;
     Ok((change, group))
 }
 
@@ -420,13 +393,7 @@ async fn save(
         .await?;
     }
     change.commit().await?;
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading a group")?;
-    Ok(ok(rendered(&mut conn, provider, group.id).await?))
+    Ok(ok(super::shown::<Groups>(state, provider, group.id).await?))
 }
 
 pub async fn replace(

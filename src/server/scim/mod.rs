@@ -72,7 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/scim/v2/Users/{id}",
             methods(
-                get(users::read)
+                get(read::<users::Users>)
                     .put(users::replace)
                     .patch(users::patch)
                     .delete(users::delete),
@@ -90,7 +90,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/scim/v2/Groups/{id}",
             methods(
-                get(groups::read)
+                get(read::<groups::Groups>)
                     .put(groups::replace)
                     .patch(groups::patch)
                     .delete(groups::delete),
@@ -503,10 +503,20 @@ impl Projection {
     }
 }
 
-/// What listing a resource type takes: reading a page of it that a filter selects, and showing
-/// one.
-pub trait Listed: Send + Sync + 'static {
+/// What reading a resource type takes: finding one by id, reading a page of those a filter
+/// selects, and showing one.
+pub trait Resource: Send + Sync + 'static {
     type Record: Send + Sync;
+
+    /// What it is called in messages (`User`, `Group`).
+    const NAME: &'static str;
+
+    /// The organization's one with this id.
+    fn find(
+        conn: &mut sqlx::AnyConnection,
+        organization_id: i64,
+        id: i64,
+    ) -> impl std::future::Future<Output = Result<Option<Self::Record>, ScimError>> + Send;
 
     /// The records `filter` selects, `limit` after the first `offset`, and how many it selects.
     fn page(
@@ -525,8 +535,48 @@ pub trait Listed: Send + Sync + 'static {
     ) -> impl std::future::Future<Output = Result<Value, ScimError>> + Send;
 }
 
+/// The answer when the organization has no `R` with this id.
+pub fn no_such<R: Resource>(id: &str) -> ScimError {
+    ScimError::not_found(format!(
+        "There is no {} with id {id:?} in this organization.",
+        R::NAME
+    ))
+}
+
+/// The `R` with this id as SCIM shows it, read on a connection of its own (after the change that
+/// wrote it has committed).
+pub async fn shown<R: Resource>(
+    state: &AppState,
+    provider: &Provider,
+    id: i64,
+) -> Result<Value, ScimError> {
+    let mut conn = state
+        .db
+        .pool()
+        .acquire()
+        .await
+        .or_internal("reading a resource")?;
+    let record = R::find(&mut conn, provider.organization_id, id)
+        .await?
+        .ok_or_else(|| no_such::<R>(&id.to_string()))?;
+    R::show(&mut conn, provider, &record).await
+}
+
+/// `GET /Users/{id}`, `GET /Groups/{id}`.
+async fn read<R: Resource>(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    provider: Provider,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ScimQuery(projection): ScimQuery<Projection>,
+) -> Result<Response, ScimError> {
+    let id = parse_id(&id, R::NAME)?;
+    Ok(ok(
+        projection.apply(shown::<R>(&state, &provider, id).await?)
+    ))
+}
+
 /// `GET /Users`, `GET /Groups`.
-async fn list<L: Listed>(
+async fn list<L: Resource>(
     axum::extract::State(state): axum::extract::State<AppState>,
     provider: Provider,
     ScimQuery(query): ScimQuery<ListQuery>,
@@ -535,7 +585,7 @@ async fn list<L: Listed>(
 }
 
 /// `POST /Users/.search`, `POST /Groups/.search`: a list asked for in a body.
-async fn search<L: Listed>(
+async fn search<L: Resource>(
     axum::extract::State(state): axum::extract::State<AppState>,
     provider: Provider,
     Body(body): Body,
@@ -559,19 +609,28 @@ async fn search_everything(
         .acquire()
         .await
         .or_internal("reading a list")?;
+    // A type the filter cannot select from contributes none.
+    let selectable = |page: Result<(Vec<Value>, i64), ScimError>| match page {
+        Ok((shown, total)) => Ok((shown, Some(total))),
+        Err(e) if e.scim_type == Some("invalidFilter") => Ok((Vec::new(), None)),
+        Err(e) => Err(e),
+    };
     let offset = paging.start_index - 1;
-    let (mut resources, users) =
+    let (mut resources, users) = selectable(
         shown_page::<users::Users>(&mut conn, &provider, filter.as_ref(), offset, paging.count)
-            .await?;
+            .await,
+    )?;
     let room = paging.count - resources.len() as i64;
-    let (groups_shown, groups) = shown_page::<groups::Groups>(
-        &mut conn,
-        &provider,
-        filter.as_ref(),
-        (offset - users.unwrap_or(0)).max(0),
-        room,
-    )
-    .await?;
+    let (groups_shown, groups) = selectable(
+        shown_page::<groups::Groups>(
+            &mut conn,
+            &provider,
+            filter.as_ref(),
+            (offset - users.unwrap_or(0)).max(0),
+            room,
+        )
+        .await,
+    )?;
     if users.is_none() && groups.is_none() {
         return Err(ScimError::invalid_filter(
             "Neither Users nor Groups can be filtered that way.".into(),
@@ -586,29 +645,24 @@ async fn search_everything(
     Ok(ok(list_response(resources, total, paging.start_index)))
 }
 
-/// A page of `L` as SCIM shows it, and how many the filter selects in all; `None` when `L`
-/// cannot be filtered that way.
-async fn shown_page<L: Listed>(
+/// A page of `L` as SCIM shows it, and how many the filter selects in all.
+async fn shown_page<L: Resource>(
     conn: &mut sqlx::AnyConnection,
     provider: &Provider,
     filter: Option<&filter::Expr>,
     offset: i64,
     limit: i64,
-) -> Result<(Vec<Value>, Option<i64>), ScimError> {
+) -> Result<(Vec<Value>, i64), ScimError> {
     let (records, total) =
-        match L::page(conn, provider.organization_id, filter, offset, limit.max(0)).await {
-            Ok(page) => page,
-            Err(e) if e.scim_type == Some("invalidFilter") => return Ok((Vec::new(), None)),
-            Err(e) => return Err(e),
-        };
+        L::page(conn, provider.organization_id, filter, offset, limit.max(0)).await?;
     let mut shown = Vec::with_capacity(records.len());
     for record in &records {
         shown.push(L::show(conn, provider, record).await?);
     }
-    Ok((shown, Some(total)))
+    Ok((shown, total))
 }
 
-async fn listed<L: Listed>(
+async fn listed<L: Resource>(
     state: &AppState,
     provider: &Provider,
     query: &ListQuery,
@@ -621,22 +675,18 @@ async fn listed<L: Listed>(
         .acquire()
         .await
         .or_internal("reading a list")?;
-    let (records, total) = L::page(
+    let (shown, total) = shown_page::<L>(
         &mut conn,
-        provider.organization_id,
+        provider,
         filter.as_ref(),
         paging.start_index - 1,
         paging.count,
     )
     .await?;
-    let mut resources = Vec::with_capacity(records.len());
-    for record in &records {
-        resources.push(
-            query
-                .projection
-                .apply(L::show(&mut conn, provider, record).await?),
-        );
-    }
+    let resources = shown
+        .into_iter()
+        .map(|r| query.projection.apply(r))
+        .collect();
     Ok(ok(list_response(resources, total, paging.start_index)))
 }
 

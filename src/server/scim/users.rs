@@ -16,7 +16,7 @@ use super::{
     discovery::{self, Attribute, ENTERPRISE_ATTRIBUTES, USER_ATTRIBUTES},
     filter, meta, ok, parse_id, patch,
     provision::{self, Person, Rules},
-    Body, Listed, Projection, Provider, ScimError, ScimQuery, ENTERPRISE_SCHEMA, USER_SCHEMA,
+    Body, Provider, Resource, ScimError, ENTERPRISE_SCHEMA, USER_SCHEMA,
 };
 use crate::domain::{Action, EmailAddress, PersonName, Role};
 use crate::server::{
@@ -291,7 +291,7 @@ fn render(provider: &Provider, member: &UserRecord, groups: &[(i64, String)]) ->
         Some(Value::Object(name)) => name,
         _ => Map::new(),
     };
-    if !member.given_name().is_empty() {
+    if !member.first_name.is_empty() {
         name.insert("givenName".into(), json!(member.first_name));
     }
     if !member.last_name.is_empty() {
@@ -331,37 +331,26 @@ fn render(provider: &Provider, member: &UserRecord, groups: &[(i64, String)]) ->
     Value::Object(out)
 }
 
-impl UserRecord {
-    fn given_name(&self) -> &str {
-        &self.first_name
-    }
-}
-
-async fn rendered(
-    ex: &mut sqlx::AnyConnection,
-    provider: &Provider,
-    user_id: i64,
-) -> Result<Value, ScimError> {
-    let member = db::scim::user(&mut *ex, provider.organization_id, user_id)
-        .await
-        .or_internal("reading a member")?
-        .ok_or_else(|| no_such_user(&user_id.to_string()))?;
-    Users::show(ex, provider, &member).await
-}
-
-fn no_such_user(id: &str) -> ScimError {
-    ScimError::not_found(format!(
-        "There is no User with id {id:?} in this organization."
-    ))
-}
-
 const FILTERED_BY: &str = "userName, externalId, emails.value and id";
 
 /// The organization's members as SCIM lists them.
 pub struct Users;
 
-impl Listed for Users {
+impl Resource for Users {
     type Record = UserRecord;
+
+    const NAME: &'static str = "User";
+
+    async fn find(
+        conn: &mut sqlx::AnyConnection,
+        organization_id: i64,
+        user_id: i64,
+    ) -> Result<Option<UserRecord>, ScimError> {
+        db::scim::user(conn, organization_id, user_id)
+            .await
+            .or_internal("reading a member")
+            .map_err(Into::into)
+    }
 
     async fn page(
         conn: &mut sqlx::AnyConnection,
@@ -399,23 +388,6 @@ impl Listed for Users {
             .or_internal("reading a member's groups")?;
         Ok(render(provider, member, &groups))
     }
-}
-
-pub async fn read(
-    State(state): State<AppState>,
-    provider: Provider,
-    Path(id): Path<String>,
-    ScimQuery(projection): ScimQuery<Projection>,
-) -> Result<Response, ScimError> {
-    let user_id = parse_id(&id, "User")?;
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading a member")?;
-    let user = rendered(&mut conn, &provider, user_id).await?;
-    Ok(ok(projection.apply(user)))
 }
 
 pub async fn create(
@@ -526,14 +498,9 @@ pub async fn create(
     }
     change.commit().await?;
     tracing::info!(user_id, organization_id = org, new_account, role = %role, "SCIM provisioned a member");
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading a member")?;
-    let user = rendered(&mut conn, &provider, user_id).await?;
-    Ok(super::created(user))
+    Ok(super::created(
+        super::shown::<Users>(&state, &provider, user_id).await?,
+    ))
 }
 
 fn owner_stays() -> ScimError {
@@ -719,7 +686,7 @@ async fn locked_member<'s>(
     let member = db::scim::user(&mut **change.tx(), provider.organization_id, user_id)
         .await
         .or_internal("reading a member")?
-        .ok_or_else(|| no_such_user(id))?;
+        .ok_or_else(|| super::no_such::<Users>(id))?;
     Ok((change, member))
 }
 
@@ -733,13 +700,7 @@ async fn saved_and_shown(
     let user_id = member.user_id;
     save(&mut change, state, provider, &member, doc).await?;
     change.commit().await?;
-    let mut conn = state
-        .db
-        .pool()
-        .acquire()
-        .await
-        .or_internal("reading a member")?;
-    Ok(ok(rendered(&mut conn, provider, user_id).await?))
+    Ok(ok(super::shown::<Users>(state, provider, user_id).await?))
 }
 
 pub async fn replace(
@@ -802,7 +763,7 @@ pub async fn delete(
     db::memberships::delete(&mut **change.tx(), org, member.user_id)
         .await
         .or_internal("removing a member")?
-        .ok_or_else(|| no_such_user(&id))?;
+        .ok_or_else(|| super::no_such::<Users>(&id))?;
     let now = change.now();
     api_tokens::revoke_credentials(change.tx(), &state.keys, member.user_id, now).await?;
     let person = Person {
