@@ -17,7 +17,6 @@ pub async fn sign_up(
     use super::ssr::*;
     use crate::server::auth::{
         sessions::{self, NewSession},
-        signin::Next,
         signup::{self, SignedUp},
         Anyone,
     };
@@ -35,32 +34,34 @@ pub async fn sign_up(
             old_session,
         )
         .await?;
-        let session = match signed_up {
-            SignedUp::New(Next::SignedIn(session)) => session,
+        match signed_up {
+            SignedUp::New(next) => set_cookie(next.set_cookie()),
             // Answered as a new account is: a session cookie, for a session that does not exist
             // (the next page asks to sign in; the address's owner was mailed why).
-            SignedUp::AlreadyRegistered => NewSession::decoy(&state, caller.origin()),
-        };
-        set_cookie(session.set_cookie());
+            SignedUp::AlreadyRegistered => {
+                set_cookie(NewSession::decoy(&state, caller.origin()).set_cookie())
+            }
+        }
         land_on("/");
         Ok(())
     })
     .await
 }
 
-/// Signs in; with an invite token, an account in no organization joins the inviting one.
+/// Signs in; with an invite token, an account in no organization joins the inviting one. The
+/// answer is where to go: the app, or the second step for an account with a second factor.
 #[server(prefix = "/_sfn", endpoint = "auth/log_in")]
 pub async fn log_in(
     email: String,
     password: String,
     token: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     use super::ssr::*;
-    use crate::server::auth::{password, sessions, signin::Next, Anyone};
+    use crate::server::auth::{password, sessions, Anyone};
     authorized(|state, caller: Anyone| async move {
         let headers = headers();
         let old_session = sessions::cookie(&headers, caller.origin().https);
-        let Next::SignedIn(session) = password::sign_in(
+        let next = password::sign_in(
             &state,
             &caller,
             &email,
@@ -69,9 +70,9 @@ pub async fn log_in(
             token.as_deref(),
         )
         .await?;
-        set_cookie(session.set_cookie());
-        land_on("/");
-        Ok(())
+        set_cookie(next.set_cookie());
+        land_on(next.landing());
+        Ok(next.landing().to_owned())
     })
     .await
 }
@@ -101,6 +102,7 @@ pub async fn get_current_user() -> Result<Visit, AppError> {
         Ok(Visit {
             user: accounts::current_user(&state, &me).await?,
             signup_without_link_disabled: state.config.disable_signup_without_link,
+            passkeys_available: crate::server::auth::passkeys::available(&state, me.origin()),
         })
     })
     .await

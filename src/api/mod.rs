@@ -12,6 +12,7 @@ pub mod profile;
 pub mod scim;
 pub mod sso;
 pub mod tokens;
+pub mod two_factor;
 pub mod verification;
 
 /// Set on every server function response that failed inside our code (with its status).

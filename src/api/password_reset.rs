@@ -17,17 +17,16 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 }
 
 /// Sets a new password with the token of a reset link; every other session ends and this one is
-/// signed in.
+/// signed in (after its second factor, for an account that has one). The answer is where to go.
 #[server(prefix = "/_sfn", endpoint = "password_reset/confirm")]
-pub async fn confirm_password_reset(token: String, password: String) -> Result<(), AppError> {
+pub async fn confirm_password_reset(token: String, password: String) -> Result<String, AppError> {
     use super::ssr::*;
-    use crate::server::auth::{reset_link, signin::Next, Anyone};
+    use crate::server::auth::{reset_link, Anyone};
     authorized(|state, caller: Anyone| async move {
-        let Next::SignedIn(session) =
-            reset_link::confirm(&state, &caller, &token, &password).await?;
-        set_cookie(session.set_cookie());
-        land_on("/");
-        Ok(())
+        let next = reset_link::confirm(&state, &caller, &token, &password).await?;
+        set_cookie(next.set_cookie());
+        land_on(next.landing());
+        Ok(next.landing().to_owned())
     })
     .await
 }

@@ -33,6 +33,16 @@ where
     });
 }
 
+/// Loads the page the answer of `action` names afresh once it succeeds (signing in: the app, or
+/// the second step).
+pub fn on_success_go_where<S>(action: ServerAction<S>)
+where
+    S: ServerFn<Output = String> + Clone + Send + Sync + 'static,
+    S::Error: Clone + Send + Sync + 'static,
+{
+    on_success(action, move |path: String| super::go_to(&path));
+}
+
 /// Loads the page at `path` afresh once `action` succeeds (everything the page shows may have
 /// changed: who is signed in, or their role).
 pub fn on_success_go_to<S>(action: ServerAction<S>, path: &'static str)

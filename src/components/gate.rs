@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 
 use super::{set_status, Me};
-use crate::domain::{CurrentUser, Need, Visit};
+use crate::domain::{CurrentUser, Need, Refusal, Visit};
 
 type Render = Arc<dyn Fn(CurrentUser) -> AnyView + Send + Sync>;
 
@@ -32,6 +32,11 @@ pub fn Gate(
                         Ok(Some(user)) => {
                             match user.allows(need) {
                                 Ok(()) => render(user),
+                                // Their organization requires a second factor they have not
+                                // added: the Account page, where they add one, is all they see.
+                                Err(Refusal::TwoFactorRequired) => {
+                                    view! { <Redirect path="/user/account" /> }.into_any()
+                                }
                                 Err(refusal) => {
                                     set_status(403);
                                     // Pending members and accounts without an organization

@@ -8,7 +8,10 @@ use super::{
     readable_time, RefreshMembers, RefreshOrganization,
 };
 use crate::{
-    api::members::{ChangeMemberRole, RemoveMember},
+    api::{
+        members::{ChangeMemberRole, RemoveMember},
+        two_factor::ResetMemberTwoFactor,
+    },
     domain::{MemberPage, Role},
 };
 
@@ -52,6 +55,9 @@ pub fn MemberTable(
                                     };
                                     view! { " " <span class="pill scim" title=title data-testid="scim-managed">"SCIM"</span> }
                                 })}
+                                {m.two_factor.then(|| view! {
+                                    " " <span class="pill two-factor" title="Signs in with a second factor: an authenticator app, a security key or a passkey." data-testid="two-factor-on">"2FA"</span>
+                                })}
                             </td>
                             <td>{if m.name.is_empty() { "—".to_owned() } else { m.name }}</td>
                             <td>
@@ -73,6 +79,7 @@ pub fn MemberTable(
                             </td>
                             <td><div class="row-actions">
                                 {(m.role != Role::Deactivated && (m.role != Role::Owner || m.user_id == me)).then(|| view! { <PasswordResetButton user_id=m.user_id who=who.clone() /> }.into_any())}
+                                {(m.two_factor && removable).then(|| view! { <ResetTwoFactorButton user_id=m.user_id who=who.clone() /> }.into_any())}
                                 {removable.then(|| view! { <RemoveButton user_id=m.user_id who=who.clone() /> }.into_any())}
                             </div></td>
                         </tr>
@@ -221,6 +228,40 @@ fn RemoveButton(user_id: i64, who: String) -> impl IntoView {
             })
             key=format!("remove-{user_id}")
             action={<RemoveMember as ServerFn>::PATH}
+            fields=vec![("user_id", user_id.to_string())]
+        />
+        <ErrorLine message=move || value.try_get().flatten().and_then(Result::err).map(|e| e.to_string()) />
+    }
+}
+
+/// Resets a member's second factors, after asking: for a member who lost their phone and their
+/// recovery codes.
+#[component]
+fn ResetTwoFactorButton(user_id: i64, who: String) -> impl IntoView {
+    let reset = ServerAction::<ResetMemberTwoFactor>::new();
+    reset.value().set(None);
+    let refresh_table = use_context::<RefreshMembers>();
+    on_result(reset, move |result| {
+        if result.is_ok() {
+            if let Some(RefreshMembers(refresh)) = refresh_table {
+                refresh.run(());
+            }
+        }
+    });
+    let pending = reset.pending();
+    let value = reset.value();
+    view! {
+        <ConfirmButton
+            label="Reset 2FA"
+            question=format!("Reset the second factors of {who}? Their authenticator app, passkeys and recovery codes are removed, they are signed out and mailed; they sign in with their password alone until they add a new one.")
+            confirm_label="Reset second factors"
+            danger=true
+            disabled=Signal::derive(move || pending.try_get().unwrap_or(false))
+            on_confirm=Callback::new(move |()| {
+                reset.dispatch(ResetMemberTwoFactor { user_id });
+            })
+            key=format!("reset-two-factor-{user_id}")
+            action={<ResetMemberTwoFactor as ServerFn>::PATH}
             fields=vec![("user_id", user_id.to_string())]
         />
         <ErrorLine message=move || value.try_get().flatten().and_then(Result::err).map(|e| e.to_string()) />

@@ -55,10 +55,17 @@ pub enum Action {
     ScimGroupCreated,
     ScimGroupChanged,
     ScimGroupDeleted,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TwoFactorRecoveryCodeUsed,
+    TwoFactorReset,
+    PasskeyAdded,
+    PasskeyRemoved,
+    TwoFactorPolicyChanged,
 }
 
 impl Action {
-    pub const ALL: [Action; 46] = [
+    pub const ALL: [Action; 53] = [
         Action::OrganizationCreated,
         Action::OrganizationRenamed,
         Action::InviteLinkReset,
@@ -105,6 +112,13 @@ impl Action {
         Action::ScimGroupCreated,
         Action::ScimGroupChanged,
         Action::ScimGroupDeleted,
+        Action::TwoFactorEnabled,
+        Action::TwoFactorDisabled,
+        Action::TwoFactorRecoveryCodeUsed,
+        Action::TwoFactorReset,
+        Action::PasskeyAdded,
+        Action::PasskeyRemoved,
+        Action::TwoFactorPolicyChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -155,6 +169,13 @@ impl Action {
             Action::ScimGroupCreated => "scim.group_created",
             Action::ScimGroupChanged => "scim.group_changed",
             Action::ScimGroupDeleted => "scim.group_deleted",
+            Action::TwoFactorEnabled => "two_factor.enabled",
+            Action::TwoFactorDisabled => "two_factor.disabled",
+            Action::TwoFactorRecoveryCodeUsed => "two_factor.recovery_code_used",
+            Action::TwoFactorReset => "two_factor.reset",
+            Action::PasskeyAdded => "passkey.added",
+            Action::PasskeyRemoved => "passkey.removed",
+            Action::TwoFactorPolicyChanged => "organization.two_factor_policy_changed",
         }
     }
 
@@ -207,6 +228,13 @@ impl Action {
             Action::ScimGroupCreated => "SCIM group created",
             Action::ScimGroupChanged => "SCIM group changed",
             Action::ScimGroupDeleted => "SCIM group deleted",
+            Action::TwoFactorEnabled => "Second factor added",
+            Action::TwoFactorDisabled => "Second factor removed",
+            Action::TwoFactorRecoveryCodeUsed => "Recovery code used",
+            Action::TwoFactorReset => "Second factors reset",
+            Action::PasskeyAdded => "Passkey added",
+            Action::PasskeyRemoved => "Passkey removed",
+            Action::TwoFactorPolicyChanged => "Two-factor policy changed",
         }
     }
 }
@@ -495,6 +523,29 @@ pub fn summarize(
                 "The identity provider deleted the group \"{}\"",
                 text("group")
             )
+        }
+        Action::TwoFactorEnabled => match details["factor"].as_str() {
+            Some("authenticator_app") => format!("{who} set up an authenticator app"),
+            Some("recovery_codes") => format!("{who} made new recovery codes"),
+            _ => format!("{who} turned on two-factor authentication"),
+        },
+        Action::TwoFactorDisabled => match details["factor"].as_str() {
+            Some("authenticator_app") => format!("{who} removed their authenticator app"),
+            _ => format!("{who} turned off two-factor authentication"),
+        },
+        Action::TwoFactorRecoveryCodeUsed => format!("{who} signed in with a recovery code"),
+        Action::TwoFactorReset => format!("{who} reset the second factors of {it}"),
+        Action::PasskeyAdded => format!("{who} added the passkey \"{}\"", text("passkey")),
+        Action::PasskeyRemoved => format!("{who} removed the passkey \"{}\"", text("passkey")),
+        Action::TwoFactorPolicyChanged => {
+            if details["required"].as_bool() == Some(true) {
+                format!(
+                    "{who} required two-factor authentication, with {} days of grace",
+                    details["grace_period_days"]
+                )
+            } else {
+                format!("{who} stopped requiring two-factor authentication")
+            }
         }
     }
 }

@@ -38,6 +38,9 @@ pub struct MemberRow {
     /// The identity provider's id of the member (SCIM `externalId`), when it gave one.
     #[serde(default)]
     pub scim_external_id: Option<String>,
+    /// Whether the member has a second factor: an authenticator app, a security key or a passkey.
+    #[serde(default)]
+    pub two_factor: bool,
 }
 
 /// A page of members, counted and sorted by the database.

@@ -14,6 +14,7 @@ mod sso;
 mod time;
 mod title;
 mod tokens;
+mod two_factor;
 mod views;
 
 pub use audit::{summarize, Action, ActorView, AuditEntryView, AuditPage, TargetView};
@@ -40,6 +41,10 @@ pub use sso::{
 pub use time::{format_timestamp, parse_timestamp};
 pub use title::{is_direction_control, OrgTitle, NAME_PATTERN};
 pub use tokens::{NewPersonalToken, PersonalToken, SessionPolicy, TokenSettings};
+pub use two_factor::{
+    normalize_code, PasskeyAdded, PasskeyChallenge, PasskeyView, RecoveryCodes, TotpSetup,
+    TwoFactorPolicy, TwoFactorPolicyChange, TwoFactorStatus, MAX_GRACE_DAYS, RECOVERY_CODES,
+};
 pub use views::{
     CurrentUser, EmailVerified, OrganizationView, OwnerView, SeatsView, VerificationDisowned,
     VerificationLink, Visit,

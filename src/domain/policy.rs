@@ -27,6 +27,9 @@ pub enum Refusal {
     Pending,
     NotAdmin,
     NotOwner,
+    /// The organization requires a second factor, the grace period is over, and the account has
+    /// none.
+    TwoFactorRequired,
 }
 
 impl Refusal {
@@ -42,6 +45,7 @@ impl Refusal {
             Refusal::Pending => "An administrator must assign your role before you can use this organization.",
             Refusal::NotAdmin => "Only the Owner or an Administrator of the organization can do this.",
             Refusal::NotOwner => "Only the Owner of the organization can do this.",
+            Refusal::TwoFactorRequired => "Your organization requires two-factor authentication. Add an authenticator app or a passkey on your Account page (/user/account), then try again.",
         }
     }
 
@@ -52,6 +56,7 @@ impl Refusal {
             Refusal::Deactivated => "Your account has been deactivated",
             Refusal::Pending => "Waiting for your role",
             Refusal::NotAdmin | Refusal::NotOwner => "You don't have access to this page",
+            Refusal::TwoFactorRequired => "Add a second factor to continue",
         }
     }
 
@@ -67,6 +72,9 @@ impl Refusal {
             ),
             Refusal::NotAdmin => "Only the Owner and Administrators of the organization can open it.".into(),
             Refusal::NotOwner => "Only the Owner of the organization can open it.".into(),
+            Refusal::TwoFactorRequired => format!(
+                "{organization_title} requires two-factor authentication. Add an authenticator app or a passkey on your Account page; then you can use it again."
+            ),
         }
     }
 }

@@ -119,15 +119,18 @@ pub enum SignInMethod {
     ResetLink,
     /// Single sign-on through the organization's identity provider.
     Sso,
+    /// A passkey, without a password.
+    Passkey,
 }
 
 impl SignInMethod {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Password,
         Self::Signup,
         Self::Invitation,
         Self::ResetLink,
         Self::Sso,
+        Self::Passkey,
     ];
 
     /// As stored and sent.
@@ -138,7 +141,14 @@ impl SignInMethod {
             Self::Invitation => "invitation",
             Self::ResetLink => "reset_link",
             Self::Sso => "sso",
+            Self::Passkey => "passkey",
         }
+    }
+
+    /// Whether an account with a second factor must give it after this credential: a password
+    /// and a reset link prove only what someone knows.
+    pub fn asks_second_factor(self) -> bool {
+        matches!(self, Self::Password | Self::ResetLink)
     }
 
     pub fn parse(stored: &str) -> Option<Self> {
@@ -153,6 +163,7 @@ impl SignInMethod {
             Self::Invitation => "by accepting an invitation",
             Self::ResetLink => "with a password reset link",
             Self::Sso => "through single sign-on",
+            Self::Passkey => "with a passkey",
         }
     }
 }

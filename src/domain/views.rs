@@ -18,12 +18,20 @@ pub struct CurrentUser {
     pub pending_members: i64,
     /// Whether they proved their address (by an email invitation or the verification link).
     pub email_verified: bool,
+    /// Whether their organization requires a second factor they have not added, past the grace
+    /// period: until they add one they may look after their own account only.
+    #[serde(default)]
+    pub two_factor_required: bool,
 }
 
 impl CurrentUser {
     /// Whether they meet `need`, and if not, why (see [`Role::allows`]).
     pub fn allows(&self, need: super::Need) -> Result<(), super::Refusal> {
-        super::admits(self.role, need)
+        super::admits(self.role, need)?;
+        if self.two_factor_required && need != super::Need::SignedIn {
+            return Err(super::Refusal::TwoFactorRequired);
+        }
+        Ok(())
     }
 
     /// Their role as the menu shows it.
@@ -106,4 +114,7 @@ pub struct Visit {
     pub user: Option<CurrentUser>,
     /// Signup without an invite link is turned off on this instance.
     pub signup_without_link_disabled: bool,
+    /// Passkeys work where the browser opened the app (the public address, or localhost).
+    #[serde(default)]
+    pub passkeys_available: bool,
 }

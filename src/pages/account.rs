@@ -9,7 +9,7 @@ use crate::{
     components::{
         account::{
             identities::SsoIdentityList, name::NameForm, password::PasswordForm,
-            personal_tokens::PersonalTokens, sessions::SessionList,
+            personal_tokens::PersonalTokens, sessions::SessionList, two_factor::TwoFactor,
         },
         copy_button::CopyButton,
         error_line::ErrorLine,
@@ -23,6 +23,7 @@ use crate::{
 pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text="Account" />
+        <script src="/webauthn.js" defer></script>
         <Gate need=Need::SignedIn render=|user| {
             // The API is for members who may use the organization.
             let active = user.allows(Need::Active).is_ok();
@@ -42,6 +43,7 @@ pub fn AccountPage() -> impl IntoView {
                 </section>
                 <NameForm />
                 <PasswordForm token_changed=Callback::new(move |()| token_version.update(|v| *v += 1)) />
+                <TwoFactor />
                 <SessionList />
                 <SsoIdentityList />
                 <Show when=move || active>

@@ -7,7 +7,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::auth::LogIn,
     components::{
-        actions::on_success_go_to,
+        actions::on_success_go_where,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
         gate::SignedInGoesToApp,
@@ -19,7 +19,7 @@ use crate::{
 pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let value = action.value();
-    on_success_go_to(action, "/");
+    on_success_go_where(action);
     let me = expect_context::<Me>().0;
     // An invite token: an account in no organization joins the inviting one as it logs in.
     let token = use_query_map()
@@ -32,6 +32,7 @@ pub fn LoginPage() -> impl IntoView {
         .then(|| view! { <SignedInGoesToApp /> }.into_any());
     view! {
         <Title text="Log in" />
+        <script src="/webauthn.js" defer></script>
         {signed_in_goes_to_app}
         <section class="card auth">
             <h1>"Log in"</h1>
@@ -50,6 +51,19 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="center"><A href="/user/forgot-password">"Forgot password?"</A></p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    if !me.await.map(|v| v.passkeys_available).unwrap_or(false) {
+                        return ().into_any();
+                    }
+                    view! {
+                        <div class="passkey-sign-in" data-passkey-box="">
+                            <button type="button" data-passkey="sign-in" data-testid="passkey-sign-in">"Sign in with a passkey"</button>
+                            <p class="error" role="alert" data-passkey-error=""></p>
+                        </div>
+                    }.into_any()
+                })}
+            </Suspense>
             // A plain form: the server finds the organization by the address's domain and sends
             // the browser on to its identity provider.
             <form method="get" action="/sso/start" class="sso-start" data-testid="sso-start">

@@ -11,4 +11,5 @@ pub mod reset_password;
 pub mod signup;
 pub mod sso;
 pub mod sso_failed;
+pub mod two_factor;
 pub mod verify_email;

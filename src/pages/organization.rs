@@ -14,6 +14,7 @@ use crate::{
         organization::{
             details::OrganizationDetails, members::Members, pending::PendingInvitationList,
             token_settings::TokenSettingsForm, transfer::OwnershipTransfer,
+            two_factor_policy::TwoFactorPolicyForm,
         },
         RefreshOrganization,
     },
@@ -124,6 +125,7 @@ fn OrganizationPanel(me: i64, is_owner: bool) -> impl IntoView {
             <p class="hint">"Every change to the organization and its members, with who made it and when."</p>
         </section>
         <TokenSettingsForm />
+        <TwoFactorPolicyForm />
         <section class="card">
             <div class="card-header">
                 <h2>"Single sign-on"</h2>

@@ -7,7 +7,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::password_reset::ConfirmPasswordReset,
     components::{
-        actions::on_success_go_to,
+        actions::on_success_go_where,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
     },
@@ -17,7 +17,7 @@ use crate::{
 pub fn ResetPasswordPage() -> impl IntoView {
     let action = ServerAction::<ConfirmPasswordReset>::new();
     let value = action.value();
-    on_success_go_to(action, "/");
+    on_success_go_where(action);
     let token = use_query_map()
         .read_untracked()
         .get("token")

@@ -37,5 +37,6 @@ pub async fn current_user(
         organization_title: title,
         pending_members,
         email_verified: me.email_verified(),
+        two_factor_required: me.two_factor_due(),
     }))
 }

@@ -95,7 +95,52 @@ async fn draft(state: &AppState, item: &OutboxRecord) -> Result<Option<Draft>, s
         MessageKind::PendingMembers => pending_members(state, item).await,
         MessageKind::RoleGranted => role_granted(state, item).await,
         MessageKind::AccountExists => Ok(Some(account_exists(item))),
+        MessageKind::RecoveryCodeUsed | MessageKind::TwoFactorReset => {
+            security_notice(state, item).await
+        }
     }
+}
+
+/// To an account whose second factors changed without it: a recovery code was used, or an
+/// administrator reset them. It says what happened and where to look after the account.
+async fn security_notice(
+    state: &AppState,
+    item: &OutboxRecord,
+) -> Result<Option<Draft>, sqlx::Error> {
+    let pool = state.db.pool();
+    let Some(user_id) = item.user_id else {
+        return Ok(None);
+    };
+    // The link only where mailed links may point (the configured or a strictly allowed host).
+    let link = if item.origin.is_empty() {
+        String::new()
+    } else {
+        format!("{}/user/account", item.origin)
+    };
+    let content = match item.kind {
+        MessageKind::RecoveryCodeUsed => templates::RecoveryCodeUsed {
+            to: &item.recipient,
+            at: item.created_at,
+            left: db::two_factor::recovery_codes_left(pool, user_id).await?,
+            link: &link,
+        }
+        .render(),
+        _ => {
+            let organization = match item.organization_id {
+                Some(id) => db::organizations::title(pool, id)
+                    .await?
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            templates::TwoFactorReset {
+                to: &item.recipient,
+                organization: &organization,
+                link: &link,
+            }
+            .render()
+        }
+    };
+    Ok(Some(Draft { link, content }))
 }
 
 /// To an address that has an account: where to sign in. (It holds no secret: the reset link leads

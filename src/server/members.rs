@@ -51,5 +51,6 @@ fn row(m: db::members::MemberRecord) -> MemberRow {
         email_verified: m.email_verified_at.is_some(),
         scim_managed: m.scim_managed == 1,
         scim_external_id: m.scim_external_id,
+        two_factor: m.two_factor == 1,
     }
 }

@@ -20,7 +20,7 @@ fn not_a_member() -> AppError {
 /// A change holding the caller's organization's lock, and the role `user_id` has in it under
 /// that lock (a change decided on it cannot race another), with the member as the log names them.
 /// The caller's own role is read again under the lock too.
-async fn locked_role_of<'s>(
+pub(crate) async fn locked_role_of<'s>(
     state: &'s AppState,
     me: &Admin,
     user_id: i64,

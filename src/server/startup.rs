@@ -225,6 +225,9 @@ async fn tidy_up(state: AppState) {
         if let Err(e) = requests.and(assertions) {
             tracing::warn!(error = %e, "could not remove ended single sign-on requests");
         }
+        if let Err(e) = super::db::two_factor::prune(pool, now).await {
+            tracing::warn!(error = %e, "could not remove ended passkey ceremonies and sign-ins");
+        }
         if let Err(e) = super::throttle::prune(state.db.pool(), &state.config, state.now()).await {
             tracing::warn!(error = %e, "could not remove old attempts");
         }

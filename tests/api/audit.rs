@@ -29,8 +29,16 @@ crate::on_both_databases!(
 
 /// Server functions that change nothing (the completeness test skips them; any other needs a
 /// driver below).
-const READ_ONLY_SERVER_FNS: [&str; 18] = [
+const READ_ONLY_SERVER_FNS: [&str; 24] = [
     "auth/current_user",
+    "two_factor/status",
+    "organization/two_factor_policy",
+    // These keep only a ceremony's state (a challenge, or a secret no code confirmed yet) that
+    // nothing reads but its own next step, which is logged.
+    "two_factor/start_app",
+    "two_factor/passkey_challenge",
+    "passkeys/registration_challenge",
+    "passkeys/sign_in_challenge",
     "scim/overview",
     "sso/saml_settings",
     "sso/oidc_settings",
@@ -220,6 +228,27 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         app.add_member(Role::Manager).await,
     ];
     let disowned = app.add_member(Role::NotActivated).await;
+    let factor_member = app.add_member(Role::Annotator).await;
+    let mut factor_secret = String::new();
+    // Passkeys are driven at localhost (as browsers allow them there), by an Owner of their own.
+    let host = crate::two_factor::Localhost::of(&app);
+    let host_client = new_client();
+    let passkey_owner = {
+        let email = host.sign_up(&host_client).await;
+        let token: Value = host_client
+            .get(format!("{}/api/current-user/token", host.origin))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = token["token"].as_str().unwrap().to_owned();
+        let org = app.organization(&token).await.id;
+        (email, token, org)
+    };
+    let mut soft_key = webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true);
+    let mut passkey_credential = Vec::new();
     let here = format!("/api/organizations/{org}");
 
     // Joining by invitation and by link wrote entries already.
@@ -293,6 +322,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "POST /api/token/blacklist/",
         "POST /api/jwt/settings",
         "PATCH /api/session-policy/",
+        "PATCH /api/organizations/{id}/two-factor-policy",
         "POST /api/oidc/settings",
         "DELETE /api/oidc/settings",
         "POST /api/saml/settings",
@@ -618,6 +648,29 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                 )
                 .await;
             }
+            "PATCH /api/organizations/{id}/two-factor-policy" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "organization.two_factor_policy_changed",
+                        actor: &owner_email,
+                        target: "Renamed by id",
+                        details: json!({"required": false, "grace_period_days": 10}),
+                    },
+                    async {
+                        ok(app
+                            .api(Method::PATCH, &format!("{here}/two-factor-policy"), &owner)
+                            .json(&json!({ "grace_period_days": 10 }))
+                            .send()
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
             "POST /api/invite/reset-token" => {
                 expect_entry(
                     &app,
@@ -879,6 +932,16 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "scim/create_token",
         "scim/revoke_token",
         "scim/save_settings",
+        "organization/save_two_factor_policy",
+        "two_factor/confirm_app",
+        "two_factor/recovery_codes",
+        "two_factor/verify",
+        "two_factor/remove_app",
+        "members/reset_two_factor",
+        "passkeys/register",
+        "passkeys/sign_in",
+        "two_factor/passkey",
+        "two_factor/remove_passkey",
         "sso/unlink",
         "account/reset_api_token",
         "account/rename",
@@ -1057,6 +1120,276 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                             ("api_token_ttl_days", "60".into()),
                         ],
                     ),
+                )
+                .await;
+            }
+            "organization/save_two_factor_policy" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "organization.two_factor_policy_changed",
+                        actor: &owner_email,
+                        target: "Renamed by form",
+                        details: json!({"required": false, "grace_period_days": 30, "sso_exempt": true}),
+                    },
+                    call(
+                        app.client.clone(),
+                        vec![("grace_period_days", "30".into()), ("sso_exempt", "on".into())],
+                    ),
+                )
+                .await;
+            }
+            "two_factor/confirm_app" => {
+                let res = app
+                    .server_fn(&factor_member.client, "two_factor/start_app", &[])
+                    .await;
+                let setup: Value = res.json().await.unwrap();
+                factor_secret = setup["secret"].as_str().unwrap().to_owned();
+                let code = crate::two_factor::pyotp(&factor_secret, app.now());
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "two_factor.enabled",
+                        actor: &factor_member.email,
+                        target: &factor_member.email,
+                        details: json!({"factor": "authenticator_app"}),
+                    },
+                    call(factor_member.client.clone(), vec![("code", code)]),
+                )
+                .await;
+            }
+            "two_factor/recovery_codes" => {
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "two_factor.enabled",
+                        actor: &factor_member.email,
+                        target: &factor_member.email,
+                        details: json!({"factor": "recovery_codes"}),
+                    },
+                    call(
+                        factor_member.client.clone(),
+                        vec![("password", PASSWORD.into())],
+                    ),
+                )
+                .await;
+            }
+            "two_factor/verify" => {
+                let browser = new_client();
+                ok(app
+                    .log_in_with(&browser, &factor_member.email, PASSWORD)
+                    .await)
+                .await;
+                let code = crate::two_factor::pyotp(&factor_secret, app.now() + 30);
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "signin.succeeded",
+                        actor: &factor_member.email,
+                        target: &factor_member.email,
+                        details: json!({"second_factor": "authenticator_app"}),
+                    },
+                    call(browser, vec![("code", code)]),
+                )
+                .await;
+            }
+            "two_factor/remove_app" => {
+                // The step after the one the sign-in used.
+                app.advance(std::time::Duration::from_secs(60));
+                let code = crate::two_factor::pyotp(&factor_secret, app.now());
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "two_factor.disabled",
+                        actor: &factor_member.email,
+                        target: &factor_member.email,
+                        details: json!({"factor": "authenticator_app"}),
+                    },
+                    call(
+                        factor_member.client.clone(),
+                        vec![("password", PASSWORD.into()), ("code", code)],
+                    ),
+                )
+                .await;
+            }
+            "members/reset_two_factor" => {
+                crate::two_factor::set_up_app(&app, &factor_member.client).await;
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "two_factor.reset",
+                        actor: &owner_email,
+                        target: &factor_member.email,
+                        details: json!({"authenticator_app": true, "passkeys": 0}),
+                    },
+                    call(
+                        app.client.clone(),
+                        vec![("user_id", factor_member.id.to_string())],
+                    ),
+                )
+                .await;
+            }
+            "passkeys/register" => {
+                let (token, org) = (&passkey_owner.1, passkey_owner.2);
+                expect_entry(
+                    &app,
+                    token,
+                    org,
+                    what,
+                    Expect {
+                        action: "passkey.added",
+                        actor: &passkey_owner.0,
+                        target: &passkey_owner.0,
+                        details: json!({"passkey": "Audit key"}),
+                    },
+                    async {
+                        let (id, _) = host
+                            .register(&host_client, &mut soft_key, "Audit key")
+                            .await;
+                        passkey_credential = id;
+                    },
+                )
+                .await;
+            }
+            "passkeys/sign_in" => {
+                let (token, org) = (&passkey_owner.1, passkey_owner.2);
+                let handle = crate::two_factor::user_handle_of(&app, &passkey_credential).await;
+                let browser = new_client();
+                let (ceremony, answer) = crate::two_factor::sign_in_answer(
+                    &host,
+                    &browser,
+                    &mut soft_key,
+                    &passkey_credential,
+                    &handle,
+                )
+                .await;
+                expect_entry(
+                    &app,
+                    token,
+                    org,
+                    what,
+                    Expect {
+                        action: "signin.succeeded",
+                        actor: &passkey_owner.0,
+                        target: &passkey_owner.0,
+                        details: json!({"passkey": "Audit key"}),
+                    },
+                    async {
+                        ok(
+                            crate::two_factor::finish_sign_in(&host, &browser, &ceremony, &answer)
+                                .await,
+                        )
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "two_factor/passkey" => {
+                let (token, org) = (&passkey_owner.1, passkey_owner.2);
+                let browser = new_client();
+                ok(host
+                    .call(
+                        &browser,
+                        "auth/log_in",
+                        &[("email", &passkey_owner.0), ("password", PASSWORD)],
+                    )
+                    .await)
+                .await;
+                let challenge = host
+                    .json(&browser, "two_factor/passkey_challenge", &[])
+                    .await;
+                let options: webauthn_rs_proto::RequestChallengeResponse =
+                    serde_json::from_value(json!({"publicKey": challenge["publicKey"]})).unwrap();
+                let answer = {
+                    use webauthn_authenticator_rs::prelude::WebauthnAuthenticator;
+                    soft_key.do_authentication(host.url(), options).unwrap()
+                };
+                expect_entry(
+                    &app,
+                    token,
+                    org,
+                    what,
+                    Expect {
+                        action: "signin.succeeded",
+                        actor: &passkey_owner.0,
+                        target: &passkey_owner.0,
+                        details: json!({"second_factor": "passkey"}),
+                    },
+                    async {
+                        ok(host
+                            .call(
+                                &browser,
+                                "two_factor/passkey",
+                                &[
+                                    ("ceremony", challenge["ceremony"].as_str().unwrap()),
+                                    ("credential", &serde_json::to_string(&answer).unwrap()),
+                                ],
+                            )
+                            .await)
+                        .await;
+                    },
+                )
+                .await;
+            }
+            "two_factor/remove_passkey" => {
+                let (token, org) = (&passkey_owner.1, passkey_owner.2);
+                let status: Value = host_client
+                    .get(format!("{}/api/current-user/two-factor", host.origin))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let id = status["passkeys"][0]["id"].as_i64().unwrap().to_string();
+                let res = host
+                    .call(
+                        &host_client,
+                        "two_factor/recovery_codes",
+                        &[("password", PASSWORD)],
+                    )
+                    .await;
+                let codes: Value = res.json().await.unwrap();
+                let code = codes["codes"][0].as_str().unwrap().to_owned();
+                expect_entry(
+                    &app,
+                    token,
+                    org,
+                    what,
+                    Expect {
+                        action: "passkey.removed",
+                        actor: &passkey_owner.0,
+                        target: &passkey_owner.0,
+                        details: json!({"passkey": "Audit key"}),
+                    },
+                    async {
+                        ok(host
+                            .call(
+                                &host_client,
+                                "two_factor/remove_passkey",
+                                &[("id", &id), ("password", PASSWORD), ("code", &code)],
+                            )
+                            .await)
+                        .await;
+                    },
                 )
                 .await;
             }

@@ -30,4 +30,5 @@ mod scim;
 mod security;
 mod takeover;
 mod tokens;
+mod two_factor;
 mod verification;

@@ -251,6 +251,19 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             json!(null),
             Rule::AdminsHere(200),
         ),
+        (
+            Method::GET,
+            format!("{here}/two-factor-policy"),
+            json!(null),
+            Rule::AdminsHere(200),
+        ),
+        // Only the grace period: an Administrator may change it (not SSO's exemption).
+        (
+            Method::PATCH,
+            format!("{here}/two-factor-policy"),
+            json!({"grace_period_days": 10}),
+            Rule::AdminsHere(200),
+        ),
         // Nobody with this id is a member anywhere: admins find no such member.
         (
             Method::DELETE,
@@ -476,6 +489,12 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             json!(null),
             Rule::SignedIn,
         ),
+        (
+            Method::GET,
+            "/api/current-user/two-factor".into(),
+            json!(null),
+            Rule::SignedIn,
+        ),
         // With the session cookie: every session but this one ends.
         (
             Method::DELETE,
@@ -599,6 +618,75 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
         ),
         ("account/end_other_sessions", vec![], Rule::SignedIn),
         ("sso/identities", vec![], Rule::SignedIn),
+        ("two_factor/status", vec![], Rule::SignedIn),
+        ("two_factor/start_app", vec![], Rule::SignedIn),
+        // After the secret above: a code of no six digits matches nothing.
+        (
+            "two_factor/confirm_app",
+            vec![("code", "not a code")],
+            Rule::SignedInWith(400),
+        ),
+        // Without a factor to remove, a wrong password is refused first.
+        (
+            "two_factor/remove_app",
+            vec![("password", "not the password"), ("code", "")],
+            Rule::SignedInWith(400),
+        ),
+        (
+            "two_factor/remove_passkey",
+            vec![("id", "999999")],
+            Rule::SignedInWith(400),
+        ),
+        (
+            "two_factor/recovery_codes",
+            vec![("password", "not the password")],
+            Rule::SignedInWith(400),
+        ),
+        // No pending sign-in in this browser.
+        (
+            "two_factor/verify",
+            vec![("code", "123456")],
+            Rule::Public(401),
+        ),
+        ("two_factor/passkey_challenge", vec![], Rule::Public(401)),
+        (
+            "two_factor/passkey",
+            vec![("ceremony", "ghw_none"), ("credential", "{}")],
+            Rule::Public(400),
+        ),
+        // Passkeys need localhost or the public address: the tests' 127.0.0.1 has neither.
+        (
+            "passkeys/registration_challenge",
+            vec![],
+            Rule::SignedInWith(409),
+        ),
+        (
+            "passkeys/register",
+            vec![
+                ("ceremony", "ghw_none"),
+                ("name", "Key"),
+                ("credential", "{}"),
+            ],
+            Rule::SignedInWith(400),
+        ),
+        ("passkeys/sign_in_challenge", vec![], Rule::Public(409)),
+        (
+            "passkeys/sign_in",
+            vec![("ceremony", "ghw_none"), ("credential", "{}")],
+            Rule::Public(400),
+        ),
+        ("organization/two_factor_policy", vec![], Rule::Admins(200)),
+        (
+            "organization/save_two_factor_policy",
+            vec![("grace_period_days", "7"), ("sso_exempt", "on")],
+            Rule::Admins(200),
+        ),
+        // Nobody with this id is a member anywhere.
+        (
+            "members/reset_two_factor",
+            vec![("user_id", "999999")],
+            Rule::Admins(404),
+        ),
         (
             "sso/unlink",
             vec![("id", "999999")],

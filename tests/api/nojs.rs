@@ -27,6 +27,7 @@ crate::on_both_databases!(
     the_verification_banner_resends_without_javascript,
     a_referer_with_dot_segments_never_sends_the_browser_to_another_site,
     messages_in_an_address_are_shown_only_when_the_server_signed_them,
+    the_second_step_of_signing_in_works_without_javascript,
 );
 
 /// Posts `form` to a server function as a browser does without JavaScript, from the page at
@@ -965,4 +966,47 @@ async fn messages_in_an_address_are_shown_only_when_the_server_signed_them(backe
     let (landed, html) = page_followed(&app, &other, &back).await;
     assert_eq!(landed, "/organization?invite=email");
     assert!(!html.contains("not-an-address"), "{html}");
+}
+
+async fn the_second_step_of_signing_in_works_without_javascript(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = app.sign_up().await;
+    let (_, codes) = crate::two_factor::set_up_app(&app, &app.client).await;
+    let client = new_client();
+    let res = form_post(
+        &app,
+        &client,
+        "auth/log_in",
+        "/user/login",
+        &[("email", &email), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(see_other(&res), "/user/login/two-factor");
+    let (status, html) = page(&app, &client, "/user/login/two-factor").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Code from your authenticator app") && html.contains("Recovery code"));
+
+    // A wrong code comes back to the page with the error; a recovery code lands in the app.
+    let wrong = form_post(
+        &app,
+        &client,
+        "two_factor/verify",
+        "/user/login/two-factor",
+        &[("code", "12345")],
+    )
+    .await;
+    let back = see_other(&wrong);
+    assert!(back.starts_with("/user/login/two-factor?"), "{back}");
+    let (_, html) = page(&app, &client, &back).await;
+    assert!(html.contains("That code is not right"), "{html}");
+    let right = form_post(
+        &app,
+        &client,
+        "two_factor/verify",
+        &back,
+        &[("code", &codes[0])],
+    )
+    .await;
+    assert_eq!(see_other(&right), "/");
+    assert_eq!(app.whoami(&client).await.email, email);
 }

@@ -5,3 +5,4 @@ pub mod name;
 pub mod password;
 pub mod personal_tokens;
 pub mod sessions;
+pub mod two_factor;

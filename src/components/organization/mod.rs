@@ -6,3 +6,4 @@ pub mod pending;
 pub mod rename;
 pub mod token_settings;
 pub mod transfer;
+pub mod two_factor_policy;

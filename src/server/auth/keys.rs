@@ -184,6 +184,23 @@ impl Keys {
         self.mac(b"gatehouse personal access token", &[]).into()
     }
 
+    /// The mask an authenticator app's secret is kept under: a key stream for this account and
+    /// this nonce (a new one with every secret), so the database alone does not give the secret
+    /// away.
+    pub fn totp_mask(&self, user_id: i64, nonce: &[u8]) -> [u8; 32] {
+        self.mac(b"gatehouse totp secret", &[&user_id.to_be_bytes(), nonce])
+            .into()
+    }
+
+    /// The user handle passkeys carry for `user_id`: stable, and meaningless without the server
+    /// key (it does not give away the account's number).
+    pub fn passkey_user_handle(&self, user_id: i64) -> [u8; 16] {
+        let mac = self.mac(b"gatehouse passkey user handle", &[&user_id.to_be_bytes()]);
+        let mut handle = [0u8; 16];
+        handle.copy_from_slice(&mac[..16]);
+        handle
+    }
+
     fn mac(&self, purpose: &[u8], parts: &[&[u8]]) -> hmac::digest::Output<Hmac<Sha256>> {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");

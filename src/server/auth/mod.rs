@@ -10,6 +10,7 @@ pub mod api_tokens;
 pub mod common_passwords;
 pub mod invitation;
 pub mod keys;
+pub mod passkeys;
 pub mod password;
 pub mod personal_tokens;
 pub mod proven;
@@ -19,6 +20,7 @@ pub mod sessions;
 pub mod signin;
 pub mod signup;
 pub mod single_sign_on;
+pub mod two_factor;
 pub mod verification;
 
 use axum::http::{header, request::Parts, HeaderMap};
@@ -132,6 +134,9 @@ pub struct Account {
     /// What the request was authenticated with.
     via: Via,
     origin: RequestOrigin,
+    /// Their organization requires a second factor they have not added, past the grace period:
+    /// until they add one their session serves their own account only.
+    two_factor_due: bool,
 }
 
 /// What a request was authenticated with.
@@ -177,6 +182,11 @@ impl Account {
         self.email_verified
     }
 
+    /// Whether their organization's two-factor requirement bars them until they add a factor.
+    pub fn two_factor_due(&self) -> bool {
+        self.two_factor_due
+    }
+
     /// What the request was authenticated with.
     pub fn via(&self) -> &Via {
         &self.via
@@ -197,6 +207,11 @@ impl Account {
     /// The account as a member of its organization, if it has one.
     fn into_member(self) -> Result<Member, Refusal> {
         let (organization_id, role) = self.membership.ok_or(Refusal::NoOrganization)?;
+        // A Pending or Deactivated member hears about that first.
+        role.allows(Need::Active)?;
+        if self.two_factor_due {
+            return Err(Refusal::TwoFactorRequired);
+        }
         Ok(Member {
             user_id: self.user_id,
             email: self.email,
@@ -503,6 +518,7 @@ async fn identify(
         email: record.email,
         membership: record.organization_id.zip(record.role),
         email_verified: record.email_verified_at.is_some(),
+        two_factor_due: record.two_factor_deadline.is_some_and(|d| d <= now),
         via,
         origin: origin.clone(),
     }))

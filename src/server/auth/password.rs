@@ -8,6 +8,7 @@
 mod confirm;
 mod sign_in;
 
+pub(in crate::server::auth) use confirm::record_failure;
 pub use confirm::{confirm, Claimant, Confirmed};
 pub use sign_in::{sign_in, LOGIN_MISMATCH};
 

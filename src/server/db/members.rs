@@ -18,6 +18,8 @@ pub struct MemberRecord {
     /// 1 when the identity provider manages them over SCIM, else 0.
     pub scim_managed: i64,
     pub scim_external_id: Option<String>,
+    /// 1 when they have a second factor (an authenticator app or a passkey), else 0.
+    pub two_factor: i64,
 }
 
 /// Which members of an organization to show.
@@ -63,7 +65,9 @@ pub async fn pending_since<'e>(
 const SELECT_MEMBER: &str = "SELECT u.id AS user_id, u.email, u.first_name, u.last_name, m.role, \
      m.created_at AS joined_at, u.last_activity_at, u.email_verified_at, \
      CAST(CASE WHEN s.user_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS scim_managed, \
-     s.external_id AS scim_external_id \
+     s.external_id AS scim_external_id, \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM totp_secrets f WHERE f.user_id = m.user_id AND f.confirmed_at IS NOT NULL) \
+     OR EXISTS (SELECT 1 FROM passkeys k WHERE k.user_id = m.user_id) THEN 1 ELSE 0 END AS BIGINT) AS two_factor \
      FROM memberships m JOIN users u ON u.id = m.user_id \
      LEFT JOIN scim_users s ON s.user_id = m.user_id";
 

@@ -176,3 +176,18 @@ pub async fn organization_of<'e>(
         .fetch_optional(ex)
         .await
 }
+
+/// When `user_id` joined `organization_id`, if they are a member.
+pub async fn joined_at<'e>(
+    ex: impl AnyExecutor<'e>,
+    organization_id: i64,
+    user_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT created_at FROM memberships WHERE organization_id = $1 AND user_id = $2",
+    )
+    .bind(organization_id)
+    .bind(user_id)
+    .fetch_optional(ex)
+    .await
+}

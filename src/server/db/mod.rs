@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod sql;
 pub mod sso;
 pub mod throttle;
+pub mod two_factor;
 pub mod users;
 pub mod watch;
 

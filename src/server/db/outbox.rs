@@ -23,10 +23,14 @@ pub enum MessageKind {
     /// A link to set the password of an account the identity provider made; the row's
     /// `account_token_id` says which.
     AccountProvisioned,
+    /// To an account (`user_id`): one of its recovery codes was used to sign in.
+    RecoveryCodeUsed,
+    /// To a member (`user_id`) of `organization_id`: an administrator reset their second factors.
+    TwoFactorReset,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::Invitation,
         MessageKind::PasswordReset,
         MessageKind::EmailVerification,
@@ -34,6 +38,8 @@ impl MessageKind {
         MessageKind::RoleGranted,
         MessageKind::AccountExists,
         MessageKind::AccountProvisioned,
+        MessageKind::RecoveryCodeUsed,
+        MessageKind::TwoFactorReset,
     ];
 
     /// The value of the `email_outbox.kind` column.
@@ -46,6 +52,8 @@ impl MessageKind {
             MessageKind::RoleGranted => "role_granted",
             MessageKind::AccountExists => "account_exists",
             MessageKind::AccountProvisioned => "account_provisioned",
+            MessageKind::RecoveryCodeUsed => "recovery_code_used",
+            MessageKind::TwoFactorReset => "two_factor_reset",
         }
     }
 }

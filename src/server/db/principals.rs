@@ -21,6 +21,10 @@ pub struct PrincipalRecord {
     pub api_tokens_enabled: Option<i64>,
     pub max_session_age: Option<i64>,
     pub max_time_between_activity: Option<i64>,
+    /// For a session in an organization that requires a second factor, when one has (or had) to
+    /// be added by, while the account has none and the session is not exempt (SSO); `None` when
+    /// nothing is asked of it. API tokens are never asked.
+    pub two_factor_deadline: Option<i64>,
 }
 
 impl PrincipalRecord {
@@ -37,12 +41,17 @@ impl PrincipalRecord {
 
 macro_rules! select_principal {
     ($seen:literal, $tail:literal) => {
+        select_principal!($seen, "CAST(NULL AS BIGINT)", $tail)
+    };
+    ($seen:literal, $deadline:literal, $tail:literal) => {
         concat!(
             "SELECT u.id AS user_id, u.email, m.organization_id, m.role, u.last_activity_at, ",
             "u.email_verified_at, o.legacy_api_tokens_enabled, o.api_tokens_enabled, ",
             "o.max_session_age, o.max_time_between_activity, ",
             $seen,
-            " AS session_seen_at FROM users u LEFT JOIN memberships m ON m.user_id = u.id ",
+            " AS session_seen_at, ",
+            $deadline,
+            " AS two_factor_deadline FROM users u LEFT JOIN memberships m ON m.user_id = u.id ",
             "LEFT JOIN organizations o ON o.id = m.organization_id ",
             $tail
         )
@@ -60,6 +69,13 @@ pub async fn by_session<'e>(
 ) -> Result<Option<PrincipalRecord>, sqlx::Error> {
     sqlx::query_as(select_principal!(
         "s.last_seen_at",
+        // The grace runs from when the policy began, or from when the member joined if later.
+        "CASE WHEN o.two_factor_required_since IS NULL \
+           OR (o.two_factor_sso_exempt = 1 AND s.opened_by = 'sso') \
+           OR EXISTS (SELECT 1 FROM totp_secrets f WHERE f.user_id = u.id AND f.confirmed_at IS NOT NULL) \
+           OR EXISTS (SELECT 1 FROM passkeys k WHERE k.user_id = u.id) THEN NULL \
+         WHEN m.created_at > o.two_factor_required_since THEN m.created_at + o.two_factor_grace_days * 86400 \
+         ELSE o.two_factor_required_since + o.two_factor_grace_days * 86400 END",
         "JOIN sessions s ON s.user_id = u.id \
          WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
          AND (o.max_session_age IS NULL OR s.created_at > $2 - o.max_session_age * 60) \

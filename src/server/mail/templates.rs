@@ -27,6 +27,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("templates/account_provisioned.html"),
     ),
     ("invitation.txt", include_str!("templates/invitation.txt")),
+    (
+        "recovery_code_used.txt",
+        include_str!("templates/recovery_code_used.txt"),
+    ),
+    (
+        "recovery_code_used.html",
+        include_str!("templates/recovery_code_used.html"),
+    ),
+    (
+        "two_factor_reset.txt",
+        include_str!("templates/two_factor_reset.txt"),
+    ),
+    (
+        "two_factor_reset.html",
+        include_str!("templates/two_factor_reset.html"),
+    ),
     ("invitation.html", include_str!("templates/invitation.html")),
     (
         "password_reset.txt",
@@ -372,6 +388,69 @@ impl AccountExists<'_> {
             subject: format!("{PRODUCT}: you already have an account"),
             text: render("account_exists.txt", &context)?,
             html: render("account_exists.html", &context)?,
+        })
+    }
+}
+
+/// To an account one of whose recovery codes was used to sign in at `at`.
+pub struct RecoveryCodeUsed<'a> {
+    pub to: &'a str,
+    pub at: i64,
+    /// Codes not used yet.
+    pub left: i64,
+    /// The Account page; empty when no link may be mailed.
+    pub link: &'a str,
+}
+
+impl RecoveryCodeUsed<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Context<'a> {
+            to: &'a str,
+            at: String,
+            left: i64,
+            link: &'a str,
+        }
+        let context = Value::from_serialize(Context {
+            to: self.to,
+            at: readable(self.at),
+            left: self.left,
+            link: self.link,
+        });
+        Ok(Content {
+            subject: format!("{PRODUCT}: a recovery code was used to sign in"),
+            text: render("recovery_code_used.txt", &context)?,
+            html: render("recovery_code_used.html", &context)?,
+        })
+    }
+}
+
+/// To a member whose second factors an administrator of `organization` reset.
+pub struct TwoFactorReset<'a> {
+    pub to: &'a str,
+    pub organization: &'a str,
+    /// The Account page; empty when no link may be mailed.
+    pub link: &'a str,
+}
+
+impl TwoFactorReset<'_> {
+    pub fn render(&self) -> Result<Content, String> {
+        #[derive(Serialize)]
+        struct Context<'a> {
+            to: &'a str,
+            organization: &'a str,
+            link: &'a str,
+        }
+        let organization = displayable(self.organization);
+        let context = Value::from_serialize(Context {
+            to: self.to,
+            organization: &organization,
+            link: self.link,
+        });
+        Ok(Content {
+            subject: format!("{PRODUCT}: your two-factor authentication was reset"),
+            text: render("two_factor_reset.txt", &context)?,
+            html: render("two_factor_reset.html", &context)?,
         })
     }
 }

@@ -13,6 +13,7 @@ mod responses;
 mod scim;
 mod sso;
 mod tokens;
+mod two_factor;
 
 use std::sync::LazyLock;
 
@@ -169,6 +170,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             current_user::end_other_sessions
         ))
         .routes(routes!(current_user::end_session))
+        .routes(routes!(two_factor::status))
+        .routes(routes!(two_factor::get_policy, two_factor::change_policy))
         .routes(routes!(meta::openapi));
     let (api, api_doc) = api.split_for_parts();
     // The same endpoints with and without a trailing slash (the document lists one spelling).
@@ -216,6 +219,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .route(
             "/scim/settings/",
             get(scim::get_settings).post(scim::change_settings),
+        )
+        .route("/current-user/two-factor/", get(two_factor::status))
+        .route(
+            "/organizations/{id}/two-factor-policy/",
+            get(two_factor::get_policy).patch(two_factor::change_policy),
         )
         .route(
             "/session-policy",

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{responses::*, Authorized, JsonBody};
 use crate::server::{
-    auth::{reset_link, signin::Next, Anyone},
+    auth::{reset_link, Anyone},
     error::{ApiError, ErrorBody},
     AppState,
 };
@@ -126,10 +126,9 @@ pub async fn confirm(
     Authorized(caller): Authorized<Anyone>,
     JsonBody(body): JsonBody<ResetConfirm>,
 ) -> Result<Response, ApiError> {
-    let Next::SignedIn(session) =
-        reset_link::confirm(&state, &caller, &body.token, &body.password).await?;
+    let next = reset_link::confirm(&state, &caller, &body.token, &body.password).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if let Ok(cookie) = HeaderValue::from_str(session.set_cookie()) {
+    if let Ok(cookie) = HeaderValue::from_str(next.set_cookie()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)

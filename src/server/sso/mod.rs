@@ -390,9 +390,9 @@ fn finished(done: Finished) -> Response {
     match done {
         Finished::Tested(preview) => preview,
         Finished::Linked => Redirect::to("/user/account?linked=1").into_response(),
-        Finished::SignedIn(Next::SignedIn(session)) => {
-            let mut response = Redirect::to("/").into_response();
-            if let Ok(cookie) = HeaderValue::from_str(session.set_cookie()) {
+        Finished::SignedIn(next) => {
+            let mut response = Redirect::to(next.landing()).into_response();
+            if let Ok(cookie) = HeaderValue::from_str(next.set_cookie()) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response

@@ -147,7 +147,7 @@ pub async fn confirm(
 /// Records a wrong password for an account of an organization in its log, and, when that failure
 /// used up the attempts the address may make (`locked_out`), that it is now locked out (once per
 /// lockout: later attempts are refused before any password is checked).
-async fn record_failure(
+pub(in crate::server::auth) async fn record_failure(
     state: &AppState,
     origin: &RequestOrigin,
     user_id: i64,

@@ -84,18 +84,26 @@ pub async fn sign_in(
     }
     let proven = Proven::new(user_id, SignInMethod::Password);
     let next = signin::proceed(state, &mut change, proven, caller.origin(), old_session).await?;
-    let target = Target::User {
-        id: user_id,
-        email: email.to_string(),
-    };
-    let event = Event::new(
-        Actor::user(user_id, &email),
-        Action::SignInSucceeded,
-        target,
-    )
-    .from(caller.origin());
-    change.record(event);
+    // With a second factor to give, the sign-in succeeds (and is logged) when it is given.
+    if let Next::SignedIn(_) = next {
+        let target = Target::User {
+            id: user_id,
+            email: email.to_string(),
+        };
+        let event = Event::new(
+            Actor::user(user_id, &email),
+            Action::SignInSucceeded,
+            target,
+        )
+        .from(caller.origin());
+        change.record(event);
+    }
     change.commit().await?;
-    tracing::info!(client = %client, user_id, "logged in");
+    match next {
+        Next::SignedIn(_) => tracing::info!(client = %client, user_id, "logged in"),
+        Next::SecondFactor(_) => {
+            tracing::info!(client = %client, user_id, "password accepted: waiting for the second factor")
+        }
+    }
     Ok(next)
 }
