@@ -20,6 +20,7 @@ pub mod mapping_table;
 pub mod member_table;
 pub mod organization;
 pub mod pagination;
+pub mod passkey_script;
 pub mod password_reset_button;
 pub mod scim;
 pub mod search_box;

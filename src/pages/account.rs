@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::{
     api::account::{api_token_accepted, get_api_token, ResetApiToken},
+    components::passkey_script::PasskeyScript,
     components::{
         account::{
             identities::SsoIdentityList, name::NameForm, password::PasswordForm,
@@ -23,7 +24,7 @@ use crate::{
 pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text="Account" />
-        <script src="/webauthn.js" defer></script>
+        <PasskeyScript />
         <Gate need=Need::SignedIn render=|user| {
             // The API is for members who may use the organization.
             let active = user.allows(Need::Active).is_ok();

@@ -6,6 +6,7 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     api::auth::LogIn,
+    components::passkey_script::PasskeyScript,
     components::{
         actions::on_success_go_where,
         error_line::ErrorLine,
@@ -32,7 +33,7 @@ pub fn LoginPage() -> impl IntoView {
         .then(|| view! { <SignedInGoesToApp /> }.into_any());
     view! {
         <Title text="Log in" />
-        <script src="/webauthn.js" defer></script>
+        <PasskeyScript />
         {signed_in_goes_to_app}
         <section class="card auth">
             <h1>"Log in"</h1>

@@ -8,6 +8,7 @@ use leptos_router::components::A;
 
 use crate::{
     api::two_factor::VerifySecondFactor,
+    components::passkey_script::PasskeyScript,
     components::{
         actions::on_success_go_where,
         error_line::ErrorLine,
@@ -26,7 +27,7 @@ pub fn TwoFactorPage() -> impl IntoView {
     let me = expect_context::<Me>().0;
     view! {
         <Title text="Two-factor authentication" />
-        <script src="/webauthn.js" defer></script>
+        <PasskeyScript />
         <section class="card auth" data-passkey-box="">
             <h1>"Two-factor authentication"</h1>
             <p class="muted">"Your password was right. Now prove it is you with your second factor; this sign-in waits 5 minutes."</p>

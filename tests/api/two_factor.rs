@@ -677,7 +677,7 @@ fn sign_in_options(challenge: &Value, credential: &[u8]) -> RequestChallengeResp
         serde_json::from_value(json!({"publicKey": challenge["publicKey"]})).unwrap();
     options.public_key.allow_credentials = vec![AllowCredentials {
         type_: "public-key".into(),
-        id: credential.to_vec().into(),
+        id: credential.to_vec(),
         transports: None,
     }];
     options
@@ -694,7 +694,7 @@ pub async fn sign_in_answer(
     let mut answer = authenticator
         .do_authentication(host.url(), sign_in_options(&challenge, credential))
         .expect("the authenticator signs");
-    answer.response.user_handle = Some(user_handle.to_vec().into());
+    answer.response.user_handle = Some(user_handle.to_vec());
     (challenge["ceremony"].as_str().unwrap().to_owned(), answer)
 }
 
@@ -856,9 +856,9 @@ async fn forged_passkey_answers_are_refused(backend: Backend) {
     let mut answer = other
         .do_authentication(host.url(), sign_in_options(&challenge, &other_credential))
         .unwrap();
-    answer.raw_id = credential.clone().into();
+    answer.raw_id = credential.clone();
     answer.id = base64_url(&credential);
-    answer.response.user_handle = Some(handle.clone().into());
+    answer.response.user_handle = Some(handle.clone());
     let res = finish_sign_in(
         &host,
         &browser,
@@ -882,7 +882,7 @@ async fn forged_passkey_answers_are_refused(backend: Backend) {
         60_000,
     )
     .unwrap();
-    answer.response.user_handle = Some(handle.clone().into());
+    answer.response.user_handle = Some(handle.clone());
     let res = finish_sign_in(
         &host,
         &browser,
@@ -898,7 +898,7 @@ async fn forged_passkey_answers_are_refused(backend: Backend) {
     let mut answer = token
         .do_authentication(host.url(), sign_in_options(&first, &credential))
         .unwrap();
-    answer.response.user_handle = Some(handle.clone().into());
+    answer.response.user_handle = Some(handle.clone());
     let res = finish_sign_in(
         &host,
         &browser,

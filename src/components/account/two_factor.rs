@@ -30,12 +30,15 @@ pub fn TwoFactor() -> impl IntoView {
         <section class="card" data-testid="two-factor">
             <h2>"Two-factor authentication"</h2>
             <p class="muted">"After your password, sign-in asks for a code from an authenticator app or for a security key, so a stolen password alone opens nothing."</p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            // A Suspense, not a Transition: server renders of this page with a Transition here
+            // now and then never finished (a page load in about 25 hung until the request
+            // timeout).
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || status.get().map(|result| match result {
                     Err(e) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
                     Ok(s) => view! { <Factors status=s codes=codes on_change=Callback::new(move |()| refetch()) /> }.into_any(),
                 })}
-            </Transition>
+            </Suspense>
             <RecoveryCodeList codes=codes />
         </section>
     }
