@@ -14,7 +14,7 @@ use crate::{
         account::AccountPage, activity::ActivityPage, forgot_password::ForgotPasswordPage,
         home::HomePage, login::LoginPage, not_found::NotFoundPage, organization::OrganizationPage,
         reset_password::ResetPasswordPage, signup::SignupPage, sso::SsoPage,
-        sso_failed::SsoFailedPage, two_factor::TwoFactorPage, verify_email::VerifyEmailPage,
+        sso_failed::SsoFailedPage, verify_email::VerifyEmailPage,
     },
 };
 
@@ -56,7 +56,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view={Lazy::<Home>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/signup") view={Lazy::<Signup>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/login") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
-                    <Route path=path!("/user/login/two-factor") view={Lazy::<TwoFactor>::new()} ssr=SsrMode::Async />
+                    // The second step shares the login page's chunk (a chunk of its own would split
+                    // the code they share into more, smaller downloads for every page).
+                    <Route path=path!("/user/login/two-factor") view={Lazy::<Login>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/forgot-password") view={Lazy::<ForgotPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/reset-password") view={Lazy::<ResetPassword>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/user/verify-email") view={Lazy::<VerifyEmail>::new()} ssr=SsrMode::Async />
@@ -95,7 +97,6 @@ lazy_page! {
     Home => HomePage,
     Signup => SignupPage,
     Login => LoginPage,
-    TwoFactor => TwoFactorPage,
     ForgotPassword => ForgotPasswordPage,
     ResetPassword => ResetPasswordPage,
     VerifyEmail => VerifyEmailPage,

@@ -103,8 +103,12 @@ pub struct TwoFactorPolicy {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TwoFactorPolicyChange {
+    /// Whether members must have a second factor; turning it on starts the grace period.
     pub required: Option<bool>,
+    /// Days a member has to add one: 0 to 365.
+    #[cfg_attr(feature = "ssr", schema(minimum = 0, maximum = 365))]
     pub grace_period_days: Option<i64>,
+    /// Whether members signed in through single sign-on are exempt (the Owner's to change).
     pub sso_exempt: Option<bool>,
 }
 

@@ -2,7 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::A, hooks::use_query_map};
+use leptos_router::{
+    components::A,
+    hooks::{use_location, use_query_map},
+};
 
 use crate::{
     api::auth::LogIn,
@@ -16,8 +19,21 @@ use crate::{
     },
 };
 
+/// `/user/login`, or its second step at `/user/login/two-factor` (one chunk for both).
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    if use_location()
+        .pathname
+        .get_untracked()
+        .ends_with("/two-factor")
+    {
+        return view! { <super::two_factor::TwoFactorPage /> }.into_any();
+    }
+    view! { <PasswordLogin /> }.into_any()
+}
+
+#[component]
+fn PasswordLogin() -> impl IntoView {
     let action = ServerAction::<LogIn>::new();
     let value = action.value();
     on_success_go_where(action);
