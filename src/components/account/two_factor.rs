@@ -172,7 +172,9 @@ fn Passkeys(
     });
     // The script reports a passkey added through this input.
     let on_added = move |ev: leptos::ev::Event| {
-        if let Ok(added) = serde_json::from_slice::<PasskeyAdded>(event_target_value(&ev).as_bytes()) {
+        if let Ok(added) =
+            serde_json::from_slice::<PasskeyAdded>(event_target_value(&ev).as_bytes())
+        {
             if !added.recovery_codes.is_empty() {
                 codes.set(added.recovery_codes);
             }
