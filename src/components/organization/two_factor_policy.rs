@@ -10,7 +10,6 @@ use crate::{
         done_without_js,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
-        load::load,
         readable_time,
     },
     domain::TwoFactorPolicy,
@@ -18,7 +17,9 @@ use crate::{
 
 #[component]
 pub fn TwoFactorPolicyForm() -> impl IntoView {
-    let policy = load(|| (), |_| get_two_factor_policy());
+    // Loaded in the browser once the page is up: the server renders the page without waiting
+    // for it.
+    let policy = LocalResource::new(get_two_factor_policy);
     let save = ServerAction::<SaveTwoFactorPolicy>::new();
     let value = save.value();
     on_success(save, move |_| policy.refetch());
@@ -36,12 +37,12 @@ pub fn TwoFactorPolicyForm() -> impl IntoView {
             <p class="hint">
                 "Members add an authenticator app or a passkey on their Account page. After the grace period, a member without one can use only that page; API tokens keep working."
             </p>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || policy.get().map(|result| match result {
                     Err(e) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),
                     Ok(current) => view! { <PolicyFields current save /> }.into_any(),
                 })}
-            </Transition>
+            </Suspense>
             <ErrorLine message=form_error(move || value.get(), &["grace_period_days"]) />
             <span class="saved" role="status">{move || saved().then_some("Saved.")}</span>
         </section>
