@@ -14,6 +14,7 @@ use crate::{
         copy_button::CopyButton,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
+        load::load,
         readable_time,
     },
     domain::{PasskeyAdded, PasskeyView, TwoFactorStatus},
@@ -21,9 +22,7 @@ use crate::{
 
 #[component]
 pub fn TwoFactor() -> impl IntoView {
-    // Loaded in the browser once the page is up: the server renders the page without waiting
-    // for it (setting a factor up needs JavaScript anyway).
-    let status = LocalResource::new(get_two_factor_status);
+    let status = load(|| (), |_| get_two_factor_status());
     // Recovery codes just made, shown once.
     let codes = RwSignal::new(Vec::<String>::new());
     let refetch = move || status.refetch();
@@ -31,6 +30,9 @@ pub fn TwoFactor() -> impl IntoView {
         <section class="card" data-testid="two-factor">
             <h2>"Two-factor authentication"</h2>
             <p class="muted">"After your password, sign-in asks for a code from an authenticator app or for a security key, so a stolen password alone opens nothing."</p>
+            // A Suspense, not a Transition: server renders of this page with a Transition here
+            // now and then never finished (a page load in about 25 hung until the request
+            // timeout).
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || status.get().map(|result| match result {
                     Err(e) => view! { <ErrorLine message=move || Some(e.to_string()) /> }.into_any(),

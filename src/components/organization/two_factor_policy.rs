@@ -10,6 +10,7 @@ use crate::{
         done_without_js,
         error_line::ErrorLine,
         field::{field_error, form_error, Field},
+        load::load,
         readable_time,
     },
     domain::TwoFactorPolicy,
@@ -17,9 +18,7 @@ use crate::{
 
 #[component]
 pub fn TwoFactorPolicyForm() -> impl IntoView {
-    // Loaded in the browser once the page is up: the server renders the page without waiting
-    // for it.
-    let policy = LocalResource::new(get_two_factor_policy);
+    let policy = load(|| (), |_| get_two_factor_policy());
     let save = ServerAction::<SaveTwoFactorPolicy>::new();
     let value = save.value();
     on_success(save, move |_| policy.refetch());
