@@ -43,6 +43,7 @@ pub(crate) mod ssr {
         domain::AppError,
         server::{
             auth::{self, Scope, Witness},
+            startup::Reader,
             AppState,
         },
     };
@@ -54,17 +55,32 @@ pub(crate) mod ssr {
         W: Witness,
         Fut: Future<Output = Result<T, AppError>>,
     {
-        let result = async {
+        let request = use_context::<http::request::Parts>();
+        let reader = request
+            .as_ref()
+            .and_then(|r| r.extensions.get::<Reader>().cloned());
+        let work = async move {
             let state = use_context::<AppState>().ok_or_else(|| {
                 crate::server::error::internal("server function", "no AppState in context")
             })?;
-            let request = use_context::<http::request::Parts>().ok_or_else(|| {
+            let request = request.ok_or_else(|| {
                 crate::server::error::internal("server function", "no request in context")
             })?;
             let me = auth::authorize::<W>(&state, &request, Scope::Own).await?;
             body(state, me).await
-        }
-        .await;
+        };
+        // The data of a page nobody waits for any more is not worth the database's time.
+        let result = match reader {
+            Some(reader) => tokio::select! {
+                biased;
+                () = reader.gone() => Err(AppError::Unavailable {
+                    message: "The page was closed before it was ready.".into(),
+                    retry_after: 1,
+                }),
+                result = work => result,
+            },
+            None => work.await,
+        };
         if plain_form_post() {
             // The browser follows a 303 back to the form's page (or to where `land_on` said),
             // with the error in the query for the page to show, as the hydrated app shows it.

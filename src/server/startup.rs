@@ -265,10 +265,17 @@ async fn prune_audit_log(state: AppState) {
 /// signed-in user). In a task of its own the render always ends as it would have for a client
 /// that waits; only then is its owner dropped, and an answer nobody reads is discarded. Server
 /// functions build no views and are cancelled with their request as before.
-async fn render_pages_to_the_end(request: Request, next: Next) -> Response {
+///
+/// A render nobody waits for any more loads no data, though: the data it asks for through
+/// `authorized` is refused at once ([`Reader`]), so that pages given up on do not queue
+/// database work ahead of the pages people still wait for.
+async fn render_pages_to_the_end(mut request: Request, next: Next) -> Response {
     if request.uri().path().starts_with(SERVER_FN_PREFIX) {
         return next.run(request).await;
     }
+    // Dropped with this future: when the answer is ready, or when nobody waits for it any more.
+    let (_waiting, reader) = Reader::new();
+    request.extensions_mut().insert(reader);
     // In the request's span, as its logs were before.
     let render = tracing::Instrument::in_current_span(next.run(request));
     match tokio::spawn(Isolated::new(render)).await {
@@ -277,6 +284,26 @@ async fn render_pages_to_the_end(request: Request, next: Next) -> Response {
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Only when the runtime shuts down.
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+/// Whether anybody still waits for a page being rendered: gone once the request's own future is
+/// dropped (the client closed the connection, or `request_timeout` answered for it), while the
+/// render goes on in its own task. In the request's extensions, so server functions find it.
+#[derive(Clone)]
+pub struct Reader(tokio::sync::watch::Receiver<()>);
+
+impl Reader {
+    /// A reader, and what keeps it waiting until dropped.
+    fn new() -> (tokio::sync::watch::Sender<()>, Self) {
+        let (waiting, reader) = tokio::sync::watch::channel(());
+        (waiting, Self(reader))
+    }
+
+    /// Resolves once nobody waits for the page any more.
+    pub async fn gone(&self) {
+        let mut reader = self.0.clone();
+        while reader.changed().await.is_ok() {}
     }
 }
 

@@ -124,9 +124,9 @@ async fn abandoned_organization_page_loads_cause_no_panic(backend: Backend) {
     for worker in workers.collect::<Vec<_>>() {
         worker.await.unwrap();
     }
-    // And it still serves the page in full, once the renders given up on last, which may still
-    // be finishing on the server (holding database connections: on a loaded machine the page
-    // may be answered 503 meanwhile), are done.
+    // And it still serves the page in full. The renders given up on may still be finishing on
+    // the server, but they load no data (the database's time goes to pages someone waits for):
+    // on a loaded machine the page may be answered 503 for a moment meanwhile.
     let page = eventually("the page served in full again", || async {
         let (status, page) = load_page(&app.client, &url).await;
         (status == StatusCode::OK).then_some(page)

@@ -31,6 +31,7 @@ crate::on_both_databases!(
     an_administrator_resets_a_members_factors,
     a_software_passkey_registers_signs_in_and_is_a_second_factor,
     forged_passkey_answers_are_refused,
+    a_key_answering_a_ceremony_that_is_over_neither_counts_nor_clears_failures,
 );
 
 /// The six digits pyotp computes for `secret` (base32, as the page shows it) at `at`.
@@ -928,6 +929,71 @@ async fn forged_passkey_answers_are_refused(backend: Backend) {
     let res = finish_sign_in(&host, &late, &ceremony, &answer).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "a cloned key");
     assert_eq!(host.whoami(&late).await, StatusCode::UNAUTHORIZED);
+}
+
+/// A security key's answer at the second step to a ceremony that is over (expired, or answered
+/// already) proves nothing either way: it does not count toward the lockout, and it does not
+/// forget the wrong codes before it.
+async fn a_key_answering_a_ceremony_that_is_over_neither_counts_nor_clears_failures(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |c| c.login_max_failures = 3).await;
+    let host = Localhost::of(&app);
+    let client = new_client();
+    let email = host.sign_up(&client).await;
+    let mut key = SoftPasskey::new(true);
+    let (_, added) = host.register(&client, &mut key, "Laptop").await;
+    let recovery_code = added["recovery_codes"][0].as_str().unwrap().to_owned();
+
+    let browser = new_client();
+    let res = host
+        .call(
+            &browser,
+            "auth/log_in",
+            &[("email", &email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(
+        res.json::<String>().await.unwrap(),
+        "/user/login/two-factor"
+    );
+    let wrong_code = || async {
+        let res = host
+            .call(&browser, "two_factor/verify", &[("code", "aaaaa-aaaaa")])
+            .await;
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    };
+    wrong_code().await;
+    wrong_code().await;
+
+    let challenge = host
+        .json(&browser, "two_factor/passkey_challenge", &[])
+        .await;
+    let options: RequestChallengeResponse =
+        serde_json::from_value(json!({"publicKey": challenge["publicKey"]})).unwrap();
+    let answer = key.do_authentication(host.url(), options).unwrap();
+    let answer = serde_json::to_string(&answer).unwrap();
+    // Not the challenge's ceremony: one that never was, as one that is over is to the server.
+    let res = host
+        .call(
+            &browser,
+            "two_factor/passkey",
+            &[("ceremony", "over"), ("credential", &answer)],
+        )
+        .await;
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("has expired"), "{text}");
+
+    // The third wrong code is the third failure, not the fourth...
+    wrong_code().await;
+    // ...and it locks the address out: even the right code waits.
+    let res = host
+        .call(&browser, "two_factor/verify", &[("code", &recovery_code)])
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
 }
 
 fn base64_url(bytes: &[u8]) -> String {

@@ -426,7 +426,7 @@ pub async fn finish_second_factor(
         match take_ceremony(state, ceremony, Purpose::SecondFactor).await {
             Ok(taken) => taken,
             Err(e) => {
-                attempt.succeeded(state).await?;
+                attempt.withdrawn(state).await?;
                 return Err(e);
             }
         };

@@ -38,9 +38,10 @@ const NO_APP_STARTED: &str =
 pub async fn status(state: &AppState, me: &SignedIn) -> Result<TwoFactorStatus, AppError> {
     let pool = state.db.pool();
     let user_id = me.user_id();
-    let (app, _) = db::two_factor::factors_of(pool, user_id)
+    let app = db::two_factor::totp_of(pool, user_id)
         .await
-        .or_internal("reading second factors")?;
+        .or_internal("reading the authenticator app")?
+        .is_some_and(|totp| totp.confirmed_at.is_some());
     let passkeys = passkey_views(state, user_id).await?;
     let recovery_codes_left = db::two_factor::recovery_codes_left(pool, user_id)
         .await

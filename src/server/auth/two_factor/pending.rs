@@ -188,16 +188,23 @@ impl Attempt {
         Ok(())
     }
 
+    /// The attempt proved nothing either way (its ceremony had expired): it is taken back, and
+    /// the address's failures stay as they were.
+    pub async fn withdrawn(self, state: &AppState) -> Result<(), AppError> {
+        for counted in self.counted {
+            counted.take_back(state.db.pool()).await?;
+        }
+        Ok(())
+    }
+
     /// The attempt succeeded: it is taken back, and the address's failures forgotten.
     pub async fn succeeded(self, state: &AppState) -> Result<(), AppError> {
-        let pool = state.db.pool();
-        for counted in self.counted {
-            counted.take_back(pool).await?;
-        }
+        let email = self.email.clone();
+        self.withdrawn(state).await?;
         throttle::clear(
-            pool,
+            state.db.pool(),
             Limit::login_failures_per_email(&state.config),
-            &self.email,
+            &email,
         )
         .await
     }
