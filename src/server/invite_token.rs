@@ -51,6 +51,24 @@ impl InviteToken {
         }
     }
 
+    /// How a token waiting for a second factor is kept: its kind and hash.
+    pub fn stored(&self) -> (&'static str, &[u8]) {
+        match self {
+            InviteToken::Link(hash) => ("link", hash),
+            InviteToken::Invitation(hash) => ("invitation", hash),
+        }
+    }
+
+    /// A token kept by [`InviteToken::stored`].
+    pub fn from_stored(kind: &str, hash: &[u8]) -> Option<Self> {
+        let hash = <[u8; 32]>::try_from(hash).ok()?;
+        match kind {
+            "link" => Some(InviteToken::Link(hash)),
+            "invitation" => Some(InviteToken::Invitation(hash)),
+            _ => None,
+        }
+    }
+
     /// What the token leads to at `now`; an unusable token is an error that tells the person
     /// what to do (all read the same, but for an expired invitation).
     pub async fn resolve<'e>(

@@ -273,23 +273,40 @@ async fn render_pages_to_the_end(mut request: Request, next: Next) -> Response {
     if request.uri().path().starts_with(SERVER_FN_PREFIX) {
         return next.run(request).await;
     }
-    // Dropped with this future: when the answer is ready, or when nobody waits for it any more.
-    let (_waiting, reader) = Reader::new();
+    // Dropped with this future when nobody waits for the answer any more, else with the
+    // answer's body, once it is sent (what the page streams after its head, such as the data of
+    // resources it did not wait for, is still loaded), or once the client goes away.
+    let (waiting, reader) = Reader::new();
     request.extensions_mut().insert(reader);
     // In the request's span, as its logs were before.
     let render = tracing::Instrument::in_current_span(next.run(request));
-    match tokio::spawn(Isolated::new(render)).await {
+    let response = match tokio::spawn(Isolated::new(render)).await {
         Ok(response) => response,
         // As if the render had run on the request's task.
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Only when the runtime shuts down.
         Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    let page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    if !page {
+        // A file: nothing is loaded while it is sent.
+        return response;
     }
+    let (parts, body) = response.into_parts();
+    let body = futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
+        let _ = &waiting;
+        chunk
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(body))
 }
 
 /// Whether anybody still waits for a page being rendered: gone once the request's own future is
-/// dropped (the client closed the connection, or `request_timeout` answered for it), while the
-/// render goes on in its own task. In the request's extensions, so server functions find it.
+/// dropped (the client closed the connection, or `request_timeout` answered for it) while the
+/// render goes on in its own task, or once the answer's body is done with. In the request's
+/// extensions, so server functions find it.
 #[derive(Clone)]
 pub struct Reader(tokio::sync::watch::Receiver<()>);
 

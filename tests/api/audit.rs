@@ -229,6 +229,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
     ];
     let disowned = app.add_member(Role::NotActivated).await;
     let factor_member = app.add_member(Role::Annotator).await;
+    let rest_factor_member = app.add_member(Role::Annotator).await;
     let mut factor_secret = String::new();
     // Passkeys are driven at localhost (as browsers allow them there), by an Owner of their own.
     let host = crate::two_factor::Localhost::of(&app);
@@ -323,6 +324,7 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
         "POST /api/jwt/settings",
         "PATCH /api/session-policy/",
         "PATCH /api/organizations/{id}/two-factor-policy",
+        "DELETE /api/organizations/{id}/memberships/{user_id}/two-factor",
         "POST /api/oidc/settings",
         "DELETE /api/oidc/settings",
         "POST /api/saml/settings",
@@ -667,6 +669,27 @@ async fn every_change_writes_an_entry_naming_actor_target_and_details(backend: B
                             .send()
                             .await)
                         .await;
+                    },
+                )
+                .await;
+            }
+            "DELETE /api/organizations/{id}/memberships/{user_id}/two-factor" => {
+                crate::two_factor::set_up_app(&app, &rest_factor_member.client).await;
+                expect_entry(
+                    &app,
+                    &owner,
+                    org,
+                    what,
+                    Expect {
+                        action: "two_factor.reset",
+                        actor: &owner_email,
+                        target: &rest_factor_member.email,
+                        details: json!({"authenticator_app": true, "passkeys": 0}),
+                    },
+                    async {
+                        let path =
+                            format!("{here}/memberships/{}/two-factor", rest_factor_member.id);
+                        ok(app.api(Method::DELETE, &path, &owner).send().await).await;
                     },
                 )
                 .await;

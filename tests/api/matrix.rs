@@ -272,6 +272,12 @@ async fn every_endpoint_answers_every_caller_as_it_must(backend: Backend) {
             Rule::AdminsHere(404),
         ),
         (
+            Method::DELETE,
+            format!("{memberships}/999999/two-factor"),
+            json!(null),
+            Rule::AdminsHere(404),
+        ),
+        (
             Method::GET,
             format!("{memberships}/999999"),
             json!(null),

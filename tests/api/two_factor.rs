@@ -32,6 +32,7 @@ crate::on_both_databases!(
     a_software_passkey_registers_signs_in_and_is_a_second_factor,
     forged_passkey_answers_are_refused,
     a_key_answering_a_ceremony_that_is_over_neither_counts_nor_clears_failures,
+    an_invitation_is_accepted_only_with_the_second_factor,
 );
 
 /// The six digits pyotp computes for `secret` (base32, as the page shows it) at `at`.
@@ -573,6 +574,122 @@ async fn an_administrator_resets_a_members_factors(backend: Backend) {
         .json_ok()
         .await;
     assert_eq!(log["count"], 1, "{log}");
+
+    // The same through the REST API, for a script: the member set up an app again.
+    set_up_app(&app, &client).await;
+    assert!(app.member_row(&member.email).await.two_factor);
+    let reset = |user: String| {
+        app.api(
+            Method::DELETE,
+            &format!("/api/organizations/{org}/memberships/{user}/two-factor"),
+            &token,
+        )
+        .send()
+    };
+    let res = reset(member.id.to_string()).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(!app.member_row(&member.email).await.two_factor);
+    assert_eq!(
+        status_of_whoami(&app, &client).await,
+        StatusCode::UNAUTHORIZED,
+        "their sessions ended"
+    );
+    app.wait_for_mail_to(&member.email, 3).await;
+    let res = reset(member.id.to_string()).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT, "nothing left to reset");
+    let res = reset(owner_id.to_string()).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "one's own");
+    let res = reset("someone".into()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let body: Value = res.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("no such member")),
+        "{body}"
+    );
+}
+
+/// Logging in with an invite token accepts the invitation for an account with a second factor
+/// only once the factor is given: the password alone joins nothing.
+async fn an_invitation_is_accepted_only_with_the_second_factor(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.sign_up().await;
+    let owner = app.token(&app.client).await;
+    let org = app.org_id().await;
+    let member = app.add_member(Role::Annotator).await;
+    let (secret, _) = set_up_app(&app, &member.client).await;
+    // Removed from their organization: the account and its second factor remain.
+    let res = app
+        .api(
+            Method::DELETE,
+            &format!("/api/organizations/{org}/memberships/{}", member.id),
+            &owner,
+        )
+        .send()
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let memberships = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM memberships WHERE user_id = $1")
+            .bind(member.id)
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(memberships().await, 0);
+
+    // Another organization's invite link.
+    let inviter = new_client();
+    let inviter_email = format!("{}@example.com", unique("inviter-"));
+    let res = app.sign_up_with(&inviter, &inviter_email, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let other = app.token(&inviter).await;
+    let other_org = app.whoami(&inviter).await.organization_id;
+    let link: Value = app.api(Method::GET, "/api/invite", &other).json_ok().await;
+    let token = link["token"].as_str().unwrap();
+
+    let browser = new_client();
+    let res = app
+        .server_fn(
+            &browser,
+            "auth/log_in",
+            &[
+                ("email", &member.email),
+                ("password", PASSWORD),
+                ("token", token),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<String>().await.unwrap(),
+        "/user/login/two-factor"
+    );
+    assert_eq!(memberships().await, 0, "the password alone joins nothing");
+    next_step(&app);
+    let res = verify(&app, &browser, &wrong_code(&secret, app.now())).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(memberships().await, 0, "nor does a wrong code");
+
+    let res = verify(&app, &browser, &pyotp(&secret, app.now())).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (joined, role): (i64, String) =
+        sqlx::query_as("SELECT organization_id, role FROM memberships WHERE user_id = $1")
+            .bind(member.id)
+            .fetch_one(app.db().pool())
+            .await
+            .unwrap();
+    assert_eq!(joined, other_org, "joined with the second factor");
+    assert_eq!(
+        role,
+        Role::NotActivated.as_str(),
+        "as the invite link makes them"
+    );
+    // Signed in, waiting for an administrator as a member who came by the invite link does.
+    assert_eq!(
+        status_of_whoami(&app, &browser).await,
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// The app as a browser at `http://localhost:PORT` sees it: passkeys work there without a

@@ -3,7 +3,6 @@
 
 use serde_json::json;
 
-use super::Anyone;
 use crate::domain::{Action, AppError, EmailAddress, Role};
 use crate::server::{
     audit::{Actor, Event, Target},
@@ -11,7 +10,9 @@ use crate::server::{
     db,
     error::{is_unique_violation, OrInternal},
     invite_token::{self, InviteToken},
-    notices, AppState,
+    notices,
+    origin::RequestOrigin,
+    AppState,
 };
 
 pub const OTHER_ADDRESS: &str =
@@ -62,13 +63,13 @@ fn accepted_event(
 /// `change` (which holds that organization's lock): as Pending through the invite link, with the
 /// invited role through an email invitation to its own address (which proves the address). The
 /// one join of signing up with a token and of logging in with one. Returns the role it got.
-pub(super) async fn join_in(
+pub(in crate::server::auth) async fn join_in(
     change: &mut Change<'_>,
     state: &AppState,
     user_id: i64,
     email: &EmailAddress,
     token: InviteToken,
-    caller: &Anyone,
+    origin: &RequestOrigin,
 ) -> Result<Role, AppError> {
     if db::memberships::organization_of(&mut **change.tx(), user_id)
         .await
@@ -107,11 +108,11 @@ pub(super) async fn join_in(
     check_locked(change, organization_id)?;
     if role == Role::NotActivated {
         // Before the membership refers to the organization (see `signup::sign_up`).
-        notices::pending_joined_in(change, organization_id, state, caller.origin()).await?;
+        notices::pending_joined_in(change, organization_id, state, origin).await?;
     }
     match db::memberships::insert(&mut **change.tx(), organization_id, user_id, role, now).await {
         Ok(_) => {
-            change.record(event.from(caller.origin()));
+            change.record(event.from(origin));
             tracing::info!(user_id, organization_id, role = %role, "joined an organization");
             Ok(role)
         }

@@ -42,7 +42,8 @@ impl Next {
 /// The step between "credential proven" and "session opened", inside the change that proved it:
 /// the session the browser had before ends (a signed-in browser that signs in again keeps one
 /// session), and either a new one opens for the proven account or, when it must give its second
-/// factor first, a pending sign-in does.
+/// factor first, a pending sign-in does (with the invitation the proof carries, accepted once the
+/// factor is given: [`Proven::joining`]).
 pub async fn proceed(
     state: &AppState,
     change: &mut Change<'_>,
@@ -56,6 +57,13 @@ pub async fn proceed(
     {
         let pending = two_factor::pending::begin(change, &proven, origin).await?;
         return Ok(Next::SecondFactor(pending));
+    }
+    if proven.joins().is_some() {
+        // An invitation waits only for a second factor; any other is accepted before this.
+        return Err(crate::server::error::internal(
+            "signing in",
+            "an invitation waits for a second factor the account does not have",
+        ));
     }
     let session = sessions::open(state, change, &proven, origin).await?;
     Ok(Next::SignedIn(session))

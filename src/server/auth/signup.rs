@@ -157,7 +157,8 @@ pub async fn sign_up(
             let user_id = insert_user(change.tx(), &email, &hash, now).await?;
             api_tokens::replace(change.tx(), &state.keys, user_id, now).await?;
             let role =
-                invitation::join_in(&mut change, state, user_id, &email, token, caller).await?;
+                invitation::join_in(&mut change, state, user_id, &email, token, caller.origin())
+                    .await?;
             // Only an email invitation proves the address.
             if role == Role::NotActivated {
                 verification::queue_in(&mut change, state, user_id, email.as_str(), origin).await?;

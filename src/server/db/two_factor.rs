@@ -261,6 +261,9 @@ pub struct PendingRecord {
     pub user_id: i64,
     pub method: String,
     pub expires_at: i64,
+    /// The invitation it accepts once the second factor is given: the token's kind and hash.
+    pub invite_kind: Option<String>,
+    pub invite_hash: Option<Vec<u8>>,
 }
 
 pub async fn insert_pending<'e>(
@@ -268,16 +271,19 @@ pub async fn insert_pending<'e>(
     id_hash: &[u8],
     user_id: i64,
     method: &str,
+    invite: Option<(&str, &[u8])>,
     now: i64,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO pending_sign_ins (id_hash, user_id, method, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO pending_sign_ins (id_hash, user_id, method, invite_kind, invite_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id_hash.to_vec())
     .bind(user_id)
     .bind(method)
+    .bind(invite.map(|(kind, _)| kind))
+    .bind(invite.map(|(_, hash)| hash.to_vec()))
     .bind(now)
     .bind(expires_at)
     .execute(ex)
@@ -292,7 +298,8 @@ pub async fn pending<'e>(
     now: i64,
 ) -> Result<Option<PendingRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT user_id, method, expires_at FROM pending_sign_ins WHERE id_hash = $1 AND expires_at > $2",
+        "SELECT user_id, method, expires_at, invite_kind, invite_hash FROM pending_sign_ins \
+         WHERE id_hash = $1 AND expires_at > $2",
     )
     .bind(id_hash.to_vec())
     .bind(now)

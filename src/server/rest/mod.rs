@@ -21,7 +21,7 @@ use axum::{
     extract::{FromRequest, FromRequestParts, Query, RawPathParams, Request},
     http::{header, request::Parts, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
     Json, Router,
 };
 use serde::{de::DeserializeOwned, Deserialize};
@@ -172,6 +172,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(current_user::end_session))
         .routes(routes!(two_factor::status))
         .routes(routes!(two_factor::get_policy, two_factor::change_policy))
+        .routes(routes!(two_factor::reset_member))
         .routes(routes!(meta::openapi));
     let (api, api_doc) = api.split_for_parts();
     // The same endpoints with and without a trailing slash (the document lists one spelling).
@@ -224,6 +225,10 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .route(
             "/organizations/{id}/two-factor-policy/",
             get(two_factor::get_policy).patch(two_factor::change_policy),
+        )
+        .route(
+            "/organizations/{id}/memberships/{user_id}/two-factor/",
+            delete(two_factor::reset_member),
         )
         .route(
             "/session-policy",

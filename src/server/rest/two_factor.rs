@@ -1,9 +1,14 @@
-//! `/api/current-user/two-factor` and `/api/organizations/{id}/two-factor-policy` (SPEC section
-//! 12): the caller's second factors, and the organization's requirement.
+//! `/api/current-user/two-factor`, `/api/organizations/{id}/two-factor-policy` and
+//! `/api/organizations/{id}/memberships/{user_id}/two-factor` (SPEC section 12): the caller's
+//! second factors, the organization's requirement, and an administrator's reset of a member's.
 
-use axum::{extract::State, Json};
+use axum::{
+    extract::{RawPathParams, State},
+    http::StatusCode,
+    Json,
+};
 
-use super::{responses::*, ApiResult, Authorized, JsonBody, OrganizationId};
+use super::{responses::*, ApiError, ApiResult, Authorized, JsonBody, OrganizationId};
 use crate::{
     domain::{TwoFactorPolicy, TwoFactorPolicyChange, TwoFactorStatus},
     server::{
@@ -75,4 +80,35 @@ pub async fn change_policy(
     JsonBody(change): JsonBody<TwoFactorPolicyChange>,
 ) -> ApiResult<TwoFactorPolicy> {
     Ok(Json(two_factor::change_policy(&state, &me, &change).await?))
+}
+
+/// Reset a member's second factors
+///
+/// For a member who lost their authenticator app and their recovery codes. Their authenticator
+/// app, security keys, passkeys and recovery codes are removed, their sessions end (their API
+/// tokens keep working), and they are mailed. They then sign in with their password alone, and
+/// add a second factor again (at once if the organization requires one and its grace period is
+/// over). The Owner and Administrators may call it, for any member but the Owner and themselves.
+/// Recorded in the audit log as `two_factor.reset`.
+#[utoipa::path(delete, path = "/organizations/{id}/memberships/{user_id}/two-factor", tag = "organization", operation_id = "resetMemberTwoFactor",
+    params(
+        OrganizationId,
+        ("user_id" = i64, Path, description = "The member's user id."),
+    ),
+    responses(
+        (status = 204, description = "Reset: the member has no second factor now."),
+        (status = 401, response = Unauthenticated),
+        (status = 403, description = "Not an Owner or Administrator, the Owner's factors, or one's own.", body = ErrorBody),
+        (status = 404, description = "No such organization, or no such member in it.", body = ErrorBody),
+        (status = 409, description = "The member has no second factor to reset.", body = ErrorBody),
+        (status = 500, response = InternalError),
+    ))]
+pub async fn reset_member(
+    State(state): State<AppState>,
+    Authorized(me): Authorized<Admin>,
+    params: RawPathParams,
+) -> Result<StatusCode, ApiError> {
+    let user_id = super::path_user_id(&params)?;
+    two_factor::reset_member(&state, &me, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

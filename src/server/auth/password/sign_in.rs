@@ -9,7 +9,7 @@ use crate::server::{
         invitation,
         proven::Proven,
         signin::{self, Next},
-        Anyone,
+        two_factor, Anyone,
     },
     change::Change,
     db,
@@ -79,10 +79,17 @@ pub async fn sign_in(
         (None, theirs) => theirs,
     };
     let mut change = Change::to(state, organization).await?;
+    let mut proven = Proven::new(user_id, SignInMethod::Password);
     if let Some(token) = token {
-        invitation::join_in(&mut change, state, user_id, &email, token, caller).await?;
+        // A password alone accepts no invitation for an account with a second factor: it is
+        // accepted when the factor is given.
+        if two_factor::has_factor(change.tx(), user_id).await? {
+            proven = proven.joining(token);
+        } else {
+            invitation::join_in(&mut change, state, user_id, &email, token, caller.origin())
+                .await?;
+        }
     }
-    let proven = Proven::new(user_id, SignInMethod::Password);
     let next = signin::proceed(state, &mut change, proven, caller.origin(), old_session).await?;
     // With a second factor to give, the sign-in succeeds (and is logged) when it is given.
     if let Next::SignedIn(_) = next {

@@ -2,24 +2,26 @@
 //! second factor holds a pending sign-in, not a session. It lives 5 minutes in a cookie of its own
 //! (so it is bound to the browser that gave the password), and works once: the code, recovery
 //! code or security key that finishes it opens the session ([`complete`]). Wrong codes count
-//! toward the login lockout as wrong passwords do.
+//! toward the login lockout as wrong passwords do. An invitation the password came with is
+//! accepted only then, in the same change.
 
 use axum::http::HeaderMap;
 use serde_json::json;
 
 use super::super::{
-    password,
+    invitation, password,
     proven::Proven,
     secrets,
     sessions::{self, NewSession},
     Anyone,
 };
-use crate::domain::{Action, AppError, Role, SignInMethod};
+use crate::domain::{Action, AppError, EmailAddress, Role, SignInMethod};
 use crate::server::{
     audit::{Actor, Event, Target},
     change::Change,
     db,
     error::OrInternal,
+    invite_token::{Destination, InviteToken},
     origin::RequestOrigin,
     throttle::{self, Limit},
     AppState,
@@ -62,6 +64,7 @@ pub async fn begin(
         &secrets::hash(&secret),
         proven.user_id(),
         proven.method().as_str(),
+        proven.joins().as_ref().map(InviteToken::stored),
         now,
         now + LIFETIME,
     )
@@ -104,6 +107,26 @@ pub struct Pending {
     pub user_id: i64,
     pub email: String,
     method: SignInMethod,
+    /// The invitation to accept once the second factor is given.
+    joins: Option<InviteToken>,
+}
+
+impl Pending {
+    /// The change that finishes the sign-in: to the account's organization, or to the one the
+    /// invitation it accepts leads to (an invitation no longer valid is refused here, and the
+    /// person logs in again without it).
+    pub async fn change<'s>(&self, state: &'s AppState) -> Result<Change<'s>, AppError> {
+        match &self.joins {
+            None => Change::to_account(state, self.user_id).await,
+            Some(token) => {
+                let organization = match token.resolve(state.db.pool(), state.now()).await? {
+                    Destination::Invitation(invitation) => invitation.organization_id,
+                    Destination::Organization { id, .. } => id,
+                };
+                Change::to(state, Some(organization)).await
+            }
+        }
+    }
 }
 
 /// The live pending sign-in the browser holds, or the refusal that says to log in again.
@@ -121,11 +144,23 @@ pub async fn find(state: &AppState, secret: Option<&str>) -> Result<Pending, App
         .or_internal("reading an account")?
         .ok_or_else(expired)?;
     let method = SignInMethod::parse(&record.method).ok_or_else(expired)?;
+    let joins = match (record.invite_kind, record.invite_hash) {
+        (Some(kind), Some(hash)) => {
+            Some(InviteToken::from_stored(&kind, &hash).ok_or_else(|| {
+                crate::server::error::internal(
+                    "reading a pending sign-in",
+                    "an unreadable invite token",
+                )
+            })?)
+        }
+        _ => None,
+    };
     Ok(Pending {
         id_hash,
         user_id: record.user_id,
         email,
         method,
+        joins,
     })
 }
 
@@ -225,7 +260,13 @@ pub async fn finish_with_code(
         ));
     }
     let attempt = attempt(state, &pending, caller.origin()).await?;
-    let mut change = Change::to_account(state, pending.user_id).await?;
+    let mut change = match pending.change(state).await {
+        Ok(change) => change,
+        Err(e) => {
+            attempt.withdrawn(state).await?;
+            return Err(e);
+        }
+    };
     let now = change.now();
     let used = super::use_code(
         state,
@@ -310,6 +351,10 @@ pub async fn complete(
         .and_then(|p| p.role);
     if role == Some(Role::Deactivated) {
         return Err(crate::domain::Refusal::Deactivated.into());
+    }
+    if let Some(token) = pending.joins {
+        let email = EmailAddress::parse(&pending.email)?;
+        invitation::join_in(&mut change, state, pending.user_id, &email, token, origin).await?;
     }
     let proven = Proven::new(pending.user_id, pending.method);
     let session = sessions::open(state, &mut change, &proven, origin).await?;
