@@ -645,26 +645,23 @@ async fn an_invitation_is_accepted_only_with_the_second_factor(backend: Backend)
     assert_eq!(res.status(), StatusCode::OK);
     let other = app.token(&inviter).await;
     let other_org = app.whoami(&inviter).await.organization_id;
-    let link: Value = app.api(Method::GET, "/api/invite", &other).json_ok().await;
-    let token = link["token"].as_str().unwrap();
+    let invite_link = || async {
+        let link: Value = app.api(Method::GET, "/api/invite", &other).json_ok().await;
+        link["token"].as_str().unwrap().to_owned()
+    };
 
-    let browser = new_client();
-    let res = app
-        .server_fn(
-            &browser,
-            "auth/log_in",
-            &[
-                ("email", &member.email),
-                ("password", PASSWORD),
-                ("token", token),
-            ],
-        )
+    // A link reset while the second factor is asked for is refused with the factor.
+    let browser = log_in_with_invitation(&app, &member.email, &invite_link().await).await;
+    app.api(Method::POST, "/api/invite/reset-token", &other)
+        .send()
         .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(
-        res.json::<String>().await.unwrap(),
-        "/user/login/two-factor"
-    );
+    next_step(&app);
+    let res = verify(&app, &browser, &pyotp(&secret, app.now())).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("invite link is invalid"));
+    assert_eq!(memberships().await, 0);
+
+    let browser = log_in_with_invitation(&app, &member.email, &invite_link().await).await;
     assert_eq!(memberships().await, 0, "the password alone joins nothing");
     next_step(&app);
     let res = verify(&app, &browser, &wrong_code(&secret, app.now())).await;
@@ -690,6 +687,25 @@ async fn an_invitation_is_accepted_only_with_the_second_factor(backend: Backend)
         status_of_whoami(&app, &browser).await,
         StatusCode::FORBIDDEN
     );
+}
+
+/// Logs in with the password and an invite token, which leads to the second step; returns the
+/// browser.
+async fn log_in_with_invitation(app: &TestApp, email: &str, token: &str) -> Client {
+    let browser = new_client();
+    let res = app
+        .server_fn(
+            &browser,
+            "auth/log_in",
+            &[("email", email), ("password", PASSWORD), ("token", token)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<String>().await.unwrap(),
+        "/user/login/two-factor"
+    );
+    browser
 }
 
 /// The app as a browser at `http://localhost:PORT` sees it: passkeys work there without a

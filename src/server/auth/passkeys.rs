@@ -454,13 +454,7 @@ pub async fn finish_second_factor(
         .ok_or_else(|| AppError::invalid("credential", REFUSED))?;
     let mut passkey = parse_stored(&record)?;
     passkey.update_credential(&result);
-    let mut change = match pending.change(state).await {
-        Ok(change) => change,
-        Err(e) => {
-            attempt.withdrawn(state).await?;
-            return Err(e);
-        }
-    };
+    let (mut change, attempt) = attempt.change_for(state, &pending).await?;
     let now = change.now();
     db::two_factor::passkey_used(&mut **change.tx(), record.id, &stored(&passkey)?, now)
         .await

@@ -223,6 +223,22 @@ impl Attempt {
         Ok(())
     }
 
+    /// Begins the change that finishes `pending` ([`Pending::change`]). When it cannot begin (the
+    /// invitation it accepts is no longer valid), the attempt is withdrawn first.
+    pub async fn change_for<'s>(
+        self,
+        state: &'s AppState,
+        pending: &Pending,
+    ) -> Result<(Change<'s>, Self), AppError> {
+        match pending.change(state).await {
+            Ok(change) => Ok((change, self)),
+            Err(e) => {
+                self.withdrawn(state).await?;
+                Err(e)
+            }
+        }
+    }
+
     /// The attempt proved nothing either way (its ceremony had expired): it is taken back, and
     /// the address's failures stay as they were.
     pub async fn withdrawn(self, state: &AppState) -> Result<(), AppError> {
@@ -260,13 +276,7 @@ pub async fn finish_with_code(
         ));
     }
     let attempt = attempt(state, &pending, caller.origin()).await?;
-    let mut change = match pending.change(state).await {
-        Ok(change) => change,
-        Err(e) => {
-            attempt.withdrawn(state).await?;
-            return Err(e);
-        }
-    };
+    let (mut change, attempt) = attempt.change_for(state, &pending).await?;
     let now = change.now();
     let used = super::use_code(
         state,
