@@ -108,6 +108,16 @@ pub enum Destination {
     Invitation(InvitationRecord),
 }
 
+impl Destination {
+    /// The organization the token leads into.
+    pub fn organization_id(&self) -> i64 {
+        match self {
+            Destination::Organization { id, .. } => *id,
+            Destination::Invitation(invitation) => invitation.organization_id,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -310,6 +310,16 @@ impl TestApp {
         .await
     }
 
+    /// Signs up the Owner of a new organization on the same app, with a client of their own;
+    /// returns their address and client.
+    pub async fn owner_elsewhere(&self) -> (String, Client) {
+        let client = new_client();
+        let email = format!("{}@example.com", unique("elsewhere-"));
+        let res = self.sign_up_with(&client, &email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        (email, client)
+    }
+
     /// Signs up a new Owner with the app's own client; returns their email.
     pub async fn sign_up(&self) -> String {
         let email = format!("{}@example.com", unique("owner-"));

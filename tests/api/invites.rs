@@ -643,15 +643,6 @@ async fn the_mail_folder_gets_each_message_when_no_smtp_is_configured(backend: B
     assert!(unknown.is_err(), "the schema knows the kinds of message");
 }
 
-/// Signs up the Owner of a new organization on the same app; returns their address and client.
-async fn owner_elsewhere(app: &TestApp) -> (String, reqwest::Client) {
-    let client = new_client();
-    let email = format!("{}@example.com", unique("elsewhere-"));
-    let res = app.sign_up_with(&client, &email, PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    (email, client)
-}
-
 /// The status and message of inviting one address alone.
 async fn invite_alone(app: &TestApp, token: &str, address: &str) -> (StatusCode, String) {
     let res = app
@@ -673,8 +664,8 @@ async fn an_account_elsewhere_is_invited_like_a_new_address_and_accepts_only_onc
     let app = TestApp::spawn_with(backend, |c| c.invites_per_day = 6).await;
     let token = owner(&app).await;
     let org = app.org_id().await;
-    let (elsewhere, elsewhere_client) = owner_elsewhere(&app).await;
-    let (second, _) = owner_elsewhere(&app).await;
+    let (elsewhere, elsewhere_client) = app.owner_elsewhere().await;
+    let (second, _) = app.owner_elsewhere().await;
     let elsewhere_before = app.whoami(&elsewhere_client).await;
     // An account in no organization (its member was removed); one invitation of the quota.
     let loner = app.add_member(Role::Annotator).await;

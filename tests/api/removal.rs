@@ -207,10 +207,7 @@ async fn a_removed_member_rejoins_through_the_invite_link_as_pending(backend: Ba
 
 /// Signs up the Owner of another organization on the same app; returns their token.
 async fn another_owner(app: &TestApp) -> String {
-    let client = new_client();
-    let email = format!("{}@example.com", unique("other-owner-"));
-    let res = app.sign_up_with(&client, &email, PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (_, client) = app.owner_elsewhere().await;
     app.token(&client).await
 }
 

@@ -639,10 +639,7 @@ async fn an_invitation_is_accepted_only_with_the_second_factor(backend: Backend)
     assert_eq!(memberships().await, 0);
 
     // Another organization's invite link.
-    let inviter = new_client();
-    let inviter_email = format!("{}@example.com", unique("inviter-"));
-    let res = app.sign_up_with(&inviter, &inviter_email, PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (_, inviter) = app.owner_elsewhere().await;
     let other = app.token(&inviter).await;
     let other_org = app.whoami(&inviter).await.organization_id;
     let invite_link = || async {

@@ -14,7 +14,7 @@ use crate::server::{
     change::Change,
     db,
     error::OrInternal,
-    invite_token::{Destination, InviteToken},
+    invite_token::InviteToken,
     AppState,
 };
 
@@ -72,10 +72,7 @@ pub async fn sign_in(
                 invitation::ALREADY_IN_AN_ORGANIZATION.into(),
             ))
         }
-        (Some(token), None) => Some(match token.resolve(pool, state.now()).await? {
-            Destination::Invitation(invitation) => invitation.organization_id,
-            Destination::Organization { id, .. } => id,
-        }),
+        (Some(token), None) => Some(token.resolve(pool, state.now()).await?.organization_id()),
         (None, theirs) => theirs,
     };
     let mut change = Change::to(state, organization).await?;

@@ -21,7 +21,7 @@ use crate::server::{
     change::Change,
     db,
     error::OrInternal,
-    invite_token::{Destination, InviteToken},
+    invite_token::InviteToken,
     origin::RequestOrigin,
     throttle::{self, Limit},
     AppState,
@@ -119,11 +119,8 @@ impl Pending {
         match &self.joins {
             None => Change::to_account(state, self.user_id).await,
             Some(token) => {
-                let organization = match token.resolve(state.db.pool(), state.now()).await? {
-                    Destination::Invitation(invitation) => invitation.organization_id,
-                    Destination::Organization { id, .. } => id,
-                };
-                Change::to(state, Some(organization)).await
+                let destination = token.resolve(state.db.pool(), state.now()).await?;
+                Change::to(state, Some(destination.organization_id())).await
             }
         }
     }
@@ -239,8 +236,9 @@ impl Attempt {
         }
     }
 
-    /// The attempt proved nothing either way (its ceremony had expired): it is taken back, and
-    /// the address's failures stay as they were.
+    /// The attempt proved nothing either way (its ceremony had expired, or the invitation it
+    /// would accept is no longer valid): it is taken back, and the address's failures stay as
+    /// they were.
     pub async fn withdrawn(self, state: &AppState) -> Result<(), AppError> {
         for counted in self.counted {
             counted.take_back(state.db.pool()).await?;
